@@ -1,0 +1,48 @@
+/**
+ * Runs the whole suite with Node's own test runner. Shared real services (moto) are started once
+ * here, not once per file, and handed to the test files through environment variables; a test file
+ * run on its own starts what it needs itself (see test/support/services.ts).
+ *
+ * Usage: node --import tsx scripts/run-tests.ts [path-prefix ...]
+ */
+import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startMoto, type MotoServer } from '../src/tools/moto.js';
+
+async function findTests(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const found: string[] = [];
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...(await findTests(full)));
+    else if (entry.name.endsWith('.test.ts')) found.push(full);
+  }
+  return found.sort();
+}
+
+const filters = process.argv.slice(2);
+const all = await findTests('test');
+const files = filters.length ? all.filter((f) => filters.some((prefix) => f.startsWith(prefix))) : all;
+if (files.length === 0) {
+  console.error(`no test files match ${filters.join(' ')}`);
+  process.exit(1);
+}
+
+let moto: MotoServer | undefined;
+const env: NodeJS.ProcessEnv = { ...process.env };
+if (!env.PIXELSHIFT_TEST_S3_ENDPOINT) {
+  moto = await startMoto();
+  env.PIXELSHIFT_TEST_S3_ENDPOINT = moto.endpoint;
+}
+
+const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  { stdio: 'inherit', env },
+);
+const code = await new Promise<number>((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+await moto?.stop();
+process.exit(code);

@@ -1,0 +1,4 @@
+export * from './units.js';
+export * from './graph.js';
+export * from './issues.js';
+export * from './validate.js';

@@ -1,0 +1,333 @@
+/**
+ * The public vocabulary of Transform Graph units (DESIGN §3–4), as zod schemas.
+ * Every object is strict: an unknown field is an error, never silently ignored.
+ * Bounds live here so that validation, the OpenAPI document and the engine agree.
+ */
+import { z } from 'zod';
+
+export const limits = {
+  maxGraphsPerBatch: 1000,
+  maxSinksPerGraph: 5,
+  maxSourceBytes: 800 * 1024 * 1024,
+  /** Default pixel limit against decompression bombs; sharp's own default is 268 MP. */
+  defaultMaxInputPixels: 100_000_000,
+  maxDepth: 8,
+  maxUnitsPerGraph: 200,
+  /** Largest output edge we accept in a unit (sharp's own is 16383 for WebP, larger elsewhere). */
+  maxDimension: 16_383,
+  maxKeyLength: 1024,
+  maxBucketLength: 63,
+} as const;
+
+const connectionName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/)
+  .describe('Name of a storage connection from server config; "default" when omitted.');
+const bucketName = z
+  .string()
+  .min(1)
+  .max(limits.maxBucketLength)
+  .regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$|^[a-z0-9]$/);
+const objectKey = z
+  .string()
+  .min(1)
+  .max(limits.maxKeyLength)
+  // Control characters in keys are a classic source of log injection and broken URLs.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  .refine((key) => !/[\u0000-\u001f\u007f]/.test(key), { message: 'a key without control characters' });
+
+export const colorSchema = z
+  .string()
+  .regex(/^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/)
+  .describe('Colour as #rrggbb or #rrggbbaa.');
+
+const dimension = z.number().int().min(1).max(limits.maxDimension);
+const offset = z.number().int().min(0).max(limits.maxDimension);
+export const gravities = [
+  'center',
+  'north',
+  'northeast',
+  'east',
+  'southeast',
+  'south',
+  'southwest',
+  'west',
+  'northwest',
+] as const;
+const gravity = z.enum(gravities);
+
+// ---------------------------------------------------------------- storage
+
+export const storageSourceSchema = z.strictObject({
+  type: z.literal('StorageSource'),
+  storage: connectionName.optional(),
+  bucket: bucketName,
+  key: objectKey,
+  versionId: z.string().min(1).max(1024).optional(),
+  /** Output is upright unless the graph says otherwise (DESIGN §4). */
+  autoOrient: z.boolean().optional(),
+  /** Frame to read from multi-page input (TIFF pages, animation frames); all frames when omitted for animations. */
+  page: z.number().int().min(0).max(10_000).optional(),
+});
+
+const metadataMap = z
+  .record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.string().max(1024))
+  .refine((map) => Object.keys(map).length <= 32, { message: 'at most 32 entries' });
+
+export const storageSinkSchema = z.strictObject({
+  type: z.literal('StorageSink'),
+  storage: connectionName.optional(),
+  bucket: bucketName,
+  key: objectKey,
+  contentType: z
+    .string()
+    .regex(/^[a-z]+\/[a-z0-9.+-]+$/)
+    .optional(),
+  cacheControl: z.string().max(256).optional(),
+  metadata: metadataMap.optional(),
+});
+
+// ---------------------------------------------------------------- format
+
+export const outputFormats = ['jpeg', 'png', 'webp', 'avif', 'tiff', 'gif'] as const;
+export const metadataPolicies = ['strip', 'keepIcc', 'keepAll'] as const;
+
+/**
+ * Format options are flat for the client's convenience; options that do not apply to the chosen
+ * format are refused (see validate.ts) instead of ignored.
+ */
+export const imageFormatSchema = z.strictObject({
+  type: z.literal('ImageFormat'),
+  format: z.enum(outputFormats),
+  quality: z.number().int().min(1).max(100).optional(),
+  metadata: z.enum(metadataPolicies).optional(),
+  /** Keep animation when the format can hold it (GIF, WebP). Default true. */
+  animated: z.boolean().optional(),
+  // jpeg
+  progressive: z.boolean().optional(),
+  mozjpeg: z.boolean().optional(),
+  chromaSubsampling: z.enum(['4:2:0', '4:4:4']).optional(),
+  // png
+  palette: z.boolean().optional(),
+  colors: z.number().int().min(2).max(256).optional(),
+  compressionLevel: z.number().int().min(0).max(9).optional(),
+  // webp / avif
+  lossless: z.boolean().optional(),
+  nearLossless: z.boolean().optional(),
+  effort: z.number().int().min(0).max(10).optional(),
+  // tiff
+  compression: z.enum(['none', 'lzw', 'deflate', 'jpeg']).optional(),
+});
+
+/** Which flat options each format accepts. */
+export const formatOptions: Record<(typeof outputFormats)[number], readonly string[]> = {
+  jpeg: ['quality', 'progressive', 'mozjpeg', 'chromaSubsampling'],
+  png: ['palette', 'colors', 'compressionLevel', 'quality', 'effort', 'progressive'],
+  webp: ['quality', 'lossless', 'nearLossless', 'effort', 'animated'],
+  avif: ['quality', 'lossless', 'effort', 'chromaSubsampling'],
+  tiff: ['quality', 'compression'],
+  gif: ['colors', 'effort', 'animated'],
+};
+/** Effort ranges differ per encoder. */
+export const effortRange: Partial<Record<(typeof outputFormats)[number], [number, number]>> = {
+  png: [1, 10],
+  webp: [0, 6],
+  avif: [0, 9],
+  gif: [1, 10],
+};
+
+// ---------------------------------------------------------------- geometry
+
+export const resizeFits = ['cover', 'contain', 'fill', 'inside', 'outside'] as const;
+export const resizeKernels = [
+  'nearest',
+  'linear',
+  'cubic',
+  'mitchell',
+  'lanczos2',
+  'lanczos3',
+  'mks2013',
+  'mks2021',
+] as const;
+
+export const resizeSchema = z.strictObject({
+  type: z.literal('Resize'),
+  width: dimension.optional(),
+  height: dimension.optional(),
+  fit: z.enum(resizeFits).optional(),
+  position: z.enum([...gravities, 'attention', 'entropy']).optional(),
+  kernel: z.enum(resizeKernels).optional(),
+  /** Never enlarge by default: upscaling only adds bytes. */
+  withoutEnlargement: z.boolean().optional(),
+  background: colorSchema.optional(),
+});
+
+export const cropSchema = z.strictObject({
+  type: z.literal('Crop'),
+  /** `px` (default): integers in pixels. `fraction`: 0..1 of the current width and height. */
+  unit: z.enum(['px', 'fraction']).optional(),
+  left: z.number().min(0).max(limits.maxDimension),
+  top: z.number().min(0).max(limits.maxDimension),
+  width: z.number().positive().max(limits.maxDimension),
+  height: z.number().positive().max(limits.maxDimension),
+});
+
+export const autoCropSchema = z.strictObject({
+  type: z.literal('AutoCrop'),
+  /** `trim` removes uniform borders; `smart` crops to width×height around the salient region. */
+  mode: z.enum(['trim', 'smart']),
+  threshold: z.number().min(0).max(255).optional(),
+  width: dimension.optional(),
+  height: dimension.optional(),
+});
+
+export const extendSchema = z.strictObject({
+  type: z.literal('Extend'),
+  top: offset.optional(),
+  bottom: offset.optional(),
+  left: offset.optional(),
+  right: offset.optional(),
+  extendWith: z.enum(['background', 'copy', 'repeat', 'mirror']).optional(),
+  background: colorSchema.optional(),
+});
+
+export const rotateSchema = z.strictObject({
+  type: z.literal('Rotate'),
+  angle: z.number().min(-360).max(360),
+  background: colorSchema.optional(),
+});
+
+export const autoOrientSchema = z.strictObject({ type: z.literal('AutoOrient') });
+export const flipSchema = z.strictObject({ type: z.literal('Flip') });
+export const flopSchema = z.strictObject({ type: z.literal('Flop') });
+
+// ---------------------------------------------------------------- colour
+
+export const grayscaleSchema = z.strictObject({ type: z.literal('Grayscale') });
+export const tintSchema = z.strictObject({ type: z.literal('Tint'), color: colorSchema });
+export const modulateSchema = z.strictObject({
+  type: z.literal('Modulate'),
+  brightness: z.number().min(0).max(10).optional(),
+  saturation: z.number().min(0).max(10).optional(),
+  hue: z.number().int().min(-360).max(360).optional(),
+  lightness: z.number().min(-100).max(100).optional(),
+});
+export const negateSchema = z.strictObject({ type: z.literal('Negate'), alpha: z.boolean().optional() });
+export const normalizeSchema = z.strictObject({
+  type: z.literal('Normalize'),
+  lower: z.number().min(0).max(99).optional(),
+  upper: z.number().min(1).max(100).optional(),
+});
+export const gammaSchema = z.strictObject({
+  type: z.literal('Gamma'),
+  gamma: z.number().min(1).max(3).optional(),
+  gammaOut: z.number().min(1).max(3).optional(),
+});
+export const linearSchema = z.strictObject({
+  type: z.literal('Linear'),
+  /** Multiplier (contrast). */
+  a: z.number().min(0).max(10).optional(),
+  /** Offset (brightness), in 0..255 units. */
+  b: z.number().min(-255).max(255).optional(),
+});
+export const claheSchema = z.strictObject({
+  type: z.literal('Clahe'),
+  width: z.number().int().min(1).max(1024),
+  height: z.number().int().min(1).max(1024),
+  maxSlope: z.number().int().min(0).max(100).optional(),
+});
+export const thresholdSchema = z.strictObject({
+  type: z.literal('Threshold'),
+  threshold: z.number().int().min(0).max(255).optional(),
+  grayscale: z.boolean().optional(),
+});
+export const flattenSchema = z.strictObject({
+  type: z.literal('Flatten'),
+  background: colorSchema.optional(),
+});
+export const removeAlphaSchema = z.strictObject({ type: z.literal('RemoveAlpha') });
+
+// ---------------------------------------------------------------- filters
+
+export const blurSchema = z.strictObject({
+  type: z.literal('Blur'),
+  sigma: z.number().min(0.3).max(1000).optional(),
+});
+export const sharpenSchema = z.strictObject({
+  type: z.literal('Sharpen'),
+  sigma: z.number().min(0.000001).max(10).optional(),
+  flat: z.number().min(0).max(1_000_000).optional(),
+  jagged: z.number().min(0).max(1_000_000).optional(),
+});
+export const medianSchema = z.strictObject({
+  type: z.literal('Median'),
+  size: z.number().int().min(1).max(99).optional(),
+});
+
+// ---------------------------------------------------------------- composition
+
+export const watermarkSchema = z.strictObject({
+  type: z.literal('Watermark'),
+  storage: connectionName.optional(),
+  bucket: bucketName,
+  key: objectKey,
+  gravity: gravity.optional(),
+  /** Pixel offset from the top-left corner; overrides gravity when given. */
+  left: offset.optional(),
+  top: offset.optional(),
+  opacity: z.number().min(0).max(1).optional(),
+  tile: z.boolean().optional(),
+  /** Overlay width as a fraction of the image width (keeps its aspect ratio). */
+  scale: z.number().gt(0).max(1).optional(),
+});
+
+export const operationSchemas = [
+  resizeSchema,
+  cropSchema,
+  autoCropSchema,
+  extendSchema,
+  rotateSchema,
+  autoOrientSchema,
+  flipSchema,
+  flopSchema,
+  grayscaleSchema,
+  tintSchema,
+  modulateSchema,
+  negateSchema,
+  normalizeSchema,
+  gammaSchema,
+  linearSchema,
+  claheSchema,
+  thresholdSchema,
+  flattenSchema,
+  removeAlphaSchema,
+  blurSchema,
+  sharpenSchema,
+  medianSchema,
+  watermarkSchema,
+] as const;
+
+export const transformUnitSchema = z.discriminatedUnion('type', [
+  storageSourceSchema,
+  ...operationSchemas,
+  imageFormatSchema,
+  storageSinkSchema,
+]);
+
+export type StorageSource = z.infer<typeof storageSourceSchema>;
+export type StorageSink = z.infer<typeof storageSinkSchema>;
+export type ImageFormat = z.infer<typeof imageFormatSchema>;
+export type OutputFormat = ImageFormat['format'];
+export type TransformUnit = z.infer<typeof transformUnitSchema>;
+export type Operation = Exclude<TransformUnit, StorageSource | ImageFormat | StorageSink>;
+export type OperationType = Operation['type'];
+export type UnitOfType<T extends TransformUnit['type']> = Extract<TransformUnit, { type: T }>;
+
+export const unitTypes: readonly TransformUnit['type'][] = transformUnitSchema.options.map(
+  (option) => option.shape.type.value,
+);
+export const operationTypes: readonly OperationType[] = operationSchemas.map((s) => s.shape.type.value);
+
+export function isOperation(unit: TransformUnit): unit is Operation {
+  return unit.type !== 'StorageSource' && unit.type !== 'ImageFormat' && unit.type !== 'StorageSink';
+}

@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const run = promisify(execFile);
+
+/** The project's own tool folder: everything the scripts install lives here, never system-wide. */
+export const toolsRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.tools');
+
+/**
+ * Installs a pinned PyPI requirement into `.tools/<folder>` with `pip install --target`, once.
+ * The install goes to a scratch folder first and is renamed into place, so an interrupted
+ * install never leaves a half-populated folder that looks finished.
+ */
+export async function ensurePipTarget(folder: string, requirement: string): Promise<string> {
+  const target = path.join(toolsRoot, folder);
+  const marker = path.join(target, '.pixelshift-installed');
+  if (existsSync(marker)) return target;
+  await mkdir(toolsRoot, { recursive: true });
+  const scratch = `${target}.partial-${process.pid}`;
+  await rm(scratch, { recursive: true, force: true });
+  try {
+    await run(
+      'python3',
+      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', scratch, requirement],
+      { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' } },
+    );
+  } catch (error) {
+    await rm(scratch, { recursive: true, force: true });
+    throw new Error(`Could not install ${requirement} into ${target}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  await writeFile(path.join(scratch, '.pixelshift-installed'), `${requirement}\n`);
+  if (existsSync(marker)) {
+    // Another process won the race; keep its copy.
+    await rm(scratch, { recursive: true, force: true });
+  } else {
+    await rm(target, { recursive: true, force: true });
+    await rename(scratch, target);
+  }
+  return target;
+}
