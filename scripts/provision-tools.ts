@@ -1,9 +1,11 @@
 /**
- * Installs the project's pinned external tools into .tools/ (idempotent):
- * moto (S3/SQS/SNS test endpoint). Run by .ci/run; tests and `npm start` call the same functions lazily.
+ * Installs the project's pinned external tools into .tools/ (idempotent): moto (S3/SQS/SNS test endpoint)
+ * and the Temporal CLI (dev server). Run by .ci/run and `npm run tools`; tests and `npm start` call the same
+ * functions lazily.
  */
 import { ensureMoto } from '../src/tools/moto.js';
+import { findTemporalCli } from '../src/tools/temporal-cli.js';
 
 const started = Date.now();
-const moto = await ensureMoto();
-console.log(`tools ready in ${Date.now() - started} ms: moto at ${moto}`);
+const [moto, temporal] = await Promise.all([ensureMoto(), findTemporalCli()]);
+console.log(`tools ready in ${Date.now() - started} ms: moto at ${moto}, temporal at ${temporal}`);

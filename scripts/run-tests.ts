@@ -43,6 +43,8 @@ const child = spawn(
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
   { stdio: 'inherit', env },
 );
-const code = await new Promise<number>((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+const code = await new Promise<number>((resolve) =>
+  child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))),
+);
 await moto?.stop();
 process.exit(code);

