@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 /** Shared fixture images live beside the repository, never copied into it. */
 export const fixturesDir = path.resolve(
-  process.env.PIXELSHIFT_FIXTURES ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/images'),
+  process.env.PIXELSHIFT_FIXTURES ??
+    path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/images'),
 );
 
 export interface FixtureEntry {

@@ -1,0 +1,59 @@
+import { addAbortSignal, Transform, type Readable, type Writable } from 'node:stream';
+
+export interface GuardOptions {
+  /** More bytes than this fail the stream with `tooLarge()`: the HEAD check alone can be raced. */
+  maxBytes?: number;
+  signal?: AbortSignal;
+  tooLarge: () => Error;
+  /** Turns a failure of the underlying source (socket reset, disk error) into a classified one. */
+  mapSourceError: (error: unknown) => Error;
+}
+
+/**
+ * Wraps a store's raw body so consumers get one stream with the store's guarantees: the byte
+ * limit, cancellation, classified errors, and release of the underlying socket or file as soon
+ * as the consumer stops reading.
+ */
+export function guardedBody(source: Readable, options: GuardOptions): Readable {
+  let received = 0;
+  const guarded = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      if (options.maxBytes !== undefined && received > options.maxBytes) callback(options.tooLarge());
+      else callback(null, chunk);
+    },
+  });
+  source.on('error', (error) => guarded.destroy(options.mapSourceError(error)));
+  guarded.once('close', () => {
+    if (!source.readableEnded) source.destroy();
+  });
+  if (options.signal) addAbortSignal(options.signal, guarded);
+  source.pipe(guarded);
+  return guarded;
+}
+
+/** Reads a guarded body to the end; its limit keeps memory bounded. */
+export async function collectBody(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Remembers the first error a stream emits, so a caller can tell whose failure ended a transfer. */
+export function watchFailure(stream: Readable): () => Error | undefined {
+  let failure: Error | undefined;
+  stream.on('error', (error) => {
+    failure ??= error;
+  });
+  return () => failure;
+}
+
+/**
+ * Feeds a caller's stream into `target` while keeping it out of any pipeline: a pipeline destroys
+ * every member with the first error, which would make a disk or network failure look like the
+ * producer's. Producer errors are forwarded to `target`.
+ */
+export function feed(source: Readable, target: Writable): void {
+  source.on('error', (error) => target.destroy(error));
+  source.pipe(target);
+}

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { ClassifiedError } from '../errors.js';
+import { LocalObjectStore } from './local-store.js';
+import { S3ObjectStore } from './s3-store.js';
+import type { ObjectStore } from './types.js';
+
+/** The connection a unit uses when it names none (DESIGN §6). */
+export const DEFAULT_CONNECTION = 'default';
+
+export const connectionNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'Expected a connection name of letters, digits, "_" and "-"');
+
+export const s3ConnectionSchema = z.strictObject({
+  kind: z.literal('s3'),
+  endpoint: z.url().optional(),
+  region: z.string().min(1),
+  forcePathStyle: z.boolean().optional(),
+  credentials: z
+    .strictObject({
+      accessKeyId: z.string().min(1),
+      secretAccessKey: z.string().min(1),
+      sessionToken: z.string().min(1).optional(),
+    })
+    .optional(),
+});
+
+export const localConnectionSchema = z.strictObject({
+  kind: z.literal('local'),
+  root: z.string().min(1),
+});
+
+export const storageConnectionSchema = z.discriminatedUnion('kind', [
+  s3ConnectionSchema,
+  localConnectionSchema,
+]);
+export const storageConnectionsSchema = z.record(connectionNameSchema, storageConnectionSchema);
+
+export type S3Connection = z.infer<typeof s3ConnectionSchema>;
+export type LocalConnection = z.infer<typeof localConnectionSchema>;
+export type StorageConnection = z.infer<typeof storageConnectionSchema>;
+export type StorageConnections = z.infer<typeof storageConnectionsSchema>;
+
+export interface StoreRegistry {
+  /** The store for a connection name; unknown names are a graph error (invalid_graph). */
+  get(name: string): ObjectStore;
+  has(name: string): boolean;
+  names(): string[];
+  /** Releases S3 client sockets; call on shutdown. */
+  destroy(): void;
+}
+
+function createObjectStore(connection: StorageConnection): ObjectStore {
+  switch (connection.kind) {
+    case 's3':
+      return new S3ObjectStore({
+        region: connection.region,
+        ...(connection.endpoint === undefined ? {} : { endpoint: connection.endpoint }),
+        ...(connection.forcePathStyle === undefined ? {} : { forcePathStyle: connection.forcePathStyle }),
+        ...(connection.credentials === undefined ? {} : { credentials: connection.credentials }),
+      });
+    case 'local':
+      return new LocalObjectStore(connection.root);
+  }
+}
+
+/** Builds one store per configured connection (config is validated at start-up, not here). */
+export function createObjectStores(connections: StorageConnections): StoreRegistry {
+  // A Map, not the config object, so names like `constructor` can never resolve to a prototype member.
+  const stores = new Map<string, ObjectStore>(
+    Object.entries(connections).map(([name, connection]) => [name, createObjectStore(connection)]),
+  );
+  return {
+    get(name) {
+      const store = stores.get(name);
+      if (!store)
+        throw new ClassifiedError('invalid_graph', `Unknown storage connection ${JSON.stringify(name)}`);
+      return store;
+    },
+    has: (name) => stores.has(name),
+    names: () => [...stores.keys()],
+    destroy() {
+      for (const store of stores.values()) if (store instanceof S3ObjectStore) store.destroy();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import path from 'node:path';
+import { storeError, type ObjectTarget } from './store-errors.js';
+
+/** Sidecars and temp files live beside the buckets, never inside one, so they are never objects. */
+export const LOCAL_METADATA_DIR = '.pixelshift-meta';
+export const LOCAL_TEMP_DIR = '.pixelshift-tmp';
+
+// Starting with a letter or digit keeps `.`, `..` and the store's own dot-directories unreachable.
+const localBucketPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
+function refuse(target: ObjectTarget, reason: string): never {
+  throw storeError('access_denied', target, reason);
+}
+
+function assertSafeSegments(segments: string[], target: ObjectTarget): void {
+  for (const segment of segments) {
+    if (segment === '' || segment === '.' || segment === '..') {
+      refuse(target, 'the key has an empty, "." or ".." path segment');
+    }
+  }
+}
+
+function assertSafeText(text: string, target: ObjectTarget): void {
+  if (text.includes('\0')) refuse(target, 'the key contains a NUL character');
+  // A backslash is a separator on Windows; refusing it keeps keys portable and unambiguous.
+  if (text.includes('\\')) refuse(target, 'the key contains a backslash');
+  if (text.startsWith('/')) refuse(target, 'the key is an absolute path');
+}
+
+export function assertLocalBucket(target: ObjectTarget): void {
+  if (!localBucketPattern.test(target.bucket))
+    refuse(target, 'the bucket name is not valid for local storage');
+}
+
+/** Belt and braces after the segment checks: the resolved path must still lie under `base`. */
+function assertInside(base: string, candidate: string, target: ObjectTarget): void {
+  const relative = path.relative(base, candidate);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+    refuse(target, 'the key resolves outside the bucket');
+  }
+}
+
+export interface LocalObjectPaths {
+  bucketDir: string;
+  objectPath: string;
+  sidecarPath: string;
+}
+
+/** Maps a bucket and key to files, refusing (access_denied) anything that could escape the root. */
+export function localObjectPaths(root: string, target: ObjectTarget): LocalObjectPaths {
+  assertLocalBucket(target);
+  const { key } = target;
+  if (key === '') refuse(target, 'the key is empty');
+  assertSafeText(key, target);
+  const segments = key.split('/');
+  assertSafeSegments(segments, target);
+  const bucketDir = path.join(root, target.bucket);
+  const objectPath = path.join(bucketDir, ...segments);
+  assertInside(bucketDir, objectPath, target);
+  // The sidecar tree mirrors the object tree exactly, so it can never have a file/folder clash
+  // the object tree does not already have.
+  const sidecarPath = path.join(root, LOCAL_METADATA_DIR, target.bucket, ...segments);
+  return { bucketDir, objectPath, sidecarPath };
+}
+
+/**
+ * For `list`: the bucket folder and the deepest folder named by the prefix, where the walk can
+ * start. The part after the last `/` is only a filter on names.
+ */
+export function localListStart(root: string, target: ObjectTarget): { bucketDir: string; startDir: string } {
+  assertLocalBucket(target);
+  const bucketDir = path.join(root, target.bucket);
+  const prefix = target.key;
+  if (prefix === '') return { bucketDir, startDir: bucketDir };
+  assertSafeText(prefix, target);
+  const folders = prefix.split('/').slice(0, -1);
+  assertSafeSegments(folders, target);
+  const startDir = path.join(bucketDir, ...folders);
+  if (folders.length > 0) assertInside(bucketDir, startDir, target);
+  return { bucketDir, startDir };
+}
