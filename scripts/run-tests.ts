@@ -1,5 +1,6 @@
 /**
- * Runs the whole suite with Node's own test runner. Shared real services (moto) are started once
+ * Runs the whole suite with Node's own test runner. Shared real services (moto, the Temporal dev
+ * server) and the workflow bundle are made once
  * here, not once per file, and handed to the test files through environment variables; a test file
  * run on its own starts what it needs itself (see test/support/services.ts).
  *
@@ -10,6 +11,8 @@ import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startMoto, type MotoServer } from '../src/tools/moto.js';
+import { startTemporalDevServer, type DevServer } from '../src/tools/temporal-cli.js';
+import { writeWorkflowBundle } from '../src/worker/workflow-bundle.js';
 
 async function findTests(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
@@ -37,14 +40,35 @@ if (!env.PIXELSHIFT_TEST_S3_ENDPOINT) {
   env.PIXELSHIFT_TEST_S3_ENDPOINT = moto.endpoint;
 }
 
+// Files under these folders run workflows: they share one dev server and one workflow bundle per run.
+const needsTemporal = files.some((file) => /^test\/(workflows|e2e)\//.test(file));
+let temporal: DevServer | undefined;
+if (needsTemporal && !env.PIXELSHIFT_TEST_TEMPORAL_ADDRESS) {
+  temporal = await startTemporalDevServer({ headless: true });
+  env.PIXELSHIFT_TEST_TEMPORAL_ADDRESS = temporal.address;
+}
+if (needsTemporal && !env.PIXELSHIFT_WORKFLOW_BUNDLE) {
+  const bundleFile = path.join(os.tmpdir(), `pixelshift-workflow-bundle-${process.pid}.js`);
+  await writeWorkflowBundle(bundleFile);
+  env.PIXELSHIFT_WORKFLOW_BUNDLE = bundleFile;
+}
+
 const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec',
+    '--test-force-exit',
+    ...files,
+  ],
   { stdio: 'inherit', env },
 );
 const code = await new Promise<number>((resolve) =>
   child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))),
 );
-await moto?.stop();
+await Promise.all([moto?.stop(), temporal?.stop()]);
 process.exit(code);

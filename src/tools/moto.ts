@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ensurePipTarget } from './python-tools.js';
-import { freePort, waitForPort } from './ports.js';
+import { freePort, unrefStream, waitForPort } from './ports.js';
 
 /** moto is pinned: its S3/SQS/SNS behaviour is part of what the tests assert. */
 export const MOTO_REQUIREMENT = 'moto[server]==5.2.5';
@@ -47,6 +47,9 @@ export async function startMoto(): Promise<MotoServer> {
     child.kill('SIGKILL');
     throw error;
   }
+  // The server must not keep its owner's event loop alive: owners stop it explicitly.
+  child.unref();
+  unrefStream(child.stderr);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,

@@ -33,3 +33,8 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Child-process pipes are sockets at run time; unref them so they never hold the event loop open. */
+export function unrefStream(stream: NodeJS.ReadableStream | null): void {
+  (stream as { unref?: () => void } | null)?.unref?.();
+}

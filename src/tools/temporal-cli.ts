@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { searchAttributeFlags } from '../temporal/search-attributes.js';
-import { freePort, waitForPort } from './ports.js';
+import { freePort, unrefStream, waitForPort } from './ports.js';
 import { ensurePipTarget, toolsRoot } from './python-tools.js';
 
 const run = promisify(execFile);
@@ -145,6 +145,10 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
     await stop();
     throw error;
   }
+  // The server must not keep its owner's event loop alive: owners stop it explicitly.
+  child.unref();
+  unrefStream(child.stdout);
+  unrefStream(child.stderr);
   return { address, namespace, uiUrl, process: child, stop };
 }
 
