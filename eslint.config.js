@@ -19,7 +19,7 @@ const bannedInWorkflows = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.tools/', '.pixelshift/', 'bench/results/'] },
+  { ignores: ['node_modules/', 'dist/', '.tools/', '.pixelshift/', 'bench/results/', '.scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

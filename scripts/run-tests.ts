@@ -13,6 +13,7 @@ import path from 'node:path';
 import { startMoto, type MotoServer } from '../src/tools/moto.js';
 import { startTemporalDevServer, type DevServer } from '../src/tools/temporal-cli.js';
 import { writeWorkflowBundle } from '../src/worker/workflow-bundle.js';
+import { findPostgresBin, startPostgres, type PostgresServer } from './postgres.js';
 
 async function findTests(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
@@ -38,6 +39,12 @@ const env: NodeJS.ProcessEnv = { ...process.env };
 if (!env.PIXELSHIFT_TEST_S3_ENDPOINT) {
   moto = await startMoto();
   env.PIXELSHIFT_TEST_S3_ENDPOINT = moto.endpoint;
+}
+// Database tests also run on a real PostgreSQL server when one is installed (CI requires it).
+let postgres: PostgresServer | undefined;
+if (!env.PIXELSHIFT_TEST_DATABASE_URL && (env.PIXELSHIFT_TEST_POSTGRES === '1' || findPostgresBin())) {
+  postgres = await startPostgres();
+  env.PIXELSHIFT_TEST_DATABASE_URL = postgres.url;
 }
 
 // Files under these folders run workflows: they share one dev server and one workflow bundle per run.
@@ -70,5 +77,5 @@ const child = spawn(
 const code = await new Promise<number>((resolve) =>
   child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))),
 );
-await Promise.all([moto?.stop(), temporal?.stop()]);
+await Promise.all([moto?.stop(), temporal?.stop(), postgres?.stop()]);
 process.exit(code);

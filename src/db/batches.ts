@@ -1,0 +1,82 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { TransformGraph } from '../graph/graph.js';
+import type { Db } from './database.js';
+import { batchGraphs, batches, type BatchRow } from './schema.js';
+
+export interface NewBatch {
+  batchId: string;
+  accountId: string;
+  graphs: readonly TransformGraph[];
+  callbackUrl?: string | undefined;
+}
+
+/**
+ * Rows per INSERT for the graphs: few round trips for a 1000-graph batch, while each statement stays far
+ * below PostgreSQL's 65535 bind parameters and a reasonable message size.
+ */
+const GRAPH_CHUNK = 250;
+
+/** Inserts the batch and all its graphs in one transaction: a batch is stored whole or not at all. */
+export async function insertBatch(db: Db, batch: NewBatch): Promise<BatchRow> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(batches)
+      .values({
+        id: batch.batchId,
+        accountId: batch.accountId,
+        graphCount: batch.graphs.length,
+        callbackUrl: batch.callbackUrl ?? null,
+      })
+      .returning();
+    if (!row) throw new Error(`batch ${batch.batchId} was not inserted`);
+    for (let start = 0; start < batch.graphs.length; start += GRAPH_CHUNK) {
+      await tx.insert(batchGraphs).values(
+        batch.graphs.slice(start, start + GRAPH_CHUNK).map((graph, offset) => ({
+          batchId: batch.batchId,
+          index: start + offset,
+          graph,
+        })),
+      );
+    }
+    return row;
+  });
+}
+
+/** The batch, only when it belongs to the account: another account's batch does not exist for the caller. */
+export async function getBatch(db: Db, accountId: string, batchId: string): Promise<BatchRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(batches)
+    .where(and(eq(batches.id, batchId), eq(batches.accountId, accountId)))
+    .limit(1);
+  return row;
+}
+
+/** One graph of a batch, scoped to the account (what the activity that runs the graph loads). */
+export async function getBatchGraph(
+  db: Db,
+  accountId: string,
+  batchId: string,
+  index: number,
+): Promise<TransformGraph | undefined> {
+  const [row] = await db
+    .select({ graph: batchGraphs.graph })
+    .from(batchGraphs)
+    .innerJoin(batches, eq(batches.id, batchGraphs.batchId))
+    .where(
+      and(eq(batchGraphs.batchId, batchId), eq(batchGraphs.index, index), eq(batches.accountId, accountId)),
+    )
+    .limit(1);
+  return row?.graph;
+}
+
+/** All graphs of a batch in index order, scoped to the account. */
+export async function listBatchGraphs(db: Db, accountId: string, batchId: string): Promise<TransformGraph[]> {
+  const rows = await db
+    .select({ graph: batchGraphs.graph })
+    .from(batchGraphs)
+    .innerJoin(batches, eq(batches.id, batchGraphs.batchId))
+    .where(and(eq(batchGraphs.batchId, batchId), eq(batches.accountId, accountId)))
+    .orderBy(asc(batchGraphs.index));
+  return rows.map((row) => row.graph);
+}

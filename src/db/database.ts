@@ -1,0 +1,92 @@
+/**
+ * Opens the database: PGlite (PostgreSQL compiled to WebAssembly, in-process) for the embedded default
+ * and tests, or a real PostgreSQL server through a `pg` pool (DESIGN §12). Both speak the same SQL and
+ * give the same Drizzle API, so nothing above this file knows which one it runs on.
+ */
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
+import { sql, type SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import pg from 'pg';
+import { schema, type Schema } from './schema.js';
+
+/** The Drizzle handle repositories take; a transaction (`tx`) is one too. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+export type DatabaseTarget =
+  | { kind: 'pglite'; /** In memory when undefined. */ dir?: string | undefined }
+  | { kind: 'postgres'; url: string };
+
+export interface Database {
+  db: Db;
+  kind: DatabaseTarget['kind'];
+  /** Throws when the database cannot answer a trivial query (used by /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** Errors of idle pooled connections (a server restart, say); without a listener they would crash the process. */
+  onPoolError?: (error: Error) => void;
+  /** Pool size for PostgreSQL. */
+  maxConnections?: number;
+}
+
+export async function openDatabase(
+  target: DatabaseTarget,
+  options: OpenDatabaseOptions = {},
+): Promise<Database> {
+  if (target.kind === 'pglite') {
+    if (target.dir !== undefined) mkdirSync(target.dir, { recursive: true });
+    const client = target.dir === undefined ? new PGlite() : new PGlite(target.dir);
+    await client.waitReady;
+    return pgliteDatabase(client);
+  }
+  const pool = new pg.Pool({ connectionString: target.url, max: options.maxConnections ?? 10 });
+  pool.on('error', (error) => options.onPoolError?.(error));
+  const db: Db = drizzleNodePg({ client: pool, schema });
+  let closed = false;
+  return {
+    db,
+    kind: 'postgres',
+    async ping() {
+      await pool.query('select 1');
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
+
+/** Wraps a PGlite instance the caller made itself (tests start theirs from a pre-initialised data dir). */
+export function pgliteDatabase(client: PGlite): Database {
+  const db: Db = drizzlePglite({ client, schema });
+  return {
+    db,
+    kind: 'pglite',
+    async ping() {
+      await client.query('select 1');
+    },
+    async close() {
+      if (!client.closed) await client.close();
+    },
+  };
+}
+
+/** A trivial round trip through the Drizzle handle (for /readyz, which has no access to the pool). */
+export async function pingDatabase(db: Db): Promise<void> {
+  await db.execute(sql`select 1`);
+}
+
+/**
+ * Rows of a raw SQL query. `db.execute` is typed per driver and is `unknown` through the shared `Db`
+ * type; both drivers answer with `{ rows }`, so this is the one place that says so.
+ */
+export async function queryRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as { rows: T[] };
+  return result.rows;
+}

@@ -1,0 +1,93 @@
+/**
+ * The one Drizzle schema of the database (DESIGN §12). Queries are typed from it; the tables themselves
+ * are created by the hand-written SQL in `migrations/` (a test checks the two agree), because SQL is what
+ * an operator reviews before running `pixelshift migrate` against production.
+ */
+import { integer, jsonb, pgTable, primaryKey, text, timestamp, index } from 'drizzle-orm/pg-core';
+import type { TransformGraph } from '../graph/graph.js';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+
+export const accounts = pgTable('accounts', {
+  /** A slug such as `acme`: it appears in workflow IDs (`batch/acme/…`), so it is short and URL-safe. */
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    /** The public key id (`pk_…`), used as the OAuth client_id. */
+    id: text('id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    /** Hex SHA-256 of the secret; the secret itself is shown once and never stored. */
+    secretHash: text('secret_hash').notNull(),
+    label: text('label'),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+  },
+  (table) => [index('api_keys_account_id_idx').on(table.accountId)],
+);
+
+export const batches = pgTable(
+  'batches',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    graphCount: integer('graph_count').notNull(),
+    callbackUrl: text('callback_url'),
+    createdAt: createdAt(),
+  },
+  (table) => [index('batches_account_id_created_at_idx').on(table.accountId, table.createdAt)],
+);
+
+/** The graphs of a batch, one row each: workflows pass references, never the whole batch (DESIGN §7). */
+export const batchGraphs = pgTable(
+  'batch_graphs',
+  {
+    batchId: text('batch_id')
+      .notNull()
+      .references(() => batches.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+    graph: jsonb('graph').$type<TransformGraph>().notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.batchId, table.index] })],
+);
+
+/**
+ * One row per (account, Idempotency-Key). The row is claimed before the batch is stored, so the
+ * primary key decides between concurrent duplicates; `response` is filled once the batch has started.
+ * The foreign key to `batches` is DEFERRABLE INITIALLY DEFERRED in SQL (claim first, batch second, in
+ * one transaction); Drizzle cannot express that, and does not need to: it only reads and writes rows.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    /** Hex SHA-256 of the canonical JSON of the request body. */
+    requestHash: text('request_hash').notNull(),
+    batchId: text('batch_id')
+      .notNull()
+      .references(() => batches.id, { onDelete: 'cascade' }),
+    response: jsonb('response'),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.accountId, table.key] })],
+);
+
+export const schema = { accounts, apiKeys, batches, batchGraphs, idempotencyKeys };
+export type Schema = typeof schema;
+
+export type AccountRow = typeof accounts.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type BatchRow = typeof batches.$inferSelect;
+export type IdempotencyRow = typeof idempotencyKeys.$inferSelect;

@@ -1,0 +1,65 @@
+/**
+ * Errors the API answers with: an HTTP status, a stable code, a public message (never internal details)
+ * and, for bad input, every issue with a JSON pointer. Use-cases throw these; the error middleware
+ * renders them as `{ "error": { "code", "message", "issues"? } }`.
+ */
+export interface ApiIssue {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/** Every top-level error code the API uses (issue codes are listed in src/graph/issues.ts). */
+export const apiErrorCodes = [
+  'invalid_json',
+  'invalid_request',
+  'invalid_body',
+  'invalid_graph',
+  'unauthorized',
+  'access_denied',
+  'not_found',
+  'idempotency_conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'orchestrator_unavailable',
+  'internal_error',
+] as const;
+export type ApiErrorCode = (typeof apiErrorCodes)[number];
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly issues?: readonly ApiIssue[],
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+
+  toBody(): { error: { code: ApiErrorCode; message: string; issues?: ApiIssue[] } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.issues === undefined ? {} : { issues: [...this.issues] }),
+      },
+    };
+  }
+}
+
+export function notFound(what: string): ApiError {
+  return new ApiError(404, 'not_found', `${what} was not found`);
+}
+
+export function invalidGraph(issues: readonly ApiIssue[]): ApiError {
+  const count = issues.length === 1 ? 'one problem' : `${issues.length} problems`;
+  return new ApiError(
+    422,
+    'invalid_graph',
+    `The request was refused with ${count}; nothing was started`,
+    issues,
+  );
+}

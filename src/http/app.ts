@@ -1,0 +1,72 @@
+/**
+ * The Express application (DESIGN §8). A factory with no `listen` inside: tests mount it with supertest,
+ * `startHttpServer` (server.ts) serves it. Routes stay thin — validate, call one use-case, shape the
+ * response — and one error middleware renders every failure.
+ */
+import express, { type Express, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createKeyStatusCache, type KeyStatusCache } from '../auth/key-status.js';
+import type { Config } from '../config/config.js';
+import { pingDatabase, type Db } from '../db/database.js';
+import type { BatchOrchestrator } from '../orchestration/types.js';
+import { requireBearer } from './bearer.js';
+import { errorHandler, notFoundHandler } from './error-handler.js';
+import { createHttpMetrics } from './metrics.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { batchRoutes } from './routes/batches.js';
+import { docsRoutes } from './routes/docs.js';
+import { graphRoutes } from './routes/graphs.js';
+import { keyRoutes } from './routes/keys.js';
+import { oauthRoutes } from './routes/oauth.js';
+import { operationRoutes } from './routes/operations.js';
+
+export interface AppDeps {
+  db: Db;
+  orchestrator: BatchOrchestrator;
+  config: Config;
+  /** HMAC key of access tokens: `await loadOrCreateJwtSecret(config)`. */
+  jwtSecret: Uint8Array;
+  logger?: Logger | undefined;
+  /** Where /metrics collects from; a fresh registry per app by default. */
+  metricsRegistry?: Registry | undefined;
+  /** Shared with other components that revoke keys; one per app by default. */
+  keyStatus?: KeyStatusCache | undefined;
+}
+
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.set('X-Content-Type-Options', 'nosniff');
+  next();
+};
+
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
+  const keyStatus = deps.keyStatus ?? createKeyStatusCache(deps.db);
+  const metrics = createHttpMetrics(deps.metricsRegistry);
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.use(metrics.middleware, securityHeaders);
+  app.use(
+    operationRoutes({
+      ping: () => pingDatabase(deps.db),
+      orchestrator: deps.orchestrator,
+      logger,
+      registry: metrics.registry,
+    }),
+  );
+  app.use(docsRoutes(buildOpenApiDocument({ publicUrl: config.http.publicUrl })));
+  app.use(
+    oauthRoutes({ db: deps.db, jwtSecret: deps.jwtSecret, tokenTtlSeconds: config.auth.tokenTtlSeconds }),
+  );
+
+  // Everything under /v1 needs a token — unknown /v1 paths included, so they reveal nothing either.
+  app.use('/v1', requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }));
+  app.use(batchRoutes({ db: deps.db, orchestrator: deps.orchestrator, config, logger }));
+  app.use(graphRoutes({ config }));
+  app.use(keyRoutes({ db: deps.db, keyStatus, maxBodyBytes: config.http.maxBodyBytes }));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger, config.http.maxBodyBytes));
+  return app;
+}

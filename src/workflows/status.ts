@@ -1,0 +1,60 @@
+/**
+ * Status shapes shared by workflows (queries, results) and the API (responses). Pure types only,
+ * safe to import from workflow code.
+ */
+import type { ErrorCode } from '../errors.js';
+import type { OutputFormat } from '../graph/units.js';
+
+export type GraphState =
+  'queued' | 'throttled' | 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
+export type BatchState = 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
+
+export interface SinkOutcome {
+  storage: string;
+  bucket: string;
+  key: string;
+  bytes: number;
+  format: OutputFormat;
+  width: number;
+  height: number;
+  etag: string;
+}
+
+export interface SinkFailureOutcome {
+  storage: string;
+  bucket: string;
+  key: string;
+  error: { code: ErrorCode; message: string; unit?: string };
+}
+
+export interface GraphOutcome {
+  index: number;
+  workflowId: string;
+  state: GraphState;
+  sinks: SinkOutcome[];
+  failures: SinkFailureOutcome[];
+  /** Why the whole graph failed (source errors, cancellation); sink-level errors are in `failures`. */
+  error?: { code: ErrorCode | 'cancelled' | 'internal'; message: string };
+  startedAt?: string;
+  finishedAt?: string;
+  /** While throttled: when the graph may start (ISO time). */
+  throttledUntil?: string;
+}
+
+export type StateCounts = Record<GraphState, number>;
+
+export interface BatchStatus {
+  accountId: string;
+  batchId: string;
+  workflowId: string;
+  state: BatchState;
+  graphCount: number;
+  counts: StateCounts;
+  graphs: GraphOutcome[];
+  createdAt: string;
+  finishedAt?: string;
+}
+
+export function emptyCounts(): StateCounts {
+  return { queued: 0, throttled: 0, running: 0, succeeded: 0, partial: 0, failed: 0, cancelled: 0 };
+}

@@ -1,0 +1,106 @@
+import type { BatchOrchestrator, StartBatchInput } from '../../src/orchestration/types.js';
+import { batchWorkflowId, graphWorkflowId } from '../../src/workflows/ids.js';
+import { emptyCounts, type BatchStatus, type GraphOutcome } from '../../src/workflows/status.js';
+
+export type FakeCall =
+  | { method: 'startBatch'; input: StartBatchInput }
+  | { method: 'getBatchStatus' | 'cancelBatch'; accountId: string; batchId: string }
+  | { method: 'getGraphStatus'; accountId: string; batchId: string; index: number }
+  | { method: 'ping' };
+
+/**
+ * An in-memory BatchOrchestrator for API tests: it records every call, starts each workflow ID once (like
+ * Temporal's ID conflict policy), and lets a test make the engine fail or answer slowly.
+ */
+export class FakeOrchestrator implements BatchOrchestrator {
+  readonly calls: FakeCall[] = [];
+  /** workflowId → the input of the call that started it. */
+  readonly started = new Map<string, StartBatchInput>();
+  readonly statuses = new Map<string, BatchStatus>();
+  /** How many of the next startBatch calls throw (Temporal unreachable). */
+  failNextStarts = 0;
+  /** Makes every call throw (Temporal down). */
+  down = false;
+  /** Delay before startBatch answers, so concurrent requests overlap. */
+  startDelayMs = 0;
+
+  constructor(private readonly uiBaseUrl?: string) {}
+
+  async startBatch(input: StartBatchInput): Promise<{ workflowId: string }> {
+    this.calls.push({ method: 'startBatch', input });
+    if (this.startDelayMs) await new Promise((resolve) => setTimeout(resolve, this.startDelayMs));
+    await this.reachable();
+    if (this.failNextStarts > 0) {
+      this.failNextStarts -= 1;
+      throw new Error('connect ECONNREFUSED 127.0.0.1:7233 (fake)');
+    }
+    const workflowId = batchWorkflowId(input.accountId, input.batchId);
+    if (!this.started.has(workflowId)) {
+      this.started.set(workflowId, input);
+      this.statuses.set(workflowId, initialStatus(input, workflowId));
+    }
+    return { workflowId };
+  }
+
+  async getBatchStatus(accountId: string, batchId: string): Promise<BatchStatus | undefined> {
+    this.calls.push({ method: 'getBatchStatus', accountId, batchId });
+    await this.reachable();
+    return this.statuses.get(batchWorkflowId(accountId, batchId));
+  }
+
+  async getGraphStatus(accountId: string, batchId: string, index: number): Promise<GraphOutcome | undefined> {
+    this.calls.push({ method: 'getGraphStatus', accountId, batchId, index });
+    await this.reachable();
+    return this.statuses.get(batchWorkflowId(accountId, batchId))?.graphs[index];
+  }
+
+  async cancelBatch(accountId: string, batchId: string): Promise<boolean> {
+    this.calls.push({ method: 'cancelBatch', accountId, batchId });
+    await this.reachable();
+    const status = this.statuses.get(batchWorkflowId(accountId, batchId));
+    if (!status) return false;
+    status.state = 'cancelled';
+    return true;
+  }
+
+  uiUrl(workflowId: string): string | undefined {
+    return this.uiBaseUrl === undefined
+      ? undefined
+      : `${this.uiBaseUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
+  }
+
+  async ping(): Promise<void> {
+    this.calls.push({ method: 'ping' });
+    await this.reachable();
+  }
+
+  /** Calls that change something in the engine (what "nothing was started" is about). */
+  startCalls(): StartBatchInput[] {
+    return this.calls.flatMap((call) => (call.method === 'startBatch' ? [call.input] : []));
+  }
+
+  /** Answers asynchronously, like a network call, and fails like one while `down`. */
+  private async reachable(): Promise<void> {
+    await Promise.resolve();
+    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:7233 (fake)');
+  }
+}
+
+function initialStatus(input: StartBatchInput, workflowId: string): BatchStatus {
+  return {
+    accountId: input.accountId,
+    batchId: input.batchId,
+    workflowId,
+    state: 'running',
+    graphCount: input.graphCount,
+    counts: { ...emptyCounts(), queued: input.graphCount },
+    graphs: Array.from({ length: input.graphCount }, (_, index) => ({
+      index,
+      workflowId: graphWorkflowId(input.accountId, input.batchId, index),
+      state: 'queued' as const,
+      sinks: [],
+      failures: [],
+    })),
+    createdAt: new Date().toISOString(),
+  };
+}
