@@ -1,0 +1,237 @@
+/**
+ * Engine throughput against raw sharp on identical work (DESIGN §14), measured in one run:
+ * - three outputs per photo (1600 px WebP, 800 px WebP, 320×320 cover JPEG): a hand-written sharp
+ *   pipeline vs executeGraph over a local-directory store;
+ * - a chain that needs two stages (resize → greyscale → resize): sharp doing the same two passes by hand
+ *   vs executeGraph.
+ * Both sides read the source file and write every output file. The store root defaults to tmpfs
+ * (/dev/shm) so that the ratio measures the engine rather than the disk's fsync (the local store syncs
+ * each write; BENCH_ROOT overrides). A third contender runs the engine over an in-memory store, which
+ * separates the engine's own cost from the local store's (temp file, fsync, sidecar, rename per write).
+ */
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { TransformGraph } from '../src/graph/index.js';
+import { executeGraph } from '../src/imaging/index.js';
+import { LocalObjectStore } from '../src/storage/local-store.js';
+import { fixturePath } from '../test/support/fixtures.js';
+import { MemoryStore } from '../test/support/memory-store.js';
+import {
+  describeMachine,
+  interleaved,
+  printTable,
+  round3,
+  sampleRss,
+  writeResult,
+  type Contender,
+} from './lib.js';
+
+/** The photo fixtures: baseline, large phone, EXIF orientation 1, progressive, and a PNG with alpha. */
+const photos = [
+  'jpeg-baseline-photo-2725x2225.jpg',
+  'jpeg-large-4608x1976-phone.jpg',
+  'jpeg-exif-orientation-1.jpg',
+  'jpeg-progressive-srgb-icc.jpg',
+  'png-rgba-alpha.png',
+];
+
+const inputBucket = 'bench-in';
+const outputBucket = 'bench-out';
+
+function threeOutputs(key: string): TransformGraph {
+  const sink = (suffix: string) => ({
+    type: 'StorageSink' as const,
+    bucket: outputBucket,
+    key: `engine/${key}-${suffix}`,
+  });
+  return {
+    transformUnits: [{ type: 'StorageSource', bucket: inputBucket, key }],
+    outputs: [
+      {
+        transformUnits: [
+          { type: 'Resize', width: 1600, fit: 'inside' },
+          { type: 'ImageFormat', format: 'webp' },
+          sink('1600.webp'),
+        ],
+      },
+      {
+        transformUnits: [
+          { type: 'Resize', width: 800, fit: 'inside' },
+          { type: 'ImageFormat', format: 'webp' },
+          sink('800.webp'),
+        ],
+      },
+      {
+        transformUnits: [
+          { type: 'Resize', width: 320, height: 320, fit: 'cover' },
+          { type: 'ImageFormat', format: 'jpeg' },
+          sink('320.jpg'),
+        ],
+      },
+    ],
+  };
+}
+
+function twoStages(key: string): TransformGraph {
+  return {
+    transformUnits: [
+      { type: 'StorageSource', bucket: inputBucket, key },
+      { type: 'Resize', width: 1600, fit: 'inside' },
+      { type: 'Grayscale' },
+      { type: 'Resize', width: 800, fit: 'inside' },
+      { type: 'ImageFormat', format: 'webp' },
+      { type: 'StorageSink', bucket: outputBucket, key: `engine/${key}-grey.webp` },
+    ],
+  };
+}
+
+export async function run(): Promise<void> {
+  const concurrency = Number(process.env.BENCH_SHARP_CONCURRENCY ?? os.availableParallelism());
+  sharp.concurrency(concurrency); // the same for both contenders
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 12);
+  const base = process.env.BENCH_ROOT ?? (existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
+  const root = await mkdtemp(path.join(base, 'pixelshift-bench-'));
+  try {
+    await mkdir(path.join(root, inputBucket), { recursive: true });
+    await mkdir(path.join(root, 'raw-out'), { recursive: true });
+    for (const photo of photos) await copyFile(fixturePath(photo), path.join(root, inputBucket, photo));
+    const store = new LocalObjectStore(root);
+    const stores = { get: () => store };
+    const memory = new MemoryStore();
+    for (const photo of photos) memory.seedFixture(inputBucket, photo, photo);
+    const memoryStores = { get: () => memory };
+    const rawOut = (name: string) => path.join(root, 'raw-out', name);
+
+    // The best hand-written pipeline for the same work: one decode per output (shrink-on-load), all
+    // three in flight at once, never enlarging (as the engine's Resize).
+    const raw: Contender = {
+      name: 'raw sharp',
+      async runItem(index) {
+        const photo = photos[index]!;
+        const input = await readFile(path.join(root, inputBucket, photo));
+        await Promise.all([
+          sharp(input)
+            .autoOrient()
+            .resize({ width: 1600, fit: 'inside', withoutEnlargement: true })
+            .webp()
+            .toBuffer()
+            .then((data) => writeFile(rawOut(`${photo}-1600.webp`), data)),
+          sharp(input)
+            .autoOrient()
+            .resize({ width: 800, fit: 'inside', withoutEnlargement: true })
+            .webp()
+            .toBuffer()
+            .then((data) => writeFile(rawOut(`${photo}-800.webp`), data)),
+          sharp(input)
+            .autoOrient()
+            .resize({ width: 320, height: 320, fit: 'cover', withoutEnlargement: true })
+            .jpeg()
+            .toBuffer()
+            .then((data) => writeFile(rawOut(`${photo}-320.jpg`), data)),
+        ]);
+      },
+    };
+    const engine: Contender = {
+      name: 'engine',
+      async runItem(index) {
+        await executeGraph(threeOutputs(photos[index]!), { stores });
+      },
+    };
+    const engineInMemory: Contender = {
+      name: 'engine, in-memory store',
+      async runItem(index) {
+        await executeGraph(threeOutputs(photos[index]!), { stores: memoryStores });
+      },
+    };
+    const rawTwo: Contender = {
+      name: 'raw sharp, two passes',
+      async runItem(index) {
+        const photo = photos[index]!;
+        const input = await readFile(path.join(root, inputBucket, photo));
+        const first = await sharp(input)
+          .autoOrient()
+          .resize({ width: 1600, fit: 'inside', withoutEnlargement: true })
+          .raw()
+          .toBuffer({ resolveWithObject: true });
+        const { width, height, channels } = first.info;
+        const data = await sharp(first.data, { raw: { width, height, channels } })
+          .greyscale()
+          .resize({ width: 800, fit: 'inside', withoutEnlargement: true })
+          .webp()
+          .toBuffer();
+        await writeFile(rawOut(`${photo}-grey.webp`), data);
+      },
+    };
+    const engineTwo: Contender = {
+      name: 'engine, two stages',
+      async runItem(index) {
+        await executeGraph(twoStages(photos[index]!), { stores });
+      },
+    };
+
+    const engineTwoInMemory: Contender = {
+      name: 'engine, two stages, in-memory store',
+      async runItem(index) {
+        await executeGraph(twoStages(photos[index]!), { stores: memoryStores });
+      },
+    };
+
+    const schedule = { items: photos.length, rounds, warmup: 1 };
+    const sampler = sampleRss(50);
+    const three = await interleaved([raw, engine, engineInMemory], schedule);
+    const two = await interleaved([rawTwo, engineTwo, engineTwoInMemory], schedule);
+    const peakRssMb = sampler.stop();
+
+    const result = {
+      rawImagesPerSec: three['raw sharp']!.imagesPerSec,
+      engineImagesPerSec: three.engine!.imagesPerSec,
+      ratio: round3(three.engine!.imagesPerSec / three['raw sharp']!.imagesPerSec),
+      twoStageRatio: round3(
+        two['engine, two stages']!.imagesPerSec / two['raw sharp, two passes']!.imagesPerSec,
+      ),
+      peakRssMb,
+      machine: describeMachine(),
+      details: {
+        photos,
+        rounds,
+        storeRoot: base,
+        inMemoryStoreRatio: round3(
+          three['engine, in-memory store']!.imagesPerSec / three['raw sharp']!.imagesPerSec,
+        ),
+        inMemoryStoreTwoStageRatio: round3(
+          two['engine, two stages, in-memory store']!.imagesPerSec /
+            two['raw sharp, two passes']!.imagesPerSec,
+        ),
+        perRound: { ...three, ...two },
+      },
+    };
+    const file = await writeResult('engine', result);
+    printTable([
+      ['work', 'raw sharp img/s', 'engine img/s', 'engine ÷ raw', 'engine (memory store) ÷ raw'],
+      [
+        '3 outputs',
+        result.rawImagesPerSec,
+        result.engineImagesPerSec,
+        result.ratio,
+        result.details.inMemoryStoreRatio,
+      ],
+      [
+        '2 stages',
+        two['raw sharp, two passes']!.imagesPerSec,
+        two['engine, two stages']!.imagesPerSec,
+        result.twoStageRatio,
+        result.details.inMemoryStoreTwoStageRatio,
+      ],
+    ]);
+    console.log(
+      `peak RSS ${peakRssMb} MB; ${result.machine.cpuCount}× ${result.machine.cpuModel}, node ${result.machine.node}, ` +
+        `sharp ${result.machine.sharp} / libvips ${result.machine.libvips}, sharp.concurrency ${concurrency}`,
+    );
+    console.log(`written to ${path.relative(process.cwd(), file)}`);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,118 @@
+/** Helpers shared by benchmarks: machine description, memory sampling, interleaved timing, output. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+
+export const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+
+export interface Machine {
+  cpuModel: string;
+  cpuCount: number;
+  totalMemoryMb: number;
+  node: string;
+  sharp: string;
+  libvips: string;
+  sharpConcurrency: number;
+  uvThreadpoolSize: number;
+  platform: string;
+}
+
+export function describeMachine(): Machine {
+  const cpus = os.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cpuCount: os.availableParallelism(),
+    totalMemoryMb: Math.round(os.totalmem() / 1024 / 1024),
+    node: process.version,
+    sharp: sharp.versions.sharp ?? 'unknown',
+    libvips: sharp.versions.vips,
+    sharpConcurrency: sharp.concurrency(),
+    uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+/** Samples resident memory every `everyMs` until stopped; returns the peak in MB. */
+export function sampleRss(everyMs = 50): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, everyMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      peak = Math.max(peak, process.memoryUsage().rss);
+      return Math.round(peak / 1024 / 1024);
+    },
+  };
+}
+
+export interface Contender {
+  name: string;
+  /** Processes input `index` (0 ≤ index < items) once. */
+  runItem(index: number): Promise<void>;
+}
+
+export interface Timing {
+  imagesPerSec: number;
+  /** Images per second in each measured round. */
+  perRound: number[];
+}
+
+/**
+ * Times contenders on the same inputs, alternating between them per input and reversing their order
+ * from one input to the next (a b, b a, …): on a shared machine, load changes from second to second,
+ * and close pairing lets both sides see the same load. `warmup` rounds are run and discarded first.
+ */
+export async function interleaved(
+  contenders: Contender[],
+  options: { items: number; rounds: number; warmup: number },
+): Promise<Record<string, Timing>> {
+  const ms = new Map(contenders.map((c) => [c.name, [] as number[]]));
+  let flip = false;
+  for (let round = 0; round < options.warmup + options.rounds; round++) {
+    const roundMs = new Map(contenders.map((c) => [c.name, 0]));
+    for (let index = 0; index < options.items; index++) {
+      flip = !flip;
+      for (const contender of flip ? contenders : [...contenders].reverse()) {
+        const started = performance.now();
+        await contender.runItem(index);
+        roundMs.set(contender.name, roundMs.get(contender.name)! + performance.now() - started);
+      }
+    }
+    if (round >= options.warmup) for (const [name, value] of roundMs) ms.get(name)!.push(value);
+  }
+  return Object.fromEntries(
+    [...ms].map(([name, rounds]) => [
+      name,
+      {
+        imagesPerSec: round1((options.items * rounds.length * 1000) / rounds.reduce((a, b) => a + b, 0)),
+        perRound: rounds.map((value) => round1((options.items * 1000) / value)),
+      },
+    ]),
+  );
+}
+
+export function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+export function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+export async function writeResult(name: string, result: unknown): Promise<string> {
+  await mkdir(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `${name}.json`);
+  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
+
+export function printTable(rows: (string | number)[][]): void {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => String(row[column]).length)));
+  for (const row of rows)
+    console.log(row.map((cell, column) => String(cell).padEnd(widths[column]!)).join('  '));
+}

@@ -1,0 +1,16 @@
+/**
+ * Benchmark dispatcher: `npm run bench -- <name>` runs bench/<name>.ts. Benchmarks report ratios
+ * measured in one run on one machine (DESIGN §14); they are never timed assertions in tests.
+ */
+const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  engine: () => import('./engine.js'),
+};
+
+const name = process.argv[2];
+const load = name === undefined ? undefined : benches[name];
+if (!load) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);
+  process.exit(2);
+}
+const bench = await load();
+await bench.run();

@@ -1,0 +1,120 @@
+/**
+ * The encode at the end of each branch (DESIGN §4): format options, metadata policy, alpha and animation.
+ *
+ * Colour and metadata policy:
+ * - Output is sRGB: sharp converts through the embedded ICC profile (CMYK through its profile, or sharp's
+ *   built-in CMYK one), never reinterpreting the numbers.
+ * - `strip` (default): no EXIF, XMP, IPTC or ICC; untagged pixels are read as sRGB by every viewer.
+ * - `keepIcc`: the pixels are still converted to sRGB and an sRGB profile is attached. Keeping the
+ *   source's profile instead would mean leaving the pixels in that space (sharp skips the conversion when
+ *   it keeps the input profile), breaking the sRGB rule; attaching sRGB keeps profile and pixels truthful.
+ * - `keepAll`: EXIF, XMP and IPTC are kept as well (orientation already applied and its tag removed),
+ *   again with an sRGB profile. Metadata travels inside one sharp pipeline only: when a branch needs
+ *   several stages, the stages after the first receive raw pixels and the source's EXIF/XMP is gone.
+ */
+import type { Sharp } from 'sharp';
+import type { ImageFormat, OutputFormat } from '../graph/index.js';
+import { white, type Rgba } from './colours.js';
+
+export const mimeTypes: Record<OutputFormat, string> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  tiff: 'image/tiff',
+  gif: 'image/gif',
+};
+
+/** Formats that hold an alpha channel; JPEG is flattened instead. */
+export const alphaFormats: ReadonlySet<OutputFormat> = new Set(['png', 'webp', 'avif', 'tiff', 'gif']);
+/** Formats that hold an animation. */
+export const animatedFormats: ReadonlySet<OutputFormat> = new Set(['gif', 'webp']);
+
+/** sharp's names for what it wrote → ours (AVIF is written by the HEIF saver). */
+const formatNames: Record<string, OutputFormat> = {
+  jpeg: 'jpeg',
+  png: 'png',
+  webp: 'webp',
+  heif: 'avif',
+  avif: 'avif',
+  tiff: 'tiff',
+  gif: 'gif',
+};
+
+export function outputFormatOf(sharpFormat: string, asked: OutputFormat): OutputFormat {
+  return formatNames[sharpFormat] ?? asked;
+}
+
+const metadataPolicies: Record<NonNullable<ImageFormat['metadata']>, (pipeline: Sharp) => void> = {
+  strip: () => {}, // sharp's default
+  keepIcc: (pipeline) => pipeline.withIccProfile('srgb'),
+  keepAll: (pipeline) => pipeline.keepMetadata().withIccProfile('srgb'),
+};
+
+export function wantsAnimation(format: ImageFormat): boolean {
+  return animatedFormats.has(format.format) && format.animated !== false;
+}
+
+/** The colour JPEG output is flattened onto: the last Flatten of the branch, else white. */
+export function flattenColourFor(format: ImageFormat, lastFlatten: Rgba | undefined): Rgba | undefined {
+  return alphaFormats.has(format.format) ? undefined : (lastFlatten ?? white);
+}
+
+export interface Animation {
+  loop: number | undefined;
+  delay: number[] | undefined;
+}
+
+export function applyEncode(pipeline: Sharp, format: ImageFormat, animation?: Animation): void {
+  pipeline.toColourspace('srgb');
+  metadataPolicies[format.metadata ?? 'strip'](pipeline);
+  const frames = animation
+    ? {
+        ...(animation.loop === undefined ? {} : { loop: animation.loop }),
+        ...(animation.delay === undefined ? {} : { delay: animation.delay }),
+      }
+    : {};
+  switch (format.format) {
+    case 'jpeg':
+      pipeline.jpeg({
+        quality: format.quality,
+        progressive: format.progressive,
+        mozjpeg: format.mozjpeg,
+        chromaSubsampling: format.chromaSubsampling,
+      });
+      return;
+    case 'png':
+      pipeline.png({
+        palette: format.palette,
+        colours: format.colors,
+        compressionLevel: format.compressionLevel,
+        quality: format.quality,
+        effort: format.effort,
+        progressive: format.progressive,
+      });
+      return;
+    case 'webp':
+      pipeline.webp({
+        quality: format.quality,
+        lossless: format.lossless,
+        nearLossless: format.nearLossless,
+        effort: format.effort,
+        ...frames,
+      });
+      return;
+    case 'avif':
+      pipeline.avif({
+        quality: format.quality,
+        lossless: format.lossless,
+        effort: format.effort,
+        chromaSubsampling: format.chromaSubsampling,
+      });
+      return;
+    case 'tiff':
+      pipeline.tiff({ quality: format.quality, compression: format.compression });
+      return;
+    case 'gif':
+      pipeline.gif({ colours: format.colors, effort: format.effort, ...frames });
+      return;
+  }
+}

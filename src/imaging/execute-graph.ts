@@ -1,0 +1,65 @@
+/**
+ * The imaging use-case: run one Transform Graph end to end (download once, compile, execute, write).
+ *
+ * Outcomes: a failure of the source (missing, refused, corrupt, too large, unsupported) rejects with its
+ * ClassifiedError and nothing is written. A failure below the source (an operation, an encode, a write)
+ * fails only the sinks below it and is listed in `failures` while the other sinks complete. If any of
+ * those failures is `transient`, the call rejects with it once everything else is done, so that a retry
+ * reruns the graph; writes are idempotent (same keys, same bytes).
+ */
+import type { ErrorCode } from '../errors.js';
+import { limits, type OutputFormat, type TransformGraph } from '../graph/index.js';
+import type { ObjectStore } from '../storage/types.js';
+import { executePlan } from './execute.js';
+import { compilePlan } from './plan.js';
+import { loadSource } from './source.js';
+
+export interface ExecuteDeps {
+  stores: { get(connection: string): ObjectStore };
+  maxInputPixels?: number;
+  maxSourceBytes?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: { stage: string; completedSinks: number; totalSinks: number }) => void;
+  /** Merged into every sink's metadata (and wins over the graph's), e.g. the generated-output marker. */
+  sinkMetadata?: Record<string, string>;
+}
+
+export interface SinkResult {
+  bucket: string;
+  key: string;
+  storage: string;
+  bytes: number;
+  /** The format actually written. */
+  format: OutputFormat;
+  /** Size of the image (of one frame, for animations). */
+  width: number;
+  height: number;
+  etag: string;
+}
+
+export interface SinkFailure {
+  bucket: string;
+  key: string;
+  storage: string;
+  error: { code: ErrorCode; message: string; unit?: string };
+}
+
+export interface GraphResult {
+  sinks: SinkResult[];
+  failures: SinkFailure[];
+}
+
+export async function executeGraph(graph: TransformGraph, deps: ExecuteDeps): Promise<GraphResult> {
+  deps.signal?.throwIfAborted();
+  const plan = compilePlan(graph);
+  const maxInputPixels = deps.maxInputPixels ?? limits.defaultMaxInputPixels;
+  const totalSinks = plan.outputCount;
+  deps.onProgress?.({ stage: 'download', completedSinks: 0, totalSinks });
+  const source = await loadSource(plan.source, deps.stores.get(plan.source.connection), {
+    maxInputPixels,
+    maxSourceBytes: deps.maxSourceBytes ?? limits.maxSourceBytes,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  deps.signal?.throwIfAborted();
+  return executePlan(plan, source, { ...deps, maxInputPixels });
+}

@@ -1,0 +1,138 @@
+/**
+ * Composition (DESIGN §4): Watermark overlays another stored image. The overlay is read through the
+ * store like the source (bounded in bytes and pixels), once per graph however many branches use it.
+ */
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
+import type { UnitOfType } from '../graph/index.js';
+import type { ObjectStore } from '../storage/types.js';
+import { classifySourceError, forUnit, unitError, type UnitRef } from './classify.js';
+import type { OpContext } from './op-context.js';
+import { defaultConnection } from './plan.js';
+
+type Watermark = UnitOfType<'Watermark'>;
+
+/** Overlays are logos and marks, not photos: 50 MB is generous and keeps a bad key from eating memory. */
+export const maxOverlayBytes = 50 * 1024 * 1024;
+
+const gravities: Record<NonNullable<Watermark['gravity']>, string> = {
+  center: 'centre',
+  north: 'north',
+  northeast: 'northeast',
+  east: 'east',
+  southeast: 'southeast',
+  south: 'south',
+  southwest: 'southwest',
+  west: 'west',
+  northwest: 'northwest',
+};
+
+export interface OverlaySource {
+  load(op: Watermark, ref: UnitRef): Promise<Buffer>;
+}
+
+/** Reads each overlay object once per graph; branches that share one also share the download. */
+export function createOverlaySource(
+  stores: { get(connection: string): ObjectStore },
+  options: { signal?: AbortSignal },
+): OverlaySource {
+  const cache = new Map<string, Promise<Buffer>>();
+  return {
+    load(op, ref) {
+      const connection = op.storage ?? defaultConnection;
+      const id = `${connection}\u0000${op.bucket}\u0000${op.key}`;
+      let pending = cache.get(id);
+      if (!pending) {
+        pending = (async () => {
+          try {
+            const { data } = await stores.get(connection).getBuffer(op.bucket, op.key, {
+              maxBytes: maxOverlayBytes,
+              ...(options.signal ? { signal: options.signal } : {}),
+            });
+            return data;
+          } catch (error) {
+            throw forUnit(error, ref);
+          }
+        })();
+        cache.set(id, pending);
+      }
+      return pending;
+    },
+  };
+}
+
+export async function applyWatermark(
+  pipeline: Sharp,
+  op: Watermark,
+  ref: UnitRef,
+  context: OpContext,
+): Promise<void> {
+  const size = context.size;
+  if (!size) throw new Error('internal: a Watermark reached a stage whose size is unknown');
+  const data = await context.overlays.load(op, ref);
+  const decodeOptions = { failOn: 'error', limitInputPixels: context.maxInputPixels } as const;
+
+  let overlay: { data: Buffer; info: OutputInfo };
+  try {
+    const meta = await sharp(data, decodeOptions).metadata();
+    const natural = meta.autoOrient;
+    // Scale is a fraction of the image width; either way the overlay must fit inside the image.
+    let width = op.scale === undefined ? natural.width : Math.max(1, Math.round(size.width * op.scale));
+    let height = Math.max(1, Math.round((natural.height * width) / natural.width));
+    const fit = Math.min(1, size.width / width, size.height / height);
+    width = Math.max(1, Math.floor(width * fit));
+    height = Math.max(1, Math.floor(height * fit));
+    overlay = await sharp(data, decodeOptions)
+      .autoOrient()
+      .resize(width, height, { fit: 'fill' })
+      .ensureAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw classifySourceError(error, ref, context.maxInputPixels, 'the watermark image');
+  }
+  if (overlay.info.channels !== 4) {
+    throw unitError('unsupported_input', 'The watermark image could not be read as RGBA', ref);
+  }
+  const opacity = op.opacity ?? 1;
+  if (opacity < 1) {
+    const pixels = overlay.data;
+    for (let alpha = 3; alpha < pixels.length; alpha += 4)
+      pixels[alpha] = Math.round(pixels[alpha]! * opacity);
+  }
+  const placement =
+    op.left !== undefined || op.top !== undefined
+      ? { left: op.left ?? 0, top: op.top ?? 0 }
+      : { gravity: gravities[op.gravity ?? 'center'] };
+  const mark = {
+    input: overlay.data,
+    raw: { width: overlay.info.width, height: overlay.info.height, channels: 4 as const },
+    tile: op.tile ?? false,
+    ...placement,
+  };
+  if (context.pages === 1) {
+    pipeline.composite([mark]);
+    return;
+  }
+  // sharp composites onto an animation's whole stack of frames: lay the mark out on one frame-sized
+  // canvas, then place that canvas on every frame.
+  const frame = await sharp({
+    create: {
+      width: size.width,
+      height: size.height,
+      channels: 4,
+      background: { r: 0, g: 0, b: 0, alpha: 0 },
+    },
+  })
+    .composite([mark])
+    .raw()
+    .toBuffer();
+  pipeline.composite(
+    Array.from({ length: context.pages }, (_, page) => ({
+      input: frame,
+      raw: { width: size.width, height: size.height, channels: 4 as const },
+      left: 0,
+      top: page * size.height,
+    })),
+  );
+}

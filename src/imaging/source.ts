@@ -1,0 +1,139 @@
+/**
+ * Downloads the source once per graph and probes it before any pixel is decoded (imgproxy's rule: limits
+ * are checked on the header). What the probe learns (size, orientation, animation) drives every stage.
+ */
+import sharp, { type Metadata } from 'sharp';
+import { ClassifiedError } from '../errors.js';
+import type { ObjectInfo, ObjectStore } from '../storage/types.js';
+import {
+  classifySourceError,
+  forUnit,
+  heicMessage,
+  isHevcHeif,
+  unitError,
+  type UnitRef,
+} from './classify.js';
+import type { PlanSource } from './plan.js';
+
+export interface LoadedSource {
+  ref: UnitRef;
+  data: Buffer;
+  info: ObjectInfo;
+  /** sharp's name of the decoder, e.g. `jpeg`, `png`, `heif`. */
+  format: string;
+  /** Size of one page as stored (before orientation). */
+  storedWidth: number;
+  storedHeight: number;
+  /** EXIF orientation 1..8 (1 when absent or invalid). */
+  orientation: number;
+  /** Animated GIF/WebP whose frames can all be decoded (and no page was asked for). */
+  animatable: boolean;
+  pages: number;
+  loop: number | undefined;
+  delay: number[] | undefined;
+  /** Formats whose decoder can shrink while loading (sharp's shrink-on-load). */
+  shrinkOnLoad: boolean;
+  /** Greyscale pixels (with or without alpha). */
+  grey: boolean;
+}
+
+export interface SourceLimits {
+  maxInputPixels: number;
+  maxSourceBytes: number;
+  signal?: AbortSignal;
+}
+
+const animatedFormats = new Set(['gif', 'webp']);
+const shrinkOnLoadFormats = new Set(['jpeg', 'webp', 'svg']);
+
+export async function loadSource(
+  source: PlanSource,
+  store: ObjectStore,
+  limits: SourceLimits,
+): Promise<LoadedSource> {
+  const ref: UnitRef = { unit: source.unit, type: 'StorageSource' };
+  let downloaded: { info: ObjectInfo; data: Buffer };
+  try {
+    downloaded = await store.getBuffer(source.bucket, source.key, {
+      maxBytes: limits.maxSourceBytes,
+      ...(source.versionId === undefined ? {} : { versionId: source.versionId }),
+      ...(limits.signal ? { signal: limits.signal } : {}),
+    });
+  } catch (error) {
+    throw forUnit(error, ref);
+  }
+  const { data, info } = downloaded;
+  if (data.length === 0) {
+    throw unitError(
+      'unsupported_input',
+      'The source is empty (0 bytes), which is not a supported image format',
+      ref,
+    );
+  }
+  // Prebuilt sharp reads HEIC headers but has no HEVC decoder: refuse before libvips gives a vaguer error.
+  if (isHevcHeif(data)) throw unitError('unsupported_input', heicMessage, ref);
+
+  let meta: Metadata;
+  try {
+    // The header only; the pixel limit is checked below so that the message can give the size.
+    meta = await sharp(data, { limitInputPixels: false, failOn: 'error' }).metadata();
+    if (meta.format === 'heif' && meta.compression === 'hevc') {
+      throw unitError('unsupported_input', heicMessage, ref);
+    }
+    const pages = meta.pages ?? 1;
+    if (source.page !== undefined && source.page >= pages) {
+      throw unitError(
+        'invalid_graph',
+        `Expected a page below ${pages} for page but received ${source.page}`,
+        ref,
+      );
+    }
+    // Pages of a TIFF may differ in size: measure the one asked for.
+    if (source.page) {
+      const page = await sharp(data, {
+        limitInputPixels: false,
+        failOn: 'error',
+        page: source.page,
+      }).metadata();
+      meta = { ...page, pages };
+    }
+  } catch (error) {
+    throw classifySourceError(error, ref, limits.maxInputPixels);
+  }
+
+  const pages = meta.pages ?? 1;
+  const width = meta.width;
+  const height = meta.pageHeight ?? meta.height;
+  const animatable = source.page === undefined && pages > 1 && animatedFormats.has(meta.format);
+  // Animated decodes hold every frame; count them all against the limit.
+  const pixels = width * height * (animatable ? pages : 1);
+  if (!(width > 0 && height > 0)) {
+    throw unitError('corrupt_input', 'The source has no readable dimensions', ref);
+  }
+  if (pixels > limits.maxInputPixels) {
+    throw new ClassifiedError(
+      'too_large',
+      `Expected at most ${limits.maxInputPixels} pixels for the source but received ${width}×${height}${
+        animatable ? `×${pages} frames` : ''
+      } (${pixels} pixels) (StorageSource at ${ref.unit})`,
+      { unit: ref.unit },
+    );
+  }
+  const orientation =
+    meta.orientation !== undefined && meta.orientation >= 1 && meta.orientation <= 8 ? meta.orientation : 1;
+  return {
+    ref,
+    data,
+    info,
+    format: meta.format,
+    storedWidth: width,
+    storedHeight: height,
+    orientation,
+    animatable,
+    pages,
+    loop: meta.loop,
+    delay: meta.delay,
+    shrinkOnLoad: shrinkOnLoadFormats.has(meta.format),
+    grey: meta.space === 'b-w' || meta.space === 'grey16',
+  };
+}
