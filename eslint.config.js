@@ -32,7 +32,9 @@ export default tseslint.config(
         'error',
         {
           // node:test's test()/describe() return promises the runner itself tracks.
-          allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'describe', 'it', 'suite'], package: 'node:test' }],
+          allowForKnownSafeCalls: [
+            { from: 'package', name: ['test', 'describe', 'it', 'suite'], package: 'node:test' },
+          ],
         },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
@@ -49,7 +51,8 @@ export default tseslint.config(
           patterns: [
             {
               group: bannedInWorkflows,
-              message: 'Workflow code must stay deterministic: do the I/O in an activity and import its type only.',
+              message:
+                'Workflow code must stay deterministic: do the I/O in an activity and import its type only.',
             },
           ],
         },

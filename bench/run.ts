@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   engine: () => import('./engine.js'),
+  pipeline: () => import('./pipeline.js'),
 };
 
 const name = process.argv[2];

@@ -74,18 +74,29 @@ async function openPglite(): Promise<TestDatabase> {
   };
 }
 
-async function openFreshPostgresDatabase(serverUrl: string): Promise<TestDatabase> {
+/** A new, empty database on the server, for one test file or one process tree. */
+export async function createFreshPostgresDatabase(
+  serverUrl: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `t_${randomBytes(6).toString('hex')}`;
   await adminQuery(serverUrl, `create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const database = await openDatabase({ kind: 'postgres', url: url.toString() });
+  return {
+    url: url.toString(),
+    drop: () => adminQuery(serverUrl, `drop database if exists ${name} with (force)`),
+  };
+}
+
+async function openFreshPostgresDatabase(serverUrl: string): Promise<TestDatabase> {
+  const fresh = await createFreshPostgresDatabase(serverUrl);
+  const database = await openDatabase({ kind: 'postgres', url: fresh.url });
   return {
     ...database,
-    openAnotherClient: () => openDatabase({ kind: 'postgres', url: url.toString() }),
+    openAnotherClient: () => openDatabase({ kind: 'postgres', url: fresh.url }),
     async close() {
       await database.close();
-      await adminQuery(serverUrl, `drop database if exists ${name} with (force)`);
+      await fresh.drop();
     },
   };
 }

@@ -1,0 +1,289 @@
+/**
+ * The full path against raw sharp on identical work (DESIGN §14), measured in one run on this machine:
+ * - raw sharp: the photos, three outputs each (1600 px WebP, 800 px WebP, 320×320 cover JPEG), two images
+ *   in flight (as many as the worker's imaging slots);
+ * - the full path: HTTP submit → Temporal → worker → local storage → status complete, with the Temporal
+ *   dev server, the API and a worker on this machine (the `npm start` topology: PGlite, one process);
+ * - the median time to accept a 1000-graph batch (POST /v1/batches → 201);
+ * - per-graph orchestration overhead: graph workflow time minus its imaging activity's time;
+ * - the history size of a 1000-graph batch run to completion (small images).
+ * Rounds alternate raw and pipeline so both see the same machine load.
+ */
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import sharp from 'sharp';
+import { createApiKey } from '../src/auth/api-keys.js';
+import { batchGraphSource } from '../src/cli/wiring.js';
+import { loadConfig } from '../src/config/config.js';
+import { ensureAccount, migrate, openDatabase } from '../src/db/index.js';
+import { createApp } from '../src/http/app.js';
+import { startHttpServer } from '../src/http/server.js';
+import { TemporalBatchOrchestrator } from '../src/orchestration/temporal-orchestrator.js';
+import { createObjectStores } from '../src/storage/connections.js';
+import { startTemporalDevServer } from '../src/tools/temporal-cli.js';
+import { installTemporalRuntime } from '../src/worker/runtime.js';
+import { buildWorkflowBundle } from '../src/worker/workflow-bundle.js';
+import { createWorkers } from '../src/worker/worker.js';
+import type { BatchStatus } from '../src/workflows/status.js';
+import { fixturePath } from '../test/support/fixtures.js';
+import { describeMachine, printTable, round1, round3, sampleRss, writeResult } from './lib.js';
+
+const photos = [
+  'jpeg-baseline-photo-2725x2225.jpg',
+  'jpeg-large-4608x1976-phone.jpg',
+  'jpeg-exif-orientation-1.jpg',
+  'jpeg-progressive-srgb-icc.jpg',
+  'png-rgba-alpha.png',
+];
+const copiesPerRound = Number(process.env.BENCH_COPIES ?? 4);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const slots = 2;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function threeOutputs(key: string, outPrefix: string) {
+  const sink = (format: 'webp' | 'jpeg', name: string) => [
+    { type: 'ImageFormat', format },
+    { type: 'StorageSink', bucket: 'out', key: `${outPrefix}/${name}` },
+  ];
+  return {
+    transformUnits: [{ type: 'StorageSource', bucket: 'photos', key }, { type: 'AutoOrient' }],
+    outputs: [
+      { transformUnits: [{ type: 'Resize', width: 1600, fit: 'inside' }, ...sink('webp', '1600.webp')] },
+      { transformUnits: [{ type: 'Resize', width: 800, fit: 'inside' }, ...sink('webp', '800.webp')] },
+      {
+        transformUnits: [
+          { type: 'Resize', width: 320, height: 320, fit: 'cover' },
+          ...sink('jpeg', 'thumb.jpg'),
+        ],
+      },
+    ],
+  };
+}
+
+export async function run(): Promise<void> {
+  installTemporalRuntime({ level: 'ERROR' });
+  const base = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  const root = await mkdtemp(path.join(base, 'pixelshift-pipeline-'));
+  const temporal = await startTemporalDevServer({ headless: true });
+  const rss = sampleRss();
+  try {
+    await mkdir(path.join(root, 'storage', 'photos'), { recursive: true });
+    await mkdir(path.join(root, 'storage', 'out'), { recursive: true });
+    await mkdir(path.join(root, 'raw'), { recursive: true });
+    for (const photo of photos)
+      await copyFile(fixturePath(photo), path.join(root, 'storage', 'photos', photo));
+    await copyFile(fixturePath('png-1x1-palette.png'), path.join(root, 'storage', 'photos', 'tiny.png'));
+
+    const config = loadConfig({
+      PIXELSHIFT_DATA_DIR: root,
+      PIXELSHIFT_JWT_SECRET: randomBytes(32).toString('base64url'),
+      TEMPORAL_ADDRESS: temporal.address,
+      PIXELSHIFT_IMAGING_SLOTS: String(slots),
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+    });
+    const database = await openDatabase({ kind: 'pglite' });
+    await migrate(database.db);
+    await ensureAccount(database.db, { id: 'bench', name: 'bench' });
+    const key = await createApiKey(database.db, 'bench');
+    const stores = createObjectStores(config.storage.connections);
+    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    const workers = await createWorkers({
+      config,
+      deps: { graphs: batchGraphSource(database), stores, imaging: config.imaging },
+      bundle: await buildWorkflowBundle(),
+      connection: nativeConnection,
+    });
+    const workersDone = workers.run();
+    const connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection });
+    const orchestrator = new TemporalBatchOrchestrator(client, config);
+    const app = createApp({
+      db: database.db,
+      orchestrator,
+      config,
+      jwtSecret: new TextEncoder().encode(config.auth.jwtSecret),
+    });
+    const server = await startHttpServer(app, config.http);
+
+    const tokenResponse = await fetch(`${server.url}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${key.keyId}:${key.secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials' }),
+    });
+    const token = ((await tokenResponse.json()) as { access_token: string }).access_token;
+    const api = async (pathname: string, body?: unknown) => {
+      const response = await fetch(`${server.url}${pathname}`, {
+        method: body ? 'POST' : 'GET',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    const runBatch = async (graphs: unknown[]): Promise<BatchStatus> => {
+      const submitted = await api('/v1/batches', { graphs });
+      if (submitted.status !== 201) throw new Error(`submit failed: ${JSON.stringify(submitted.body)}`);
+      const { batchId } = submitted.body as { batchId: string };
+      for (;;) {
+        const { body } = await api(`/v1/batches/${batchId}`);
+        const status = body as BatchStatus;
+        if (status.state !== 'running') return status;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+
+    const items = Array.from(
+      { length: copiesPerRound * photos.length },
+      (_, i) => photos[i % photos.length]!,
+    );
+    const rawRound = async (round: number) => {
+      let next = 0;
+      const lane = async () => {
+        while (next < items.length) {
+          const index = next++;
+          const photo = items[index]!;
+          const input = await readFile(path.join(root, 'storage', 'photos', photo));
+          const out = (name: string) => path.join(root, 'raw', `${round}-${index}-${name}`);
+          await Promise.all([
+            sharp(input)
+              .autoOrient()
+              .resize({ width: 1600, fit: 'inside', withoutEnlargement: true })
+              .webp()
+              .toBuffer()
+              .then((d) => writeFile(out('1600.webp'), d)),
+            sharp(input)
+              .autoOrient()
+              .resize({ width: 800, fit: 'inside', withoutEnlargement: true })
+              .webp()
+              .toBuffer()
+              .then((d) => writeFile(out('800.webp'), d)),
+            sharp(input)
+              .autoOrient()
+              .resize({ width: 320, height: 320, fit: 'cover', withoutEnlargement: true })
+              .jpeg()
+              .toBuffer()
+              .then((d) => writeFile(out('thumb.jpg'), d)),
+          ]);
+        }
+      };
+      await Promise.all(Array.from({ length: slots }, lane));
+    };
+    const pipelineRound = async (round: number) => {
+      const status = await runBatch(items.map((photo, i) => threeOutputs(photo, `r${round}/${i}`)));
+      if (status.state !== 'succeeded')
+        throw new Error(`pipeline round failed: ${JSON.stringify(status.counts)}`);
+      return status;
+    };
+
+    // Warm-up of both, then alternating measured rounds.
+    await rawRound(-1);
+    await pipelineRound(-1);
+    const rawMs: number[] = [];
+    const pipelineMs: number[] = [];
+    const measuredStatuses: BatchStatus[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? ['raw', 'pipeline'] : ['pipeline', 'raw'];
+      for (const which of order) {
+        const started = performance.now();
+        if (which === 'raw') await rawRound(round);
+        else measuredStatuses.push(await pipelineRound(round));
+        (which === 'raw' ? rawMs : pipelineMs).push(performance.now() - started);
+      }
+    }
+    const perSec = (ms: number[]) => (items.length * ms.length * 1000) / ms.reduce((a, b) => a + b, 0);
+    const rawImagesPerSec = perSec(rawMs);
+    const pipelineImagesPerSec = perSec(pipelineMs);
+
+    // Orchestration overhead per graph: workflow wall time minus imaging activity time, from histories.
+    const overheads: number[] = [];
+    for (const status of measuredStatuses) {
+      for (const graph of status.graphs) {
+        const history = await client.workflow.getHandle(graph.workflowId).fetchHistory();
+        const events = history.events ?? [];
+        const ms = (event: (typeof events)[number] | undefined) =>
+          event?.eventTime
+            ? Number(event.eventTime.seconds) * 1000 + Math.round((event.eventTime.nanos ?? 0) / 1e6)
+            : NaN;
+        const first = events[0];
+        const last = events[events.length - 1];
+        const completed = events.find((e) => e.activityTaskCompletedEventAttributes);
+        const activityStarted = events.filter((e) => e.activityTaskStartedEventAttributes).pop();
+        // Time the activity waited for a free imaging slot counts as overhead here: it is what a user waits.
+        overheads.push(ms(last) - ms(first) - (ms(completed) - ms(activityStarted)));
+      }
+    }
+
+    // Accepting 1000 graphs: validation, grants, one transaction, one workflow start. The batches are
+    // cancelled at once; only acceptance is measured.
+    const thousand = Array.from({ length: 1000 }, (_, i) => threeOutputs('tiny.png', `accept/${i}`));
+    const acceptMs: number[] = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const started = performance.now();
+      const submitted = await api('/v1/batches', { graphs: thousand });
+      acceptMs.push(performance.now() - started);
+      if (submitted.status !== 201)
+        throw new Error(`1000-graph submit failed: ${JSON.stringify(submitted.body).slice(0, 300)}`);
+      await api(`/v1/batches/${(submitted.body as { batchId: string }).batchId}/cancel`, {});
+    }
+
+    // History size of a whole 1000-graph batch, run to completion on a 1×1 image.
+    const historyStarted = performance.now();
+    const big = await runBatch(
+      Array.from({ length: 1000 }, (_, i) => threeOutputs('tiny.png', `history/${i}`)),
+    );
+    const bigMs = performance.now() - historyStarted;
+    const batchHistory = await client.workflow.getHandle(big.workflowId).fetchHistory();
+    const batchHistoryEvents = batchHistory.events?.length ?? 0;
+    const batchHistoryBytes = JSON.stringify(batchHistory).length;
+
+    const result = {
+      rawImagesPerSec: round1(rawImagesPerSec),
+      pipelineImagesPerSec: round1(pipelineImagesPerSec),
+      ratio: round3(pipelineImagesPerSec / rawImagesPerSec),
+      accept1000Ms: Math.round(percentile(acceptMs, 50)),
+      overheadP50Ms: Math.round(percentile(overheads, 50)),
+      overheadP95Ms: Math.round(percentile(overheads, 95)),
+      batch1000: {
+        state: big.state,
+        seconds: round1(bigMs / 1000),
+        historyEvents: batchHistoryEvents,
+        historyJsonBytes: batchHistoryBytes,
+      },
+      peakRssMb: rss.stop(),
+      setup: { photos, graphsPerRound: items.length, rounds, imagingSlots: slots, storage: base },
+      machine: describeMachine(),
+    };
+    printTable([
+      ['measure', 'value'],
+      ['raw sharp images/s', result.rawImagesPerSec],
+      ['full path images/s', result.pipelineImagesPerSec],
+      ['ratio (target ≥ 0.85)', result.ratio],
+      ['accept 1000 graphs, median ms (target < 1000)', result.accept1000Ms],
+      ['orchestration overhead p50 / p95 ms', `${result.overheadP50Ms} / ${result.overheadP95Ms}`],
+      ['1000-graph batch: events, seconds', `${batchHistoryEvents}, ${result.batch1000.seconds}`],
+      ['peak RSS MB', result.peakRssMb],
+    ]);
+    console.log(`wrote ${await writeResult('pipeline', result)}`);
+
+    await server.close();
+    await workers.shutdown();
+    await workersDone;
+    await connection.close();
+    await nativeConnection.close();
+    stores.destroy();
+    await database.close();
+  } finally {
+    await temporal.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}

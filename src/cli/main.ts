@@ -1,0 +1,66 @@
+/**
+ * The `pixelshift` command. Each subcommand is a small module; this file only dispatches.
+ */
+import { parseArgs } from 'node:util';
+import { keysCreateCommand, migrateCommand, setupCommand } from './admin-commands.js';
+import { apiCommand } from './api-command.js';
+import { devCommand } from './dev.js';
+import { graphRun, graphValidate } from './graph-commands.js';
+import { processIo } from './io.js';
+import { reexecWithMallocArenaMax } from './wiring.js';
+import { workerCommand } from './worker-command.js';
+
+const usage = `Usage: pixelshift <command>
+
+  dev                                        everything on embedded defaults (what npm start runs)
+  api                                        the HTTP API
+  worker                                     a Temporal worker (orchestration and imaging queues)
+  migrate                                    bring the database schema up to date
+  setup                                      create the namespace and search attributes on a Temporal cluster
+  keys create --account <id> [--json]        create an account (if new) and an API key pair
+  graph validate <file.json>                 validate a Transform Graph, print every issue
+  graph run <file.json> --local-root <dir>   run a graph against a local folder (bucket = first folder)
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: { 'local-root': { type: 'string' }, account: { type: 'string' }, json: { type: 'boolean' } },
+    allowPositionals: true,
+  });
+  switch (command) {
+    case 'dev':
+      if (await reexecWithMallocArenaMax()) return;
+      return devCommand(processIo);
+    case 'worker':
+      if (await reexecWithMallocArenaMax()) return;
+      return workerCommand(processIo);
+    case 'api':
+      return apiCommand(processIo);
+    case 'migrate':
+      return migrateCommand(processIo);
+    case 'setup':
+      return setupCommand(processIo);
+    case 'keys':
+      if (positionals[0] === 'create' && values.account)
+        return keysCreateCommand(values.account, values.json ?? false, processIo);
+      break;
+    case 'graph': {
+      const [sub, file] = positionals;
+      if (sub === 'validate' && file) return graphValidate(file, processIo);
+      if (sub === 'run' && file && values['local-root'])
+        return graphRun(file, values['local-root'], processIo);
+      break;
+    }
+  }
+  process.stderr.write(usage);
+  process.exitCode = 2;
+}
+
+try {
+  await main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`pixelshift: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+}

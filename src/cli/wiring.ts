@@ -1,0 +1,73 @@
+/**
+ * How the processes are put together from the plain modules: shared by `dev`, `api` and `worker`.
+ */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { Client, Connection } from '@temporalio/client';
+import type { BatchGraphSource } from '../activities/index.js';
+import type { Config } from '../config/config.js';
+import { getBatchGraph, listBatchGraphs, openDatabase, migrate, type Database } from '../db/index.js';
+import { TemporalBatchOrchestrator } from '../orchestration/temporal-orchestrator.js';
+
+/** Opens the configured database and brings its schema up to date (advisory-locked, so replicas may race). */
+export async function openMigratedDatabase(
+  config: Pick<Config, 'database'>,
+  log: (line: string) => void,
+): Promise<Database> {
+  const database = await openDatabase(config.database, {
+    onPoolError: (error) => log(`database connection error: ${error.message}`),
+  });
+  await migrate(database.db);
+  return database;
+}
+
+export function batchGraphSource(database: Database): BatchGraphSource {
+  return {
+    getBatchGraph: (accountId, batchId, index) => getBatchGraph(database.db, accountId, batchId, index),
+    listBatchGraphs: (accountId, batchId) => listBatchGraphs(database.db, accountId, batchId),
+  };
+}
+
+export async function connectClient(
+  config: Pick<Config, 'temporal'>,
+): Promise<{ client: Client; orchestrator: TemporalBatchOrchestrator }> {
+  const connection = await Connection.connect({
+    address: config.temporal.address,
+    ...(config.temporal.tls ? { tls: true } : {}),
+    ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
+  });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  return { client, orchestrator: new TemporalBatchOrchestrator(client, config) };
+}
+
+/**
+ * glibc reads MALLOC_ARENA_MAX only at process start, so a process that runs sharp re-executes itself
+ * once with it set: libvips' threads otherwise each grow a malloc arena and RSS balloons (DESIGN §5).
+ * Resolves true when this process has handed over to the child (and the child has ended): the caller
+ * must then do nothing else. Signals are passed on, so Ctrl-C and SIGTERM reach the real process and
+ * this one waits for its clean shutdown instead of dying first.
+ */
+export async function reexecWithMallocArenaMax(): Promise<boolean> {
+  if (process.env.MALLOC_ARENA_MAX) return false;
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+  });
+  const forward = (signal: NodeJS.Signals) => () => {
+    // A terminal's Ctrl-C already reached the child through the process group; only forward other senders.
+    if (signal !== 'SIGINT' || !process.stdin.isTTY) child.kill(signal);
+  };
+  const onInt = forward('SIGINT');
+  const onTerm = forward('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  const code = await new Promise<number>((resolve) =>
+    child.once('exit', (exitCode, signal) =>
+      resolve(exitCode ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)),
+    ),
+  );
+  process.off('SIGINT', onInt);
+  process.off('SIGTERM', onTerm);
+  process.exitCode = code;
+  return true;
+}

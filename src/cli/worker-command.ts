@@ -1,0 +1,31 @@
+/** `pixelshift worker`: polls the orchestration and imaging queues until SIGINT/SIGTERM. */
+import { loadConfig } from '../config/config.js';
+import { createObjectStores } from '../storage/connections.js';
+import { installTemporalRuntime } from '../worker/runtime.js';
+import { loadWorkflowBundle } from '../worker/workflow-bundle.js';
+import { createWorkers } from '../worker/worker.js';
+import type { CliIo } from './io.js';
+import { batchGraphSource, openMigratedDatabase } from './wiring.js';
+
+export async function workerCommand(io: CliIo): Promise<void> {
+  const config = loadConfig();
+  // Temporal's runtime turns SIGINT/SIGTERM into a graceful shutdown of every worker.
+  installTemporalRuntime({ level: 'WARN' });
+  const database = await openMigratedDatabase(config, io.log);
+  const stores = createObjectStores(config.storage.connections);
+  const running = await createWorkers({
+    config,
+    deps: { graphs: batchGraphSource(database), stores, imaging: config.imaging },
+    bundle: await loadWorkflowBundle(),
+  });
+  io.log(
+    `worker polling ${config.temporal.taskQueues.orchestration} and ${config.temporal.taskQueues.imaging} ` +
+      `(${config.imaging.slots} imaging slots) at ${config.temporal.address}`,
+  );
+  try {
+    await running.run();
+  } finally {
+    stores.destroy();
+    await database.close();
+  }
+}

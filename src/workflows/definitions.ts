@@ -1,0 +1,45 @@
+/**
+ * Everything workflows and their callers share: signal/query names, timeouts and retry policies.
+ * One place, so a change of policy is one edit (DESIGN §7).
+ */
+import { defineQuery, type ActivityOptions } from '@temporalio/workflow';
+import type { BatchStatus, GraphOutcome } from './status.js';
+
+export const batchStatusQuery = defineQuery<BatchStatus>('batchStatus');
+export const graphStatusQuery = defineQuery<GraphOutcome>('graphStatus');
+
+/** Graph workflows a batch keeps running at once; the worker's imaging slots bound the real work. */
+export const maxConcurrentGraphsPerBatch = 100;
+
+/** Light activities on the orchestration queue (database reads). */
+export const orchestrationActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+};
+
+/**
+ * The imaging activity. Large images take long, so liveness is judged by heartbeats, not by the total:
+ * a worker that dies is noticed within the heartbeat timeout and the work is handed to another.
+ */
+export const imagingActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 8,
+    // Only `transient` is retried; every other class fails the graph at once (DESIGN §5).
+    nonRetryableErrorTypes: [
+      'invalid_graph',
+      'unsupported_input',
+      'corrupt_input',
+      'too_large',
+      'source_not_found',
+      'access_denied',
+    ],
+  },
+};
+
+/** How often the imaging activity heartbeats while it works (well inside heartbeatTimeout). */
+export const imagingHeartbeatIntervalMs = 2_000;

@@ -1,0 +1,3 @@
+// The workflow bundle's entry point: only workflow functions are exported from here.
+export { batchWorkflow } from './batch.js';
+export { graphWorkflow } from './graph.js';

@@ -1,0 +1,215 @@
+/**
+ * The whole service for end-to-end tests: the real app listening on loopback, the real Temporal
+ * orchestrator and workers on the suite's dev server, S3 connections to the suite's moto server, and a
+ * database (PGlite in-process, or the PostgreSQL server when a worker runs in another process).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createApiKey } from '../../src/auth/api-keys.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { ensureAccount, migrate, openDatabase, type Database } from '../../src/db/index.js';
+import { createApp } from '../../src/http/app.js';
+import { startHttpServer, type HttpServer } from '../../src/http/server.js';
+import { TemporalBatchOrchestrator } from '../../src/orchestration/temporal-orchestrator.js';
+import { createObjectStores } from '../../src/storage/connections.js';
+import { createWorkers, type RunningWorkers } from '../../src/worker/worker.js';
+import { batchGraphSource } from '../../src/cli/wiring.js';
+import type { BatchStatus } from '../../src/workflows/status.js';
+import { fixturePath } from './fixtures.js';
+import { createTestBucket, testS3Client, testS3Credentials, testS3Region } from './s3-buckets.js';
+import { s3Endpoint } from './services.js';
+import { temporalForTests } from './temporal.js';
+
+export interface Stack {
+  config: Config;
+  /** Environment that makes `pixelshift worker` in another process join this stack. */
+  workerEnv: NodeJS.ProcessEnv;
+  database: Database;
+  server: HttpServer;
+  orchestrator: TemporalBatchOrchestrator;
+  temporal: Awaited<ReturnType<typeof temporalForTests>>;
+  s3: ReturnType<typeof testS3Client>;
+  buckets: { input: string; output: string };
+  account: { accountId: string; keyId: string; secret: string };
+  workers: RunningWorkers | undefined;
+  startWorkers(): Promise<RunningWorkers>;
+  uploadFixture(file: string, key?: string): Promise<string>;
+  readObject(bucket: string, key: string): Promise<Buffer>;
+  token(): Promise<string>;
+  api(
+    pathname: string,
+    init?: RequestInit & { token?: string },
+  ): Promise<{ status: number; body: unknown; headers: Headers }>;
+  waitForBatch(batchId: string, timeoutMs?: number): Promise<BatchStatus>;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** PostgreSQL URL; PGlite in-process when omitted (then workers must run in this process). */
+  databaseUrl?: string;
+  inProcessWorkers?: boolean;
+  /** A Temporal server of the test's own (e.g. one it restarts); the suite's shared one by default. */
+  temporalAddress?: string;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const endpoint = await s3Endpoint();
+  const temporal = await temporalForTests(options.temporalAddress);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pixelshift-e2e-'));
+  const accountId = `e2e-${randomBytes(3).toString('hex')}`;
+  const input = await createTestBucket(endpoint, 'e2e-in');
+  const output = await createTestBucket(endpoint, 'e2e-out');
+  const storageFile = path.join(dataDir, 'storage.json');
+  writeFileSync(
+    storageFile,
+    JSON.stringify({
+      connections: {
+        default: {
+          kind: 's3',
+          endpoint,
+          region: testS3Region,
+          forcePathStyle: true,
+          // Written out: the SDK decorates credential objects it has used ($source), which strict config refuses.
+          credentials: {
+            accessKeyId: testS3Credentials.accessKeyId,
+            secretAccessKey: testS3Credentials.secretAccessKey,
+          },
+        },
+      },
+      grants: { [accountId]: [{ connection: 'default', buckets: [input, output] }] },
+    }),
+  );
+  const prefix = temporal.taskQueues.orchestration.replace(/-orchestration$/, '');
+  const env: NodeJS.ProcessEnv = {
+    PIXELSHIFT_DATA_DIR: dataDir,
+    PIXELSHIFT_CONFIG: storageFile,
+    PIXELSHIFT_JWT_SECRET: randomBytes(32).toString('base64url'),
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_UI_URL: 'http://127.0.0.1:8233',
+    PIXELSHIFT_TASK_QUEUE_PREFIX: prefix,
+    PIXELSHIFT_IMAGING_SLOTS: '2',
+    LOG_LEVEL: 'silent',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+  };
+  const config = loadConfig(env);
+  const database = await openDatabase(config.database);
+  await migrate(database.db);
+  await ensureAccount(database.db, { id: accountId, name: accountId });
+  const key = await createApiKey(database.db, accountId, 'e2e');
+
+  const orchestrator = new TemporalBatchOrchestrator(temporal.client, config);
+  const app = createApp({
+    db: database.db,
+    orchestrator,
+    config,
+    jwtSecret: new TextEncoder().encode(config.auth.jwtSecret),
+  });
+  const server = await startHttpServer(app, config.http);
+  const s3 = testS3Client(endpoint);
+  const stores = createObjectStores(config.storage.connections);
+
+  const stack: Stack = {
+    config,
+    workerEnv: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+    database,
+    server,
+    orchestrator,
+    temporal,
+    s3,
+    buckets: { input, output },
+    account: { accountId, keyId: key.keyId, secret: key.secret },
+    workers: undefined,
+    async startWorkers() {
+      const workers = await createWorkers({
+        config,
+        deps: { graphs: batchGraphSource(database), stores, imaging: config.imaging },
+        bundle: temporal.bundle,
+        connection: temporal.nativeConnection,
+        shutdownGraceTime: '2 seconds',
+      });
+      void workers.run();
+      stack.workers = workers;
+      return workers;
+    },
+    async uploadFixture(file, key = `in/${file}`) {
+      await s3.send(new PutObjectCommand({ Bucket: input, Key: key, Body: readFileSync(fixturePath(file)) }));
+      return key;
+    },
+    async readObject(bucket, key) {
+      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await response.Body!.transformToByteArray());
+    },
+    async token() {
+      const response = await fetch(`${server.url}/oauth/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${encodeURIComponent(key.keyId)}:${encodeURIComponent(key.secret)}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=client_credentials',
+      });
+      const body = (await response.json()) as { access_token: string };
+      return body.access_token;
+    },
+    async api(pathname, init = {}) {
+      const token = init.token ?? (await stack.token());
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `Bearer ${token}`);
+      if (init.body) headers.set('content-type', 'application/json');
+      const response = await fetch(`${server.url}${pathname}`, { ...init, headers });
+      const text = await response.text();
+      return {
+        status: response.status,
+        body: text ? (JSON.parse(text) as unknown) : undefined,
+        headers: response.headers,
+      };
+    },
+    async waitForBatch(batchId, timeoutMs = 120_000) {
+      const token = await stack.token();
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { status, body } = await stack.api(`/v1/batches/${batchId}`, { token });
+        const batch = body as BatchStatus;
+        if (status === 200 && batch.state !== 'running') return batch;
+        if (Date.now() > deadline)
+          throw new Error(`batch ${batchId} still ${batch.state} after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
+    async close() {
+      await stack.workers?.shutdown();
+      await server.close();
+      stores.destroy();
+      await database.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  if (options.inProcessWorkers !== false) await stack.startWorkers();
+  return stack;
+}
+
+/** Source → 1600 px WebP, 800 px WebP, 320×320 cover JPEG: the representative graph of the benches. */
+export function threeOutputGraph(bucket: string, key: string, outBucket: string, outPrefix: string) {
+  const sink = (format: 'webp' | 'jpeg', name: string) => [
+    { type: 'ImageFormat', format, quality: 80 },
+    { type: 'StorageSink', bucket: outBucket, key: `${outPrefix}/${name}` },
+  ];
+  return {
+    transformUnits: [{ type: 'StorageSource', bucket, key }, { type: 'AutoOrient' }],
+    outputs: [
+      { transformUnits: [{ type: 'Resize', width: 1600, fit: 'inside' }, ...sink('webp', '1600.webp')] },
+      { transformUnits: [{ type: 'Resize', width: 800, fit: 'inside' }, ...sink('webp', '800.webp')] },
+      {
+        transformUnits: [
+          { type: 'Resize', width: 320, height: 320, fit: 'cover' },
+          ...sink('jpeg', 'thumb.jpg'),
+        ],
+      },
+    ],
+  };
+}
