@@ -10,7 +10,7 @@
  * Rounds alternate raw and pipeline so both see the same machine load.
  */
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -138,7 +138,8 @@ export async function run(): Promise<void> {
         const { body } = await api(`/v1/batches/${batchId}`);
         const status = body as BatchStatus;
         if (status.state !== 'running') return status;
-        await new Promise((r) => setTimeout(r, 25));
+        // A patient client: frequent polling would itself take CPU from the imaging on 2 cores.
+        await new Promise((r) => setTimeout(r, 200));
       }
     };
 
@@ -188,6 +189,13 @@ export async function run(): Promise<void> {
     // Warm-up of both, then alternating measured rounds.
     await rawRound(-1);
     await pipelineRound(-1);
+    // CPU seconds used by the Temporal dev server (another process on the same 2 cores) while measuring.
+    const serverCpuSeconds = () => {
+      const fields = readFileSync(`/proc/${temporal.process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    };
+    let serverCpu = 0;
+    let ownCpuMs = 0;
     const rawMs: number[] = [];
     const pipelineMs: number[] = [];
     const measuredStatuses: BatchStatus[] = [];
@@ -196,7 +204,14 @@ export async function run(): Promise<void> {
       for (const which of order) {
         const started = performance.now();
         if (which === 'raw') await rawRound(round);
-        else measuredStatuses.push(await pipelineRound(round));
+        else {
+          const serverBefore = serverCpuSeconds();
+          const ownBefore = process.cpuUsage();
+          measuredStatuses.push(await pipelineRound(round));
+          serverCpu += serverCpuSeconds() - serverBefore;
+          const own = process.cpuUsage(ownBefore);
+          ownCpuMs += (own.user + own.system) / 1000;
+        }
         (which === 'raw' ? rawMs : pipelineMs).push(performance.now() - started);
       }
     }
@@ -206,6 +221,7 @@ export async function run(): Promise<void> {
 
     // Orchestration overhead per graph: workflow wall time minus imaging activity time, from histories.
     const overheads: number[] = [];
+    const activityMs: number[] = [];
     for (const status of measuredStatuses) {
       for (const graph of status.graphs) {
         const history = await client.workflow.getHandle(graph.workflowId).fetchHistory();
@@ -220,6 +236,7 @@ export async function run(): Promise<void> {
         const activityStarted = events.filter((e) => e.activityTaskStartedEventAttributes).pop();
         // Time the activity waited for a free imaging slot counts as overhead here: it is what a user waits.
         overheads.push(ms(last) - ms(first) - (ms(completed) - ms(activityStarted)));
+        activityMs.push(ms(completed) - ms(activityStarted));
       }
     }
 
@@ -253,6 +270,18 @@ export async function run(): Promise<void> {
       accept1000Ms: Math.round(percentile(acceptMs, 50)),
       overheadP50Ms: Math.round(percentile(overheads, 50)),
       overheadP95Ms: Math.round(percentile(overheads, 95)),
+      /** Share of the measured pipeline time the imaging slots were busy running graphs. */
+      imagingUtilisation: round3(
+        activityMs.reduce((a, b) => a + b, 0) / (pipelineMs.reduce((a, b) => a + b, 0) * slots),
+      ),
+      activityP50Ms: Math.round(percentile(activityMs, 50)),
+      /** Share of the machine's CPU time during the pipeline rounds taken by the Temporal dev server. */
+      temporalServerCpuShare: round3(
+        serverCpu / ((pipelineMs.reduce((a, b) => a + b, 0) / 1000) * os.availableParallelism()),
+      ),
+      ownProcessCpuShare: round3(
+        ownCpuMs / (pipelineMs.reduce((a, b) => a + b, 0) * os.availableParallelism()),
+      ),
       batch1000: {
         state: big.state,
         seconds: round1(bigMs / 1000),
@@ -270,6 +299,11 @@ export async function run(): Promise<void> {
       ['ratio (target ≥ 0.85)', result.ratio],
       ['accept 1000 graphs, median ms (target < 1000)', result.accept1000Ms],
       ['orchestration overhead p50 / p95 ms', `${result.overheadP50Ms} / ${result.overheadP95Ms}`],
+      ['imaging slot utilisation, activity p50 ms', `${result.imagingUtilisation}, ${result.activityP50Ms}`],
+      [
+        'CPU share: Temporal server, this process',
+        `${result.temporalServerCpuShare}, ${result.ownProcessCpuShare}`,
+      ],
       ['1000-graph batch: events, seconds', `${batchHistoryEvents}, ${result.batch1000.seconds}`],
       ['peak RSS MB', result.peakRssMb],
     ]);
