@@ -2,14 +2,21 @@
  * Runs a compiled plan with sharp (DESIGN §5): walks the stage tree, decides per fork whether branches
  * re-decode the source or share the fork's raw pixels, encodes each leaf and writes it to its sink.
  */
-import type { OutputInfo } from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { isClassifiedError, type ClassifiedError } from '../errors.js';
 import type { ExecuteDeps, GraphResult, SinkFailure, SinkResult } from './execute-graph.js';
-import { classifyPipelineError, forUnit, isSourceFailure, unitError, type UnitRef } from './classify.js';
+import {
+  classifyPipelineError,
+  classifySourceError,
+  forUnit,
+  isSourceFailure,
+  unitError,
+  type UnitRef,
+} from './classify.js';
 import { parseColour, white, type Rgba } from './colours.js';
 import { applyEncode, flattenColourFor, mimeTypes, outputFormatOf, wantsAnimation } from './encode.js';
 import { createOverlaySource, type OverlaySource } from './ops-composite.js';
-import { buildPipeline, interleave, type RawInput, type StageInput } from './pipeline.js';
+import { buildPipeline, failOn, interleave, type RawInput, type StageInput } from './pipeline.js';
 import {
   planOutputs,
   type Plan,
@@ -27,6 +34,8 @@ interface Run {
   deps: ExecuteDeps & { maxInputPixels: number };
   overlays: OverlaySource;
   outcomes: Map<string, { result: SinkResult } | { failure: SinkFailure; error: ClassifiedError }>;
+  /** Whether the source decodes on its own: checked once, only after a pipeline that read it failed. */
+  sourceCheck?: Promise<ClassifiedError | undefined>;
 }
 
 /** What the branch above a node has done that later steps depend on. */
@@ -112,7 +121,7 @@ async function runStage(
       planOutputs(stage).some((o) => wantsAnimation(o.format.spec)),
     );
   } catch (error) {
-    failBelow(run, stage, classify(run, error, input, ops));
+    failBelow(run, stage, await classify(run, error, input, ops));
     return;
   }
   run.deps.signal?.throwIfAborted();
@@ -199,17 +208,38 @@ function refsOf(run: Run, input: StageInput, ops: readonly PlanOp[], output?: Pl
   };
 }
 
-/** Classifies a pipeline failure; graph-level ones (source, cancellation) are rethrown. */
-function classify(
+/**
+ * Classifies a pipeline failure; graph-level ones (source, cancellation) are rethrown.
+ * libvips keeps its error text in a process-wide buffer: when several pipelines fail at once, a decode
+ * failure can surface as "Unknown error" and look like the fault of an operation. So before a failed
+ * pipeline that read the source blames one of its steps, the source is decoded on its own, once per
+ * graph; if that fails too, the source is what is broken and the whole graph fails with its code.
+ */
+async function classify(
   run: Run,
   error: unknown,
   input: StageInput,
   ops: readonly PlanOp[],
   output?: PlanOutput,
-): ClassifiedError {
+): Promise<ClassifiedError> {
   if (run.deps.signal?.aborted) throw run.deps.signal.reason;
   const classified = classifyPipelineError(error, refsOf(run, input, ops, output));
   if (isSourceFailure(classified, run.source.ref)) throw classified;
+  if (input.kind === 'source') {
+    run.sourceCheck ??= sharp(run.source.data, {
+      failOn,
+      limitInputPixels: run.deps.maxInputPixels,
+      ...(run.source.animatable ? { pages: -1 } : {}),
+    })
+      .raw()
+      .toBuffer()
+      .then(
+        () => undefined,
+        (sourceError: unknown) => classifySourceError(sourceError, run.source.ref, run.deps.maxInputPixels),
+      );
+    const sourceFailure = await run.sourceCheck;
+    if (sourceFailure) throw sourceFailure;
+  }
   return classified;
 }
 
@@ -294,7 +324,7 @@ async function encodeOutput(
     applyEncode(pipeline, format, animated ? { loop: run.source.loop, delay: run.source.delay } : undefined);
     encoded = await pipeline.toBuffer({ resolveWithObject: true });
   } catch (error) {
-    fail(run, output, classify(run, error, input, ops, output));
+    fail(run, output, await classify(run, error, input, ops, output));
     return;
   }
   run.deps.signal?.throwIfAborted();

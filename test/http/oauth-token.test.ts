@@ -106,7 +106,8 @@ describe('POST /oauth/token', () => {
 
   test('when the secret is wrong, the key unknown or there are no credentials, then 401 invalid_client with WWW-Authenticate', async () => {
     const cases = [
-      basic(account.keyId, `${account.secret.slice(0, -1)}A`),
+      // Flip the last character to one it cannot already be.
+      basic(account.keyId, `${account.secret.slice(0, -1)}${account.secret.endsWith('A') ? 'B' : 'A'}`),
       basic('pk_aaaaaaaaaaaaaaaaaaaaaaaa', account.secret),
       basic('not-a-key', 'x'),
       'Basic !!!not-base64',
