@@ -88,6 +88,9 @@ export async function run(): Promise<void> {
       PIXELSHIFT_JWT_SECRET: randomBytes(32).toString('base64url'),
       TEMPORAL_ADDRESS: temporal.address,
       PIXELSHIFT_IMAGING_SLOTS: String(slots),
+      // This bench measures the path without a throttle (its 1000-graph batch would exceed the default
+      // limit); `npm run bench -- throttle` measures what a configured throttle costs.
+      PIXELSHIFT_THROTTLE: 'off',
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'silent',

@@ -5,6 +5,7 @@
 const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   engine: () => import('./engine.js'),
   pipeline: () => import('./pipeline.js'),
+  throttle: () => import('./throttle.js'),
 };
 
 const name = process.argv[2];

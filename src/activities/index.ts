@@ -3,12 +3,13 @@
  * Built by a factory over their dependencies and wired in the worker (DESIGN §16).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { isClassifiedError } from '../errors.js';
+import { ClassifiedError, isClassifiedError } from '../errors.js';
 import type { TransformGraph } from '../graph/graph.js';
 import { graphSinks, sourceLabel, summarizeGraph } from '../graph/summary.js';
 import { executeGraph } from '../imaging/index.js';
 import type { StoreRegistry } from '../storage/connections.js';
 import { generatedMetadata } from '../storage/generated-metadata.js';
+import type { ThrottleGate } from '../throttle/gate.js';
 import { imagingHeartbeatIntervalMs } from '../workflows/definitions.js';
 import type {
   DescribeBatchInput,
@@ -16,6 +17,8 @@ import type {
   GraphProgress,
   RunGraphInput,
   RunGraphResult,
+  ThrottleSlot,
+  ThrottleSlotInput,
 } from './types.js';
 
 /** Where batch graphs are read from (PostgreSQL in production). */
@@ -29,6 +32,11 @@ export interface ActivityDeps {
   graphs: BatchGraphSource;
   stores: StoreRegistry;
   imaging: { maxInputPixels: number; maxSourceBytes: number };
+  /**
+   * The account throttle (the database in every process the CLI wires). Absent only in engine-level
+   * tests and tools without a database: every graph is then admitted at once.
+   */
+  throttle?: ThrottleGate | undefined;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -47,6 +55,20 @@ export function createActivities(deps: ActivityDeps) {
         source: sourceLabel(graph),
       }));
     },
+
+    /**
+     * Idempotent by graph key: a retry after a crash that followed the commit, or a second call after
+     * a signal, returns the slot the graph holds (moved, perhaps, by a limit change).
+     */
+    reserveThrottleSlot: async (input: ThrottleSlotInput): Promise<ThrottleSlot> => {
+      if (!deps.throttle) return { slotAt: new Date().toISOString(), waitMs: 0 };
+      const { slotAt, now } = await deps.throttle.reserve(input.accountId, input.graphKey);
+      return { slotAt: slotAt.toISOString(), waitMs: Math.max(0, slotAt.getTime() - now.getTime()) };
+    },
+
+    releaseThrottleSlot: async (input: ThrottleSlotInput): Promise<{ released: boolean }> => ({
+      released: (await deps.throttle?.release(input.accountId, input.graphKey)) ?? false,
+    }),
 
     runGraph: async (input: RunGraphInput): Promise<RunGraphResult> => {
       const context = Context.current();
@@ -105,15 +127,24 @@ async function loadGraph(deps: ActivityDeps, input: RunGraphInput): Promise<Tran
 /**
  * The classification becomes the failure type; only `transient` is retryable, and a server-given
  * delay (S3 Retry-After / SlowDown) becomes the next retry delay.
+ *
+ * The cause recorded in the history is the classified error alone, not the library error under it:
+ * an SDK error's chain and stacks push a failure past the server's 4 KB limit for retried activities,
+ * and the history would then show "Failure exceeds size limit." instead of what went wrong.
  */
 export function toApplicationFailure(error: unknown): unknown {
   if (!isClassifiedError(error)) return error;
+  const recorded = new ClassifiedError(error.code, error.message, {
+    ...(error.unit === undefined ? {} : { unit: error.unit }),
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+  });
+  recorded.stack = error.stack;
   return ApplicationFailure.create({
     type: error.code,
     message: error.message,
     nonRetryable: !error.retryable,
     details: error.unit === undefined ? [] : [{ unit: error.unit }],
     ...(error.retryAfterMs === undefined ? {} : { nextRetryDelay: error.retryAfterMs }),
-    cause: error,
+    cause: recorded,
   });
 }

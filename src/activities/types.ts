@@ -42,3 +42,16 @@ export interface GraphProgress {
   completedSinks: number;
   totalSinks: number;
 }
+
+/** A graph's throttle reservation (DESIGN §9); `graphKey` is the graph workflow ID. */
+export interface ThrottleSlotInput {
+  accountId: string;
+  graphKey: string;
+}
+
+export interface ThrottleSlot {
+  /** ISO time the graph may start. */
+  slotAt: string;
+  /** How long to wait from now (0 when the slot has come): measured on one clock, so skew cannot creep in. */
+  waitMs: number;
+}

@@ -17,7 +17,7 @@ import { loadWorkflowBundle } from '../worker/workflow-bundle.js';
 import { createWorkers } from '../worker/worker.js';
 import { devAccountId, ensureDevKeyPair } from './dev-key.js';
 import type { CliIo } from './io.js';
-import { batchGraphSource, connectClient, openMigratedDatabase } from './wiring.js';
+import { activityDeps, connectClient, openMigratedDatabase } from './wiring.js';
 
 const devTemporalPort = 7233;
 const devTemporalUiPort = 8233;
@@ -58,7 +58,7 @@ export async function devCommand(io: CliIo): Promise<void> {
     stops.push(() => Promise.resolve(stores.destroy()));
     const workers = await createWorkers({
       config,
-      deps: { graphs: batchGraphSource(database), stores, imaging: config.imaging },
+      deps: activityDeps(config, database, stores),
       bundle: await loadWorkflowBundle(),
       shutdownGraceTime: '10 seconds',
     });

@@ -4,10 +4,12 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
-import type { BatchGraphSource } from '../activities/index.js';
+import type { ActivityDeps, BatchGraphSource } from '../activities/index.js';
 import type { Config } from '../config/config.js';
 import { getBatchGraph, listBatchGraphs, openDatabase, migrate, type Database } from '../db/index.js';
 import { TemporalBatchOrchestrator } from '../orchestration/temporal-orchestrator.js';
+import type { StoreRegistry } from '../storage/connections.js';
+import { databaseThrottleGate } from '../throttle/gate.js';
 
 /** Opens the configured database and brings its schema up to date (advisory-locked, so replicas may race). */
 export async function openMigratedDatabase(
@@ -25,6 +27,20 @@ export function batchGraphSource(database: Database): BatchGraphSource {
   return {
     getBatchGraph: (accountId, batchId, index) => getBatchGraph(database.db, accountId, batchId, index),
     listBatchGraphs: (accountId, batchId) => listBatchGraphs(database.db, accountId, batchId),
+  };
+}
+
+/** Everything the activities need, over the process's database and stores. */
+export function activityDeps(
+  config: Pick<Config, 'imaging' | 'throttle'>,
+  database: Database,
+  stores: StoreRegistry,
+): ActivityDeps {
+  return {
+    graphs: batchGraphSource(database),
+    stores,
+    imaging: config.imaging,
+    throttle: databaseThrottleGate(database.db, config.throttle),
   };
 }
 

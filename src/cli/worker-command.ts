@@ -5,7 +5,7 @@ import { installTemporalRuntime } from '../worker/runtime.js';
 import { loadWorkflowBundle } from '../worker/workflow-bundle.js';
 import { createWorkers } from '../worker/worker.js';
 import type { CliIo } from './io.js';
-import { batchGraphSource, openMigratedDatabase } from './wiring.js';
+import { activityDeps, openMigratedDatabase } from './wiring.js';
 
 export async function workerCommand(io: CliIo): Promise<void> {
   const config = loadConfig();
@@ -15,7 +15,7 @@ export async function workerCommand(io: CliIo): Promise<void> {
   const stores = createObjectStores(config.storage.connections);
   const running = await createWorkers({
     config,
-    deps: { graphs: batchGraphSource(database), stores, imaging: config.imaging },
+    deps: activityDeps(config, database, stores),
     bundle: await loadWorkflowBundle(),
   });
   io.log(

@@ -15,6 +15,27 @@ const booleanText = z
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 const positiveInt = z.coerce.number().int().positive();
 
+const durationUnits = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `3000ms`, `10s`, `5m`, `1h`, `1d`: one whole number and one unit, in milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * durationUnits[match[2] as keyof typeof durationUnits];
+}
+
+const throttleWindow = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1_000 || ms > 7 * 86_400_000) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'Expected a duration between 1s and 7d such as 1h, 10s or 3000ms',
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 const envSchema = z.object({
   PIXELSHIFT_DATA_DIR: z.string().min(1).default('.pixelshift'),
   PIXELSHIFT_CONFIG: z.string().min(1).optional(),
@@ -37,6 +58,8 @@ const envSchema = z.object({
   PIXELSHIFT_JWT_SECRET: z.string().min(32).optional(),
   PIXELSHIFT_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(3600),
   PIXELSHIFT_MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
+  PIXELSHIFT_THROTTLE: z.enum(['on', 'off']).default('on'),
+  PIXELSHIFT_THROTTLE_WINDOW: throttleWindow.default(3_600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -61,6 +84,11 @@ export interface Config {
   };
   imaging: { slots: number; maxInputPixels: number; maxSourceBytes: number };
   auth: { jwtSecret: string | undefined; tokenTtlSeconds: number };
+  /**
+   * Per-account transforms per window (DESIGN §9). `enabled: false` (PIXELSHIFT_THROTTLE=off) starts graphs
+   * without reserving a slot: for benchmarks and deployments that need no limit.
+   */
+  throttle: { enabled: boolean; windowMs: number };
   storage: {
     connections: z.infer<typeof storageConnectionsSchema>;
     grants: z.infer<typeof storageGrantsSchema>;
@@ -131,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxSourceBytes: e.PIXELSHIFT_MAX_SOURCE_BYTES,
     },
     auth: { jwtSecret: e.PIXELSHIFT_JWT_SECRET, tokenTtlSeconds: e.PIXELSHIFT_TOKEN_TTL_SECONDS },
+    throttle: { enabled: e.PIXELSHIFT_THROTTLE === 'on', windowMs: e.PIXELSHIFT_THROTTLE_WINDOW },
     storage,
     logLevel: e.LOG_LEVEL,
   };

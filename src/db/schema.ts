@@ -3,7 +3,17 @@
  * are created by the hand-written SQL in `migrations/` (a test checks the two agree), because SQL is what
  * an operator reviews before running `pixelshift migrate` against production.
  */
-import { integer, jsonb, pgTable, primaryKey, text, timestamp, index } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import type { TransformGraph } from '../graph/graph.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
@@ -84,7 +94,46 @@ export const idempotencyKeys = pgTable(
   (table) => [primaryKey({ columns: [table.accountId, table.key] })],
 );
 
-export const schema = { accounts, apiKeys, batches, batchGraphs, idempotencyKeys };
+/** An account's throttle; accounts without a row have the default (`DEFAULT_TRANSFORMS_PER_HOUR`). */
+export const throttleSettings = pgTable('throttle_settings', {
+  accountId: text('account_id')
+    .primaryKey()
+    .references(() => accounts.id, { onDelete: 'cascade' }),
+  transformsPerHour: integer('transforms_per_hour').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/**
+ * One start slot per graph run (src/throttle/reservations.ts). Rows older than one window are purged as
+ * the account reserves, so the table holds about one window of starts plus the waiting work.
+ */
+export const throttleReservations = pgTable(
+  'throttle_reservations',
+  {
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    graphKey: text('graph_key').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    slotAt: timestamp('slot_at', { withTimezone: true, mode: 'date' }).notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.accountId, table.graphKey] }),
+    uniqueIndex('throttle_reservations_account_seq_idx').on(table.accountId, table.seq),
+    index('throttle_reservations_account_slot_idx').on(table.accountId, table.slotAt),
+  ],
+);
+
+export const schema = {
+  accounts,
+  apiKeys,
+  batches,
+  batchGraphs,
+  idempotencyKeys,
+  throttleSettings,
+  throttleReservations,
+};
 export type Schema = typeof schema;
 
 export type AccountRow = typeof accounts.$inferSelect;

@@ -14,6 +14,7 @@ import { requireBearer } from './bearer.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { createHttpMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { accountRoutes } from './routes/account.js';
 import { batchRoutes } from './routes/batches.js';
 import { docsRoutes } from './routes/docs.js';
 import { graphRoutes } from './routes/graphs.js';
@@ -65,6 +66,15 @@ export function createApp(deps: AppDeps): Express {
   app.use(batchRoutes({ db: deps.db, orchestrator: deps.orchestrator, config, logger }));
   app.use(graphRoutes({ config }));
   app.use(keyRoutes({ db: deps.db, keyStatus, maxBodyBytes: config.http.maxBodyBytes }));
+  app.use(
+    accountRoutes({
+      db: deps.db,
+      orchestrator: deps.orchestrator,
+      config,
+      logger,
+      maxBodyBytes: config.http.maxBodyBytes,
+    }),
+  );
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.http.maxBodyBytes));

@@ -34,6 +34,9 @@ import {
   readinessSchema,
   sinkFailureSchema,
   sinkOutcomeSchema,
+  throttleOutlookSchema,
+  throttleSettingsSchema,
+  throttleUpdateSchema,
   tokenRequestSchema,
   tokenResponseSchema,
 } from './schemas.js';
@@ -76,6 +79,9 @@ function nameComponents(): void {
     [apiKeySchema, 'ApiKey'],
     [apiKeyListSchema, 'ApiKeyList'],
     [createdApiKeySchema, 'CreatedApiKey'],
+    [throttleSettingsSchema, 'ThrottleSettings'],
+    [throttleUpdateSchema, 'ThrottleUpdate'],
+    [throttleOutlookSchema, 'ThrottleOutlook'],
     [healthSchema, 'Health'],
     [readinessSchema, 'Readiness'],
   ];
@@ -276,6 +282,38 @@ function routes(): RouteConfig[] {
     },
     {
       method: 'get',
+      path: '/v1/account/throttle',
+      operationId: 'getThrottle',
+      tags: ['account'],
+      summary: 'The account’s throttle: transforms (graph runs) per rolling window',
+      responses: {
+        200: { description: 'The current setting.', content: json(throttleSettingsSchema) },
+        ...commonErrors,
+      },
+    },
+    {
+      method: 'put',
+      path: '/v1/account/throttle',
+      operationId: 'setThrottle',
+      tags: ['account'],
+      summary: 'Change the throttle; it applies at once to every graph that has not started',
+      description:
+        'Work over the limit is never refused: it waits, shown as `throttled` with `throttledUntil`. A raised limit lets waiting graphs start within a second or two; a lowered one moves waiting graphs later. Graphs already started are not affected.',
+      request: { body: { required: true, content: json(throttleUpdateSchema) } },
+      responses: {
+        200: { description: 'The new setting.', content: json(throttleSettingsSchema) },
+        ...bodyErrors,
+        ...commonErrors,
+        422: error(
+          'Invalid body (`invalid_body`): not an integer from 1 to 1000000, an unknown field, or a changed `windowSeconds`.',
+        ),
+        503: error(
+          'Saved, but the job engine could not be told (`orchestrator_unavailable`): send the same value again to wake waiting graphs.',
+        ),
+      },
+    },
+    {
+      method: 'get',
       path: '/healthz',
       operationId: 'health',
       tags: ['operations'],
@@ -351,6 +389,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
       { name: 'batches', description: 'Batches of Transform Graphs' },
       { name: 'graphs', description: 'Graph validation' },
       { name: 'keys', description: 'API key pairs of the account' },
+      { name: 'account', description: 'Account settings: the throttle' },
       { name: 'operations', description: 'Health, readiness, metrics' },
     ],
   });

@@ -8,6 +8,7 @@ import { oauthErrorCodes } from '../auth/client-credentials.js';
 import { errorCodes } from '../errors.js';
 import { transformGraphSchema } from '../graph/graph.js';
 import { outputFormats } from '../graph/units.js';
+import { MAX_TRANSFORMS_PER_HOUR } from '../throttle/schedule.js';
 import type {
   BatchStatus,
   GraphOutcome,
@@ -52,6 +53,48 @@ export const oauthErrorSchema = z.strictObject({
   error_description: z.string().optional(),
 });
 
+// ------------------------------------------------------------------ throttle
+
+const transformsPerHourDescription =
+  'Graph runs that may start in any rolling window of `windowSeconds` (one hour unless the server is configured otherwise). One transform is one graph run.';
+
+export const throttleSettingsSchema = z.strictObject({
+  transformsPerHour: z.number().int().describe(transformsPerHourDescription),
+  windowSeconds: z.number().describe('Length of the rolling window, set in server config (read-only).'),
+});
+export type ThrottleSettingsResponse = z.infer<typeof throttleSettingsSchema>;
+
+export const throttleUpdateSchema = z.strictObject({
+  transformsPerHour: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_TRANSFORMS_PER_HOUR)
+    .describe(transformsPerHourDescription),
+  windowSeconds: z
+    .number()
+    .optional()
+    .describe('Read-only: accepted only when equal to the current value, so a GET body can be sent back.'),
+});
+
+export const throttleOutlookSchema = z
+  .strictObject({
+    transformsPerHour: z.number().int().describe('The account’s limit when this was computed.'),
+    windowSeconds: z.number(),
+    expectedLastStartAt: z.iso
+      .datetime()
+      .nullable()
+      .describe(
+        'When the last graph of the batch is expected to start under the current limit (graphs of other batches that have not reserved a slot yet are not counted); null once every graph has started.',
+      ),
+  })
+  .describe(
+    'The throttle outlook of a batch; absent when the server runs without a throttle or the batch has finished.',
+  );
+export type ThrottleOutlook = z.infer<typeof throttleOutlookSchema>;
+
+const throttleOutlookField = throttleOutlookSchema.optional();
+
 // ------------------------------------------------------------------ batches
 
 export const batchStartReportResponseSchema = z.strictObject({
@@ -64,6 +107,7 @@ export const batchStartReportResponseSchema = z.strictObject({
     .string()
     .optional()
     .describe('Link to the batch workflow when TEMPORAL_UI_URL is configured.'),
+  throttle: throttleOutlookField,
 });
 export type BatchStartReportResponse = z.infer<typeof batchStartReportResponseSchema>;
 
@@ -123,6 +167,7 @@ export const batchStatusResponseSchema = z.strictObject({
   createdAt: z.string(),
   finishedAt: z.string().optional(),
   temporalUiUrl: z.string().optional(),
+  throttle: throttleOutlookField,
 });
 export type BatchStatusResponse = z.infer<typeof batchStatusResponseSchema>;
 export type GraphOutcomeResponse = z.infer<typeof graphOutcomeSchema>;
@@ -193,7 +238,7 @@ export type Readiness = z.infer<typeof readinessSchema>;
 
 /** Compile-time proof that the documented status shapes are the ones the workflows produce. */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : never;
-type Documented<T> = Omit<T, 'temporalUiUrl'>;
+type Documented<T> = Omit<T, 'temporalUiUrl' | 'throttle'>;
 export const statusShapesAgree: [
   Same<z.infer<typeof sinkOutcomeSchema>, SinkOutcome>,
   Same<z.infer<typeof sinkFailureSchema>, SinkFailureOutcome>,

@@ -3,16 +3,20 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Config } from '../config/config.js';
 import { accountIdKey, batchIdKey, stateKey, triggerKey } from '../temporal/search-attributes.js';
-import { batchStatusQuery } from '../workflows/definitions.js';
+import { batchStatusQuery, throttleChangedSignal } from '../workflows/definitions.js';
 import { batchWorkflowId } from '../workflows/ids.js';
 import type { BatchStatus, GraphOutcome } from '../workflows/status.js';
 import type { batchWorkflow } from '../workflows/batch.js';
 import type { BatchOrchestrator, StartBatchInput } from './types.js';
 
+/** Signals in flight at once when a limit change wakes many waiting graphs. */
+const SIGNAL_CONCURRENCY = 16;
+
 export class TemporalBatchOrchestrator implements BatchOrchestrator {
   constructor(
     private readonly client: Client,
-    private readonly config: Pick<Config, 'temporal'>,
+    /** Without `throttle`, graphs are throttled (the default of the config). */
+    private readonly config: Pick<Config, 'temporal'> & Partial<Pick<Config, 'throttle'>>,
   ) {}
 
   async startBatch(input: StartBatchInput): Promise<{ workflowId: string }> {
@@ -28,6 +32,7 @@ export class TemporalBatchOrchestrator implements BatchOrchestrator {
             graphCount: input.graphCount,
             imagingTaskQueue: this.config.temporal.taskQueues.imaging,
             ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+            ...(this.config.throttle?.enabled === false ? { throttle: false } : {}),
           },
         ],
         // A retried submission joins the running batch; a finished one is never started again.
@@ -75,6 +80,22 @@ export class TemporalBatchOrchestrator implements BatchOrchestrator {
       if (error instanceof WorkflowNotFoundError) return false;
       throw error;
     }
+  }
+
+  async notifyThrottleChanged(workflowIds: readonly string[]): Promise<void> {
+    let next = 0;
+    const lane = async () => {
+      while (next < workflowIds.length) {
+        const workflowId = workflowIds[next++]!;
+        try {
+          await this.client.workflow.getHandle(workflowId).signal(throttleChangedSignal);
+        } catch (error) {
+          // Finished (or cancelled) since its slot moved: nothing is waiting any more.
+          if (!(error instanceof WorkflowNotFoundError)) throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SIGNAL_CONCURRENCY, workflowIds.length) }, lane));
   }
 
   uiUrl(workflowId: string): string | undefined {

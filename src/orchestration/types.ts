@@ -19,6 +19,11 @@ export interface BatchOrchestrator {
   getGraphStatus(accountId: string, batchId: string, index: number): Promise<GraphOutcome | undefined>;
   /** False when the batch does not exist; true when cancelled or already finished. */
   cancelBatch(accountId: string, batchId: string): Promise<boolean>;
+  /**
+   * Tells graph workflows that their throttle slot moved (the account's limit changed), so that they
+   * ask for it again. Workflows that have finished or do not exist are skipped.
+   */
+  notifyThrottleChanged(workflowIds: readonly string[]): Promise<void>;
   /** Temporal UI link for a workflow, when TEMPORAL_UI_URL is configured. */
   uiUrl(workflowId: string): string | undefined;
   /** Throws when Temporal is unreachable (used by /readyz). */

@@ -11,6 +11,13 @@ export const connectionNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'Expected a connection name of letters, digits, "_" and "-"');
 
+/**
+ * S3 SDK attempts per request when a connection does not say. One: Temporal retries the whole activity,
+ * visibly in its history, and waits exactly as long as the server asked (`Retry-After` becomes
+ * `nextRetryDelay`); the SDK's own retries would spend the hint on an invisible, capped backoff.
+ */
+export const DEFAULT_S3_MAX_ATTEMPTS = 1;
+
 export const s3ConnectionSchema = z.strictObject({
   kind: z.literal('s3'),
   endpoint: z.url().optional(),
@@ -23,6 +30,8 @@ export const s3ConnectionSchema = z.strictObject({
       sessionToken: z.string().min(1).optional(),
     })
     .optional(),
+  /** SDK attempts per request (DEFAULT_S3_MAX_ATTEMPTS when omitted); more for flaky networks. */
+  maxAttempts: z.number().int().min(1).max(10).optional(),
 });
 
 export const localConnectionSchema = z.strictObject({
@@ -58,6 +67,7 @@ function createObjectStore(connection: StorageConnection): ObjectStore {
         ...(connection.endpoint === undefined ? {} : { endpoint: connection.endpoint }),
         ...(connection.forcePathStyle === undefined ? {} : { forcePathStyle: connection.forcePathStyle }),
         ...(connection.credentials === undefined ? {} : { credentials: connection.credentials }),
+        maxAttempts: connection.maxAttempts ?? DEFAULT_S3_MAX_ATTEMPTS,
       });
     case 'local':
       return new LocalObjectStore(connection.root);

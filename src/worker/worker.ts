@@ -1,6 +1,6 @@
 /**
  * The worker process: one connection, two task queues.
- * - orchestration: the workflows and their light activities;
+ * - orchestration: the workflows and their light activities (batch descriptions, throttle slots);
  * - imaging: the sharp activity, with slots bounded to the cores (DESIGN §7).
  * Temporal's runtime turns SIGINT/SIGTERM into a graceful shutdown: polling stops, in-flight
  * activities get `shutdownGraceTime` to finish, and whatever is still running after that is
@@ -45,7 +45,11 @@ export async function createWorkers(options: WorkerOptions): Promise<RunningWork
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueues.orchestration,
     workflowBundle: options.bundle,
-    activities: { describeBatchGraphs: activities.describeBatchGraphs },
+    activities: {
+      describeBatchGraphs: activities.describeBatchGraphs,
+      reserveThrottleSlot: activities.reserveThrottleSlot,
+      releaseThrottleSlot: activities.releaseThrottleSlot,
+    },
     shutdownGraceTime,
   });
   const imaging = await Worker.create({

@@ -35,6 +35,8 @@ export interface BatchWorkflowInput {
   graphCount: number;
   imagingTaskQueue: string;
   callbackUrl?: string;
+  /** False when the server runs without a throttle (PIXELSHIFT_THROTTLE=off); on by default. */
+  throttle?: boolean;
 }
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchStatus> {
@@ -86,6 +88,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
             ref: { accountId: input.accountId, batchId: input.batchId, index: description.index },
             summary: description.summary,
             imagingTaskQueue: input.imagingTaskQueue,
+            ...(input.throttle === false ? { throttle: false } : {}),
           },
         ],
         staticSummary: description.summary,

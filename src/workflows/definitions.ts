@@ -2,11 +2,18 @@
  * Everything workflows and their callers share: signal/query names, timeouts and retry policies.
  * One place, so a change of policy is one edit (DESIGN §7).
  */
-import { defineQuery, type ActivityOptions } from '@temporalio/workflow';
+import {
+  defineQuery,
+  defineSignal,
+  type ActivityOptions,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
 import type { BatchStatus, GraphOutcome } from './status.js';
 
 export const batchStatusQuery = defineQuery<BatchStatus>('batchStatus');
 export const graphStatusQuery = defineQuery<GraphOutcome>('graphStatus');
+/** The account's limit changed and this graph's slot moved: ask for the slot again (DESIGN §9). */
+export const throttleChangedSignal = defineSignal('throttleChanged');
 
 /** Graph workflows a batch keeps running at once; the worker's imaging slots bound the real work. */
 export const maxConcurrentGraphsPerBatch = 100;
@@ -15,6 +22,21 @@ export const maxConcurrentGraphsPerBatch = 100;
 export const orchestrationActivityOptions: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+};
+
+/**
+ * Reserving a throttle slot (a local activity): one short transaction, so a stuck call is cut off
+ * quickly. Never gives up: a graph waits for the database rather than failing for it (work is never lost).
+ */
+export const throttleReserveActivityOptions: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+
+/** Giving a slot back on cancellation: best effort (a lost release only costs one slot in one window). */
+export const throttleReleaseActivityOptions: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
 };
 
 /**

@@ -1,13 +1,22 @@
 /**
- * One Transform Graph run. Thin: it names the work for operators, runs the imaging activity,
- * and turns the outcome (or the classified failure) into a GraphOutcome.
+ * One Transform Graph run. Thin: it passes the account's throttle, names the work for operators, runs
+ * the imaging activity, and turns the outcome (or the classified failure) into a GraphOutcome.
+ *
+ * The throttle (DESIGN §9): a local activity reserves the graph's start slot; while the slot is ahead the
+ * graph is `throttled` and waits on a durable timer. A `throttleChanged` signal (the limit changed and
+ * the slot moved) wakes it to ask for the slot again; so does the timer, which also catches a slot moved
+ * later by a lowered limit. Cancelled before it started, the graph gives its slot back.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   CancelledFailure,
+  condition,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -17,7 +26,13 @@ import type { createActivities } from '../activities/index.js';
 import type { TransformGraph } from '../graph/graph.js';
 import { stateKey } from '../temporal/search-attributes.js';
 import type { GraphRef } from '../activities/types.js';
-import { graphStatusQuery, imagingActivityOptions } from './definitions.js';
+import {
+  graphStatusQuery,
+  imagingActivityOptions,
+  throttleChangedSignal,
+  throttleReleaseActivityOptions,
+  throttleReserveActivityOptions,
+} from './definitions.js';
 import type { GraphOutcome, GraphState } from './status.js';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -31,12 +46,21 @@ export interface GraphWorkflowInput {
   /** "cat.jpg → 3 outputs", for the activity summary. */
   summary: string;
   imagingTaskQueue: string;
+  /** False when the server runs without a throttle (PIXELSHIFT_THROTTLE=off); on by default. */
+  throttle?: boolean;
 }
+
+/** The patch that introduced the throttle into graph runs. */
+export const throttlePatch = 'throttle';
 
 export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOutcome> {
   const { workflowId } = workflowInfo();
   const outcome: GraphOutcome = { index: input.index, workflowId, state: 'queued', sinks: [], failures: [] };
   setHandler(graphStatusQuery, () => outcome);
+  let throttleChanged = false;
+  setHandler(throttleChangedSignal, () => {
+    throttleChanged = true;
+  });
 
   const moveTo = (state: GraphState, details: string) => {
     outcome.state = state;
@@ -50,9 +74,42 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     summary: `transform ${input.summary}`,
   });
 
-  outcome.startedAt = new Date().toISOString();
-  moveTo('running', `running: ${input.summary}`);
+  // Local activities: one short transaction each, run inside the workflow task (no extra round trip
+  // through the server per graph); a worker lost mid-call is replaced when the task times out.
+  const { reserveThrottleSlot } = proxyLocalActivities<Activities>({
+    ...throttleReserveActivityOptions,
+    summary: 'reserve a throttle slot',
+  });
+  const { releaseThrottleSlot } = proxyLocalActivities<Activities>({
+    ...throttleReleaseActivityOptions,
+    summary: 'give the throttle slot back',
+  });
+  const slotInput = { accountId: input.accountId, graphKey: workflowId };
+
+  // True from the first reservation until the imaging starts: what a cancellation must give back.
+  let holdsSlot = false;
   try {
+    // Patched: histories recorded before the throttle existed replay without it (DESIGN §7).
+    if (input.throttle !== false && patched(throttlePatch)) {
+      holdsSlot = true;
+      for (;;) {
+        // Cleared before asking, so a signal that arrives during the call is not lost.
+        throttleChanged = false;
+        // Not cancellable: a reservation cancelled mid-call could commit after the release that follows.
+        const slot = await CancellationScope.nonCancellable(() => reserveThrottleSlot(slotInput));
+        if (slot.waitMs <= 0) break;
+        outcome.throttledUntil = slot.slotAt;
+        moveTo('throttled', `waiting for throttle until ${clockTime(slot.slotAt)}`);
+        await condition(() => throttleChanged, slot.waitMs);
+      }
+      delete outcome.throttledUntil;
+    }
+    if (CancellationScope.current().consideredCancelled) {
+      throw new CancelledFailure('The graph was cancelled before it started');
+    }
+    holdsSlot = false;
+    outcome.startedAt = new Date().toISOString();
+    moveTo('running', `running: ${input.summary}`);
     const result = await runGraph({
       accountId: input.accountId,
       workflowId,
@@ -66,6 +123,11 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     moveTo(state, `${state}: ${result.sinks.length} written, ${result.failures.length} failed`);
   } catch (error) {
     if (isCancellation(error)) {
+      delete outcome.throttledUntil;
+      // It never started: the slot goes back (best effort; a lost release costs one slot in one window).
+      if (holdsSlot) {
+        await CancellationScope.nonCancellable(() => releaseThrottleSlot(slotInput)).catch(() => undefined);
+      }
       outcome.error = { code: 'cancelled', message: 'The graph was cancelled before it finished' };
       moveTo('cancelled', 'cancelled');
     } else {
@@ -75,6 +137,11 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
   }
   outcome.finishedAt = new Date().toISOString();
   return outcome;
+}
+
+/** `2025-01-02T14:05:03.120Z` → `14:05:03 UTC`, for the current details shown in the Temporal UI. */
+function clockTime(iso: string): string {
+  return `${iso.slice(11, 19)} UTC`;
 }
 
 /** The classified code travels as the ApplicationFailure type (set by the activity). */

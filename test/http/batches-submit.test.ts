@@ -49,7 +49,14 @@ describe('POST /v1/batches', () => {
       statusUrl: `/v1/batches/${res.body.batchId}`,
       createdAt: res.body.createdAt,
       temporalUiUrl: `${TEST_UI_URL}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`,
+      // Two graphs under the default 1000 per hour start at once.
+      throttle: {
+        transformsPerHour: 1000,
+        windowSeconds: 3600,
+        expectedLastStartAt: res.body.throttle.expectedLastStartAt,
+      },
     });
+    assert.ok(Math.abs(Date.parse(res.body.throttle.expectedLastStartAt) - Date.now()) < 60_000);
     assert.equal(res.headers.location, `/v1/batches/${res.body.batchId}`);
     assert.deepEqual(
       api.orchestrator.startCalls().filter((call) => call.accountId === account.accountId),

@@ -6,6 +6,7 @@ export type FakeCall =
   | { method: 'startBatch'; input: StartBatchInput }
   | { method: 'getBatchStatus' | 'cancelBatch'; accountId: string; batchId: string }
   | { method: 'getGraphStatus'; accountId: string; batchId: string; index: number }
+  | { method: 'notifyThrottleChanged'; workflowIds: string[] }
   | { method: 'ping' };
 
 /**
@@ -61,6 +62,16 @@ export class FakeOrchestrator implements BatchOrchestrator {
     if (!status) return false;
     status.state = 'cancelled';
     return true;
+  }
+
+  async notifyThrottleChanged(workflowIds: readonly string[]): Promise<void> {
+    this.calls.push({ method: 'notifyThrottleChanged', workflowIds: [...workflowIds] });
+    await this.reachable();
+  }
+
+  /** Every workflow told that its throttle slot moved, in order. */
+  notifiedWorkflows(): string[] {
+    return this.calls.flatMap((call) => (call.method === 'notifyThrottleChanged' ? call.workflowIds : []));
   }
 
   uiUrl(workflowId: string): string | undefined {

@@ -16,7 +16,7 @@ import { startHttpServer, type HttpServer } from '../../src/http/server.js';
 import { TemporalBatchOrchestrator } from '../../src/orchestration/temporal-orchestrator.js';
 import { createObjectStores } from '../../src/storage/connections.js';
 import { createWorkers, type RunningWorkers } from '../../src/worker/worker.js';
-import { batchGraphSource } from '../../src/cli/wiring.js';
+import { activityDeps } from '../../src/cli/wiring.js';
 import type { BatchStatus } from '../../src/workflows/status.js';
 import { fixturePath } from './fixtures.js';
 import { createTestBucket, testS3Client, testS3Credentials, testS3Region } from './s3-buckets.js';
@@ -35,6 +35,8 @@ export interface Stack {
   buckets: { input: string; output: string };
   account: { accountId: string; keyId: string; secret: string };
   workers: RunningWorkers | undefined;
+  /** Another account with its own key, granted the same two buckets; `api` calls as that account. */
+  addAccount(label: string): Promise<{ accountId: string; token(): Promise<string>; api: Stack['api'] }>;
   startWorkers(): Promise<RunningWorkers>;
   uploadFixture(file: string, key?: string): Promise<string>;
   readObject(bucket: string, key: string): Promise<Buffer>;
@@ -53,6 +55,10 @@ export interface StackOptions {
   inProcessWorkers?: boolean;
   /** A Temporal server of the test's own (e.g. one it restarts); the suite's shared one by default. */
   temporalAddress?: string;
+  /** Where the `default` connection sends S3 requests (a fault-injecting proxy); moto by default. */
+  s3Endpoint?: string;
+  /** Extra environment for the config (e.g. PIXELSHIFT_THROTTLE_WINDOW). */
+  env?: Record<string, string>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -69,7 +75,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       connections: {
         default: {
           kind: 's3',
-          endpoint,
+          endpoint: options.s3Endpoint ?? endpoint,
           region: testS3Region,
           forcePathStyle: true,
           // Written out: the SDK decorates credential objects it has used ($source), which strict config refuses.
@@ -95,6 +101,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     HOST: '127.0.0.1',
     PORT: '0',
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...options.env,
   };
   const config = loadConfig(env);
   const database = await openDatabase(config.database);
@@ -127,7 +134,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async startWorkers() {
       const workers = await createWorkers({
         config,
-        deps: { graphs: batchGraphSource(database), stores, imaging: config.imaging },
+        deps: activityDeps(config, database, stores),
         bundle: temporal.bundle,
         connection: temporal.nativeConnection,
         shutdownGraceTime: '2 seconds',
@@ -144,29 +151,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return Buffer.from(await response.Body!.transformToByteArray());
     },
-    async token() {
-      const response = await fetch(`${server.url}/oauth/token`, {
-        method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${encodeURIComponent(key.keyId)}:${encodeURIComponent(key.secret)}`).toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: 'grant_type=client_credentials',
-      });
-      const body = (await response.json()) as { access_token: string };
-      return body.access_token;
-    },
-    async api(pathname, init = {}) {
-      const token = init.token ?? (await stack.token());
-      const headers = new Headers(init.headers);
-      headers.set('authorization', `Bearer ${token}`);
-      if (init.body) headers.set('content-type', 'application/json');
-      const response = await fetch(`${server.url}${pathname}`, { ...init, headers });
-      const text = await response.text();
+    token: () => exchangeToken(server.url, key.keyId, key.secret),
+    api: (pathname, init = {}) => callApi(server.url, () => stack.token(), pathname, init),
+    async addAccount(label) {
+      const id = `${label}-${randomBytes(3).toString('hex')}`;
+      await ensureAccount(database.db, { id, name: id });
+      const extra = await createApiKey(database.db, id, 'e2e');
+      config.storage.grants[id] = [{ connection: 'default', buckets: [input, output] }];
+      const token = () => exchangeToken(server.url, extra.keyId, extra.secret);
       return {
-        status: response.status,
-        body: text ? (JSON.parse(text) as unknown) : undefined,
-        headers: response.headers,
+        accountId: id,
+        token,
+        api: (pathname, init = {}) => callApi(server.url, token, pathname, init),
       };
     },
     async waitForBatch(batchId, timeoutMs = 120_000) {
@@ -191,6 +187,37 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   if (options.inProcessWorkers !== false) await stack.startWorkers();
   return stack;
+}
+
+async function exchangeToken(baseUrl: string, keyId: string, secret: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(keyId)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials',
+  });
+  const body = (await response.json()) as { access_token: string };
+  return body.access_token;
+}
+
+export async function callApi(
+  baseUrl: string,
+  token: () => Promise<string>,
+  pathname: string,
+  init: RequestInit & { token?: string },
+): Promise<{ status: number; body: unknown; headers: Headers }> {
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Bearer ${init.token ?? (await token())}`);
+  if (init.body) headers.set('content-type', 'application/json');
+  const response = await fetch(`${baseUrl}${pathname}`, { ...init, headers });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: text ? (JSON.parse(text) as unknown) : undefined,
+    headers: response.headers,
+  };
 }
 
 /** Source → 1600 px WebP, 800 px WebP, 320×320 cover JPEG: the representative graph of the benches. */

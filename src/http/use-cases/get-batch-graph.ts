@@ -4,6 +4,7 @@ import { callOrchestrator } from '../orchestrator-call.js';
 import type { BatchGraphResponse } from '../schemas.js';
 import { findOwnBatch } from './batch-lookup.js';
 import { withUiLink, type BatchQueryDeps } from './get-batch-status.js';
+import { withThrottleState } from './throttle-view.js';
 
 /** Canonical decimal only: "01", "1.0", "-1" and "1e3" are not graph indexes. */
 const indexPattern = /^(?:0|[1-9][0-9]{0,8})$/;
@@ -32,10 +33,11 @@ export async function getBatchGraph(
     () => deps.orchestrator.getGraphStatus(accountId, batch.id, index),
     deps.logger,
   );
+  const shown = outcome && (await withThrottleState(deps, accountId, [outcome])).graphs[0];
   return {
     batchId: batch.id,
     index,
     graph,
-    ...(outcome === undefined ? {} : { outcome: withUiLink(deps.orchestrator, outcome) }),
+    ...(shown === undefined ? {} : { outcome: withUiLink(deps.orchestrator, shown) }),
   };
 }

@@ -1,19 +1,25 @@
 import type { Logger } from 'pino';
+import type { Config } from '../../config/config.js';
 import type { Db } from '../../db/database.js';
 import type { BatchOrchestrator } from '../../orchestration/types.js';
-import type { GraphOutcome } from '../../workflows/status.js';
+import { emptyCounts, type GraphOutcome } from '../../workflows/status.js';
 import { notFound } from '../api-error.js';
 import { callOrchestrator } from '../orchestrator-call.js';
 import type { BatchStatusResponse, GraphOutcomeResponse } from '../schemas.js';
 import { findOwnBatch } from './batch-lookup.js';
+import { runningBatchView } from './throttle-view.js';
 
 export interface BatchQueryDeps {
   db: Db;
   orchestrator: BatchOrchestrator;
+  config: Pick<Config, 'throttle'>;
   logger?: Logger | undefined;
 }
 
-/** Counts per state and every graph's outcome with per-sink results, as the batch workflow reports them. */
+/**
+ * Counts per state and every graph's outcome with per-sink results, as the batch workflow reports them;
+ * while it runs, graphs waiting for their throttle slot are shown as such, with the throttle outlook.
+ */
 export async function getBatchStatus(
   deps: BatchQueryDeps,
   accountId: string,
@@ -27,10 +33,22 @@ export async function getBatchStatus(
   );
   // Stored but never started (its start failed with 503): for the client it does not exist yet.
   if (!status) throw notFound(`Batch ${JSON.stringify(batch.id)}`);
+  if (status.state !== 'running') {
+    return {
+      ...status,
+      graphs: status.graphs.map((graph) => withUiLink(deps.orchestrator, graph)),
+      ...uiLink(deps.orchestrator, status.workflowId),
+    };
+  }
+  const { graphs, outlook } = await runningBatchView(deps, accountId, status.graphs);
+  const counts = emptyCounts();
+  for (const graph of graphs) counts[graph.state] += 1;
   return {
     ...status,
-    graphs: status.graphs.map((graph) => withUiLink(deps.orchestrator, graph)),
+    counts,
+    graphs: graphs.map((graph) => withUiLink(deps.orchestrator, graph)),
     ...uiLink(deps.orchestrator, status.workflowId),
+    ...(outlook ? { throttle: outlook } : {}),
   };
 }
 

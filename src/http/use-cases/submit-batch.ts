@@ -20,8 +20,13 @@ import type { BatchOrchestrator } from '../../orchestration/types.js';
 import { ApiError, invalidGraph } from '../api-error.js';
 import { hashCanonicalJson } from '../canonical-json.js';
 import { callOrchestrator } from '../orchestrator-call.js';
-import { batchStartReportResponseSchema, type BatchStartReportResponse } from '../schemas.js';
+import {
+  batchStartReportResponseSchema,
+  type BatchStartReportResponse,
+  type ThrottleOutlook,
+} from '../schemas.js';
 import { assertStorageAccess } from './storage-access.js';
+import { submissionOutlook } from './throttle-view.js';
 
 export interface SubmitBatchDeps {
   db: Db;
@@ -58,6 +63,8 @@ export async function submitBatch(
   const stored = await storeBatch(deps.db, request.accountId, input, request.idempotencyKey);
   if (stored.savedResponse) return { response: stored.savedResponse, replayed: true };
 
+  // Before the start: once started, the batch's own graphs begin to reserve and would be counted twice.
+  const throttle = await submissionOutlook(deps, request.accountId, stored.batch.graphCount);
   const { workflowId } = await callOrchestrator(
     'start the batch',
     () =>
@@ -69,7 +76,7 @@ export async function submitBatch(
       }),
     deps.logger,
   );
-  const response = startReport(deps, stored.batch, workflowId);
+  const response = startReport(deps, stored.batch, workflowId, throttle);
   if (request.idempotencyKey !== undefined) {
     await saveIdempotentResponse(deps.db, request.accountId, request.idempotencyKey, response);
   }
@@ -123,6 +130,7 @@ function startReport(
   deps: Pick<SubmitBatchDeps, 'config' | 'orchestrator'>,
   batch: BatchRow,
   workflowId: string,
+  throttle: ThrottleOutlook | undefined,
 ): BatchStartReportResponse {
   const temporalUiUrl = deps.orchestrator.uiUrl(workflowId);
   return {
@@ -132,5 +140,6 @@ function startReport(
     statusUrl: `${deps.config.http.publicUrl?.replace(/\/+$/, '') ?? ''}/v1/batches/${batch.id}`,
     createdAt: batch.createdAt.toISOString(),
     ...(temporalUiUrl === undefined ? {} : { temporalUiUrl }),
+    ...(throttle === undefined ? {} : { throttle }),
   };
 }

@@ -1,0 +1,3 @@
+export * from './schedule.js';
+export * from './reservations.js';
+export * from './gate.js';
