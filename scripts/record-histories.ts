@@ -1,0 +1,134 @@
+/**
+ * Records workflow histories for the determinism replay test (test/workflows/replay.test.ts).
+ * Run it after a deliberate, patched workflow change, and commit the new files beside the old ones:
+ * old histories must keep replaying against new code (that is what `patched()` is for).
+ *
+ * Usage: node --import tsx scripts/record-histories.ts <label>
+ */
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { TransformGraph } from '../src/graph/graph.js';
+import { TemporalBatchOrchestrator } from '../src/orchestration/temporal-orchestrator.js';
+import { createObjectStores } from '../src/storage/connections.js';
+import { findTemporalCli, startTemporalDevServer } from '../src/tools/temporal-cli.js';
+import { execFileSync } from 'node:child_process';
+import { installTemporalRuntime } from '../src/worker/runtime.js';
+import { buildWorkflowBundle } from '../src/worker/workflow-bundle.js';
+import { createWorkers } from '../src/worker/worker.js';
+import { fixturePath } from '../test/support/fixtures.js';
+import { MemoryGraphSource } from '../test/support/memory-graphs.js';
+
+const label = process.argv[2] ?? 'v1';
+const outDir = path.resolve('test/workflows/histories');
+
+const graph = (source: string, out: string): TransformGraph => ({
+  transformUnits: [
+    { type: 'StorageSource', bucket: 'photos', key: source },
+    { type: 'Resize', width: 32 },
+  ],
+  outputs: [
+    {
+      transformUnits: [
+        { type: 'ImageFormat', format: 'webp' },
+        { type: 'StorageSink', bucket: 'out', key: `${out}.webp` },
+      ],
+    },
+    {
+      transformUnits: [
+        { type: 'ImageFormat', format: 'png' },
+        { type: 'StorageSink', bucket: 'out', key: `${out}.png` },
+      ],
+    },
+  ],
+});
+
+installTemporalRuntime({ level: 'ERROR' });
+const server = await startTemporalDevServer({ headless: true });
+const root = await mkdtemp(path.join(os.tmpdir(), 'pixelshift-record-'));
+try {
+  await mkdir(path.join(root, 'photos'), { recursive: true });
+  await copyFile(fixturePath('webp-lossy.webp'), path.join(root, 'photos', 'good.webp'));
+  await copyFile(fixturePath('bad-truncated.jpg'), path.join(root, 'photos', 'bad.jpg'));
+  const graphs = new MemoryGraphSource();
+  const taskQueues = {
+    orchestration: 'record-orchestration',
+    imaging: 'record-imaging',
+    webhooks: 'record-webhooks',
+  };
+  const config = {
+    temporal: {
+      address: server.address,
+      namespace: 'default',
+      apiKey: undefined,
+      tls: false,
+      uiUrl: undefined,
+      taskQueues,
+    },
+    imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024 },
+  };
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const workers = await createWorkers({
+    config,
+    deps: {
+      graphs,
+      stores: createObjectStores({ default: { kind: 'local', root } }),
+      imaging: config.imaging,
+    },
+    bundle: await buildWorkflowBundle(),
+    connection: nativeConnection,
+  });
+  const running = workers.run();
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const orchestrator = new TemporalBatchOrchestrator(client, config);
+  const waitDone = async (batchId: string) => {
+    for (;;) {
+      const status = await orchestrator.getBatchStatus('acme', batchId);
+      if (status && status.state !== 'running') return status;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  graphs.put('acme', 'partial', [graph('good.webp', 'a'), graph('bad.jpg', 'b'), graph('good.webp', 'c')]);
+  await orchestrator.startBatch({ accountId: 'acme', batchId: 'partial', graphCount: 3 });
+  await waitDone('partial');
+
+  let release!: () => void;
+  graphs.gates.set('acme/cancelled/0', new Promise<void>((resolve) => (release = resolve)));
+  graphs.put('acme', 'cancelled', [graph('good.webp', 'x')]);
+  await orchestrator.startBatch({ accountId: 'acme', batchId: 'cancelled', graphCount: 1 });
+  await new Promise((r) => setTimeout(r, 1000));
+  await orchestrator.cancelBatch('acme', 'cancelled');
+  await waitDone('cancelled');
+  release();
+
+  await mkdir(outDir, { recursive: true });
+  const ids = [
+    'batch/acme/partial',
+    'graph/acme/partial/0',
+    'graph/acme/partial/1',
+    'batch/acme/cancelled',
+    'graph/acme/cancelled/0',
+  ];
+  for (const id of ids) {
+    // The CLI's JSON is the standard interchange format for histories (what `historyFromJSON` reads).
+    const json = execFileSync(
+      await findTemporalCli(),
+      ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', server.address],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
+    const file = path.join(outDir, `${label}-${id.replace(/\//g, '_')}.json`);
+    await writeFile(file, json);
+    console.log(`wrote ${file} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);
+  }
+  await workers.shutdown();
+  await running;
+  await connection.close();
+  await nativeConnection.close();
+} finally {
+  await server.stop();
+  await rm(root, { recursive: true, force: true });
+}
