@@ -18,6 +18,7 @@ import type { TransformGraph } from '../src/graph/index.js';
 import { executeGraph } from '../src/imaging/index.js';
 import { LocalObjectStore } from '../src/storage/local-store.js';
 import { fixturePath } from '../test/support/fixtures.js';
+import { photoFixtures } from '../test/support/graphs.js';
 import { MemoryStore } from '../test/support/memory-store.js';
 import {
   describeMachine,
@@ -30,13 +31,7 @@ import {
 } from './lib.js';
 
 /** The photo fixtures: baseline, large phone, EXIF orientation 1, progressive, and a PNG with alpha. */
-const photos = [
-  'jpeg-baseline-photo-2725x2225.jpg',
-  'jpeg-large-4608x1976-phone.jpg',
-  'jpeg-exif-orientation-1.jpg',
-  'jpeg-progressive-srgb-icc.jpg',
-  'png-rgba-alpha.png',
-];
+const photos = photoFixtures;
 
 const inputBucket = 'bench-in';
 const outputBucket = 'bench-out';

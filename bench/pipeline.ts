@@ -31,15 +31,10 @@ import { buildWorkflowBundle } from '../src/worker/workflow-bundle.js';
 import { createWorkers } from '../src/worker/worker.js';
 import type { BatchStatus } from '../src/workflows/status.js';
 import { fixturePath } from '../test/support/fixtures.js';
+import { photoFixtures, threeOutputGraph } from '../test/support/graphs.js';
 import { describeMachine, printTable, round1, round3, sampleRss, writeResult } from './lib.js';
 
-const photos = [
-  'jpeg-baseline-photo-2725x2225.jpg',
-  'jpeg-large-4608x1976-phone.jpg',
-  'jpeg-exif-orientation-1.jpg',
-  'jpeg-progressive-srgb-icc.jpg',
-  'png-rgba-alpha.png',
-];
+const photos = photoFixtures;
 const copiesPerRound = Number(process.env.BENCH_COPIES ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const slots = 2;
@@ -49,25 +44,7 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-function threeOutputs(key: string, outPrefix: string) {
-  const sink = (format: 'webp' | 'jpeg', name: string) => [
-    { type: 'ImageFormat', format },
-    { type: 'StorageSink', bucket: 'out', key: `${outPrefix}/${name}` },
-  ];
-  return {
-    transformUnits: [{ type: 'StorageSource', bucket: 'photos', key }, { type: 'AutoOrient' }],
-    outputs: [
-      { transformUnits: [{ type: 'Resize', width: 1600, fit: 'inside' }, ...sink('webp', '1600.webp')] },
-      { transformUnits: [{ type: 'Resize', width: 800, fit: 'inside' }, ...sink('webp', '800.webp')] },
-      {
-        transformUnits: [
-          { type: 'Resize', width: 320, height: 320, fit: 'cover' },
-          ...sink('jpeg', 'thumb.jpg'),
-        ],
-      },
-    ],
-  };
-}
+const threeOutputs = (key: string, outPrefix: string) => threeOutputGraph('photos', key, 'out', outPrefix);
 
 export async function run(): Promise<void> {
   installTemporalRuntime({ level: 'ERROR' });

@@ -35,17 +35,12 @@ import { createWorkers } from '../src/worker/worker.js';
 import { batchWorkflowId } from '../src/workflows/ids.js';
 import type { BatchStatus } from '../src/workflows/status.js';
 import { fixturePath } from '../test/support/fixtures.js';
+import { photoFixtures, threeOutputGraph } from '../test/support/graphs.js';
 import { describeMachine, printTable, round1, round3, writeResult } from './lib.js';
 
 const reserveSeconds = Number(process.env.BENCH_RESERVE_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 8);
-const photos = [
-  'jpeg-baseline-photo-2725x2225.jpg',
-  'jpeg-large-4608x1976-phone.jpg',
-  'jpeg-exif-orientation-1.jpg',
-  'jpeg-progressive-srgb-icc.jpg',
-  'png-rgba-alpha.png',
-];
+const photos = photoFixtures;
 const photoGraphsPerRound = 40;
 const tinyGraphsPerRound = 60;
 const hour = 3_600_000;
@@ -100,25 +95,7 @@ async function reservationRate(
   };
 }
 
-function threeOutputs(key: string, outPrefix: string) {
-  const sink = (format: 'webp' | 'jpeg', name: string) => [
-    { type: 'ImageFormat', format },
-    { type: 'StorageSink', bucket: 'out', key: `${outPrefix}/${name}` },
-  ];
-  return {
-    transformUnits: [{ type: 'StorageSource', bucket: 'photos', key }, { type: 'AutoOrient' }],
-    outputs: [
-      { transformUnits: [{ type: 'Resize', width: 1600, fit: 'inside' }, ...sink('webp', '1600.webp')] },
-      { transformUnits: [{ type: 'Resize', width: 800, fit: 'inside' }, ...sink('webp', '800.webp')] },
-      {
-        transformUnits: [
-          { type: 'Resize', width: 320, height: 320, fit: 'cover' },
-          ...sink('jpeg', 'thumb.jpg'),
-        ],
-      },
-    ],
-  };
-}
+const threeOutputs = (key: string, outPrefix: string) => threeOutputGraph('photos', key, 'out', outPrefix);
 
 async function pipelineRatio(): Promise<{
   nonBindingRatio: number;

@@ -4,7 +4,8 @@ import sharp from 'sharp';
 import supertest from 'supertest';
 import { createApp } from '../../src/http/app.js';
 import type { BatchStatus } from '../../src/workflows/status.js';
-import { startStack, threeOutputGraph, type Stack } from '../support/stack.js';
+import { threeOutputGraph } from '../support/graphs.js';
+import { startStack, type Stack } from '../support/stack.js';
 
 const photos = ['jpeg-baseline-photo-2725x2225.jpg', 'jpeg-exif-orientation-6.jpg', 'png-rgba-alpha.png'];
 

@@ -15,7 +15,8 @@ import { startTemporalDevServer } from '../../src/tools/temporal-cli.js';
 import { freePort } from '../../src/tools/ports.js';
 import type { BatchStatus } from '../../src/workflows/status.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
-import { startStack, threeOutputGraph, type Stack } from '../support/stack.js';
+import { threeOutputGraph } from '../support/graphs.js';
+import { startStack, type Stack } from '../support/stack.js';
 
 const photo = 'jpeg-large-4608x1976-phone.jpg';
 const graphCount = 8;

@@ -219,24 +219,3 @@ export async function callApi(
     headers: response.headers,
   };
 }
-
-/** Source → 1600 px WebP, 800 px WebP, 320×320 cover JPEG: the representative graph of the benches. */
-export function threeOutputGraph(bucket: string, key: string, outBucket: string, outPrefix: string) {
-  const sink = (format: 'webp' | 'jpeg', name: string) => [
-    { type: 'ImageFormat', format, quality: 80 },
-    { type: 'StorageSink', bucket: outBucket, key: `${outPrefix}/${name}` },
-  ];
-  return {
-    transformUnits: [{ type: 'StorageSource', bucket, key }, { type: 'AutoOrient' }],
-    outputs: [
-      { transformUnits: [{ type: 'Resize', width: 1600, fit: 'inside' }, ...sink('webp', '1600.webp')] },
-      { transformUnits: [{ type: 'Resize', width: 800, fit: 'inside' }, ...sink('webp', '800.webp')] },
-      {
-        transformUnits: [
-          { type: 'Resize', width: 320, height: 320, fit: 'cover' },
-          ...sink('jpeg', 'thumb.jpg'),
-        ],
-      },
-    ],
-  };
-}
