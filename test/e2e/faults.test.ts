@@ -4,7 +4,7 @@
  * output written once and correct, and no graph reporting success without its outputs.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { freePort } from '../../src/tools/ports.js';
 import type { BatchStatus } from '../../src/workflows/status.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
 import { threeOutputGraph } from '../support/graphs.js';
+import { startWorkerProcess } from '../support/worker-process.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const photo = 'jpeg-large-4608x1976-phone.jpg';
@@ -65,22 +66,6 @@ async function assertCompleteAndWrittenOnce(
   }
 }
 
-function startWorkerProcess(stack: Stack): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
-    // MALLOC_ARENA_MAX set up front, so the process we kill is the worker itself, not a re-exec parent.
-    env: { ...stack.workerEnv, MALLOC_ARENA_MAX: '2', PIXELSHIFT_IMAGING_SLOTS: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes('worker polling')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before polling: ${stderr}`)));
-  });
-}
-
 describe('durability under faults', () => {
   test('when the worker process is killed with SIGKILL mid-batch and another starts, then the batch completes with every output written once', async () => {
     const database = await freshPostgresDatabase();
@@ -92,13 +77,13 @@ describe('durability under faults', () => {
       await database.drop();
     });
 
-    workers.push(await startWorkerProcess(stack));
+    workers.push(await startWorkerProcess({ ...stack.workerEnv, PIXELSHIFT_IMAGING_SLOTS: '1' }));
     const batchId = await submitPhotoBatch(stack, 'kill');
     await waitUntil(async () => (await succeededCount(stack, batchId)) >= 1);
     assert.ok((await succeededCount(stack, batchId)) < graphCount, 'the kill lands mid-batch');
     workers[0]!.kill('SIGKILL');
 
-    workers.push(await startWorkerProcess(stack));
+    workers.push(await startWorkerProcess({ ...stack.workerEnv, PIXELSHIFT_IMAGING_SLOTS: '1' }));
     const status = await stack.waitForBatch(batchId, 180_000);
     await assertCompleteAndWrittenOnce(stack, status, 'kill');
 

@@ -3,7 +3,7 @@
  * and storage that answers 503 SlowDown with a Retry-After hint.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import type { temporal } from '@temporalio/proto';
@@ -12,6 +12,7 @@ import type { BatchStatus } from '../../src/workflows/status.js';
 import { startHttpProxy } from '../support/http-proxy.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
 import { s3Endpoint } from '../support/services.js';
+import { startWorkerProcess } from '../support/worker-process.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -46,21 +47,6 @@ async function submit(stack: Stack, graphs: unknown[]): Promise<string> {
   return (res.body as { batchId: string }).batchId;
 }
 
-function startWorkerProcess(stack: Stack): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
-    env: { ...stack.workerEnv, MALLOC_ARENA_MAX: '2' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes('worker polling')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before polling: ${stderr}`)));
-  });
-}
-
 /** The account's throttle lock, as reserveSlot takes it (src/throttle/reservations.ts). */
 const lockSql = 'select pg_advisory_lock(1885960307, hashtext($1))';
 const unlockSql = 'select pg_advisory_unlock(1885960307, hashtext($1))';
@@ -92,7 +78,7 @@ describe('throttle under faults', () => {
     // Hold the account's lock so that the worker's reservations stop inside their transactions.
     await blocker.connect();
     await blocker.query(lockSql, [accountId]);
-    workers.push(await startWorkerProcess(stack));
+    workers.push(await startWorkerProcess(stack.workerEnv));
     const batchId = await submit(
       stack,
       Array.from({ length: 5 }, (_, i) => smallGraph(stack, key, `kill/${i}.webp`)),
@@ -114,7 +100,7 @@ describe('throttle under faults', () => {
       return orphaned.length >= 3;
     });
 
-    workers.push(await startWorkerProcess(stack));
+    workers.push(await startWorkerProcess(stack.workerEnv));
     const status = await stack.waitForBatch(batchId, 120_000);
     assert.equal(status.state, 'succeeded', JSON.stringify(status.counts));
 
