@@ -5,7 +5,7 @@
  * Usage from code: `const pg = await startPostgres(); ... await pg.stop();`
  * Usage from a shell: `node --import tsx scripts/postgres.ts` prints the URL and runs until Ctrl-C.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type ExecFileSyncOptions } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,13 +55,32 @@ function serverUser(): { uid: number; gid: number } | undefined {
   }
 }
 
-export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
-  const bin = findPostgresBin();
-  if (!bin) {
-    throw new Error(
-      `no PostgreSQL binaries under ${debianRoot}/*/bin: apt-get install -y --no-install-recommends postgresql`,
-    );
+/**
+ * The tests that run processes side by side (a worker killed and replaced) need a real server, so on a
+ * machine without one the project installs Debian's package itself, as root, once; elsewhere it says how.
+ */
+export function ensurePostgresBin(): string {
+  const found = findPostgresBin();
+  if (found) return found;
+  const hint = `no PostgreSQL binaries under ${debianRoot}/*/bin: apt-get install -y --no-install-recommends postgresql`;
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) throw new Error(hint);
+  const apt: ExecFileSyncOptions = {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  };
+  try {
+    execFileSync('apt-get', ['update'], apt);
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], apt);
+  } catch (error) {
+    throw new Error(`${hint} (installing it failed)`, { cause: error });
   }
+  const installed = findPostgresBin();
+  if (!installed) throw new Error(hint);
+  return installed;
+}
+
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
+  const bin = ensurePostgresBin();
   const user = serverUser();
   const root = mkdtempSync(path.join(os.tmpdir(), 'pixelshift-pg-'));
   if (user) chownSync(root, user.uid, user.gid);

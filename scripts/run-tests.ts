@@ -40,9 +40,14 @@ if (!env.PIXELSHIFT_TEST_S3_ENDPOINT) {
   moto = await startMoto();
   env.PIXELSHIFT_TEST_S3_ENDPOINT = moto.endpoint;
 }
-// Database tests also run on a real PostgreSQL server when one is installed (CI requires it).
+// Database tests also run on a real PostgreSQL server when one is installed (CI requires it); the e2e
+// fault tests run processes side by side and need one, so for them it is installed if missing.
+const runsProcessTests = files.some((file) => file.startsWith('test/e2e/'));
 let postgres: PostgresServer | undefined;
-if (!env.PIXELSHIFT_TEST_DATABASE_URL && (env.PIXELSHIFT_TEST_POSTGRES === '1' || findPostgresBin())) {
+if (
+  !env.PIXELSHIFT_TEST_DATABASE_URL &&
+  (env.PIXELSHIFT_TEST_POSTGRES === '1' || runsProcessTests || findPostgresBin())
+) {
   postgres = await startPostgres();
   env.PIXELSHIFT_TEST_DATABASE_URL = postgres.url;
 }
