@@ -6,10 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import { loadOrCreateJwtSecret } from '../auth/jwt-secret.js';
 import { loadConfig } from '../config/config.js';
-import { createApp } from '../http/app.js';
-import { startHttpServer } from '../http/server.js';
 import { createObjectStores } from '../storage/connections.js';
 import { startTemporalDevServer, type DevServer } from '../tools/temporal-cli.js';
 import { installTemporalRuntime } from '../worker/runtime.js';
@@ -17,7 +14,7 @@ import { loadWorkflowBundle } from '../worker/workflow-bundle.js';
 import { createWorkers } from '../worker/worker.js';
 import { devAccountId, ensureDevKeyPair } from './dev-key.js';
 import type { CliIo } from './io.js';
-import { activityDeps, connectClient, openMigratedDatabase } from './wiring.js';
+import { activityDeps, connectClient, openMigratedDatabase, startApiServer } from './wiring.js';
 
 const devTemporalPort = 7233;
 const devTemporalUiPort = 8233;
@@ -67,14 +64,7 @@ export async function devCommand(io: CliIo): Promise<void> {
 
     const { client, orchestrator } = await connectClient(config);
     stops.push(() => client.connection.close());
-    const app = createApp({
-      db: database.db,
-      orchestrator,
-      config,
-      jwtSecret: await loadOrCreateJwtSecret(config),
-      logger,
-    });
-    const server = await startHttpServer(app, config.http);
+    const server = await startApiServer(config, database, orchestrator, logger);
     stops.push(() => server.close());
 
     printBanner(io, {

@@ -5,7 +5,11 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import type { ActivityDeps, BatchGraphSource } from '../activities/index.js';
+import type { Logger } from 'pino';
+import { loadOrCreateJwtSecret } from '../auth/jwt-secret.js';
 import type { Config } from '../config/config.js';
+import { createApp } from '../http/app.js';
+import { startHttpServer, type HttpServer } from '../http/server.js';
 import { getBatchGraph, listBatchGraphs, openDatabase, migrate, type Database } from '../db/index.js';
 import { TemporalBatchOrchestrator } from '../orchestration/temporal-orchestrator.js';
 import type { StoreRegistry } from '../storage/connections.js';
@@ -54,6 +58,20 @@ export async function connectClient(
   });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   return { client, orchestrator: new TemporalBatchOrchestrator(client, config) };
+}
+
+/** The HTTP API over the given database and orchestrator, listening where the config says. */
+export async function startApiServer(
+  config: Config,
+  database: Database,
+  orchestrator: TemporalBatchOrchestrator,
+  logger: Logger,
+): Promise<HttpServer> {
+  const jwtSecret = await loadOrCreateJwtSecret(config);
+  return startHttpServer(
+    createApp({ db: database.db, orchestrator, config, jwtSecret, logger }),
+    config.http,
+  );
 }
 
 /**
