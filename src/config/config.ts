@@ -60,12 +60,21 @@ const envSchema = z.object({
   PIXELSHIFT_MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
   PIXELSHIFT_THROTTLE: z.enum(['on', 'off']).default('on'),
   PIXELSHIFT_THROTTLE_WINDOW: throttleWindow.default(3_600_000),
+  /** Encrypts stored webhook signing secrets: 32 bytes, base64. Generated under the data dir when unset. */
+  PIXELSHIFT_SECRETS_KEY: z
+    .string()
+    .refine((text) => Buffer.from(text, 'base64').length === 32, 'Expected 32 bytes encoded as base64')
+    .optional(),
+  /** Comma-separated hosts or CIDRs that outbound requests may reach despite the SSRF guard. */
+  PIXELSHIFT_OUTBOUND_ALLOW: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 const fileSchema = z.strictObject({
   connections: storageConnectionsSchema.optional(),
   grants: storageGrantsSchema.optional(),
+  /** Hosts or CIDRs outbound requests (callbacks) may reach even though they are private (DESIGN §11). */
+  outboundAllow: z.array(z.string().min(1)).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -89,6 +98,10 @@ export interface Config {
    * without reserving a slot: for benchmarks and deployments that need no limit.
    */
   throttle: { enabled: boolean; windowMs: number };
+  /** Key that encrypts stored signing secrets; undefined means "load or create one under the data dir". */
+  secrets: { key: string | undefined };
+  /** SSRF guard exceptions for outbound requests: hosts or CIDRs (env and config file together). */
+  outbound: { allow: string[] };
   storage: {
     connections: z.infer<typeof storageConnectionsSchema>;
     grants: z.infer<typeof storageGrantsSchema>;
@@ -103,7 +116,7 @@ export class ConfigError extends Error {
 /** The embedded default: one local connection under the data dir, every bucket granted to every account. */
 function embeddedStorage(dataDir: string): Config['storage'] {
   return {
-    connections: { default: { kind: 'local', root: path.join(dataDir, 'storage') } },
+    connections: { default: { kind: 'local', root: path.join(dataDir, 'storage'), watch: true } },
     grants: { '*': [{ connection: 'default', buckets: ['*'] }] },
   };
 }
@@ -117,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const dataDir = path.resolve(e.PIXELSHIFT_DATA_DIR);
   let storage = embeddedStorage(dataDir);
+  let outboundAllow: string[] = [];
   if (e.PIXELSHIFT_CONFIG) {
     if (!existsSync(e.PIXELSHIFT_CONFIG))
       throw new ConfigError(`PIXELSHIFT_CONFIG: no file at ${e.PIXELSHIFT_CONFIG}`);
@@ -132,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError(`PIXELSHIFT_CONFIG (${e.PIXELSHIFT_CONFIG}):\n  ${problems.join('\n  ')}`);
     }
     storage = { connections: file.data.connections ?? storage.connections, grants: file.data.grants ?? {} };
+    outboundAllow = file.data.outboundAllow ?? [];
   }
   const prefix = e.PIXELSHIFT_TASK_QUEUE_PREFIX;
   return {
@@ -160,6 +175,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     auth: { jwtSecret: e.PIXELSHIFT_JWT_SECRET, tokenTtlSeconds: e.PIXELSHIFT_TOKEN_TTL_SECONDS },
     throttle: { enabled: e.PIXELSHIFT_THROTTLE === 'on', windowMs: e.PIXELSHIFT_THROTTLE_WINDOW },
+    secrets: { key: e.PIXELSHIFT_SECRETS_KEY },
+    outbound: {
+      allow: [
+        ...outboundAllow,
+        ...(e.PIXELSHIFT_OUTBOUND_ALLOW ?? '')
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+      ],
+    },
     storage,
     logLevel: e.LOG_LEVEL,
   };

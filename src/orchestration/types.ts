@@ -2,13 +2,52 @@
  * The port between the HTTP API and the durable engine. The API depends on this interface only;
  * `temporal-orchestrator.ts` implements it over Temporal, tests use an in-memory fake.
  */
-import type { BatchStatus, GraphOutcome } from '../workflows/status.js';
+import type { TransformGraph } from '../graph/graph.js';
+import type { BatchStatus, GraphOutcome, GraphState } from '../workflows/status.js';
 
 export interface StartBatchInput {
   accountId: string;
   batchId: string;
   graphCount: number;
   callbackUrl?: string;
+}
+
+/** How a graph run outside a batch was started (DESIGN §7 `PixelshiftTrigger`). */
+export type RunTrigger = 's3' | 'webhook';
+
+/** One graph started by an S3 event (a rule) or an inbound hook, with its graph inline. */
+export interface StartGraphRunInput {
+  accountId: string;
+  /** The deduplication key (DESIGN §7), e.g. `s3/<connection>/<bucket>/<key>/<sequencer>/<ruleId>`. */
+  workflowId: string;
+  trigger: RunTrigger;
+  /** The rule or hook that started it (`PixelshiftTriggerId`). */
+  triggerId: string;
+  graph: TransformGraph;
+}
+
+export interface GraphRunQuery {
+  accountId: string;
+  trigger: RunTrigger;
+  triggerId?: string;
+  state?: GraphState;
+  /** ISO times bounding the run's start. */
+  startedAfter?: string;
+  startedBefore?: string;
+  pageSize: number;
+  /** Opaque, from the previous page. */
+  pageToken?: string;
+}
+
+export interface GraphRunSummary {
+  workflowId: string;
+  trigger: RunTrigger;
+  triggerId: string;
+  /** `bucket/key` of the source image. */
+  source: string;
+  state: GraphState;
+  startedAt: string;
+  closedAt?: string;
 }
 
 export interface BatchOrchestrator {
@@ -24,6 +63,15 @@ export interface BatchOrchestrator {
    * ask for it again. Workflows that have finished or do not exist are skipped.
    */
   notifyThrottleChanged(workflowIds: readonly string[]): Promise<void>;
+  /**
+   * Starts one triggered graph run. The workflow ID deduplicates: a second call with the same ID (a
+   * redelivered event) starts nothing and reports `started: false`, even after the first run finished.
+   */
+  startGraphRun(input: StartGraphRunInput): Promise<{ workflowId: string; started: boolean }>;
+  /** The outcome so far of a triggered run; undefined when it does not exist or belongs to another account. */
+  getGraphRun(accountId: string, workflowId: string): Promise<GraphOutcome | undefined>;
+  /** Triggered runs of an account, newest first, from Temporal's visibility store. */
+  listGraphRuns(query: GraphRunQuery): Promise<{ runs: GraphRunSummary[]; nextPageToken?: string }>;
   /** Temporal UI link for a workflow, when TEMPORAL_UI_URL is configured. */
   uiUrl(workflowId: string): string | undefined;
   /** Throws when Temporal is unreachable (used by /readyz). */

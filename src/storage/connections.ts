@@ -32,11 +32,26 @@ export const s3ConnectionSchema = z.strictObject({
     .optional(),
   /** SDK attempts per request (DEFAULT_S3_MAX_ATTEMPTS when omitted); more for flaky networks. */
   maxAttempts: z.number().int().min(1).max(10).optional(),
+  /** How this connection's bucket events reach the service (DESIGN §10); no events without it. */
+  events: z
+    .strictObject({
+      /** Bearer token that `POST /v1/events/s3` requires for this connection (at least 32 characters). */
+      token: z.string().min(32).optional(),
+      /** SQS queue URL the worker long-polls for bucket notifications. */
+      sqsQueueUrl: z.url().optional(),
+      /** SNS topic ARNs whose notifications `POST /v1/events/sns` accepts for this connection. */
+      snsTopicArns: z
+        .array(z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/))
+        .optional(),
+    })
+    .optional(),
 });
 
 export const localConnectionSchema = z.strictObject({
   kind: z.literal('local'),
   root: z.string().min(1),
+  /** Turn new files under `<root>/<bucket>/` into ObjectCreated events (the embedded default does). */
+  watch: z.boolean().optional(),
 });
 
 export const storageConnectionSchema = z.discriminatedUnion('kind', [

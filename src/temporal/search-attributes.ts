@@ -1,5 +1,5 @@
 /**
- * The five search attributes operators filter by in the Temporal UI (DESIGN §7).
+ * The search attributes operators filter by in the Temporal UI (DESIGN §7).
  * Pure: imported by workflows, the client and the dev-server helper alike.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
@@ -12,6 +12,8 @@ export const triggerKey = defineSearchAttributeKey('PixelshiftTrigger', SearchAt
 export const sourceKey = defineSearchAttributeKey('PixelshiftSource', SearchAttributeType.KEYWORD);
 /** Coarse state for filtering: queued, throttled, running, succeeded, failed, cancelled. */
 export const stateKey = defineSearchAttributeKey('PixelshiftState', SearchAttributeType.KEYWORD);
+/** The rule (`s3` trigger) or inbound hook (`webhook` trigger) that started a run; absent for `api`. */
+export const triggerIdKey = defineSearchAttributeKey('PixelshiftTriggerId', SearchAttributeType.KEYWORD);
 
 export const pixelshiftSearchAttributes = [
   accountIdKey,
@@ -19,6 +21,7 @@ export const pixelshiftSearchAttributes = [
   triggerKey,
   sourceKey,
   stateKey,
+  triggerIdKey,
 ] as const;
 
 /** `Name=Type` pairs as the Temporal CLI's `--search-attribute` flag wants them. */

@@ -1,6 +1,6 @@
 /**
  * `pixelshift setup`: prepares an existing Temporal cluster: creates the namespace when it is missing
- * and registers the five search attributes (idempotent: already-present attributes are left alone).
+ * and registers the search attributes (idempotent: already-present attributes are left alone).
  */
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';

@@ -1,4 +1,11 @@
-import type { BatchOrchestrator, StartBatchInput } from '../../src/orchestration/types.js';
+import { sourceLabel } from '../../src/graph/summary.js';
+import type {
+  BatchOrchestrator,
+  GraphRunQuery,
+  GraphRunSummary,
+  StartBatchInput,
+  StartGraphRunInput,
+} from '../../src/orchestration/types.js';
 import { batchWorkflowId, graphWorkflowId } from '../../src/workflows/ids.js';
 import { emptyCounts, type BatchStatus, type GraphOutcome } from '../../src/workflows/status.js';
 
@@ -7,6 +14,7 @@ export type FakeCall =
   | { method: 'getBatchStatus' | 'cancelBatch'; accountId: string; batchId: string }
   | { method: 'getGraphStatus'; accountId: string; batchId: string; index: number }
   | { method: 'notifyThrottleChanged'; workflowIds: string[] }
+  | { method: 'startGraphRun'; input: StartGraphRunInput }
   | { method: 'ping' };
 
 /**
@@ -18,6 +26,11 @@ export class FakeOrchestrator implements BatchOrchestrator {
   /** workflowId → the input of the call that started it. */
   readonly started = new Map<string, StartBatchInput>();
   readonly statuses = new Map<string, BatchStatus>();
+  /** Triggered runs by workflow ID, in start order: each ID starts once, like REJECT_DUPLICATE. */
+  readonly graphRuns = new Map<
+    string,
+    { input: StartGraphRunInput; outcome: GraphOutcome; startedAt: string }
+  >();
   /** How many of the next startBatch calls throw (Temporal unreachable). */
   failNextStarts = 0;
   /** Makes every call throw (Temporal down). */
@@ -72,6 +85,62 @@ export class FakeOrchestrator implements BatchOrchestrator {
   /** Every workflow told that its throttle slot moved, in order. */
   notifiedWorkflows(): string[] {
     return this.calls.flatMap((call) => (call.method === 'notifyThrottleChanged' ? call.workflowIds : []));
+  }
+
+  async startGraphRun(input: StartGraphRunInput): Promise<{ workflowId: string; started: boolean }> {
+    this.calls.push({ method: 'startGraphRun', input });
+    if (this.startDelayMs) await new Promise((resolve) => setTimeout(resolve, this.startDelayMs));
+    await this.reachable();
+    if (this.failNextStarts > 0) {
+      this.failNextStarts -= 1;
+      throw new Error('connect ECONNREFUSED 127.0.0.1:7233 (fake)');
+    }
+    if (this.graphRuns.has(input.workflowId)) return { workflowId: input.workflowId, started: false };
+    this.graphRuns.set(input.workflowId, {
+      input,
+      outcome: { index: 0, workflowId: input.workflowId, state: 'queued', sinks: [], failures: [] },
+      startedAt: new Date().toISOString(),
+    });
+    return { workflowId: input.workflowId, started: true };
+  }
+
+  async getGraphRun(accountId: string, workflowId: string): Promise<GraphOutcome | undefined> {
+    await this.reachable();
+    const run = this.graphRuns.get(workflowId);
+    return run && run.input.accountId === accountId ? run.outcome : undefined;
+  }
+
+  async listGraphRuns(query: GraphRunQuery): Promise<{ runs: GraphRunSummary[]; nextPageToken?: string }> {
+    await this.reachable();
+    const matching = [...this.graphRuns.values()]
+      .filter(
+        ({ input, outcome, startedAt }) =>
+          input.accountId === query.accountId &&
+          input.trigger === query.trigger &&
+          (!query.triggerId || input.triggerId === query.triggerId) &&
+          (!query.state || outcome.state === query.state) &&
+          (!query.startedAfter || startedAt >= query.startedAfter) &&
+          (!query.startedBefore || startedAt < query.startedBefore),
+      )
+      .reverse();
+    const offset = query.pageToken ? Number(query.pageToken) : 0;
+    const page = matching
+      .slice(offset, offset + query.pageSize)
+      .map(({ input, outcome, startedAt }): GraphRunSummary => ({
+        workflowId: input.workflowId,
+        trigger: input.trigger,
+        triggerId: input.triggerId,
+        source: sourceLabel(input.graph),
+        state: outcome.state,
+        startedAt,
+      }));
+    const next = offset + query.pageSize;
+    return next < matching.length ? { runs: page, nextPageToken: String(next) } : { runs: page };
+  }
+
+  /** Triggered runs started, in order. */
+  startedGraphRuns(): StartGraphRunInput[] {
+    return [...this.graphRuns.values()].map((run) => run.input);
   }
 
   uiUrl(workflowId: string): string | undefined {

@@ -1,0 +1,46 @@
+/**
+ * The one shape every bucket event source is turned into (DESIGN §10): AWS `Records`, MinIO, EventBridge,
+ * SNS envelopes, SQS messages and the local watcher all end as ObjectCreated events fed to one ingest path.
+ */
+
+/** One object that was created (or overwritten) in a bucket of a configured connection. */
+export interface ObjectCreatedEvent {
+  /** The storage connection the bucket belongs to (config name). */
+  connection: string;
+  bucket: string;
+  /** Decoded object key (form-encoding undone: `+` is a space, `%2F` a slash). */
+  key: string;
+  size?: number;
+  /** Without quotes. */
+  etag?: string;
+  /** S3's per-key ordering token; with the key it identifies one upload (DESIGN §7). */
+  sequencer?: string;
+  contentType?: string;
+  /** ISO time of the event as the source reported it. */
+  eventTime?: string;
+  /** The source's event name, e.g. `ObjectCreated:Put`, without MinIO's `s3:` prefix. */
+  eventName: string;
+}
+
+/** What one ingest call did, for logs, metrics and the HTTP answer. */
+export interface IngestResult {
+  /** Events that were ObjectCreated events for a known connection and bucket. */
+  events: number;
+  /** Rule matches that started a new graph run. */
+  started: number;
+  /** Rule matches whose run already existed (a redelivered event). */
+  duplicates: number;
+  /** Events that matched no enabled rule (or were generated outputs). */
+  unmatched: number;
+  /** Workflow IDs of the runs started or found. */
+  workflowIds: string[];
+}
+
+/**
+ * The ingest path: matches events against rules and starts one graph workflow per match. It resolves
+ * only once every run is durably started, so callers acknowledge (HTTP 2xx, SQS delete) after it and a
+ * failure makes the sender redeliver instead of losing the event.
+ */
+export interface EventIngest {
+  ingest(events: readonly ObjectCreatedEvent[]): Promise<IngestResult>;
+}
