@@ -24,6 +24,8 @@ export const issueCodes = [
   'misplaced_sink',
   'option_not_for_format',
   'duplicate_sink',
+  'template_has_source',
+  'unknown_placeholder',
 ] as const;
 
 export type IssueCode = (typeof issueCodes)[number];
