@@ -4,3 +4,4 @@ export * from './client-credentials.js';
 export * from './jwt-secret.js';
 export * from './key-status.js';
 export * from './storage-access.js';
+export * from './secret-box.js';
