@@ -125,6 +125,23 @@ export const throttleReservations = pgTable(
   ],
 );
 
+// ---- SNS
+/**
+ * SNS messages already acted on, by MessageId: a replayed SubscriptionConfirmation is refused instead of
+ * confirming again. Rows older than twice the replay window are purged as new ones arrive (an older
+ * message is refused by its Timestamp anyway).
+ */
+export const snsMessages = pgTable(
+  'sns_messages',
+  {
+    messageId: text('message_id').primaryKey(),
+    topicArn: text('topic_arn').notNull(),
+    type: text('type').notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [index('sns_messages_received_idx').on(table.receivedAt)],
+);
+
 export const schema = {
   accounts,
   apiKeys,
@@ -133,6 +150,7 @@ export const schema = {
   idempotencyKeys,
   throttleSettings,
   throttleReservations,
+  snsMessages,
 };
 export type Schema = typeof schema;
 

@@ -23,6 +23,15 @@ export const apiErrorCodes = [
   'unsupported_media_type',
   'orchestrator_unavailable',
   'internal_error',
+  // SNS ingress (src/http/routes/sns-events.ts)
+  'invalid_sns_message',
+  'invalid_sns_signature',
+  'sns_certificate_host_refused',
+  'sns_certificate_unavailable',
+  'sns_topic_not_allowed',
+  'sns_message_expired',
+  'sns_message_replayed',
+  'sns_confirmation_failed',
 ] as const;
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
 

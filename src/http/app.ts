@@ -21,6 +21,7 @@ import { graphRoutes } from './routes/graphs.js';
 import { keyRoutes } from './routes/keys.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { operationRoutes } from './routes/operations.js';
+import { snsEventRoutes, type SnsRouteDeps } from './routes/sns-events.js';
 
 export interface AppDeps {
   db: Db;
@@ -33,6 +34,8 @@ export interface AppDeps {
   metricsRegistry?: Registry | undefined;
   /** Shared with other components that revoke keys; one per app by default. */
   keyStatus?: KeyStatusCache | undefined;
+  /** `POST /v1/events/sns` is served only when given (it needs the event ingest). */
+  sns?: SnsRouteDeps | undefined;
 }
 
 const securityHeaders: RequestHandler = (_req, res, next) => {
@@ -60,6 +63,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     oauthRoutes({ db: deps.db, jwtSecret: deps.jwtSecret, tokenTtlSeconds: config.auth.tokenTtlSeconds }),
   );
+
+  // Authenticated by the SNS message signature, not a bearer token.
+  if (deps.sns)
+    app.use(snsEventRoutes({ db: deps.db, connections: config.storage.connections, logger, ...deps.sns }));
 
   // Everything under /v1 needs a token — unknown /v1 paths included, so they reveal nothing either.
   app.use('/v1', requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }));

@@ -13,6 +13,7 @@ import {
   type RouteConfig,
 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { registerSnsOpenApi } from './openapi-sns.js';
 import { batchInputSchema, transformGraphSchema } from '../graph/graph.js';
 import { limits, transformUnitSchema } from '../graph/units.js';
 import {
@@ -373,6 +374,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
     description: 'An access token from /oauth/token.',
   });
   for (const route of routes()) registry.registerPath(route);
+  registerSnsOpenApi(registry);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
