@@ -51,6 +51,9 @@ export async function triggerHook(
   // Unknown, disabled and another account's hooks look alike: the id only locates a secret.
   if (!hook?.enabled) throw new ApiError(404, 'hook_not_found', 'No enabled hook has this id');
 
+  // The library signs the body as text: bytes that are not UTF-8 would be compared after a lossy
+  // decoding, so they are refused before any signature is trusted.
+  const text = utf8Text(request.body);
   const verified = verifyHookRequest({
     headers: request.headers,
     body: request.body,
@@ -67,7 +70,7 @@ export async function triggerHook(
     );
   }
 
-  const payload = parseJsonBody(request.body);
+  const payload = parseJson(text);
   const mapped = mapHookBody(hook.mapping, payload);
   if (!mapped.ok) {
     throw new ApiError(422, 'invalid_hook_payload', mapped.message, [
@@ -123,11 +126,19 @@ async function secretsOf(
   return secrets;
 }
 
-function parseJsonBody(body: Buffer): unknown {
+function utf8Text(body: Buffer): string {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) as unknown;
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
   } catch {
-    throw new ApiError(400, 'invalid_json', 'The request body is not valid UTF-8 JSON');
+    throw new ApiError(400, 'invalid_json', 'The request body is not UTF-8 text');
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'The request body is not valid JSON');
   }
 }
 
