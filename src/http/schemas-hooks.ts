@@ -15,14 +15,16 @@ export const createHookRequestSchema = z.strictObject({
   enabled: z.boolean().optional().describe('True when omitted.'),
 });
 
-export const updateHookRequestSchema = z
-  .strictObject({
-    name: hookName.optional(),
-    mapping: hookMappingSchema.optional(),
-    template: z.unknown().optional(),
-    enabled: z.boolean().optional(),
-  })
-  .refine((body) => Object.keys(body).length > 0, { message: 'at least one field to change' });
+export const updateHookFieldsSchema = z.strictObject({
+  name: hookName.optional(),
+  mapping: hookMappingSchema.optional(),
+  template: z.unknown().optional(),
+  enabled: z.boolean().optional(),
+});
+
+export const updateHookRequestSchema = updateHookFieldsSchema.refine((body) => Object.keys(body).length > 0, {
+  message: 'at least one field to change',
+});
 
 export const hookSchema = z.strictObject({
   hookId: z.string().describe('hook_ + 32 characters; the trigger URL contains it.'),
