@@ -3,6 +3,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { findHookMessage, newHookId, updateHook } from '../../src/db/hooks.js';
+import { createApp } from '../../src/http/app.js';
 import { HOOK_MAX_BODY_BYTES } from '../../src/http/routes/hooks.js';
 import {
   createTestAccount,
@@ -11,6 +12,7 @@ import {
   type TestAccount,
   type TestApi,
 } from '../support/api-harness.js';
+import { FakeOrchestrator } from '../support/fake-orchestrator.js';
 
 let api: TestApi;
 before(async () => {
@@ -212,6 +214,11 @@ describe('inbound hooks: management', () => {
     assert.deepEqual(changed.body.mapping, { bucket: { value: 'photos' }, key: { pointer: '/key' } });
 
     assertError(await patch({}), 422, 'invalid_body');
+    assertError(
+      await patch({ mapping: { bucket: { value: 'not-granted' }, key: { pointer: '/k' } } }),
+      403,
+      'access_denied',
+    );
     assertError(await patch({ template: { transformUnits: [] } }), 422, 'invalid_graph');
     assertError(await patch({ enabled: 'yes' }), 422, 'invalid_body');
     assertError(await patch({ hookId: 'hook_other' }), 422, 'invalid_body');
@@ -326,6 +333,31 @@ describe('inbound hooks: POST /v1/hooks/{hookId}', () => {
     assert.equal(second.body.duplicate, true);
     assert.equal(second.body.runId, first.body.runId);
     assert.equal(runsOf(hook.hookId).filter((run) => run.workflowId.endsWith('/msg_dup')).length, 1);
+  });
+
+  test('when the same webhook-id arrives after a restart with an engine that forgot the run, then the database answers duplicate and nothing starts', async () => {
+    const body = uploadEvent('in/restart.jpg');
+    const first = await trigger(hook.hookId, body, sign(hook.secret, body, { id: 'msg_restart' })).expect(
+      202,
+    );
+    // A new API process over the same database; its engine has no record of the workflow ID.
+    const freshEngine = new FakeOrchestrator(api.config.temporal.uiUrl);
+    const restarted = createApp({
+      db: api.db,
+      orchestrator: freshEngine,
+      config: api.config,
+      jwtSecret: api.jwtSecret,
+    });
+    const again = await request(restarted)
+      .post(`/v1/hooks/${hook.hookId}`)
+      .set('Content-Type', 'application/json')
+      .set(sign(hook.secret, body, { id: 'msg_restart' }))
+      .send(body)
+      .expect(202);
+    assert.equal(again.body.duplicate, true);
+    assert.equal(again.body.runId, first.body.runId);
+    assert.deepEqual(freshEngine.startedGraphRuns(), []);
+    assert.equal(freshEngine.calls.filter((call) => call.method === 'startGraphRun').length, 0);
   });
 
   test('when two copies of one message race, then both answer the same run and one run starts', async () => {
