@@ -23,6 +23,10 @@ export const apiErrorCodes = [
   'unsupported_media_type',
   'orchestrator_unavailable',
   'internal_error',
+  // inbound hooks
+  'invalid_signature',
+  'hook_not_found',
+  'invalid_hook_payload',
 ] as const;
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
 

@@ -15,6 +15,7 @@ import {
 import { z } from 'zod';
 import { batchInputSchema, transformGraphSchema } from '../graph/graph.js';
 import { limits, transformUnitSchema } from '../graph/units.js';
+import { registerHookPaths } from './openapi-hooks.js';
 import {
   apiIssueSchema,
   apiKeyListSchema,
@@ -373,6 +374,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
     description: 'An access token from /oauth/token.',
   });
   for (const route of routes()) registry.registerPath(route);
+  registerHookPaths(registry);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
