@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { ActivityDeps, BatchGraphSource } from '../activities/index.js';
 import type { Logger } from 'pino';
 import { loadOrCreateJwtSecret } from '../auth/jwt-secret.js';
+import { loadOrCreateSecretsKey } from '../auth/secret-box.js';
 import type { Config } from '../config/config.js';
 import { createApp } from '../http/app.js';
 import { startHttpServer, type HttpServer } from '../http/server.js';
@@ -68,8 +69,10 @@ export async function startApiServer(
   logger: Logger,
 ): Promise<HttpServer> {
   const jwtSecret = await loadOrCreateJwtSecret(config);
+  // Loaded up front so that a wrong PIXELSHIFT_SECRETS_KEY stops the start, not a hook request.
+  const secretsKey = await loadOrCreateSecretsKey(config);
   return startHttpServer(
-    createApp({ db: database.db, orchestrator, config, jwtSecret, logger }),
+    createApp({ db: database.db, orchestrator, config, jwtSecret, logger, secretsKey }),
     config.http,
   );
 }

@@ -5,6 +5,7 @@
  */
 import {
   bigint,
+  boolean,
   index,
   integer,
   jsonb,
@@ -15,6 +16,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import type { TransformGraph } from '../graph/graph.js';
+import type { HookMapping } from '../triggers/hook-mapping.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 
@@ -158,3 +160,48 @@ export type AccountRow = typeof accounts.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type BatchRow = typeof batches.$inferSelect;
 export type IdempotencyRow = typeof idempotencyKeys.$inferSelect;
+
+// ---- inbound hooks
+
+/** Inbound hooks (migration 0006): the secret is sealed, not hashed, because every request is verified with it. */
+export const hooks = pgTable(
+  'hooks',
+  {
+    /** `hook_…`, unguessable: it is in the trigger URL. */
+    id: text('id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    secretSealed: text('secret_sealed').notNull(),
+    previousSecretSealed: text('previous_secret_sealed'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, mode: 'date' }),
+    mapping: jsonb('mapping').$type<HookMapping>().notNull(),
+    template: jsonb('template').$type<TransformGraph>().notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [index('hooks_account_id_created_at_idx').on(table.accountId, table.createdAt)],
+);
+
+/** Messages a hook accepted, by `webhook-id`: deduplication that survives restarts. */
+export const hookMessages = pgTable(
+  'hook_messages',
+  {
+    hookId: text('hook_id')
+      .notNull()
+      .references(() => hooks.id, { onDelete: 'cascade' }),
+    webhookId: text('webhook_id').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.hookId, table.webhookId] })],
+);
+
+// Registered after their definitions so that this block stays at the end of the file; the Drizzle
+// client is built from `schema` when a database is opened, after this module has run.
+Object.assign(schema, { hooks, hookMessages });
+
+export type HookRow = typeof hooks.$inferSelect;
+export type HookMessageRow = typeof hookMessages.$inferSelect;

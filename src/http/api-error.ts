@@ -23,6 +23,10 @@ export const apiErrorCodes = [
   'unsupported_media_type',
   'orchestrator_unavailable',
   'internal_error',
+  // inbound hooks
+  'invalid_signature',
+  'hook_not_found',
+  'invalid_hook_payload',
   // SNS ingress (src/http/routes/sns-events.ts)
   'invalid_sns_message',
   'invalid_sns_signature',

@@ -7,6 +7,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createKeyStatusCache, type KeyStatusCache } from '../auth/key-status.js';
+import type { SecretsKey } from '../auth/secret-box.js';
 import type { Config } from '../config/config.js';
 import { pingDatabase, type Db } from '../db/database.js';
 import type { BatchOrchestrator } from '../orchestration/types.js';
@@ -18,6 +19,7 @@ import { accountRoutes } from './routes/account.js';
 import { batchRoutes } from './routes/batches.js';
 import { docsRoutes } from './routes/docs.js';
 import { graphRoutes } from './routes/graphs.js';
+import { hookRoutes, hookTriggerRoutes } from './routes/hooks.js';
 import { keyRoutes } from './routes/keys.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { operationRoutes } from './routes/operations.js';
@@ -34,6 +36,8 @@ export interface AppDeps {
   metricsRegistry?: Registry | undefined;
   /** Shared with other components that revoke keys; one per app by default. */
   keyStatus?: KeyStatusCache | undefined;
+  /** Opens sealed hook secrets: `await loadOrCreateSecretsKey(config)`; loaded on first use when absent. */
+  secretsKey?: SecretsKey | undefined;
   /** `POST /v1/events/sns` is served only when given (it needs the event ingest). */
   sns?: SnsRouteDeps | undefined;
 }
@@ -64,6 +68,15 @@ export function createApp(deps: AppDeps): Express {
     oauthRoutes({ db: deps.db, jwtSecret: deps.jwtSecret, tokenTtlSeconds: config.auth.tokenTtlSeconds }),
   );
 
+  // Inbound hooks prove themselves with their signature instead of a token.
+  const hookDeps = {
+    db: deps.db,
+    orchestrator: deps.orchestrator,
+    config,
+    secretsKey: deps.secretsKey,
+    logger,
+  };
+  app.use(hookTriggerRoutes(hookDeps));
   // Authenticated by the SNS message signature, not a bearer token.
   if (deps.sns)
     app.use(snsEventRoutes({ db: deps.db, connections: config.storage.connections, logger, ...deps.sns }));
@@ -72,6 +85,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }));
   app.use(batchRoutes({ db: deps.db, orchestrator: deps.orchestrator, config, logger }));
   app.use(graphRoutes({ config }));
+  app.use(hookRoutes(hookDeps));
   app.use(keyRoutes({ db: deps.db, keyStatus, maxBodyBytes: config.http.maxBodyBytes }));
   app.use(
     accountRoutes({

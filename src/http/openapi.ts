@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { registerSnsOpenApi } from './openapi-sns.js';
 import { batchInputSchema, transformGraphSchema } from '../graph/graph.js';
 import { limits, transformUnitSchema } from '../graph/units.js';
+import { registerHookPaths } from './openapi-hooks.js';
 import {
   apiIssueSchema,
   apiKeyListSchema,
@@ -374,6 +375,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
     description: 'An access token from /oauth/token.',
   });
   for (const route of routes()) registry.registerPath(route);
+  registerHookPaths(registry);
   registerSnsOpenApi(registry);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({

@@ -208,7 +208,8 @@ export class TemporalBatchOrchestrator implements BatchOrchestrator {
     const response = await this.client.workflowService.listWorkflowExecutions({
       namespace: this.config.temporal.namespace,
       pageSize: query.pageSize,
-      query: `${clauses.join(' AND ')} ORDER BY StartTime DESC`,
+      // No ORDER BY: the dev server's SQL visibility store refuses it; every store lists newest first.
+      query: clauses.join(' AND '),
       ...(query.pageToken ? { nextPageToken: Buffer.from(query.pageToken, 'base64url') } : {}),
     });
     const runs = response.executions.map((execution): GraphRunSummary => {

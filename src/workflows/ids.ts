@@ -6,3 +6,11 @@ export function batchWorkflowId(accountId: string, batchId: string): string {
 export function graphWorkflowId(accountId: string, batchId: string, index: number): string {
   return `graph/${accountId}/${batchId}/${index}`;
 }
+
+/**
+ * A graph run started by an inbound hook: the sender's `webhook-id` makes a redelivered message start
+ * nothing twice. The id is checked (at most 256 visible characters) before it gets here.
+ */
+export function hookWorkflowId(accountId: string, hookId: string, webhookId: string): string {
+  return `hook/${accountId}/${hookId}/${webhookId}`;
+}

@@ -1,0 +1,87 @@
+/**
+ * How an inbound hook finds its source image in a foreign JSON body: JSON pointers (or a fixed bucket)
+ * to a bucket and a key on one storage connection. Pure. The values found must be strings that the
+ * graph contract accepts as a StorageSource bucket and key; anything else is the sender's mistake and is
+ * reported with the pointer that led to it.
+ */
+import { z } from 'zod';
+import { storageSourceSchema } from '../graph/units.js';
+import { DEFAULT_CONNECTION } from '../storage/connections.js';
+import { parsePointer, resolvePointer } from './json-pointer.js';
+
+const pointerSchema = z
+  .string()
+  .superRefine((text, context) => {
+    const parsed = parsePointer(text);
+    if (!parsed.ok) context.addIssue({ code: 'custom', message: `Expected ${parsed.message}` });
+  })
+  .describe('JSON pointer (RFC 6901) into the request body, e.g. "/data/object/key".');
+
+const fromPointer = z.strictObject({ pointer: pointerSchema });
+
+export const hookMappingSchema = z.strictObject({
+  connection: storageSourceSchema.shape.storage.describe(
+    'Storage connection of the source (and of sinks that name none); "default" when omitted.',
+  ),
+  bucket: z
+    .union([fromPointer, z.strictObject({ value: storageSourceSchema.shape.bucket })])
+    .describe('Where the source bucket comes from: a pointer into the body, or a fixed bucket.'),
+  key: fromPointer.describe('Where the source key comes from: a pointer into the body.'),
+});
+export type HookMapping = z.infer<typeof hookMappingSchema>;
+
+export interface HookSource {
+  connection: string;
+  bucket: string;
+  key: string;
+}
+
+export type MappedSource = { ok: true; source: HookSource } | { ok: false; pointer: string; message: string };
+
+export function mapHookBody(mapping: HookMapping, body: unknown): MappedSource {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, pointer: '', message: 'Expected the body to be a JSON object' };
+  }
+  const bucket =
+    'value' in mapping.bucket
+      ? { ok: true as const, value: mapping.bucket.value }
+      : stringAt(body, mapping.bucket.pointer, 'bucket');
+  if (!bucket.ok) return bucket;
+  const key = stringAt(body, mapping.key.pointer, 'key');
+  if (!key.ok) return key;
+
+  if (!storageSourceSchema.shape.bucket.safeParse(bucket.value).success) {
+    return refuse(bucketPointer(mapping), 'a bucket name (lower-case letters, digits, "." and "-")');
+  }
+  if (!storageSourceSchema.shape.key.safeParse(key.value).success) {
+    return refuse(mapping.key.pointer, 'an object key of 1 to 1024 characters without control characters');
+  }
+  // Legal in S3, but from a foreign body they only ever mean a path trick on file-system storage.
+  if (key.value.split('/').some((segment) => segment === '.' || segment === '..')) {
+    return refuse(mapping.key.pointer, 'an object key without "." or ".." segments');
+  }
+  return {
+    ok: true,
+    source: { connection: mapping.connection ?? DEFAULT_CONNECTION, bucket: bucket.value, key: key.value },
+  };
+}
+
+function bucketPointer(mapping: HookMapping): string {
+  return 'pointer' in mapping.bucket ? mapping.bucket.pointer : '';
+}
+
+function stringAt(
+  body: unknown,
+  pointer: string,
+  what: 'bucket' | 'key',
+): { ok: true; value: string } | { ok: false; pointer: string; message: string } {
+  const found = resolvePointer(body, pointer);
+  if (!found.found)
+    return { ok: false, pointer, message: `Expected the ${what} at ${pointer}: ${found.message}` };
+  if (typeof found.value !== 'string') return refuse(pointer, `a string (the ${what})`);
+  return { ok: true, value: found.value };
+}
+
+function refuse(pointer: string, what: string): { ok: false; pointer: string; message: string } {
+  return { ok: false, pointer, message: `Expected ${what} at ${pointer === '' ? 'the mapping' : pointer}` };
+}

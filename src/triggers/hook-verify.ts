@@ -1,0 +1,69 @@
+/**
+ * Verifying an inbound hook request per Standard Webhooks: `webhook-id`, `webhook-timestamp` (Unix
+ * seconds, within 5 minutes of now either way) and `webhook-signature` (`v1,<base64 HMAC-SHA256>` of
+ * `<id>.<timestamp>.<raw body>`, several space-separated signatures allowed). The signature is checked
+ * by the `standardwebhooks` library over the raw body bytes, before anything parses them.
+ *
+ * The header and timestamp checks are done here first, so each cause gets its own message; the library
+ * then checks the timestamp again against the system clock, which is why `now` must be the current time
+ * (tests pass `new Date()` too).
+ */
+import { Webhook } from 'standardwebhooks';
+
+export const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;
+
+export type VerificationFailure =
+  'missing_header' | 'invalid_timestamp' | 'stale_timestamp' | 'future_timestamp' | 'bad_signature';
+
+export type HookVerification =
+  | { ok: true; webhookId: string; timestamp: Date }
+  | { ok: false; cause: VerificationFailure; message: string };
+
+export interface HookRequest {
+  /** Node's incoming headers (lower-case names). */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The body exactly as received. */
+  body: Buffer;
+  /** The hook's current secret, plus the previous one while a rotation's grace period lasts. */
+  secrets: readonly string[];
+  now: Date;
+}
+
+const signedHeaders = ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const;
+
+export function verifyHookRequest(request: HookRequest): HookVerification {
+  const values: Record<string, string> = {};
+  for (const name of signedHeaders) {
+    const value = request.headers[name];
+    // A repeated header arrives as an array: ambiguous, so treated like a missing one.
+    if (typeof value !== 'string' || value === '') {
+      return fail('missing_header', `Expected exactly one ${name} header`);
+    }
+    values[name] = value;
+  }
+  const timestampText = values['webhook-timestamp']!;
+  if (!/^\d{1,12}$/.test(timestampText)) {
+    return fail('invalid_timestamp', 'Expected webhook-timestamp to be Unix time in whole seconds');
+  }
+  const timestamp = Number(timestampText);
+  const nowSeconds = Math.floor(request.now.getTime() / 1000);
+  if (nowSeconds - timestamp > TIMESTAMP_TOLERANCE_SECONDS) {
+    return fail('stale_timestamp', 'The webhook-timestamp is more than 5 minutes old');
+  }
+  if (timestamp - nowSeconds > TIMESTAMP_TOLERANCE_SECONDS) {
+    return fail('future_timestamp', 'The webhook-timestamp is more than 5 minutes in the future');
+  }
+  for (const secret of request.secrets) {
+    try {
+      new Webhook(secret).verify(request.body, values, { jsonParse: false });
+      return { ok: true, webhookId: values['webhook-id']!, timestamp: new Date(timestamp * 1000) };
+    } catch {
+      // Try the next secret (the previous one during a rotation).
+    }
+  }
+  return fail('bad_signature', 'No webhook-signature matches the body signed with this hook’s secret');
+}
+
+function fail(cause: VerificationFailure, message: string): HookVerification {
+  return { ok: false, cause, message };
+}
