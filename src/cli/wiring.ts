@@ -66,10 +66,12 @@ export async function startApiServer(
   database: Database,
   orchestrator: TemporalBatchOrchestrator,
   logger: Logger,
+  /** Shared with the workers when they run in this process; the app builds its own otherwise. */
+  stores?: StoreRegistry,
 ): Promise<HttpServer> {
   const jwtSecret = await loadOrCreateJwtSecret(config);
   return startHttpServer(
-    createApp({ db: database.db, orchestrator, config, jwtSecret, logger }),
+    createApp({ db: database.db, orchestrator, config, jwtSecret, logger, stores }),
     config.http,
   );
 }

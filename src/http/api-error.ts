@@ -23,6 +23,12 @@ export const apiErrorCodes = [
   'unsupported_media_type',
   'orchestrator_unavailable',
   'internal_error',
+  // ---- rules and bucket events (issue 5)
+  'rule_would_loop',
+  'invalid_event',
+  'too_many_records',
+  'invalid_event_token',
+  'run_not_found',
 ] as const;
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
 

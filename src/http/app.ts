@@ -21,6 +21,11 @@ import { graphRoutes } from './routes/graphs.js';
 import { keyRoutes } from './routes/keys.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { operationRoutes } from './routes/operations.js';
+import { ruleRoutes } from './routes/rules.js';
+import { runRoutes } from './routes/runs.js';
+import { s3EventRoutes } from './routes/s3-events.js';
+import { createObjectStores, type StoreRegistry } from '../storage/connections.js';
+import { createEventIngest } from '../triggers/ingest.js';
 
 export interface AppDeps {
   db: Db;
@@ -33,6 +38,8 @@ export interface AppDeps {
   metricsRegistry?: Registry | undefined;
   /** Shared with other components that revoke keys; one per app by default. */
   keyStatus?: KeyStatusCache | undefined;
+  /** Object stores by connection (event ingress HEADs objects); built from config on first use when omitted. */
+  stores?: Pick<StoreRegistry, 'get'> | undefined;
 }
 
 const securityHeaders: RequestHandler = (_req, res, next) => {
@@ -61,6 +68,20 @@ export function createApp(deps: AppDeps): Express {
     oauthRoutes({ db: deps.db, jwtSecret: deps.jwtSecret, tokenTtlSeconds: config.auth.tokenTtlSeconds }),
   );
 
+  // Bucket events: authenticated by their connection's events token, not by an account token.
+  let ownStores: StoreRegistry | undefined;
+  const stores = deps.stores ?? {
+    get: (name: string) => (ownStores ??= createObjectStores(config.storage.connections)).get(name),
+  };
+  const eventIngest = createEventIngest({
+    db: deps.db,
+    orchestrator: deps.orchestrator,
+    stores,
+    storage: config.storage,
+    logger,
+  });
+  app.use(s3EventRoutes({ config, ingest: eventIngest, logger, registry: metrics.registry }));
+
   // Everything under /v1 needs a token — unknown /v1 paths included, so they reveal nothing either.
   app.use('/v1', requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }));
   app.use(batchRoutes({ db: deps.db, orchestrator: deps.orchestrator, config, logger }));
@@ -75,6 +96,9 @@ export function createApp(deps: AppDeps): Express {
       maxBodyBytes: config.http.maxBodyBytes,
     }),
   );
+
+  app.use(ruleRoutes({ db: deps.db, config, maxBodyBytes: config.http.maxBodyBytes }));
+  app.use(runRoutes({ orchestrator: deps.orchestrator, config, logger }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.http.maxBodyBytes));
