@@ -35,7 +35,10 @@ export const ruleRequestSchema = z.strictObject({
   connection: connectionNameSchema
     .optional()
     .describe('Storage connection of the watched bucket; "default" when omitted.'),
-  bucket: z.string().min(1).max(255).describe('The watched bucket; it must be granted to the account.'),
+  bucket: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,255}$/, 'Expected a bucket name')
+    .describe('The watched bucket (a name, not a pattern); it must be granted to the account.'),
   prefix: z.string().max(1024).optional().describe('Only keys that start with this (e.g. "uploads/").'),
   suffix: z
     .string()

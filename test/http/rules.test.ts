@@ -116,6 +116,7 @@ describe('/v1/rules refusals (nothing is saved)', () => {
   const cases: [string, unknown, number, string, string?][] = [
     ['an unknown field', ruleBody({ admin: true }), 422, 'invalid_body', '/admin'],
     ['no bucket', ruleBody({ bucket: undefined }), 422, 'invalid_body', '/bucket'],
+    ['a bucket pattern instead of a name', ruleBody({ bucket: 'photos*' }), 422, 'invalid_body', '/bucket'],
     ['no template', ruleBody({ template: undefined }), 422, 'invalid_body', '/template'],
     ['a negative minSize', ruleBody({ minSize: -1 }), 422, 'invalid_body', '/minSize'],
     ['minSize above maxSize', ruleBody({ minSize: 10, maxSize: 5 }), 422, 'invalid_body', '/minSize'],

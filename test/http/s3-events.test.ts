@@ -126,6 +126,25 @@ describe('POST /v1/events/s3: accepted bodies', () => {
     assert.equal(runsFor('uploads/dog.jpg').length, 2);
   });
 
+  test('when the same event arrives twice at the same moment, then exactly one run starts', async () => {
+    store.seed('alice-in', 'uploads/race.jpg', Buffer.from('jpeg'));
+    api.orchestrator.startDelayMs = 20;
+    try {
+      const answers = await Promise.all([
+        post(awsBody('uploads/race.jpg', '00RA01')),
+        post(awsBody('uploads/race.jpg', '00RA01')),
+      ]);
+      assert.deepEqual(
+        answers.map((res) => res.status),
+        [200, 200],
+      );
+      assert.equal(answers[0].body.started + answers[1].body.started, 1);
+      assert.equal(runsFor('uploads/race.jpg').length, 1);
+    } finally {
+      api.orchestrator.startDelayMs = 0;
+    }
+  });
+
   for (const [encoded, decoded] of [
     ['uploads/summer+holiday.jpg', 'uploads/summer holiday.jpg'],
     ['uploads/a%2Bb.jpg', 'uploads/a+b.jpg'],
