@@ -232,7 +232,9 @@ describe('POST /v1/events/s3: hostile and failing requests start nothing', () =>
   test('when a wrong token, a near-miss token or an account token is sent, then 401', async () => {
     const count = api.orchestrator.startedGraphRuns().length;
     store.seed('alice-in', 'uploads/t.jpg', Buffer.from('x'));
-    refused(await post(awsBody('uploads/t.jpg'), 'wrong'), 401, 'invalid_event_token');
+    const wrong = await post(awsBody('uploads/t.jpg'), 'wrong');
+    refused(wrong, 401, 'invalid_event_token');
+    assert.match(wrong.headers['www-authenticate']!, /error="invalid_token"/);
     refused(await post(awsBody('uploads/t.jpg'), `${lakeToken}x`), 401, 'invalid_event_token');
     refused(await post(awsBody('uploads/t.jpg'), alice.token), 401, 'invalid_event_token');
     refused(

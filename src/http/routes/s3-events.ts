@@ -30,6 +30,8 @@ function eventCounter(registry: Registry): Counter<'result'> {
 export function s3EventRoutes(deps: S3EventDeps & { registry: Registry }): Router {
   const router = Router();
   const counter = eventCounter(deps.registry);
+  // The server's general limit still applies when it is the smaller one.
+  const bodyLimit = Math.min(S3_EVENT_BODY_LIMIT, deps.config.http.maxBodyBytes);
 
   const authenticate: RequestHandler = (req, res, next) => {
     res.locals.eventConnection = connectionForEventToken(deps.config, req.headers.authorization);
@@ -56,7 +58,7 @@ export function s3EventRoutes(deps: S3EventDeps & { registry: Registry }): Route
     '/v1/events/s3',
     authenticate,
     requireJson,
-    express.json({ limit: S3_EVENT_BODY_LIMIT, strict: true, type: eventBodyTypes }),
+    express.json({ limit: bodyLimit, strict: true, type: eventBodyTypes }),
     async (req, res) => {
       const answer = await receiveS3Events(deps, res.locals.eventConnection as string, req.body as unknown);
       if ('test' in answer) {
@@ -79,7 +81,7 @@ export function s3EventRoutes(deps: S3EventDeps & { registry: Registry }): Route
   // Failures of this route are counted before the shared error handler renders them.
   router.use('/v1/events/s3', ((error, _req, _res, next) => {
     // Converted here so a 413 names this route's limit, not the general one.
-    const apiError = toApiError(error, S3_EVENT_BODY_LIMIT);
+    const apiError = toApiError(error, bodyLimit);
     counter.inc({ result: apiError.status >= 500 ? 'failed' : 'refused' });
     next(apiError.status >= 500 ? error : apiError);
   }) as express.ErrorRequestHandler);

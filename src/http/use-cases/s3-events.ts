@@ -19,7 +19,11 @@ export interface S3EventDeps {
   logger?: Logger | undefined;
 }
 
+/** RFC 6750 §3: no error attribute when no credentials were sent, `invalid_token` when they were wrong. */
 const challenge = { 'WWW-Authenticate': 'Bearer realm="pixelshift-events"' };
+const invalidTokenChallenge = {
+  'WWW-Authenticate': 'Bearer realm="pixelshift-events", error="invalid_token"',
+};
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
@@ -57,7 +61,7 @@ export function connectionForEventToken(
       'invalid_event_token',
       'The event token is not valid for any connection',
       undefined,
-      challenge,
+      invalidTokenChallenge,
     );
   }
   return found;
