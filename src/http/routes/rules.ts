@@ -29,7 +29,9 @@ export function ruleRoutes(deps: RuleDeps & { maxBodyBytes: number }): Router {
   });
 
   router.put('/v1/rules/:ruleId', ...body, async (req, res) => {
-    res.json(await replaceRule(deps, principalOf(res).accountId, req.params.ruleId as string, req.body as unknown));
+    res.json(
+      await replaceRule(deps, principalOf(res).accountId, req.params.ruleId as string, req.body as unknown),
+    );
   });
 
   router.delete('/v1/rules/:ruleId', async (req, res) => {
