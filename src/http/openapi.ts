@@ -41,6 +41,7 @@ import {
   tokenRequestSchema,
   tokenResponseSchema,
 } from './schemas.js';
+import { registerRuleRoutes, ruleTags } from './openapi-rules.js';
 
 /**
  * Names a schema as a component. The graph schemas were built before any OpenAPI extension could be
@@ -375,6 +376,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
   });
   for (const route of routes()) registry.registerPath(route);
   registerHookPaths(registry);
+  registerRuleRoutes(registry);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
@@ -393,6 +395,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
       { name: 'keys', description: 'API key pairs of the account' },
       { name: 'account', description: 'Account settings: the throttle' },
       { name: 'operations', description: 'Health, readiness, metrics' },
+      ...ruleTags,
     ],
   });
 }
