@@ -64,7 +64,7 @@ export async function devCommand(io: CliIo): Promise<void> {
 
     const { client, orchestrator } = await connectClient(config);
     stops.push(() => client.connection.close());
-    const server = await startApiServer(config, database, orchestrator, logger);
+    const server = await startApiServer(config, database, orchestrator, logger, stores);
     stops.push(() => server.close());
 
     printBanner(io, {

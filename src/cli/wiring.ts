@@ -67,12 +67,14 @@ export async function startApiServer(
   database: Database,
   orchestrator: TemporalBatchOrchestrator,
   logger: Logger,
+  /** Shared with the workers when they run in this process; the app builds its own otherwise. */
+  stores?: StoreRegistry,
 ): Promise<HttpServer> {
   const jwtSecret = await loadOrCreateJwtSecret(config);
   // Loaded up front so that a wrong PIXELSHIFT_SECRETS_KEY stops the start, not a hook request.
   const secretsKey = await loadOrCreateSecretsKey(config);
   return startHttpServer(
-    createApp({ db: database.db, orchestrator, config, jwtSecret, logger, secretsKey }),
+    createApp({ db: database.db, orchestrator, config, jwtSecret, logger, secretsKey, stores }),
     config.http,
   );
 }

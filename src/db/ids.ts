@@ -32,6 +32,13 @@ export function newBatchId(now = Date.now()): string {
 
 export const batchIdPattern = /^b_[0-9a-hjkmnp-tv-z]{26}$/;
 
+/** `rule_` + the same 26 time-ordered characters as batch ids. */
+export function newRuleId(now = Date.now()): string {
+  return `rule_${newBatchId(now).slice(2)}`;
+}
+
+export const ruleIdPattern = /^rule_[0-9a-hjkmnp-tv-z]{26}$/;
+
 /** Random lower-case base32 of `bytes` random bytes. */
 export function randomToken(bytes: number): string {
   return base32(randomBytes(bytes));

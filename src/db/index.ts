@@ -6,4 +6,5 @@ export * from './api-keys.js';
 export * from './batches.js';
 export * from './idempotency.js';
 export * from './ids.js';
+export * from './rules.js';
 export * from './sns-messages.js';

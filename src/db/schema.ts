@@ -127,6 +127,37 @@ export const throttleReservations = pgTable(
   ],
 );
 
+// ---- rules (issue 5: S3 event triggers)
+
+/** An upload rule: which objects of a bucket start which graph template (DESIGN §10). */
+export const rules = pgTable(
+  'rules',
+  {
+    /** `rule_` + 26 characters, like batch ids (src/db/ids.ts). */
+    id: text('id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    name: text('name'),
+    connection: text('connection').notNull(),
+    bucket: text('bucket').notNull(),
+    prefix: text('prefix').notNull().default(''),
+    suffix: text('suffix').notNull().default(''),
+    /** Media types without parameters, lower case; empty matches any. */
+    contentTypes: jsonb('content_types').$type<string[]>().notNull().default([]),
+    minSize: bigint('min_size', { mode: 'number' }),
+    maxSize: bigint('max_size', { mode: 'number' }),
+    enabled: boolean('enabled').notNull().default(true),
+    template: jsonb('template').$type<TransformGraph>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [
+    index('rules_account_id_created_at_idx').on(table.accountId, table.createdAt),
+    index('rules_connection_bucket_enabled_idx').on(table.connection, table.bucket, table.enabled),
+  ],
+);
+
 // ---- SNS
 /**
  * SNS messages already acted on, by MessageId: a replayed SubscriptionConfirmation is refused instead of
@@ -152,6 +183,7 @@ export const schema = {
   idempotencyKeys,
   throttleSettings,
   throttleReservations,
+  rules,
   snsMessages,
 };
 export type Schema = typeof schema;
@@ -160,6 +192,7 @@ export type AccountRow = typeof accounts.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type BatchRow = typeof batches.$inferSelect;
 export type IdempotencyRow = typeof idempotencyKeys.$inferSelect;
+export type RuleRow = typeof rules.$inferSelect;
 
 // ---- inbound hooks
 

@@ -27,6 +27,12 @@ export const apiErrorCodes = [
   'invalid_signature',
   'hook_not_found',
   'invalid_hook_payload',
+  // ---- rules and bucket events (issue 5)
+  'rule_would_loop',
+  'invalid_event',
+  'too_many_records',
+  'invalid_event_token',
+  'run_not_found',
   // SNS ingress (src/http/routes/sns-events.ts)
   'invalid_sns_message',
   'invalid_sns_signature',

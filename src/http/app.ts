@@ -23,6 +23,11 @@ import { hookRoutes, hookTriggerRoutes } from './routes/hooks.js';
 import { keyRoutes } from './routes/keys.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { operationRoutes } from './routes/operations.js';
+import { ruleRoutes } from './routes/rules.js';
+import { runRoutes } from './routes/runs.js';
+import { s3EventRoutes } from './routes/s3-events.js';
+import { createObjectStores, type StoreRegistry } from '../storage/connections.js';
+import { createEventIngest } from '../triggers/ingest.js';
 import { snsEventRoutes, type SnsRouteDeps } from './routes/sns-events.js';
 
 export interface AppDeps {
@@ -38,6 +43,8 @@ export interface AppDeps {
   keyStatus?: KeyStatusCache | undefined;
   /** Opens sealed hook secrets: `await loadOrCreateSecretsKey(config)`; loaded on first use when absent. */
   secretsKey?: SecretsKey | undefined;
+  /** Object stores by connection (event ingress HEADs objects); built from config on first use when omitted. */
+  stores?: Pick<StoreRegistry, 'get'> | undefined;
   /** `POST /v1/events/sns` is served only when given (it needs the event ingest). */
   sns?: SnsRouteDeps | undefined;
 }
@@ -77,6 +84,19 @@ export function createApp(deps: AppDeps): Express {
     logger,
   };
   app.use(hookTriggerRoutes(hookDeps));
+  // Bucket events: authenticated by their connection's events token, not by an account token.
+  let ownStores: StoreRegistry | undefined;
+  const stores = deps.stores ?? {
+    get: (name: string) => (ownStores ??= createObjectStores(config.storage.connections)).get(name),
+  };
+  const eventIngest = createEventIngest({
+    db: deps.db,
+    orchestrator: deps.orchestrator,
+    stores,
+    storage: config.storage,
+    logger,
+  });
+  app.use(s3EventRoutes({ config, ingest: eventIngest, logger, registry: metrics.registry }));
   // Authenticated by the SNS message signature, not a bearer token.
   if (deps.sns)
     app.use(snsEventRoutes({ db: deps.db, connections: config.storage.connections, logger, ...deps.sns }));
@@ -96,6 +116,9 @@ export function createApp(deps: AppDeps): Express {
       maxBodyBytes: config.http.maxBodyBytes,
     }),
   );
+
+  app.use(ruleRoutes({ db: deps.db, config, maxBodyBytes: config.http.maxBodyBytes }));
+  app.use(runRoutes({ orchestrator: deps.orchestrator, config, logger }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.http.maxBodyBytes));

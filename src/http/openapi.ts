@@ -42,6 +42,7 @@ import {
   tokenRequestSchema,
   tokenResponseSchema,
 } from './schemas.js';
+import { registerRuleRoutes, ruleTags } from './openapi-rules.js';
 
 /**
  * Names a schema as a component. The graph schemas were built before any OpenAPI extension could be
@@ -376,6 +377,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
   });
   for (const route of routes()) registry.registerPath(route);
   registerHookPaths(registry);
+  registerRuleRoutes(registry);
   registerSnsOpenApi(registry);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
@@ -395,6 +397,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
       { name: 'keys', description: 'API key pairs of the account' },
       { name: 'account', description: 'Account settings: the throttle' },
       { name: 'operations', description: 'Health, readiness, metrics' },
+      ...ruleTags,
     ],
   });
 }

@@ -208,7 +208,8 @@ export class TemporalBatchOrchestrator implements BatchOrchestrator {
     const response = await this.client.workflowService.listWorkflowExecutions({
       namespace: this.config.temporal.namespace,
       pageSize: query.pageSize,
-      // No ORDER BY: the dev server's SQL visibility store refuses it; every store lists newest first.
+      // No ORDER BY: SQL visibility stores (the dev server, PostgreSQL, SQLite) refuse it. Their own order
+      // is running runs first, then by close time, newest first; Elasticsearch's default is close too.
       query: clauses.join(' AND '),
       ...(query.pageToken ? { nextPageToken: Buffer.from(query.pageToken, 'base64url') } : {}),
     });

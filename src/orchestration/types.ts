@@ -70,7 +70,10 @@ export interface BatchOrchestrator {
   startGraphRun(input: StartGraphRunInput): Promise<{ workflowId: string; started: boolean }>;
   /** The outcome so far of a triggered run; undefined when it does not exist or belongs to another account. */
   getGraphRun(accountId: string, workflowId: string): Promise<GraphOutcome | undefined>;
-  /** Triggered runs of an account, newest first, from Temporal's visibility store. */
+  /**
+   * Triggered runs of an account from Temporal's visibility store, in its order: running runs first,
+   * then closed ones, most recent first (SQL visibility stores refuse an explicit ORDER BY).
+   */
   listGraphRuns(query: GraphRunQuery): Promise<{ runs: GraphRunSummary[]; nextPageToken?: string }>;
   /** Temporal UI link for a workflow, when TEMPORAL_UI_URL is configured. */
   uiUrl(workflowId: string): string | undefined;

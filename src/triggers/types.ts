@@ -16,6 +16,8 @@ export interface ObjectCreatedEvent {
   /** S3's per-key ordering token; with the key it identifies one upload (DESIGN §7). */
   sequencer?: string;
   contentType?: string;
+  /** The object version, on versioned buckets: the run then reads exactly the version that was uploaded. */
+  versionId?: string;
   /** ISO time of the event as the source reported it. */
   eventTime?: string;
   /** The source's event name, e.g. `ObjectCreated:Put`, without MinIO's `s3:` prefix. */
@@ -32,6 +34,10 @@ export interface IngestResult {
   duplicates: number;
   /** Events that matched no enabled rule (or were generated outputs). */
   unmatched: number;
+  /** Events that matched a rule by name but whose object was gone (or unreadable) when looked at. */
+  skipped: number;
+  /** Events that matched a rule but carried nothing that identifies the upload (no sequencer, ETag or time). */
+  invalid: number;
   /** Workflow IDs of the runs started or found. */
   workflowIds: string[];
 }

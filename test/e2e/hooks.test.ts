@@ -15,14 +15,15 @@ describe('an inbound hook end to end: signed request → Temporal → worker →
   });
   after(() => stack?.close());
 
-  /** Polls the orchestrator until the run has finished (the /v1/runs route comes from another change). */
-  async function waitForRun(workflowId: string, timeoutMs = 120_000): Promise<GraphOutcome> {
+  /** Polls the run's status URL, as the sender would, until the run has finished. */
+  async function waitForRun(statusUrl: string, timeoutMs = 120_000): Promise<GraphOutcome> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const run = await stack.orchestrator.getGraphRun(stack.account.accountId, workflowId);
-      if (run && finished.has(run.state)) return run;
-      if (Date.now() > deadline)
-        throw new Error(`run ${workflowId} still ${run?.state} after ${timeoutMs} ms`);
+      const response = await stack.api(statusUrl, {});
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      const run = response.body as GraphOutcome;
+      if (finished.has(run.state)) return run;
+      if (Date.now() > deadline) throw new Error(`run ${statusUrl} still ${run.state} after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
@@ -81,7 +82,7 @@ describe('an inbound hook end to end: signed request → Temporal → worker →
     assert.equal(first.body.statusUrl, `/v1/runs/${encodeURIComponent(workflowId)}`);
     assert.equal(first.body.duplicate, false);
 
-    const run = await waitForRun(workflowId);
+    const run = await waitForRun(first.body.statusUrl);
     assert.equal(run.state, 'succeeded', JSON.stringify(run));
     assert.deepEqual(
       run.sinks.map((sink) => sink.key),

@@ -8,7 +8,7 @@ import { createApiKey } from '../../src/auth/api-keys.js';
 import { createKeyStatusCache } from '../../src/auth/key-status.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { ensureAccount, type Database, type Db } from '../../src/db/index.js';
-import { createApp } from '../../src/http/app.js';
+import { createApp, type AppDeps } from '../../src/http/app.js';
 import { FakeOrchestrator } from './fake-orchestrator.js';
 import { databaseTargets, openMigrated, type DatabaseTarget } from './test-databases.js';
 
@@ -29,6 +29,8 @@ export interface TestApiOptions {
   env?: Record<string, string>;
   /** How long the API trusts a key's status before asking the database again. */
   keyStatusTtlMs?: number;
+  /** Object stores the app uses (event ingress HEADs objects), e.g. `storesOf(new MemoryStore())`. */
+  stores?: AppDeps['stores'];
 }
 
 /**
@@ -60,7 +62,14 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     options.keyStatusTtlMs === undefined
       ? undefined
       : createKeyStatusCache(database.db, { ttlMs: options.keyStatusTtlMs });
-  const app = createApp({ db: database.db, orchestrator, config, jwtSecret, keyStatus });
+  const app = createApp({
+    db: database.db,
+    orchestrator,
+    config,
+    jwtSecret,
+    keyStatus,
+    stores: options.stores,
+  });
   return {
     app,
     db: database.db,

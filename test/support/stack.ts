@@ -59,6 +59,8 @@ export interface StackOptions {
   s3Endpoint?: string;
   /** Extra environment for the config (e.g. PIXELSHIFT_THROTTLE_WINDOW). */
   env?: Record<string, string>;
+  /** `events.token` of the `default` connection: enables POST /v1/events/s3 for its buckets. */
+  eventsToken?: string;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -83,6 +85,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             accessKeyId: testS3Credentials.accessKeyId,
             secretAccessKey: testS3Credentials.secretAccessKey,
           },
+          ...(options.eventsToken ? { events: { token: options.eventsToken } } : {}),
         },
       },
       grants: { [accountId]: [{ connection: 'default', buckets: [input, output] }] },
@@ -110,15 +113,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const key = await createApiKey(database.db, accountId, 'e2e');
 
   const orchestrator = new TemporalBatchOrchestrator(temporal.client, config);
+  const stores = createObjectStores(config.storage.connections);
   const app = createApp({
     db: database.db,
     orchestrator,
     config,
     jwtSecret: new TextEncoder().encode(config.auth.jwtSecret),
+    stores,
   });
   const server = await startHttpServer(app, config.http);
   const s3 = testS3Client(endpoint);
-  const stores = createObjectStores(config.storage.connections);
 
   const stack: Stack = {
     config,
