@@ -29,6 +29,8 @@ import { s3EventRoutes } from './routes/s3-events.js';
 import { createObjectStores, type StoreRegistry } from '../storage/connections.js';
 import { createEventIngest } from '../triggers/ingest.js';
 import { snsEventRoutes, type SnsRouteDeps } from './routes/sns-events.js';
+import { parseBucketNotification } from '../triggers/event-body.js';
+import { createCertificateFetcher, createSubscriptionConfirmer } from '../triggers/sns.js';
 
 export interface AppDeps {
   db: Db;
@@ -45,8 +47,8 @@ export interface AppDeps {
   secretsKey?: SecretsKey | undefined;
   /** Object stores by connection (event ingress HEADs objects); built from config on first use when omitted. */
   stores?: Pick<StoreRegistry, 'get'> | undefined;
-  /** `POST /v1/events/sns` is served only when given (it needs the event ingest). */
-  sns?: SnsRouteDeps | undefined;
+  /** Replaces parts of the SNS ingress (tests: a certificate fetcher and confirmer of their own, a fake ingest). */
+  sns?: Partial<SnsRouteDeps> | undefined;
 }
 
 const securityHeaders: RequestHandler = (_req, res, next) => {
@@ -98,8 +100,18 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(s3EventRoutes({ config, ingest: eventIngest, logger, registry: metrics.registry }));
   // Authenticated by the SNS message signature, not a bearer token.
-  if (deps.sns)
-    app.use(snsEventRoutes({ db: deps.db, connections: config.storage.connections, logger, ...deps.sns }));
+  app.use(
+    snsEventRoutes({
+      db: deps.db,
+      connections: config.storage.connections,
+      logger,
+      ingest: eventIngest,
+      parse: parseBucketNotification,
+      fetchCertificate: createCertificateFetcher(),
+      confirmSubscription: createSubscriptionConfirmer(),
+      ...deps.sns,
+    }),
+  );
 
   // Everything under /v1 needs a token — unknown /v1 paths included, so they reveal nothing either.
   app.use('/v1', requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }));

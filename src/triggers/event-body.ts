@@ -3,6 +3,7 @@
  * unwraps its transport and hands the bucket notification JSON to a parser, which says whether it was
  * S3's test event, ObjectCreated events, or nothing it understands.
  */
+import { parseS3EventBody } from './s3-events.js';
 import type { ObjectCreatedEvent } from './types.js';
 
 export type ParsedEventBody =
@@ -19,3 +20,16 @@ export type EventBodyParser = (body: unknown, connection: string) => ParsedEvent
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** The real parser (AWS Records 2.x, MinIO, EventBridge, `s3:TestEvent`) behind the feeders' seam. */
+export const parseBucketNotification: EventBodyParser = (body, connection) => {
+  const parsed = parseS3EventBody(body, connection);
+  switch (parsed.kind) {
+    case 'invalid':
+      return { kind: 'invalid', reason: parsed.message };
+    case 'test':
+      return { kind: 'test' };
+    case 'events':
+      return { kind: 'events', events: parsed.events };
+  }
+};

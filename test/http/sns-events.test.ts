@@ -281,11 +281,14 @@ describe('POST /v1/events/sns', () => {
     assertNothingDone();
   });
 
-  test('when the app has no SNS ingress configured, then the path needs a bearer token like the rest of /v1', async () => {
-    await request(api.app)
+  test('when the app runs with its own SNS parts, then the ingress needs no bearer token and still refuses a foreign certificate host', async () => {
+    const res = await request(api.app)
       .post('/v1/events/sns')
       .set('Content-Type', 'text/plain')
-      .send(JSON.stringify(signed(notificationFields({}))))
-      .expect(401);
+      .send(
+        JSON.stringify(signed(notificationFields({}, { SigningCertURL: 'https://evil.example/cert.pem' }))),
+      )
+      .expect(403);
+    assert.equal(res.body.error.code, 'sns_certificate_host_refused');
   });
 });

@@ -33,6 +33,8 @@ export class FakeIngest implements EventIngest {
       started: events.length,
       duplicates: 0,
       unmatched: 0,
+      skipped: 0,
+      invalid: 0,
       workflowIds: events.map((event) => `s3/${event.connection}/${event.bucket}/${event.key}`),
     };
   }
