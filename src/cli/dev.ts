@@ -12,7 +12,11 @@ import { startTemporalDevServer, type DevServer } from '../tools/temporal-cli.js
 import { installTemporalRuntime } from '../worker/runtime.js';
 import { loadWorkflowBundle } from '../worker/workflow-bundle.js';
 import { createWorkers } from '../worker/worker.js';
+import { createEventIngest } from '../triggers/ingest.js';
+import { parseBucketNotification } from '../triggers/event-body.js';
 import { devAccountId, ensureDevKeyPair } from './dev-key.js';
+import { prepareExampleRule, type ExampleFolders } from './example-rule.js';
+import { startEventFeeders } from './feeders.js';
 import type { CliIo } from './io.js';
 import { activityDeps, connectClient, openMigratedDatabase, startApiServer } from './wiring.js';
 
@@ -67,12 +71,29 @@ export async function devCommand(io: CliIo): Promise<void> {
     const server = await startApiServer(config, database, orchestrator, logger, stores);
     stops.push(() => server.close());
 
+    // Bucket events: the watcher of the local connection (and SQS pollers of s3 ones) feed the rules;
+    // stopped first, so their in-flight starts finish while the client is still open.
+    const feeders = startEventFeeders({
+      connections: config.storage.connections,
+      ingest: createEventIngest({ db: database.db, orchestrator, stores, storage: config.storage, logger }),
+      parse: parseBucketNotification,
+      logger,
+    });
+    stops.push(() => feeders.stop());
+    const exampleFolders = await prepareExampleRule({ db: database.db, config }, devAccountId).catch(
+      (error: unknown) => {
+        io.log(`the example rule was not created: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      },
+    );
+
     printBanner(io, {
       api: server.url,
       temporalUi: config.temporal.uiUrl,
       dataDir,
       storageRoot: path.join(dataDir, 'storage'),
       devKey,
+      exampleFolders,
     });
 
     await Promise.race([
@@ -98,6 +119,7 @@ function printBanner(
     dataDir: string;
     storageRoot: string;
     devKey: { keyId: string; secret: string };
+    exampleFolders: ExampleFolders | undefined;
   },
 ): void {
   const lines = [
@@ -109,6 +131,14 @@ function printBanner(
     `  storage      ${info.storageRoot}  (connection "default": bucket = first folder)`,
     `  data         ${info.dataDir}`,
     '',
+    ...(info.exampleFolders
+      ? [
+          'drop a photo into the uploads folder; its 320 px WebP thumbnail appears in thumbnails (example rule):',
+          `  uploads      ${info.exampleFolders.uploads}${path.sep}`,
+          `  thumbnails   ${info.exampleFolders.thumbnails}${path.sep}`,
+          '',
+        ]
+      : []),
     `dev key pair for account "${devAccountId}":`,
     `  client_id      ${info.devKey.keyId}`,
     `  client_secret  ${info.devKey.secret}`,
