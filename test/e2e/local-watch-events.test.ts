@@ -1,0 +1,121 @@
+/**
+ * The embedded default end to end: a photo copied into the `local` connection's folder is found by the
+ * watcher, the example rule's graph runs on Temporal, and the thumbnail appears beside it — once.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import sharp from 'sharp';
+import { ensureExampleRule, EXAMPLE_RULE } from '../../src/cli/example-rule.js';
+import { startEventFeeders, type EventFeeders } from '../../src/cli/feeders.js';
+import { activityDeps } from '../../src/cli/wiring.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { ensureAccount, migrate, openDatabase, type Database } from '../../src/db/index.js';
+import { TemporalBatchOrchestrator } from '../../src/orchestration/temporal-orchestrator.js';
+import { createObjectStores, type StoreRegistry } from '../../src/storage/connections.js';
+import { parseBucketNotification } from '../../src/triggers/event-body.js';
+import { createEventIngest } from '../../src/triggers/ingest.js';
+import { createWorkers, type RunningWorkers } from '../../src/worker/worker.js';
+import { fixturePath } from '../support/fixtures.js';
+import { temporalForTests } from '../support/temporal.js';
+
+let dataDir: string;
+let config: Config;
+let database: Database;
+let stores: StoreRegistry;
+let workers: RunningWorkers;
+let feeders: EventFeeders;
+let orchestrator: TemporalBatchOrchestrator;
+const accountId = `watch-${randomBytes(3).toString('hex')}`;
+const ingested = { started: 0, duplicates: 0, calls: 0 };
+
+before(async () => {
+  const temporal = await temporalForTests();
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'pixelshift-watch-e2e-'));
+  config = loadConfig({
+    PIXELSHIFT_DATA_DIR: dataDir,
+    PIXELSHIFT_JWT_SECRET: randomBytes(32).toString('base64url'),
+    TEMPORAL_ADDRESS: temporal.address,
+    PIXELSHIFT_TASK_QUEUE_PREFIX: temporal.taskQueues.orchestration.replace(/-orchestration$/, ''),
+    PIXELSHIFT_IMAGING_SLOTS: '2',
+    LOG_LEVEL: 'silent',
+  });
+  assert.deepEqual(config.storage.connections.default, {
+    kind: 'local',
+    root: path.join(dataDir, 'storage'),
+    watch: true,
+  });
+  database = await openDatabase({ kind: 'pglite' });
+  await migrate(database.db);
+  await ensureAccount(database.db, { id: accountId, name: accountId });
+  await ensureExampleRule({ db: database.db, config }, accountId);
+  stores = createObjectStores(config.storage.connections);
+  workers = await createWorkers({
+    config,
+    deps: activityDeps(config, database, stores),
+    bundle: temporal.bundle,
+    connection: temporal.nativeConnection,
+    shutdownGraceTime: '2 seconds',
+  });
+  void workers.run();
+  orchestrator = new TemporalBatchOrchestrator(temporal.client, config);
+  const ingest = createEventIngest({
+    db: database.db,
+    orchestrator,
+    stores,
+    storage: config.storage,
+    onResult: (result) => {
+      ingested.calls += 1;
+      ingested.started += result.started;
+      ingested.duplicates += result.duplicates;
+    },
+  });
+  feeders = startEventFeeders({
+    connections: config.storage.connections,
+    ingest,
+    parse: parseBucketNotification,
+  });
+});
+
+after(async () => {
+  await feeders.stop();
+  await workers.shutdown();
+  stores.destroy();
+  await database.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('when a photo is copied into the uploads folder, then the example rule writes its thumbnail, once', async () => {
+  const storage = path.join(dataDir, 'storage');
+  mkdirSync(path.join(storage, EXAMPLE_RULE.bucket, 'pets'), { recursive: true });
+  await copyFile(
+    fixturePath('jpeg-exif-orientation-1.jpg'),
+    path.join(storage, 'uploads', 'pets', 'cat.jpg'),
+  );
+  const thumbnail = path.join(storage, 'thumbnails', 'pets', 'cat.webp');
+  const deadline = Date.now() + 90_000;
+  while (!existsSync(thumbnail)) {
+    if (Date.now() > deadline) assert.fail('the thumbnail did not appear');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const meta = await sharp(thumbnail).metadata();
+  assert.equal(meta.format, 'webp');
+  assert.equal(meta.width, 320);
+  // Several more scans: neither the original nor the thumbnail (a generated output) starts anything more.
+  await new Promise((resolve) => setTimeout(resolve, 3500));
+  assert.equal(ingested.started, 1);
+  let runs = await orchestrator.listGraphRuns({ accountId, trigger: 's3', pageSize: 10 });
+  // Visibility is eventually consistent: give the listing the time to show the run.
+  for (let attempt = 0; attempt < 50 && runs.runs.length === 0; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    runs = await orchestrator.listGraphRuns({ accountId, trigger: 's3', pageSize: 10 });
+  }
+  assert.deepEqual(
+    runs.runs.map((run) => run.source),
+    ['uploads/pets/cat.jpg'],
+  );
+});
