@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   engine: () => import('./engine.js'),
+  events: () => import('./events.js'),
   pipeline: () => import('./pipeline.js'),
   throttle: () => import('./throttle.js'),
 };

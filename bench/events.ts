@@ -1,0 +1,390 @@
+/**
+ * Bucket events into durably started workflows, measured in one run on this machine (issue 5):
+ * - eventsPerSec: S3 `Records` bodies (100 records each, distinct keys, 4 requests in flight) posted to
+ *   `POST /v1/events/s3` of the real API, with a rule matching every key, on a real Temporal dev server.
+ *   Each accepted event cost one rule lookup per body, a HEAD of its object on moto and one workflow start.
+ *   The runs are started on task queues no worker polls, so only the ingress-to-durable-start path is
+ *   timed, not the imaging of 2000 graphs on two cores.
+ * - uploadToDoneP50Ms: a small JPEG uploaded with a real S3 client to moto, which notifies an SQS queue;
+ *   the worker-side poller long-polls it and starts the rule's graph (a 320 px WebP); timed until the
+ *   output object exists. Median over the uploads, one at a time, workers running.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  CreateBucketCommand,
+  HeadObjectCommand,
+  PutBucketNotificationConfigurationCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createApiKey } from '../src/auth/api-keys.js';
+import { activityDeps } from '../src/cli/wiring.js';
+import { loadConfig, type Config } from '../src/config/config.js';
+import { ensureAccount, migrate, openDatabase, type Database } from '../src/db/index.js';
+import { createApp } from '../src/http/app.js';
+import { startHttpServer, type HttpServer } from '../src/http/server.js';
+import { TemporalBatchOrchestrator } from '../src/orchestration/temporal-orchestrator.js';
+import { createObjectStores } from '../src/storage/connections.js';
+import { startMoto } from '../src/tools/moto.js';
+import { startTemporalDevServer } from '../src/tools/temporal-cli.js';
+import { parseBucketNotification } from '../src/triggers/event-body.js';
+import { createEventIngest } from '../src/triggers/ingest.js';
+import { startSqsPoller } from '../src/triggers/sqs-poller.js';
+import { installTemporalRuntime } from '../src/worker/runtime.js';
+import { buildWorkflowBundle } from '../src/worker/workflow-bundle.js';
+import { createWorkers } from '../src/worker/worker.js';
+import { fixturePath } from '../test/support/fixtures.js';
+import { describeMachine, printTable, round1, writeResult } from './lib.js';
+
+const eventCount = Number(process.env.BENCH_EVENTS ?? 2000);
+const recordsPerBody = 100;
+const requestsInFlight = 4;
+const uploads = Number(process.env.BENCH_UPLOADS ?? 20);
+const smallImage = 'jpeg-progressive-srgb-icc.jpg';
+const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+const eventToken = randomBytes(24).toString('base64url');
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+function recordsBody(bucket: string, keys: string[]): unknown {
+  return {
+    Records: keys.map((key, index) => ({
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: 'us-east-1',
+      eventTime: new Date().toISOString(),
+      eventName: 'ObjectCreated:Put',
+      s3: {
+        s3SchemaVersion: '1.0',
+        bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
+        object: {
+          key,
+          size: 1,
+          eTag: 'c4ca4238a0b923820dcc509a6f75849b',
+          sequencer: `0A${index.toString(16)}`,
+        },
+      },
+    })),
+  };
+}
+
+interface Api {
+  server: HttpServer;
+  token: string;
+  call(
+    pathname: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: unknown }>;
+}
+
+async function serveApi(
+  config: Config,
+  database: Database,
+  orchestrator: TemporalBatchOrchestrator,
+  keyId: string,
+  secret: string,
+): Promise<Api> {
+  const app = createApp({
+    db: database.db,
+    orchestrator,
+    config,
+    jwtSecret: new TextEncoder().encode(config.auth.jwtSecret),
+  });
+  const server = await startHttpServer(app, config.http);
+  const tokenResponse = await fetch(`${server.url}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${keyId}:${secret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials' }),
+  });
+  const token = ((await tokenResponse.json()) as { access_token: string }).access_token;
+  return {
+    server,
+    token,
+    async call(pathname, body, headers = {}) {
+      const response = await fetch(`${server.url}${pathname}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, body: await response.json() };
+    },
+  };
+}
+
+export async function run(): Promise<void> {
+  installTemporalRuntime({ level: 'ERROR' });
+  const root = await mkdtemp(path.join(os.tmpdir(), 'pixelshift-events-bench-'));
+  const moto = await startMoto();
+  const temporal = await startTemporalDevServer({ headless: true });
+  const s3 = new S3Client({
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials,
+  });
+  const sqs = new SQSClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials });
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    const [input, output, drops, thumbs] = ['bench-in', 'bench-out', 'bench-drops', 'bench-thumbs'];
+    for (const bucket of [input, output, drops, thumbs])
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'bench-uploads' }))).QueueUrl!;
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    await s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: drops,
+        NotificationConfiguration: {
+          QueueConfigurations: [{ QueueArn: Attributes!.QueueArn, Events: ['s3:ObjectCreated:*'] }],
+        },
+      }),
+    );
+
+    const storageFile = path.join(root, 'storage.json');
+    await writeFile(
+      storageFile,
+      JSON.stringify({
+        connections: {
+          default: {
+            kind: 's3',
+            endpoint: moto.endpoint,
+            region: 'us-east-1',
+            forcePathStyle: true,
+            // Written out: the SDK decorates credential objects it has used ($source), which config refuses.
+            credentials: {
+              accessKeyId: credentials.accessKeyId,
+              secretAccessKey: credentials.secretAccessKey,
+            },
+            events: { token: eventToken, sqsQueueUrl: queueUrl },
+          },
+        },
+        grants: { bench: [{ connection: 'default', buckets: [input, output, drops, thumbs] }] },
+      }),
+    );
+    const env = {
+      PIXELSHIFT_DATA_DIR: root,
+      PIXELSHIFT_CONFIG: storageFile,
+      PIXELSHIFT_JWT_SECRET: randomBytes(32).toString('base64url'),
+      TEMPORAL_ADDRESS: temporal.address,
+      PIXELSHIFT_IMAGING_SLOTS: '2',
+      PIXELSHIFT_THROTTLE: 'off',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+    };
+    // The start-throughput part starts its runs on queues nobody polls; the latency part on the real ones.
+    const startsConfig = loadConfig({ ...env, PIXELSHIFT_TASK_QUEUE_PREFIX: 'bench-unpolled' });
+    const config = loadConfig(env);
+    const database = await openDatabase({ kind: 'pglite' });
+    cleanups.push(() => database.close());
+    await migrate(database.db);
+    await ensureAccount(database.db, { id: 'bench', name: 'bench' });
+    const key = await createApiKey(database.db, 'bench');
+    const connection = await Connection.connect({ address: temporal.address });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection });
+
+    // ---- (a) events accepted per second into durably started workflows
+    const startsApi = await serveApi(
+      startsConfig,
+      database,
+      new TemporalBatchOrchestrator(client, startsConfig),
+      key.keyId,
+      key.secret,
+    );
+    cleanups.push(() => startsApi.server.close());
+    const rule = await startsApi.call('/v1/rules', {
+      name: 'bench: every key',
+      bucket: input,
+      template: {
+        transformUnits: [
+          { type: 'Resize', width: 320 },
+          { type: 'ImageFormat', format: 'webp' },
+          { type: 'StorageSink', bucket: output, key: '{dir}/{name}.webp' },
+        ],
+      },
+    });
+    if (rule.status !== 201) throw new Error(`rule refused: ${JSON.stringify(rule.body)}`);
+    const keys = Array.from({ length: eventCount }, (_, index) => `photos/${index}.jpg`);
+    // The ingest HEADs every object (generated outputs never trigger rules), so the objects must exist.
+    for (let start = 0; start < keys.length; start += 50) {
+      await Promise.all(
+        keys
+          .slice(start, start + 50)
+          .map((objectKey) =>
+            s3.send(
+              new PutObjectCommand({ Bucket: input, Key: objectKey, Body: '1', ContentType: 'image/jpeg' }),
+            ),
+          ),
+      );
+    }
+    const bodies: string[][] = [];
+    for (let start = 0; start < keys.length; start += recordsPerBody)
+      bodies.push(keys.slice(start, start + recordsPerBody));
+    let nextBody = 0;
+    let started = 0;
+    const began = performance.now();
+    await Promise.all(
+      Array.from({ length: requestsInFlight }, async () => {
+        while (nextBody < bodies.length) {
+          const batch = bodies[nextBody++]!;
+          const response = await startsApi.call('/v1/events/s3', recordsBody(input, batch), {
+            authorization: `Bearer ${eventToken}`,
+          });
+          if (response.status !== 200)
+            throw new Error(`events refused: ${response.status} ${JSON.stringify(response.body)}`);
+          started += (response.body as { started: number }).started;
+        }
+      }),
+    );
+    const startSeconds = (performance.now() - began) / 1000;
+    if (started !== eventCount) throw new Error(`${started} of ${eventCount} runs started`);
+    const eventsPerSec = eventCount / startSeconds;
+
+    // The two costs every event pays, alone, on the same servers and at the same concurrency: a HEAD on
+    // moto, and a workflow start (same workflow, search attributes and policies) on the dev server.
+    const rawConcurrency = requestsInFlight * 16;
+    const bounded = async (count: number, work: (index: number) => Promise<unknown>) => {
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: rawConcurrency }, async () => {
+          while (next < count) await work(next++);
+        }),
+      );
+      return count / ((performance.now() - t0) / 1000);
+    };
+    const rawHeadsPerSec = await bounded(eventCount, (index) =>
+      s3.send(new HeadObjectCommand({ Bucket: input, Key: keys[index] })),
+    );
+    const rawOrchestrator = new TemporalBatchOrchestrator(client, startsConfig);
+    const rawGraph = {
+      transformUnits: [
+        { type: 'StorageSource' as const, bucket: input, key: 'photos/0.jpg' },
+        { type: 'Resize' as const, width: 320 },
+        { type: 'ImageFormat' as const, format: 'webp' as const },
+        { type: 'StorageSink' as const, bucket: output, key: 'raw/0.webp' },
+      ],
+    };
+    const rawStartsPerSec = await bounded(eventCount, (index) =>
+      rawOrchestrator.startGraphRun({
+        accountId: 'bench',
+        workflowId: `raw-start/${index}`,
+        trigger: 's3',
+        triggerId: 'raw',
+        graph: rawGraph,
+      }),
+    );
+
+    // ---- (b) upload → SQS → poller → graph done
+    const orchestrator = new TemporalBatchOrchestrator(client, config);
+    const stores = createObjectStores(config.storage.connections);
+    cleanups.push(() => Promise.resolve(stores.destroy()));
+    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    cleanups.push(() => nativeConnection.close());
+    const workers = await createWorkers({
+      config,
+      deps: activityDeps(config, database, stores),
+      bundle: await buildWorkflowBundle(),
+      connection: nativeConnection,
+    });
+    const workersDone = workers.run();
+    cleanups.push(async () => {
+      await workers.shutdown();
+      await workersDone;
+    });
+    const api = await serveApi(config, database, orchestrator, key.keyId, key.secret);
+    cleanups.push(() => api.server.close());
+    const thumbnailRule = await api.call('/v1/rules', {
+      name: 'bench: thumbnails',
+      bucket: drops,
+      template: {
+        transformUnits: [
+          { type: 'Resize', width: 320 },
+          { type: 'ImageFormat', format: 'webp', quality: 80 },
+          { type: 'StorageSink', bucket: thumbs, key: '{dir}/{name}.webp' },
+        ],
+      },
+    });
+    if (thumbnailRule.status !== 201) throw new Error(`rule refused: ${JSON.stringify(thumbnailRule.body)}`);
+    const ingest = createEventIngest({ db: database.db, orchestrator, stores, storage: config.storage });
+    const poller = startSqsPoller({
+      connectionName: 'default',
+      queueUrl,
+      sqsClient: sqs,
+      parse: parseBucketNotification,
+      ingest,
+    });
+    cleanups.push(() => poller.stop());
+    const image = readFileSync(fixturePath(smallImage));
+    const latencies: number[] = [];
+    for (let index = 0; index < uploads + 1; index++) {
+      const uploaded = performance.now();
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: drops,
+          Key: `u/${index}.jpg`,
+          Body: image,
+          ContentType: 'image/jpeg',
+        }),
+      );
+      for (;;) {
+        const exists = await s3
+          .send(new HeadObjectCommand({ Bucket: thumbs, Key: `u/${index}.webp` }))
+          .then(() => true)
+          .catch(() => false);
+        if (exists) break;
+        if (performance.now() - uploaded > 60_000) throw new Error(`upload ${index} was not processed`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // The first upload warms the worker's code paths and is not counted.
+      if (index > 0) latencies.push(performance.now() - uploaded);
+    }
+
+    const result = {
+      eventsPerSec: round1(eventsPerSec),
+      uploadToDoneP50Ms: round1(median(latencies)),
+      machine: describeMachine(),
+      events: eventCount,
+      recordsPerBody,
+      requestsInFlight,
+      startSeconds: round1(startSeconds),
+      rawHeadsPerSec: round1(rawHeadsPerSec),
+      rawStartsPerSec: round1(rawStartsPerSec),
+      /** eventsPerSec ÷ the rate of the two raw costs done one after the other (1 / (1/heads + 1/starts)). */
+      ratioToRawSerial: round1(eventsPerSec * (1 / rawHeadsPerSec + 1 / rawStartsPerSec) * 100) / 100,
+      uploads,
+      uploadToDoneMs: latencies.map(round1),
+      smallImage,
+    };
+    const file = await writeResult('events', result);
+    printTable([
+      ['measure', 'value'],
+      ['events accepted into started workflows / s', result.eventsPerSec],
+      ['  raw: HEADs on moto / s (same concurrency)', result.rawHeadsPerSec],
+      ['  raw: workflow starts on the dev server / s', result.rawStartsPerSec],
+      ['  full path ÷ raw HEAD-then-start', result.ratioToRawSerial],
+      [`upload → graph done, median of ${uploads} (ms)`, result.uploadToDoneP50Ms],
+    ]);
+    console.log(`\nwritten to ${file}`);
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    s3.destroy();
+    sqs.destroy();
+    await temporal.stop();
+    await moto.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}
