@@ -6,3 +6,4 @@ export * from './api-keys.js';
 export * from './batches.js';
 export * from './idempotency.js';
 export * from './ids.js';
+export * from './webhooks.js';
