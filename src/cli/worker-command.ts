@@ -1,4 +1,4 @@
-/** `pixelshift worker`: polls the orchestration and imaging queues until SIGINT/SIGTERM. */
+/** `pixelshift worker`: polls the orchestration, imaging and webhooks queues until SIGINT/SIGTERM. */
 import { loadConfig } from '../config/config.js';
 import { createObjectStores } from '../storage/connections.js';
 import { installTemporalRuntime } from '../worker/runtime.js';
@@ -15,11 +15,12 @@ export async function workerCommand(io: CliIo): Promise<void> {
   const stores = createObjectStores(config.storage.connections);
   const running = await createWorkers({
     config,
-    deps: activityDeps(config, database, stores),
+    deps: await activityDeps(config, database, stores),
     bundle: await loadWorkflowBundle(),
   });
   io.log(
-    `worker polling ${config.temporal.taskQueues.orchestration} and ${config.temporal.taskQueues.imaging} ` +
+    `worker polling ${config.temporal.taskQueues.orchestration}, ${config.temporal.taskQueues.imaging} ` +
+      `and ${config.temporal.taskQueues.webhooks} ` +
       `(${config.imaging.slots} imaging slots) at ${config.temporal.address}`,
   );
   try {

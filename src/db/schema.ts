@@ -200,7 +200,10 @@ export const webhookDeliveries = pgTable(
     }),
     callbackUrl: text('callback_url'),
     workflowId: text('workflow_id').notNull().unique(),
-    state: text('state').$type<'pending' | 'succeeded' | 'failed' | 'disabled'>().notNull().default('pending'),
+    state: text('state')
+      .$type<'pending' | 'succeeded' | 'failed' | 'disabled'>()
+      .notNull()
+      .default('pending'),
     attempts: integer('attempts').notNull().default(0),
     lastStatus: integer('last_status'),
     lastError: text('last_error'),

@@ -23,6 +23,7 @@ export const apiErrorCodes = [
   'unsupported_media_type',
   'orchestrator_unavailable',
   'internal_error',
+  'webhook_disabled',
 ] as const;
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
 

@@ -21,6 +21,9 @@ import { graphRoutes } from './routes/graphs.js';
 import { keyRoutes } from './routes/keys.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { operationRoutes } from './routes/operations.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import type { DeliveryStarter } from '../orchestration/delivery-starter.js';
+import { loadOrCreateSecretsKey, type SecretsKey } from '../auth/secret-box.js';
 
 export interface AppDeps {
   db: Db;
@@ -33,6 +36,8 @@ export interface AppDeps {
   metricsRegistry?: Registry | undefined;
   /** Shared with other components that revoke keys; one per app by default. */
   keyStatus?: KeyStatusCache | undefined;
+  /** Starts webhook redeliveries (the Temporal client in production); redeliver answers 503 without it. */
+  deliveries?: DeliveryStarter | undefined;
 }
 
 const securityHeaders: RequestHandler = (_req, res, next) => {
@@ -76,7 +81,23 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  app.use(
+    webhookRoutes({
+      db: deps.db,
+      config,
+      secretsKey: lazySecretsKey(config),
+      deliveries: deps.deliveries,
+      maxBodyBytes: config.http.maxBodyBytes,
+    }),
+  );
+
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.http.maxBodyBytes));
   return app;
+}
+
+/** The secrets key, loaded (or created) on first use and kept. */
+function lazySecretsKey(config: Config): () => Promise<SecretsKey> {
+  let key: Promise<SecretsKey> | undefined;
+  return () => (key ??= loadOrCreateSecretsKey(config));
 }
