@@ -40,6 +40,7 @@ import {
   tokenRequestSchema,
   tokenResponseSchema,
 } from './schemas.js';
+import { registerWebhookOpenApi } from './openapi-webhooks.js';
 
 /**
  * Names a schema as a component. The graph schemas were built before any OpenAPI extension could be
@@ -373,6 +374,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
     description: 'An access token from /oauth/token.',
   });
   for (const route of routes()) registry.registerPath(route);
+  registerWebhookOpenApi(registry);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
@@ -390,6 +392,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
       { name: 'graphs', description: 'Graph validation' },
       { name: 'keys', description: 'API key pairs of the account' },
       { name: 'account', description: 'Account settings: the throttle' },
+      { name: 'webhooks', description: 'Outbound webhook subscriptions, their delivery log and payloads' },
       { name: 'operations', description: 'Health, readiness, metrics' },
     ],
   });
