@@ -330,6 +330,20 @@ describe('/v1/webhooks/{id}/deliveries', () => {
       .expect(202);
     assert.match(again.body.workflowId, /\/redeliver-2$/);
 
+    // Another subscription's delivery, even of the same account, is not found under this one.
+    const { body: sibling } = await create(account.auth, { url: receiverUrl, events: ['graph.succeeded'] });
+    await request(app)
+      .post(`/v1/webhooks/${sibling.id}/deliveries/${deliveryId}/redeliver`)
+      .set(account.auth)
+      .expect(404);
+    const stranger = await createTestAccount(api);
+    const { body: theirs } = await create(stranger.auth, { url: receiverUrl, events: ['graph.succeeded'] });
+    await request(app)
+      .post(`/v1/webhooks/${theirs.id}/deliveries/${deliveryId}/redeliver`)
+      .set(stranger.auth)
+      .expect(404);
+    const startedSoFar = starter.started.length;
+
     await request(app)
       .patch(`/v1/webhooks/${body.id}`)
       .set(account.auth)
@@ -344,6 +358,7 @@ describe('/v1/webhooks/{id}/deliveries', () => {
       .post(`/v1/webhooks/${body.id}/deliveries/dlv_nope/redeliver`)
       .set(account.auth)
       .expect(404);
+    assert.equal(starter.started.length, startedSoFar);
   });
 });
 
