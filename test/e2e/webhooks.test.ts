@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { updateSubscription } from '../../src/db/webhooks.js';
 import type { TransformGraph } from '../../src/graph/index.js';
 import { startStack, type Stack } from '../support/stack.js';
 import {
@@ -301,5 +302,23 @@ describe('outbound webhooks end to end', () => {
     assert.equal(request!.json.type, 'graph.succeeded');
     assert.equal(request!.json.data.workflowId, workflowId);
     assert.equal(request!.json.data.batchId, undefined);
+  });
+
+  test('when a stored URL points at a private address the API would refuse, then the worker refuses to connect and logs why', async () => {
+    const account = await stack.addAccount('wh-ssrf');
+    const subscription = await subscribe(account.api, '/never', ['batch.completed']);
+    // As if the row predated the API check, or an operator edited it: the connect-time guard still holds.
+    await updateSubscription(stack.database.db, account.accountId, subscription.id, {
+      url: 'http://10.0.0.1:9/hook',
+    });
+    await submit(account.api, [graph('webp-lossy.webp', 'ssrf')]);
+    const [delivery] = await poll(
+      'a refused attempt',
+      () => deliveries(account.api, subscription.id),
+      (list) => (list[0]?.attempts ?? 0) >= 1,
+    );
+    assert.equal(delivery!.attemptLog[0]!.status, null);
+    assert.match(delivery!.attemptLog[0]!.error ?? '', /^outbound_address_refused: 10\.0\.0\.1/);
+    assert.equal(receiver.requests('/never').length, 0);
   });
 });
