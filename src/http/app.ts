@@ -87,6 +87,7 @@ export function createApp(deps: AppDeps): Express {
       config,
       secretsKey: lazySecretsKey(config),
       deliveries: deps.deliveries,
+      uiUrl: (workflowId) => deps.orchestrator.uiUrl(workflowId),
       maxBodyBytes: config.http.maxBodyBytes,
     }),
   );

@@ -96,6 +96,7 @@ export const deliverySchema = z.strictObject({
   createdAt: z.string(),
   updatedAt: z.string(),
   attemptLog: z.array(deliveryAttemptSchema),
+  temporalUiUrl: z.string().optional().describe('The delivery workflow in the Temporal UI, when configured.'),
 });
 export type DeliveryResponse = z.infer<typeof deliverySchema>;
 

@@ -144,4 +144,16 @@ describe('webhook activities', () => {
     assert.equal(result.status, 503);
     assert.ok(result.retryAfterMs! > 25_000 && result.retryAfterMs! <= 30_000, String(result.retryAfterMs));
   });
+
+  test('when the subscription was deleted while the delivery waited, then the attempt sends nothing and stops', async () => {
+    const { id } = await subscription('acct-deleted', '/deleted');
+    const { deliveries } = await publish('acct-deleted');
+    assert.equal(await deleteSubscription(database.db, 'acct-deleted', id), true);
+    const result = await activities.attemptWebhookDelivery({
+      deliveryId: deliveries[0]!.deliveryId,
+      final: false,
+    });
+    assert.equal(result.outcome, 'stopped');
+    assert.equal(receiver.requests('/deleted').length, 0);
+  });
 });

@@ -288,6 +288,7 @@ describe('/v1/webhooks/{id}/deliveries', () => {
     assert.deepEqual(all.sort(), [...ids].sort());
     const delivery = first.body.deliveries[0];
     assert.equal(delivery.state, 'succeeded');
+    assert.match(delivery.temporalUiUrl, /\/namespaces\/default\/workflows\/delivery%2Fevt_/);
     assert.equal(delivery.attempts, 2);
     assert.deepEqual(
       delivery.attemptLog.map((a: { number: number; status: number; latencyMs: number }) => [

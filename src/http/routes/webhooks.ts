@@ -55,7 +55,7 @@ export function webhookRoutes(deps: WebhookUseCaseDeps & { maxBodyBytes: number 
   });
 
   router.get('/v1/webhooks/:id/deliveries', async (req, res) => {
-    res.json(await listWebhookDeliveries(deps.db, principalOf(res).accountId, req.params.id, req.query));
+    res.json(await listWebhookDeliveries(deps, principalOf(res).accountId, req.params.id, req.query));
   });
 
   router.post('/v1/webhooks/:id/deliveries/:deliveryId/redeliver', async (req, res) => {

@@ -51,6 +51,8 @@ export interface WebhookUseCaseDeps {
   secretsKey: () => Promise<SecretsKey>;
   /** Starts redeliveries; absent when the API runs without the job engine (then 503). */
   deliveries?: DeliveryStarter | undefined;
+  /** Temporal UI link of a workflow, when the UI's base URL is configured. */
+  uiUrl?: ((workflowId: string) => string | undefined) | undefined;
 }
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, policy: Config['outbound']): T {
@@ -168,11 +170,12 @@ export async function getCallbackSecret(
 }
 
 export async function listWebhookDeliveries(
-  db: Db,
+  deps: Pick<WebhookUseCaseDeps, 'db' | 'uiUrl'>,
   accountId: string,
   id: string,
   query: unknown,
 ): Promise<{ deliveries: DeliveryResponse[]; nextPageToken: string | null }> {
+  const { db } = deps;
   await ownSubscription(db, accountId, id);
   const parsed = deliveryListQuerySchema.safeParse(query);
   if (!parsed.success) {
@@ -207,6 +210,7 @@ export async function listWebhookDeliveries(
         latencyMs: attempt.latencyMs,
         error: attempt.error,
       })),
+      ...uiLink(deps.uiUrl?.(row.workflowId)),
     })),
     nextPageToken:
       rows.length > pageSize && last ? encodePageToken({ createdAt: last.createdAt, id: last.id }) : null,
@@ -253,6 +257,10 @@ export async function redeliver(
     throw new ApiError(503, 'orchestrator_unavailable', 'The job engine could not start the redelivery');
   }
   return { deliveryId: row.id, workflowId };
+}
+
+function uiLink(url: string | undefined): { temporalUiUrl?: string } {
+  return url === undefined ? {} : { temporalUiUrl: url };
 }
 
 function toResponse(row: WebhookSubscriptionRow): WebhookResponse {
