@@ -4,6 +4,7 @@ import { createWebhookActivities } from '../../src/activities/webhooks.js';
 import { generateSigningSecret, sealSecret, secretsKeyFromBase64 } from '../../src/auth/secret-box.js';
 import { ensureAccount } from '../../src/db/index.js';
 import {
+  deleteSubscription,
   getDelivery,
   insertSubscription,
   listDeliveries,
