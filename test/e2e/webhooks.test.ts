@@ -5,8 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { updateSubscription } from '../../src/db/webhooks.js';
+import { insertDelivery, insertEvent, updateSubscription } from '../../src/db/webhooks.js';
 import type { TransformGraph } from '../../src/graph/index.js';
+import { deliveryIdFor, deliveryWorkflowIdFor } from '../../src/webhooks/ids.js';
+import { deliveryWorkflow } from '../../src/workflows/delivery.js';
 import { startStack, type Stack } from '../support/stack.js';
 import {
   hasValidSignature,
@@ -320,5 +322,39 @@ describe('outbound webhooks end to end', () => {
     assert.equal(delivery!.attemptLog[0]!.status, null);
     assert.match(delivery!.attemptLog[0]!.error ?? '', /^outbound_address_refused: 10\.0\.0\.1/);
     assert.equal(receiver.requests('/never').length, 0);
+  });
+
+  test('when the receiver keeps failing until the schedule ends, then the delivery gives up as failed after the last attempt', async () => {
+    const account = await stack.addAccount('wh-giveup');
+    receiver.respond('/broken', () => ({ status: 502 }));
+    const subscription = await subscribe(account.api, '/broken', ['graph.succeeded']);
+    const eventId = `evt_${'e'.repeat(32)}`;
+    await insertEvent(stack.database.db, {
+      id: eventId,
+      accountId: account.accountId,
+      type: 'graph.succeeded',
+      payload: { type: 'graph.succeeded', timestamp: new Date().toISOString(), data: {} },
+    });
+    const workflowId = deliveryWorkflowIdFor(eventId, subscription.id);
+    const delivery = await insertDelivery(stack.database.db, {
+      id: deliveryIdFor(workflowId),
+      accountId: account.accountId,
+      eventId,
+      subscriptionId: subscription.id,
+      workflowId,
+    });
+    const result = await stack.temporal.client.workflow.execute(deliveryWorkflow, {
+      workflowId,
+      taskQueue: stack.config.temporal.taskQueues.webhooks,
+      args: [{ deliveryId: delivery.id, summary: 'graph.succeeded → test', retryScheduleMs: [100, 100] }],
+    });
+    assert.deepEqual(result, { state: 'failed', attempts: 3, lastStatus: 502 });
+    assert.equal(receiver.requests('/broken').length, 3);
+    const [logged] = await deliveries(account.api, subscription.id);
+    assert.equal(logged!.state, 'failed');
+    assert.deepEqual(
+      logged!.attemptLog.map((a) => a.status),
+      [502, 502, 502],
+    );
   });
 });
