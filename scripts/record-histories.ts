@@ -161,7 +161,9 @@ try {
       ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', server.address],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
-    const name = id.startsWith('delivery/') ? 'delivery_acme_partial_batch-completed' : id.replace(/\//g, '_');
+    const name = id.startsWith('delivery/')
+      ? 'delivery_acme_partial_batch-completed'
+      : id.replace(/\//g, '_');
     const file = path.join(outDir, `${label}-${name}.json`);
     await writeFile(file, json);
     console.log(`wrote ${file} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);
