@@ -4,9 +4,11 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Config } from '../config/config.js';
+import { accountIdKey } from '../temporal/search-attributes.js';
 import type { deliveryWorkflow } from '../workflows/delivery.js';
 
 export interface StartDeliveryInput {
+  accountId: string;
   workflowId: string;
   deliveryId: string;
   summary: string;
@@ -32,6 +34,7 @@ export class TemporalDeliveryStarter implements DeliveryStarter {
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         staticSummary: input.summary,
         staticDetails: `Redelivery ${input.deliveryId}`,
+        typedSearchAttributes: [{ key: accountIdKey, value: input.accountId }],
       });
       return true;
     } catch (error) {

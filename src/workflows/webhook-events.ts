@@ -14,6 +14,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createActivities } from '../activities/index.js';
 import type { WebhookEventType } from '../webhooks/events.js';
+import { accountIdKey } from '../temporal/search-attributes.js';
 import { publishEventActivityOptions } from './definitions.js';
 import { deliveryWorkflow } from './delivery.js';
 
@@ -74,6 +75,7 @@ export async function emitWebhookEvent(input: EmitInput): Promise<void> {
             ],
             staticSummary: delivery.summary,
             staticDetails: `Delivery ${delivery.deliveryId} of event ${published.eventId}`,
+            typedSearchAttributes: [{ key: accountIdKey, value: input.accountId }],
             parentClosePolicy: ParentClosePolicy.ABANDON,
             // A replayed or retried emitter never delivers the same event to the same target twice.
             workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { insertDelivery, insertEvent, updateSubscription } from '../../src/db/webhooks.js';
 import type { TransformGraph } from '../../src/graph/index.js';
+import { accountIdKey } from '../../src/temporal/search-attributes.js';
 import { deliveryIdFor, deliveryWorkflowIdFor } from '../../src/webhooks/ids.js';
 import { deliveryWorkflow } from '../../src/workflows/delivery.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -21,6 +22,7 @@ type Api = Stack['api'];
 
 interface Delivery {
   id: string;
+  workflowId: string;
   eventId: string;
   eventType: string;
   state: string;
@@ -172,6 +174,13 @@ describe('outbound webhooks end to end', () => {
       (list) => list.length === 3 && list.every((d) => d.state === 'succeeded'),
     );
     const first = log.find((d) => d.eventType === 'batch.completed')!;
+    // Operators find deliveries by account in the Temporal UI, named by what they deliver where.
+    const description = await stack.temporal.client.workflow.getHandle(first.workflowId).describe();
+    assert.equal(description.typedSearchAttributes.get(accountIdKey), account.accountId);
+    assert.match(
+      (await description.staticSummary()) ?? '',
+      /^batch\.completed → http:\/\/127\.0\.0\.1:\d+\/events$/,
+    );
     const replay = await account.api(`/v1/webhooks/${subscription.id}/deliveries/${first.id}/redeliver`, {
       method: 'POST',
     });

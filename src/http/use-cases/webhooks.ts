@@ -249,6 +249,7 @@ export async function redeliver(
   });
   try {
     await deps.deliveries.startDelivery({
+      accountId,
       workflowId,
       deliveryId: row.id,
       summary: `${event?.type ?? 'event'} → ${new URL(subscription.url).host} (redelivery ${count})`,
