@@ -296,7 +296,7 @@ export async function run(): Promise<void> {
     cleanups.push(() => nativeConnection.close());
     const workers = await createWorkers({
       config,
-      deps: activityDeps(config, database, stores),
+      deps: await activityDeps(config, database, stores),
       bundle: await buildWorkflowBundle(),
       connection: nativeConnection,
     });

@@ -140,7 +140,7 @@ async function pipelineRatio(): Promise<{
     // One worker with the database gate serves both; the switch travels with each batch it starts.
     const workers = await createWorkers({
       config: on,
-      deps: activityDeps(on, database, stores),
+      deps: await activityDeps(on, database, stores),
       bundle: await buildWorkflowBundle(),
       connection: nativeConnection,
     });

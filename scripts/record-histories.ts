@@ -5,12 +5,20 @@
  *
  * Usage: node --import tsx scripts/record-histories.ts <label>
  */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { TransformGraph } from '../src/graph/graph.js';
+import { generateSigningSecret, sealSecret, secretsKeyFromBase64 } from '../src/auth/secret-box.js';
+import { ensureAccount, insertSubscription, listDeliveries, migrate, openDatabase } from '../src/db/index.js';
+import { createAddressPolicy } from '../src/net/address-policy.js';
+import { createOutboundClient } from '../src/net/outbound-http.js';
+import { newSubscriptionId } from '../src/webhooks/ids.js';
 import { TemporalBatchOrchestrator } from '../src/orchestration/temporal-orchestrator.js';
 import { createObjectStores } from '../src/storage/connections.js';
 import { findTemporalCli, startTemporalDevServer } from '../src/tools/temporal-cli.js';
@@ -69,6 +77,26 @@ try {
     },
     imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024 },
   };
+  // Webhooks: one subscription to every event on a loopback receiver, so the histories record the
+  // emission and the delivery children (and a delivery workflow of its own).
+  const database = await openDatabase({ kind: 'pglite' });
+  await migrate(database.db);
+  await ensureAccount(database.db, { id: 'acme', name: 'Acme' });
+  const receiver = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const secretsKey = secretsKeyFromBase64(randomBytes(32).toString('base64'));
+  const subscriptionId = newSubscriptionId();
+  await insertSubscription(database.db, {
+    id: subscriptionId,
+    accountId: 'acme',
+    url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+    events: ['graph.succeeded', 'graph.failed', 'batch.completed'],
+    enabled: true,
+    secretSealed: sealSecret(secretsKey, generateSigningSecret(), subscriptionId),
+  });
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const workers = await createWorkers({
     config,
@@ -76,6 +104,12 @@ try {
       graphs,
       stores: createObjectStores({ default: { kind: 'local', root } }),
       imaging: config.imaging,
+      webhooks: {
+        db: database.db,
+        secretsKey,
+        outbound: createOutboundClient({ policy: createAddressPolicy(['127.0.0.1']) }),
+        retryScheduleMs: [200, 400],
+      },
     },
     bundle: await buildWorkflowBundle(),
     connection: nativeConnection,
@@ -106,7 +140,14 @@ try {
   release();
 
   await mkdir(outDir, { recursive: true });
+  // The batch.completed delivery of the partial batch, once it has finished.
+  const [delivery] = (await listDeliveries(database.db, 'acme', subscriptionId, { limit: 100 })).filter(
+    (row) => row.eventType === 'batch.completed',
+  );
+  if (!delivery) throw new Error('no batch.completed delivery was recorded');
+  await client.workflow.getHandle(delivery.workflowId).result();
   const ids = [
+    delivery.workflowId,
     'batch/acme/partial',
     'graph/acme/partial/0',
     'graph/acme/partial/1',
@@ -120,7 +161,10 @@ try {
       ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', server.address],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
-    const file = path.join(outDir, `${label}-${id.replace(/\//g, '_')}.json`);
+    const name = id.startsWith('delivery/')
+      ? 'delivery_acme_partial_batch-completed'
+      : id.replace(/\//g, '_');
+    const file = path.join(outDir, `${label}-${name}.json`);
     await writeFile(file, json);
     console.log(`wrote ${file} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);
   }
@@ -128,6 +172,8 @@ try {
   await running;
   await connection.close();
   await nativeConnection.close();
+  receiver.close();
+  await database.close();
 } finally {
   await server.stop();
   await rm(root, { recursive: true, force: true });

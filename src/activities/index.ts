@@ -20,6 +20,7 @@ import type {
   ThrottleSlot,
   ThrottleSlotInput,
 } from './types.js';
+import { createWebhookActivities, type WebhookDeps } from './webhooks.js';
 
 /** Where batch graphs are read from (PostgreSQL in production). */
 export interface BatchGraphSource {
@@ -37,10 +38,13 @@ export interface ActivityDeps {
    * tests and tools without a database: every graph is then admitted at once.
    */
   throttle?: ThrottleGate | undefined;
+  /** Outbound webhooks (DESIGN §11); absent in engine-level tests and tools: no events are delivered. */
+  webhooks?: WebhookDeps | undefined;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
+    ...createWebhookActivities(deps.webhooks),
     describeBatchGraphs: async (input: DescribeBatchInput): Promise<GraphDescription[]> => {
       const graphs = await deps.graphs.listBatchGraphs(input.accountId, input.batchId);
       if (graphs.length !== input.graphCount) {

@@ -8,8 +8,8 @@ export async function apiCommand(io: CliIo): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel });
   const database = await openMigratedDatabase(config, io.log);
-  const { client, orchestrator } = await connectClient(config);
-  const server = await startApiServer(config, database, orchestrator, logger);
+  const { client, orchestrator, deliveries } = await connectClient(config);
+  const server = await startApiServer(config, database, orchestrator, logger, { deliveries });
   io.log(`API listening on ${server.url} (OpenAPI at ${server.url}/swagger)`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -59,16 +59,16 @@ export async function devCommand(io: CliIo): Promise<void> {
     stops.push(() => Promise.resolve(stores.destroy()));
     const workers = await createWorkers({
       config,
-      deps: activityDeps(config, database, stores),
+      deps: await activityDeps(config, database, stores),
       bundle: await loadWorkflowBundle(),
       shutdownGraceTime: '10 seconds',
     });
     const workersDone = workers.run();
     stops.push(() => workers.shutdown());
 
-    const { client, orchestrator } = await connectClient(config);
+    const { client, orchestrator, deliveries } = await connectClient(config);
     stops.push(() => client.connection.close());
-    const server = await startApiServer(config, database, orchestrator, logger, stores);
+    const server = await startApiServer(config, database, orchestrator, logger, { stores, deliveries });
     stops.push(() => server.close());
 
     // Bucket events: the watcher of the local connection (and SQS pollers of s3 ones) feed the rules;

@@ -8,11 +8,14 @@ import type { ActivityDeps, BatchGraphSource } from '../activities/index.js';
 import type { Logger } from 'pino';
 import { loadOrCreateJwtSecret } from '../auth/jwt-secret.js';
 import { loadOrCreateSecretsKey } from '../auth/secret-box.js';
+import { createAddressPolicy } from '../net/address-policy.js';
+import { createOutboundClient } from '../net/outbound-http.js';
 import type { Config } from '../config/config.js';
 import { createApp } from '../http/app.js';
 import { startHttpServer, type HttpServer } from '../http/server.js';
 import { getBatchGraph, listBatchGraphs, openDatabase, migrate, type Database } from '../db/index.js';
 import { TemporalBatchOrchestrator } from '../orchestration/temporal-orchestrator.js';
+import { TemporalDeliveryStarter, type DeliveryStarter } from '../orchestration/delivery-starter.js';
 import type { StoreRegistry } from '../storage/connections.js';
 import { databaseThrottleGate } from '../throttle/gate.js';
 
@@ -36,29 +39,40 @@ export function batchGraphSource(database: Database): BatchGraphSource {
 }
 
 /** Everything the activities need, over the process's database and stores. */
-export function activityDeps(
-  config: Pick<Config, 'imaging' | 'throttle'>,
+export async function activityDeps(
+  config: Pick<Config, 'imaging' | 'throttle' | 'dataDir' | 'secrets' | 'outbound'>,
   database: Database,
   stores: StoreRegistry,
-): ActivityDeps {
+): Promise<ActivityDeps> {
   return {
     graphs: batchGraphSource(database),
     stores,
     imaging: config.imaging,
     throttle: databaseThrottleGate(database.db, config.throttle),
+    webhooks: {
+      db: database.db,
+      secretsKey: await loadOrCreateSecretsKey(config),
+      outbound: createOutboundClient({ policy: createAddressPolicy(config.outbound.allow) }),
+    },
   };
 }
 
-export async function connectClient(
-  config: Pick<Config, 'temporal'>,
-): Promise<{ client: Client; orchestrator: TemporalBatchOrchestrator }> {
+export async function connectClient(config: Pick<Config, 'temporal'>): Promise<{
+  client: Client;
+  orchestrator: TemporalBatchOrchestrator;
+  deliveries: TemporalDeliveryStarter;
+}> {
   const connection = await Connection.connect({
     address: config.temporal.address,
     ...(config.temporal.tls ? { tls: true } : {}),
     ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
   });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  return { client, orchestrator: new TemporalBatchOrchestrator(client, config) };
+  return {
+    client,
+    orchestrator: new TemporalBatchOrchestrator(client, config),
+    deliveries: new TemporalDeliveryStarter(client, config),
+  };
 }
 
 /** The HTTP API over the given database and orchestrator, listening where the config says. */
@@ -67,14 +81,18 @@ export async function startApiServer(
   database: Database,
   orchestrator: TemporalBatchOrchestrator,
   logger: Logger,
-  /** Shared with the workers when they run in this process; the app builds its own otherwise. */
-  stores?: StoreRegistry,
+  extras: {
+    /** Shared with the workers when they run in this process; the app builds its own otherwise. */
+    stores?: StoreRegistry;
+    /** Starts webhook redeliveries; redelivery answers 503 without it. */
+    deliveries?: DeliveryStarter;
+  } = {},
 ): Promise<HttpServer> {
   const jwtSecret = await loadOrCreateJwtSecret(config);
   // Loaded up front so that a wrong PIXELSHIFT_SECRETS_KEY stops the start, not a hook request.
   const secretsKey = await loadOrCreateSecretsKey(config);
   return startHttpServer(
-    createApp({ db: database.db, orchestrator, config, jwtSecret, logger, secretsKey, stores }),
+    createApp({ db: database.db, orchestrator, config, jwtSecret, logger, secretsKey, ...extras }),
     config.http,
   );
 }

@@ -1,6 +1,6 @@
 /**
- * `pixelshift worker`: polls the orchestration and imaging queues until SIGINT/SIGTERM, and runs the
- * event feeders the config asks for (SQS queues of s3 connections, watchers of local ones).
+ * `pixelshift worker`: polls the orchestration, imaging and webhooks queues until SIGINT/SIGTERM, and runs
+ * the event feeders the config asks for (SQS queues of s3 connections, watchers of local ones).
  */
 import { pino } from 'pino';
 import { loadConfig } from '../config/config.js';
@@ -26,11 +26,12 @@ export async function workerCommand(io: CliIo): Promise<void> {
   const stores = createObjectStores(config.storage.connections);
   const running = await createWorkers({
     config,
-    deps: activityDeps(config, database, stores),
+    deps: await activityDeps(config, database, stores),
     bundle: await loadWorkflowBundle(),
   });
   io.log(
-    `worker polling ${config.temporal.taskQueues.orchestration} and ${config.temporal.taskQueues.imaging} ` +
+    `worker polling ${config.temporal.taskQueues.orchestration}, ${config.temporal.taskQueues.imaging} ` +
+      `and ${config.temporal.taskQueues.webhooks} ` +
       `(${config.imaging.slots} imaging slots) at ${config.temporal.address}`,
   );
   let feeders: EventFeeders | undefined;

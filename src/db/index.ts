@@ -8,3 +8,4 @@ export * from './idempotency.js';
 export * from './ids.js';
 export * from './rules.js';
 export * from './sns-messages.js';
+export * from './webhooks.js';

@@ -238,3 +238,101 @@ Object.assign(schema, { hooks, hookMessages });
 
 export type HookRow = typeof hooks.$inferSelect;
 export type HookMessageRow = typeof hookMessages.$inferSelect;
+
+// ---- webhooks (DESIGN §11; migration 0005). Registered into `schema` below so one Drizzle handle knows them.
+
+export const webhookSubscriptions = pgTable(
+  'webhook_subscriptions',
+  {
+    /** `wh_…` */
+    id: text('id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    events: jsonb('events').$type<string[]>().notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    disabledReason: text('disabled_reason'),
+    secretSealed: text('secret_sealed').notNull(),
+    previousSecretSealed: text('previous_secret_sealed'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [index('webhook_subscriptions_account_idx').on(table.accountId, table.createdAt)],
+);
+
+export const webhookCallbackSecrets = pgTable('webhook_callback_secrets', {
+  accountId: text('account_id')
+    .primaryKey()
+    .references(() => accounts.id, { onDelete: 'cascade' }),
+  secretSealed: text('secret_sealed').notNull(),
+  createdAt: createdAt(),
+});
+
+export const webhookEvents = pgTable('webhook_events', {
+  /** `evt_…`, deterministic per emitting workflow run and type. */
+  id: text('id').primaryKey(),
+  accountId: text('account_id')
+    .notNull()
+    .references(() => accounts.id, { onDelete: 'cascade' }),
+  type: text('type').notNull(),
+  payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  createdAt: createdAt(),
+});
+
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    /** `dlv_…` */
+    id: text('id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    eventId: text('event_id')
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    subscriptionId: text('subscription_id').references(() => webhookSubscriptions.id, {
+      onDelete: 'cascade',
+    }),
+    callbackUrl: text('callback_url'),
+    workflowId: text('workflow_id').notNull().unique(),
+    state: text('state')
+      .$type<'pending' | 'succeeded' | 'failed' | 'disabled'>()
+      .notNull()
+      .default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [index('webhook_deliveries_subscription_idx').on(table.subscriptionId, table.createdAt)],
+);
+
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    deliveryId: text('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    number: integer('number').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    status: integer('status'),
+    latencyMs: integer('latency_ms').notNull(),
+    error: text('error'),
+  },
+  (table) => [primaryKey({ columns: [table.deliveryId, table.number] })],
+);
+
+Object.assign(schema, {
+  webhookSubscriptions,
+  webhookCallbackSecrets,
+  webhookEvents,
+  webhookDeliveries,
+  webhookAttempts,
+});
+
+export type WebhookSubscriptionRow = typeof webhookSubscriptions.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;

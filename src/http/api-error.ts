@@ -42,6 +42,7 @@ export const apiErrorCodes = [
   'sns_message_expired',
   'sns_message_replayed',
   'sns_confirmation_failed',
+  'webhook_disabled',
 ] as const;
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
 

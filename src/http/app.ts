@@ -7,7 +7,6 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createKeyStatusCache, type KeyStatusCache } from '../auth/key-status.js';
-import type { SecretsKey } from '../auth/secret-box.js';
 import type { Config } from '../config/config.js';
 import { pingDatabase, type Db } from '../db/database.js';
 import type { BatchOrchestrator } from '../orchestration/types.js';
@@ -31,6 +30,9 @@ import { createEventIngest } from '../triggers/ingest.js';
 import { snsEventRoutes, type SnsRouteDeps } from './routes/sns-events.js';
 import { parseBucketNotification } from '../triggers/event-body.js';
 import { createCertificateFetcher, createSubscriptionConfirmer } from '../triggers/sns.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import type { DeliveryStarter } from '../orchestration/delivery-starter.js';
+import { loadOrCreateSecretsKey, type SecretsKey } from '../auth/secret-box.js';
 
 export interface AppDeps {
   db: Db;
@@ -49,6 +51,8 @@ export interface AppDeps {
   stores?: Pick<StoreRegistry, 'get'> | undefined;
   /** Replaces parts of the SNS ingress (tests: a certificate fetcher and confirmer of their own, a fake ingest). */
   sns?: Partial<SnsRouteDeps> | undefined;
+  /** Starts webhook redeliveries (the Temporal client in production); redeliver answers 503 without it. */
+  deliveries?: DeliveryStarter | undefined;
 }
 
 const securityHeaders: RequestHandler = (_req, res, next) => {
@@ -131,8 +135,25 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(ruleRoutes({ db: deps.db, config, maxBodyBytes: config.http.maxBodyBytes }));
   app.use(runRoutes({ orchestrator: deps.orchestrator, config, logger }));
+  app.use(
+    webhookRoutes({
+      db: deps.db,
+      config,
+      secretsKey: lazySecretsKey(config, deps.secretsKey),
+      deliveries: deps.deliveries,
+      uiUrl: (workflowId) => deps.orchestrator.uiUrl(workflowId),
+      maxBodyBytes: config.http.maxBodyBytes,
+    }),
+  );
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.http.maxBodyBytes));
   return app;
+}
+
+/** The secrets key, loaded (or created) on first use and kept. */
+/** The given key, or the configured/generated one loaded on first use. */
+function lazySecretsKey(config: Config, given: SecretsKey | undefined): () => Promise<SecretsKey> {
+  let key: Promise<SecretsKey> | undefined = given ? Promise.resolve(given) : undefined;
+  return () => (key ??= loadOrCreateSecretsKey(config));
 }

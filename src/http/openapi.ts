@@ -43,6 +43,7 @@ import {
   tokenResponseSchema,
 } from './schemas.js';
 import { registerRuleRoutes, ruleTags } from './openapi-rules.js';
+import { registerWebhookOpenApi } from './openapi-webhooks.js';
 
 /**
  * Names a schema as a component. The graph schemas were built before any OpenAPI extension could be
@@ -379,6 +380,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
   registerHookPaths(registry);
   registerRuleRoutes(registry);
   registerSnsOpenApi(registry);
+  registerWebhookOpenApi(registry);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
@@ -396,6 +398,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
       { name: 'graphs', description: 'Graph validation' },
       { name: 'keys', description: 'API key pairs of the account' },
       { name: 'account', description: 'Account settings: the throttle' },
+      { name: 'webhooks', description: 'Outbound webhook subscriptions, their delivery log and payloads' },
       { name: 'operations', description: 'Health, readiness, metrics' },
       ...ruleTags,
     ],

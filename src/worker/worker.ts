@@ -1,7 +1,8 @@
 /**
- * The worker process: one connection, two task queues.
+ * The worker process: one connection, three task queues.
  * - orchestration: the workflows and their light activities (batch descriptions, throttle slots);
- * - imaging: the sharp activity, with slots bounded to the cores (DESIGN §7).
+ * - imaging: the sharp activity, with slots bounded to the cores (DESIGN §7);
+ * - webhooks: delivery workflows and their HTTP attempts (DESIGN §11).
  * Temporal's runtime turns SIGINT/SIGTERM into a graceful shutdown: polling stops, in-flight
  * activities get `shutdownGraceTime` to finish, and whatever is still running after that is
  * cancelled and retried elsewhere (the server notices through the heartbeat timeout).
@@ -49,6 +50,7 @@ export async function createWorkers(options: WorkerOptions): Promise<RunningWork
       describeBatchGraphs: activities.describeBatchGraphs,
       reserveThrottleSlot: activities.reserveThrottleSlot,
       releaseThrottleSlot: activities.releaseThrottleSlot,
+      publishWebhookEvent: activities.publishWebhookEvent,
     },
     shutdownGraceTime,
   });
@@ -60,7 +62,19 @@ export async function createWorkers(options: WorkerOptions): Promise<RunningWork
     maxConcurrentActivityTaskExecutions: config.imaging.slots,
     shutdownGraceTime,
   });
-  const workers = [orchestration, imaging];
+  // Deliveries: their workflows and the HTTP attempts, apart so slow receivers never hold up graphs.
+  const webhooks = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueues.webhooks,
+    workflowBundle: options.bundle,
+    activities: {
+      attemptWebhookDelivery: activities.attemptWebhookDelivery,
+      failWebhookDelivery: activities.failWebhookDelivery,
+    },
+    shutdownGraceTime,
+  });
+  const workers = [orchestration, imaging, webhooks];
   let running: Promise<void> | undefined;
   return {
     workers,

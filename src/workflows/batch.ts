@@ -9,6 +9,7 @@ import {
   WorkflowIdReusePolicy,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -25,6 +26,8 @@ import {
 } from './definitions.js';
 import { graphWorkflow } from './graph.js';
 import { graphWorkflowId } from './ids.js';
+import { batchCompletedData } from '../webhooks/events.js';
+import { emitWebhookEvent, webhookEventsPatch, webhooksTaskQueueBeside } from './webhook-events.js';
 import { emptyCounts, type BatchState, type BatchStatus, type GraphOutcome } from './status.js';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -37,6 +40,8 @@ export interface BatchWorkflowInput {
   callbackUrl?: string;
   /** False when the server runs without a throttle (PIXELSHIFT_THROTTLE=off); on by default. */
   throttle?: boolean;
+  /** Where delivery workflows run; by default the webhooks queue beside this workflow's own queue. */
+  webhooksTaskQueue?: string;
 }
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchStatus> {
@@ -89,6 +94,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
             summary: description.summary,
             imagingTaskQueue: input.imagingTaskQueue,
             ...(input.throttle === false ? { throttle: false } : {}),
+            ...(input.webhooksTaskQueue ? { webhooksTaskQueue: input.webhooksTaskQueue } : {}),
           },
         ],
         staticSummary: description.summary,
@@ -152,6 +158,17 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
   setCurrentDetails(
     `${status.state}: ${status.counts.succeeded} succeeded, ${status.counts.partial} partial, ${status.counts.failed} failed`,
   );
+  // Patched: histories recorded before webhook events existed replay without them. Each graph announced
+  // its own outcome (graph.*); the batch announces only that it completed.
+  if (patched(webhookEventsPatch)) {
+    await emitWebhookEvent({
+      accountId: input.accountId,
+      type: 'batch.completed',
+      batchId: input.batchId,
+      data: batchCompletedData(status),
+      webhooksTaskQueue: input.webhooksTaskQueue ?? webhooksTaskQueueBeside(info.taskQueue),
+    });
+  }
   return status;
 }
 

@@ -8,6 +8,7 @@ import {
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
+import { defaultRetryScheduleMs } from '../webhooks/retry.js';
 import type { BatchStatus, GraphOutcome } from './status.js';
 
 export const batchStatusQuery = defineQuery<BatchStatus>('batchStatus');
@@ -65,3 +66,23 @@ export const imagingActivityOptions: ActivityOptions = {
 
 /** How often the imaging activity heartbeats while it works (well inside heartbeatTimeout). */
 export const imagingHeartbeatIntervalMs = 2_000;
+
+// ---- webhooks (DESIGN §11)
+
+/** Delivery retry delays (about three days in all); tests pass a short schedule in the workflow input. */
+export const deliveryRetryScheduleMs: readonly number[] = defaultRetryScheduleMs();
+
+/** Time for one HTTP attempt of a delivery (the activity also applies it as the request's own timeout). */
+export const deliveryAttemptTimeoutMs = 15_000;
+
+/**
+ * One delivery attempt. Not retried by Temporal: the delivery workflow owns the schedule, and a failed
+ * activity counts as one failed attempt.
+ */
+export const deliveryAttemptActivityOptions: ActivityOptions = {
+  startToCloseTimeout: deliveryAttemptTimeoutMs + 30_000,
+  retry: { maximumAttempts: 1 },
+};
+
+/** Storing an event and its deliveries: retried like other database work. */
+export const publishEventActivityOptions: ActivityOptions = orchestrationActivityOptions;

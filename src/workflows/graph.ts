@@ -34,6 +34,8 @@ import {
   throttleReserveActivityOptions,
 } from './definitions.js';
 import type { GraphOutcome, GraphState } from './status.js';
+import { graphEventData, graphEventType } from '../webhooks/events.js';
+import { emitWebhookEvent, webhookEventsPatch, webhooksTaskQueueBeside } from './webhook-events.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -48,6 +50,8 @@ export interface GraphWorkflowInput {
   imagingTaskQueue: string;
   /** False when the server runs without a throttle (PIXELSHIFT_THROTTLE=off); on by default. */
   throttle?: boolean;
+  /** Where delivery workflows run; by default the webhooks queue beside this workflow's own queue. */
+  webhooksTaskQueue?: string;
 }
 
 /** The patch that introduced the throttle into graph runs. */
@@ -136,6 +140,18 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     }
   }
   outcome.finishedAt = new Date().toISOString();
+  // Patched: histories recorded before webhook events existed replay without them (DESIGN §7).
+  const eventType = graphEventType(outcome.state);
+  if (eventType && patched(webhookEventsPatch)) {
+    const batchId = input.ref?.batchId;
+    await emitWebhookEvent({
+      accountId: input.accountId,
+      type: eventType,
+      batchId,
+      data: graphEventData(input.accountId, outcome, batchId),
+      webhooksTaskQueue: input.webhooksTaskQueue ?? webhooksTaskQueueBeside(workflowInfo().taskQueue),
+    });
+  }
   return outcome;
 }
 

@@ -56,7 +56,7 @@ before(async () => {
   stores = createObjectStores(config.storage.connections);
   workers = await createWorkers({
     config,
-    deps: activityDeps(config, database, stores),
+    deps: await activityDeps(config, database, stores),
     bundle: temporal.bundle,
     connection: temporal.nativeConnection,
     shutdownGraceTime: '2 seconds',

@@ -14,6 +14,7 @@ import { ensureAccount, migrate, openDatabase, type Database } from '../../src/d
 import { createApp } from '../../src/http/app.js';
 import { startHttpServer, type HttpServer } from '../../src/http/server.js';
 import { TemporalBatchOrchestrator } from '../../src/orchestration/temporal-orchestrator.js';
+import { TemporalDeliveryStarter } from '../../src/orchestration/delivery-starter.js';
 import { createObjectStores } from '../../src/storage/connections.js';
 import { createWorkers, type RunningWorkers } from '../../src/worker/worker.js';
 import { activityDeps } from '../../src/cli/wiring.js';
@@ -61,7 +62,12 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** `events.token` of the `default` connection: enables POST /v1/events/s3 for its buckets. */
   eventsToken?: string;
+  /** Delays between webhook delivery attempts (short, so retries happen within a test). */
+  webhookRetryScheduleMs?: number[];
 }
+
+/** Ten attempts within about 12 s: long enough to outlast a worker restart, short enough for a test. */
+export const testWebhookRetryScheduleMs = [300, 500, 800, 1000, 1500, 1500, 2000, 2000, 2000];
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const endpoint = await s3Endpoint();
@@ -101,6 +107,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     PIXELSHIFT_TASK_QUEUE_PREFIX: prefix,
     PIXELSHIFT_IMAGING_SLOTS: '2',
     LOG_LEVEL: 'silent',
+    // Webhook receivers in tests listen on loopback, which the SSRF guard refuses unless allow-listed.
+    PIXELSHIFT_OUTBOUND_ALLOW: '127.0.0.1',
     HOST: '127.0.0.1',
     PORT: '0',
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
@@ -120,6 +128,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     config,
     jwtSecret: new TextEncoder().encode(config.auth.jwtSecret),
     stores,
+    deliveries: new TemporalDeliveryStarter(temporal.client, config),
   });
   const server = await startHttpServer(app, config.http);
   const s3 = testS3Client(endpoint);
@@ -136,9 +145,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     account: { accountId, keyId: key.keyId, secret: key.secret },
     workers: undefined,
     async startWorkers() {
+      const deps = await activityDeps(config, database, stores);
+      deps.webhooks = {
+        ...deps.webhooks!,
+        retryScheduleMs: options.webhookRetryScheduleMs ?? testWebhookRetryScheduleMs,
+        attemptTimeoutMs: 5_000,
+      };
       const workers = await createWorkers({
         config,
-        deps: activityDeps(config, database, stores),
+        deps,
         bundle: temporal.bundle,
         connection: temporal.nativeConnection,
         shutdownGraceTime: '2 seconds',

@@ -25,6 +25,8 @@ import {
   type BatchStartReportResponse,
   type ThrottleOutlook,
 } from '../schemas.js';
+import { OUTBOUND_ADDRESS_REFUSED, createAddressPolicy } from '../../net/address-policy.js';
+import { refusedOutboundUrl } from '../../webhooks/url-policy.js';
 import { assertStorageAccess } from './storage-access.js';
 import { submissionOutlook } from './throttle-view.js';
 
@@ -54,6 +56,16 @@ export async function submitBatch(
   const validated = validateBatch(request.body, { maxPixels: deps.config.imaging.maxInputPixels });
   if (!validated.ok) throw invalidGraph(validated.issues);
   const input = validated.value;
+  // Plainly internal callback targets are refused now; every attempt re-checks the resolved address.
+  const refused =
+    input.callbackUrl === undefined
+      ? undefined
+      : refusedOutboundUrl(input.callbackUrl, createAddressPolicy(deps.config.outbound.allow));
+  if (refused !== undefined) {
+    throw invalidGraph([
+      { path: '/callbackUrl', code: OUTBOUND_ADDRESS_REFUSED, message: `callbackUrl: ${refused}` },
+    ]);
+  }
   assertStorageAccess(
     input.graphs.map((graph, index) => ({ graph, base: ['graphs', index] })),
     deps.config.storage,
