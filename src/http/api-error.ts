@@ -3,6 +3,9 @@
  * and, for bad input, every issue with a JSON pointer. Use-cases throw these; the error middleware
  * renders them as `{ "error": { "code", "message", "issues"? } }`.
  */
+import type { z } from 'zod';
+import { translateZodIssues } from '../graph/validate.js';
+
 export interface ApiIssue {
   path: string;
   code: string;
@@ -82,4 +85,21 @@ export function invalidGraph(issues: readonly ApiIssue[]): ApiError {
     `The request was refused with ${count}; nothing was started`,
     issues,
   );
+}
+
+/**
+ * The body parsed by a zod schema, or a 422 `invalid_body` with every issue (paths into the body, names
+ * as `name` calls the document, e.g. "the rule").
+ */
+export function parseRequestBody<T>(
+  schema: z.ZodType<T>,
+  body: unknown,
+  name = 'the request',
+  message = 'The request body is invalid',
+): T {
+  const parsed = schema.safeParse(body ?? {}, { reportInput: true });
+  if (!parsed.success) {
+    throw new ApiError(422, 'invalid_body', message, translateZodIssues(parsed.error.issues, [], name));
+  }
+  return parsed.data;
 }

@@ -5,17 +5,8 @@
 import { z } from 'zod';
 import { transformGraphSchema } from '../graph/graph.js';
 import { connectionNameSchema } from '../storage/connections.js';
+import { graphStates } from '../workflows/status.js';
 import { graphOutcomeSchema } from './schemas.js';
-
-const graphStates = [
-  'queued',
-  'throttled',
-  'running',
-  'succeeded',
-  'partial',
-  'failed',
-  'cancelled',
-] as const;
 
 /** `image/jpeg`, or `image/*` for every image type; parameters (`; charset=…`) are not part of it. */
 const mediaTypeSchema = z

@@ -9,12 +9,13 @@ import { errorCodes } from '../errors.js';
 import { transformGraphSchema } from '../graph/graph.js';
 import { outputFormats } from '../graph/units.js';
 import { MAX_TRANSFORMS_PER_HOUR } from '../throttle/schedule.js';
-import type {
-  BatchStatus,
-  GraphOutcome,
-  GraphState,
-  SinkFailureOutcome,
-  SinkOutcome,
+import {
+  graphStates,
+  type BatchStatus,
+  type GraphOutcome,
+  type GraphState,
+  type SinkFailureOutcome,
+  type SinkOutcome,
 } from '../workflows/status.js';
 
 // ------------------------------------------------------------------ errors
@@ -111,15 +112,6 @@ export const batchStartReportResponseSchema = z.strictObject({
 });
 export type BatchStartReportResponse = z.infer<typeof batchStartReportResponseSchema>;
 
-const graphStates = [
-  'queued',
-  'throttled',
-  'running',
-  'succeeded',
-  'partial',
-  'failed',
-  'cancelled',
-] as const;
 const batchStates = ['running', 'succeeded', 'partial', 'failed', 'cancelled'] as const;
 
 export const sinkOutcomeSchema = z.strictObject({

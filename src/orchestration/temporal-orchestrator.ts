@@ -14,7 +14,7 @@ import {
 } from '../temporal/search-attributes.js';
 import { batchStatusQuery, graphStatusQuery, throttleChangedSignal } from '../workflows/definitions.js';
 import { batchWorkflowId } from '../workflows/ids.js';
-import type { BatchStatus, GraphOutcome, GraphState } from '../workflows/status.js';
+import { graphStates, type BatchStatus, type GraphOutcome, type GraphState } from '../workflows/status.js';
 import type { batchWorkflow } from '../workflows/batch.js';
 import type { graphWorkflow } from '../workflows/graph.js';
 import type {
@@ -26,15 +26,7 @@ import type {
   StartGraphRunInput,
 } from './types.js';
 
-const graphStates = new Set<string>([
-  'queued',
-  'throttled',
-  'running',
-  'succeeded',
-  'partial',
-  'failed',
-  'cancelled',
-]);
+const knownGraphStates = new Set<string>(graphStates);
 
 /** Signals in flight at once when a limit change wakes many waiting graphs. */
 const SIGNAL_CONCURRENCY = 16;
@@ -222,7 +214,7 @@ export class TemporalBatchOrchestrator implements BatchOrchestrator {
         trigger: (attributes.get(triggerKey) ?? query.trigger) as RunTrigger,
         triggerId: attributes.get(triggerIdKey) ?? '',
         source: attributes.get(sourceKey) ?? '',
-        state: (graphStates.has(state) ? state : 'queued') as GraphState,
+        state: (knownGraphStates.has(state) ? state : 'queued') as GraphState,
         startedAt: timestampToIso(execution.startTime) ?? '',
         ...(closedAt ? { closedAt } : {}),
       };

@@ -5,8 +5,16 @@
 import type { ErrorCode } from '../errors.js';
 import type { OutputFormat } from '../graph/units.js';
 
-export type GraphState =
-  'queued' | 'throttled' | 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
+export const graphStates = [
+  'queued',
+  'throttled',
+  'running',
+  'succeeded',
+  'partial',
+  'failed',
+  'cancelled',
+] as const;
+export type GraphState = (typeof graphStates)[number];
 export type BatchState = 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
 
 export interface SinkOutcome {

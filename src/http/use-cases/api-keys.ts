@@ -3,21 +3,12 @@ import { createApiKey } from '../../auth/api-keys.js';
 import type { KeyStatusCache } from '../../auth/key-status.js';
 import type { Db } from '../../db/database.js';
 import { listApiKeys, revokeApiKey, type ApiKeySummary } from '../../db/api-keys.js';
-import { translateZodIssues } from '../../graph/validate.js';
-import { ApiError, notFound } from '../api-error.js';
+import { notFound, parseRequestBody } from '../api-error.js';
 import { createKeyRequestSchema, type ApiKeyResponse, type CreatedApiKeyResponse } from '../schemas.js';
 
 export async function createKey(db: Db, accountId: string, body: unknown): Promise<CreatedApiKeyResponse> {
-  const parsed = createKeyRequestSchema.safeParse(body ?? {}, { reportInput: true });
-  if (!parsed.success) {
-    throw new ApiError(
-      422,
-      'invalid_body',
-      'The request body is invalid',
-      translateZodIssues(parsed.error.issues, [], 'the request'),
-    );
-  }
-  const created = await createApiKey(db, accountId, parsed.data.label);
+  const { label } = parseRequestBody(createKeyRequestSchema, body);
+  const created = await createApiKey(db, accountId, label);
   return {
     keyId: created.keyId,
     secret: created.secret,

@@ -18,12 +18,11 @@ import {
 } from '../../db/hooks.js';
 import type { HookRow } from '../../db/schema.js';
 import type { TransformGraph } from '../../graph/graph.js';
-import { translateZodIssues } from '../../graph/validate.js';
 import { grantsForAccount, isBucketGranted } from '../../storage/grants.js';
 import { DEFAULT_CONNECTION } from '../../storage/connections.js';
 import { validateGraphTemplate } from '../../triggers/graph-template.js';
 import type { HookMapping } from '../../triggers/hook-mapping.js';
-import { ApiError, invalidGraph, notFound, type ApiIssue } from '../api-error.js';
+import { ApiError, parseRequestBody, invalidGraph, notFound, type ApiIssue } from '../api-error.js';
 import {
   createHookRequestSchema,
   updateHookRequestSchema,
@@ -161,17 +160,8 @@ function hookNotFound(hookId: string): ApiError {
   return notFound(`Hook ${JSON.stringify(hookId.slice(0, 64))}`);
 }
 
-function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const parsed = schema.safeParse(body, { reportInput: true });
-  if (!parsed.success) {
-    throw new ApiError(
-      422,
-      'invalid_body',
-      'The request body is invalid',
-      translateZodIssues(parsed.error.issues, [], 'the hook'),
-    );
-  }
-  return parsed.data;
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  return parseRequestBody(schema, body, 'the hook');
 }
 
 /** The connection must exist here, and a fixed bucket must be granted (a pointed-to one is checked per request). */

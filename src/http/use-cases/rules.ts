@@ -11,12 +11,11 @@ import { newRuleId } from '../../db/ids.js';
 import { deleteRule, getRule, insertRule, listRules, updateRule, type RuleFields } from '../../db/rules.js';
 import type { RuleRow } from '../../db/schema.js';
 import type { TransformGraph } from '../../graph/graph.js';
-import { translateZodIssues } from '../../graph/validate.js';
 import { DEFAULT_CONNECTION } from '../../storage/connections.js';
 import { grantsForAccount, isBucketGranted } from '../../storage/grants.js';
 import { expandGraphTemplate, validateGraphTemplate, walkSinks } from '../../triggers/graph-template.js';
 import { normalizeMediaType, ruleWouldLoop } from '../../triggers/rule-match.js';
-import { ApiError, invalidGraph, type ApiIssue } from '../api-error.js';
+import { ApiError, parseRequestBody, invalidGraph, type ApiIssue } from '../api-error.js';
 import { ruleRequestSchema, type RuleResponse } from '../schemas-rules.js';
 
 export interface RuleDeps {
@@ -84,16 +83,7 @@ function ruleNotFound(ruleId: string) {
 
 /** Every check a rule must pass, in the order a client can fix them; the fields to store. */
 export function checkRule(deps: RuleDeps, accountId: string, body: unknown): RuleFields {
-  const parsed = ruleBodySchema.safeParse(body ?? {}, { reportInput: true });
-  if (!parsed.success) {
-    throw new ApiError(
-      422,
-      'invalid_body',
-      'The rule is invalid',
-      translateZodIssues(parsed.error.issues, [], 'the rule'),
-    );
-  }
-  const input = parsed.data;
+  const input = parseRequestBody(ruleBodySchema, body, 'the rule', 'The rule is invalid');
   const connection = input.connection ?? DEFAULT_CONNECTION;
   const bodyIssues: ApiIssue[] = [];
   if (!Object.hasOwn(deps.config.storage.connections, connection)) {

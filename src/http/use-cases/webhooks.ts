@@ -33,7 +33,7 @@ import {
   subscriptionIdPattern,
 } from '../../webhooks/ids.js';
 import { refusedOutboundUrl } from '../../webhooks/url-policy.js';
-import { ApiError, notFound, type ApiIssue } from '../api-error.js';
+import { ApiError, parseRequestBody, notFound, type ApiIssue } from '../api-error.js';
 import {
   createWebhookRequestSchema,
   deliveryListQuerySchema,
@@ -56,22 +56,14 @@ export interface WebhookUseCaseDeps {
 }
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, policy: Config['outbound']): T {
-  const parsed = schema.safeParse(body ?? {}, { reportInput: true });
-  if (!parsed.success) {
-    throw new ApiError(
-      422,
-      'invalid_body',
-      'The request body is invalid',
-      translateZodIssues(parsed.error.issues, [], 'the request'),
-    );
-  }
-  const url = (parsed.data as { url?: string }).url;
+  const data = parseRequestBody(schema, body);
+  const url = (data as { url?: string }).url;
   const refused = url === undefined ? undefined : refusedOutboundUrl(url, createAddressPolicy(policy.allow));
   if (refused !== undefined) {
     const issue: ApiIssue = { path: '/url', code: OUTBOUND_ADDRESS_REFUSED, message: `url: ${refused}` };
     throw new ApiError(422, 'invalid_body', 'The request body is invalid', [issue]);
   }
-  return parsed.data;
+  return data;
 }
 
 async function ownSubscription(db: Db, accountId: string, id: string): Promise<WebhookSubscriptionRow> {
