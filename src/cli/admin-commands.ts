@@ -1,7 +1,7 @@
-/** `pixelshift migrate`, `pixelshift setup` and `pixelshift keys create`: operator commands. */
+/** `pixelshift migrate`, `setup`, `keys create` and `purge`: operator commands. */
 import { createApiKey } from '../auth/api-keys.js';
-import { loadConfig } from '../config/config.js';
-import { accountIdSchema, ensureAccount } from '../db/index.js';
+import { loadConfig, parseDuration } from '../config/config.js';
+import { accountIdSchema, DEFAULT_RETENTION_MS, ensureAccount, purgeExpiredRows } from '../db/index.js';
 import { setupTemporal } from '../temporal/setup.js';
 import type { CliIo } from './io.js';
 import { openMigratedDatabase } from './wiring.js';
@@ -41,6 +41,32 @@ export async function keysCreateCommand(accountId: string, json: boolean, io: Cl
       io.log(`client_id   ${key.keyId}`);
       io.log(`client_secret ${key.secret}   (shown once: store it now)`);
     }
+  } finally {
+    await database.close();
+  }
+}
+
+/**
+ * `pixelshift purge [--older-than 30d]`: deletes idempotency keys, inbound-hook message ids and webhook
+ * events (with their delivery log) older than the retention; events still being delivered are kept.
+ * Safe to run from cron on any one replica.
+ */
+export async function purgeCommand(olderThan: string | undefined, io: CliIo): Promise<void> {
+  const retentionMs = olderThan === undefined ? DEFAULT_RETENTION_MS : parseDuration(olderThan);
+  // Deliveries retry for about three days: a shorter retention could drop what a retry still needs.
+  if (retentionMs === undefined || retentionMs < 4 * 86_400_000) {
+    io.fail({
+      error: {
+        code: 'invalid_retention',
+        message: 'Expected --older-than as a duration of at least 4d, such as 30d or 720h',
+      },
+    });
+    return;
+  }
+  const config = loadConfig();
+  const database = await openMigratedDatabase(config, io.log);
+  try {
+    io.print(await purgeExpiredRows(database.db, new Date(Date.now() - retentionMs)));
   } finally {
     await database.close();
   }

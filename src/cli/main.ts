@@ -2,7 +2,7 @@
  * The `pixelshift` command. Each subcommand is a small module; this file only dispatches.
  */
 import { parseArgs } from 'node:util';
-import { keysCreateCommand, migrateCommand, setupCommand } from './admin-commands.js';
+import { keysCreateCommand, migrateCommand, purgeCommand, setupCommand } from './admin-commands.js';
 import { apiCommand } from './api-command.js';
 import { devCommand } from './dev.js';
 import { graphRun, graphValidate } from './graph-commands.js';
@@ -18,6 +18,7 @@ const usage = `Usage: pixelshift <command>
   migrate                                    bring the database schema up to date
   setup                                      create the namespace and search attributes on a Temporal cluster
   keys create --account <id> [--json]        create an account (if new) and an API key pair
+  purge [--older-than 30d]                   delete expired idempotency keys, hook message ids, webhook events
   graph validate <file.json>                 validate a Transform Graph, print every issue
   graph run <file.json> --local-root <dir>   run a graph against a local folder (bucket = first folder)
 `;
@@ -26,7 +27,12 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { 'local-root': { type: 'string' }, account: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      'local-root': { type: 'string' },
+      account: { type: 'string' },
+      json: { type: 'boolean' },
+      'older-than': { type: 'string' },
+    },
     allowPositionals: true,
   });
   switch (command) {
@@ -42,6 +48,8 @@ async function main(argv: string[]): Promise<void> {
       return migrateCommand(processIo);
     case 'setup':
       return setupCommand(processIo);
+    case 'purge':
+      return purgeCommand(values['older-than'], processIo);
     case 'keys':
       if (positionals[0] === 'create' && values.account)
         return keysCreateCommand(values.account, values.json ?? false, processIo);

@@ -9,3 +9,4 @@ export * from './ids.js';
 export * from './rules.js';
 export * from './sns-messages.js';
 export * from './webhooks.js';
+export * from './retention.js';
