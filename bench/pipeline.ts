@@ -212,8 +212,18 @@ export async function run(): Promise<void> {
             : NaN;
         const first = events[0];
         const last = events[events.length - 1];
-        const completed = events.find((e) => e.activityTaskCompletedEventAttributes);
-        const activityStarted = events.filter((e) => e.activityTaskStartedEventAttributes).pop();
+        // The imaging activity by type: graphs run other activities too (throttle, webhook events).
+        const scheduled = events.find(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runGraph',
+        );
+        const ofImaging = (id: unknown) =>
+          scheduled?.eventId != null && String(id) === String(scheduled.eventId);
+        const completed = events.find((e) =>
+          ofImaging(e.activityTaskCompletedEventAttributes?.scheduledEventId),
+        );
+        const activityStarted = events
+          .filter((e) => ofImaging(e.activityTaskStartedEventAttributes?.scheduledEventId))
+          .pop();
         // Time the activity waited for a free imaging slot counts as overhead here: it is what a user waits.
         overheads.push(ms(last) - ms(first) - (ms(completed) - ms(activityStarted)));
         activityMs.push(ms(completed) - ms(activityStarted));
