@@ -90,6 +90,7 @@ export function createApp(deps: AppDeps): Express {
     logger,
   };
   app.use(hookTriggerRoutes(hookDeps));
+
   // Bucket events: authenticated by their connection's events token, not by an account token.
   let ownStores: StoreRegistry | undefined;
   const stores = deps.stores ?? {
@@ -103,6 +104,7 @@ export function createApp(deps: AppDeps): Express {
     logger,
   });
   app.use(s3EventRoutes({ config, ingest: eventIngest, logger, registry: metrics.registry }));
+
   // Authenticated by the SNS message signature, not a bearer token.
   app.use(
     snsEventRoutes({
@@ -151,7 +153,6 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
-/** The secrets key, loaded (or created) on first use and kept. */
 /** The given key, or the configured/generated one loaded on first use. */
 function lazySecretsKey(config: Config, given: SecretsKey | undefined): () => Promise<SecretsKey> {
   let key: Promise<SecretsKey> | undefined = given ? Promise.resolve(given) : undefined;
