@@ -26,10 +26,8 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { activityDeps } from '../src/cli/wiring.js';
-import { loadConfig, type Config } from '../src/config/config.js';
-import { ensureAccount, migrate, openDatabase, type Database } from '../src/db/index.js';
-import { createApp } from '../src/http/app.js';
-import { startHttpServer, type HttpServer } from '../src/http/server.js';
+import { loadConfig } from '../src/config/config.js';
+import { ensureAccount, migrate, openDatabase } from '../src/db/index.js';
 import { TemporalBatchOrchestrator } from '../src/orchestration/temporal-orchestrator.js';
 import { createObjectStores } from '../src/storage/connections.js';
 import { startMoto } from '../src/tools/moto.js';
@@ -40,8 +38,9 @@ import { startSqsPoller } from '../src/triggers/sqs-poller.js';
 import { installTemporalRuntime } from '../src/worker/runtime.js';
 import { buildWorkflowBundle } from '../src/worker/workflow-bundle.js';
 import { createWorkers } from '../src/worker/worker.js';
+import { s3RecordsBody } from '../test/support/fake-ingest.js';
 import { fixturePath } from '../test/support/fixtures.js';
-import { describeMachine, printTable, round1, writeResult } from './lib.js';
+import { describeMachine, printTable, round1, serveApi, writeResult } from './lib.js';
 
 const eventCount = Number(process.env.BENCH_EVENTS ?? 2000);
 const recordsPerBody = 100;
@@ -54,72 +53,6 @@ const eventToken = randomBytes(24).toString('base64url');
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
-
-function recordsBody(bucket: string, keys: string[]): unknown {
-  return {
-    Records: keys.map((key, index) => ({
-      eventVersion: '2.1',
-      eventSource: 'aws:s3',
-      awsRegion: 'us-east-1',
-      eventTime: new Date().toISOString(),
-      eventName: 'ObjectCreated:Put',
-      s3: {
-        s3SchemaVersion: '1.0',
-        bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
-        object: {
-          key,
-          size: 1,
-          eTag: 'c4ca4238a0b923820dcc509a6f75849b',
-          sequencer: `0A${index.toString(16)}`,
-        },
-      },
-    })),
-  };
-}
-
-interface Api {
-  server: HttpServer;
-  token: string;
-  call(
-    pathname: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-  ): Promise<{ status: number; body: unknown }>;
-}
-
-async function serveApi(
-  config: Config,
-  database: Database,
-  orchestrator: TemporalBatchOrchestrator,
-  keyId: string,
-  secret: string,
-): Promise<Api> {
-  const app = createApp({
-    db: database.db,
-    orchestrator,
-    config,
-    jwtSecret: new TextEncoder().encode(config.auth.jwtSecret),
-  });
-  const server = await startHttpServer(app, config.http);
-  const tokenResponse = await fetch(`${server.url}/oauth/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${keyId}:${secret}`).toString('base64')}` },
-    body: new URLSearchParams({ grant_type: 'client_credentials' }),
-  });
-  const token = ((await tokenResponse.json()) as { access_token: string }).access_token;
-  return {
-    server,
-    token,
-    async call(pathname, body, headers = {}) {
-      const response = await fetch(`${server.url}${pathname}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: response.status, body: await response.json() };
-    },
-  };
 }
 
 export async function run(): Promise<void> {
@@ -201,8 +134,7 @@ export async function run(): Promise<void> {
       startsConfig,
       database,
       new TemporalBatchOrchestrator(client, startsConfig),
-      key.keyId,
-      key.secret,
+      key,
     );
     cleanups.push(() => startsApi.server.close());
     const rule = await startsApi.call('/v1/rules', {
@@ -240,9 +172,13 @@ export async function run(): Promise<void> {
       Array.from({ length: requestsInFlight }, async () => {
         while (nextBody < bodies.length) {
           const batch = bodies[nextBody++]!;
-          const response = await startsApi.call('/v1/events/s3', recordsBody(input, batch), {
-            authorization: `Bearer ${eventToken}`,
-          });
+          const response = await startsApi.call(
+            '/v1/events/s3',
+            s3RecordsBody(input, batch, (index) => `0A${index.toString(16)}`),
+            {
+              authorization: `Bearer ${eventToken}`,
+            },
+          );
           if (response.status !== 200)
             throw new Error(`events refused: ${response.status} ${JSON.stringify(response.body)}`);
           started += (response.body as { started: number }).started;
@@ -305,7 +241,7 @@ export async function run(): Promise<void> {
       await workers.shutdown();
       await workersDone;
     });
-    const api = await serveApi(config, database, orchestrator, key.keyId, key.secret);
+    const api = await serveApi(config, database, orchestrator, key);
     cleanups.push(() => api.server.close());
     const thumbnailRule = await api.call('/v1/rules', {
       name: 'bench: thumbnails',

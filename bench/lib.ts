@@ -4,6 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import type { Config } from '../src/config/config.js';
+import type { Database } from '../src/db/index.js';
+import { createApp } from '../src/http/app.js';
+import { startHttpServer, type HttpServer } from '../src/http/server.js';
+import type { BatchOrchestrator } from '../src/orchestration/types.js';
 
 export const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 
@@ -115,4 +120,49 @@ export function printTable(rows: (string | number)[][]): void {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => String(row[column]).length)));
   for (const row of rows)
     console.log(row.map((cell, column) => String(cell).padEnd(widths[column]!)).join('  '));
+}
+
+/** The real API on a loopback port, with an access token for one key pair, as a client would use it. */
+export interface ServedApi {
+  server: HttpServer;
+  token: string;
+  /** GET without a body, POST with one (JSON); answers the parsed JSON. */
+  call(
+    pathname: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: unknown }>;
+}
+
+export async function serveApi(
+  config: Config,
+  database: Database,
+  orchestrator: BatchOrchestrator,
+  key: { keyId: string; secret: string },
+): Promise<ServedApi> {
+  const app = createApp({
+    db: database.db,
+    orchestrator,
+    config,
+    jwtSecret: new TextEncoder().encode(config.auth.jwtSecret),
+  });
+  const server = await startHttpServer(app, config.http);
+  const tokenResponse = await fetch(`${server.url}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${key.keyId}:${key.secret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials' }),
+  });
+  const token = ((await tokenResponse.json()) as { access_token: string }).access_token;
+  return {
+    server,
+    token,
+    async call(pathname, body, headers = {}) {
+      const response = await fetch(`${server.url}${pathname}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, body: await response.json() };
+    },
+  };
 }

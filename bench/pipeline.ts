@@ -21,8 +21,6 @@ import { createApiKey } from '../src/auth/api-keys.js';
 import { batchGraphSource } from '../src/cli/wiring.js';
 import { loadConfig } from '../src/config/config.js';
 import { ensureAccount, migrate, openDatabase } from '../src/db/index.js';
-import { createApp } from '../src/http/app.js';
-import { startHttpServer } from '../src/http/server.js';
 import { TemporalBatchOrchestrator } from '../src/orchestration/temporal-orchestrator.js';
 import { createObjectStores } from '../src/storage/connections.js';
 import { startTemporalDevServer } from '../src/tools/temporal-cli.js';
@@ -32,7 +30,7 @@ import { createWorkers } from '../src/worker/worker.js';
 import type { BatchStatus } from '../src/workflows/status.js';
 import { fixturePath } from '../test/support/fixtures.js';
 import { photoFixtures, threeOutputGraph } from '../test/support/graphs.js';
-import { describeMachine, printTable, round1, round3, sampleRss, writeResult } from './lib.js';
+import { describeMachine, printTable, round1, round3, sampleRss, serveApi, writeResult } from './lib.js';
 
 const photos = photoFixtures;
 const copiesPerRound = Number(process.env.BENCH_COPIES ?? 4);
@@ -88,28 +86,9 @@ export async function run(): Promise<void> {
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
     const orchestrator = new TemporalBatchOrchestrator(client, config);
-    const app = createApp({
-      db: database.db,
-      orchestrator,
-      config,
-      jwtSecret: new TextEncoder().encode(config.auth.jwtSecret),
-    });
-    const server = await startHttpServer(app, config.http);
-
-    const tokenResponse = await fetch(`${server.url}/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${key.keyId}:${key.secret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'client_credentials' }),
-    });
-    const token = ((await tokenResponse.json()) as { access_token: string }).access_token;
-    const api = async (pathname: string, body?: unknown) => {
-      const response = await fetch(`${server.url}${pathname}`, {
-        method: body ? 'POST' : 'GET',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      return { status: response.status, body: await response.json() };
-    };
+    const served = await serveApi(config, database, orchestrator, key);
+    const { server } = served;
+    const api = (pathname: string, body?: unknown) => served.call(pathname, body);
     const runBatch = async (graphs: unknown[]): Promise<BatchStatus> => {
       const submitted = await api('/v1/batches', { graphs });
       if (submitted.status !== 201) throw new Error(`submit failed: ${JSON.stringify(submitted.body)}`);

@@ -91,9 +91,14 @@ export const fakeS3Parser: EventBodyParser = (body, connection) => {
 };
 
 /** An AWS S3 notification body for objects created in one bucket. */
-export function s3RecordsBody(bucket: string, keys: string[], sequencer = '0055AED6DCD90281E5'): unknown {
+export function s3RecordsBody(
+  bucket: string,
+  keys: string[],
+  /** One sequencer for all, or one per record (distinct uploads). */
+  sequencer: string | ((index: number) => string) = '0055AED6DCD90281E5',
+): unknown {
   return {
-    Records: keys.map((key) => ({
+    Records: keys.map((key, index) => ({
       eventVersion: '2.1',
       eventSource: 'aws:s3',
       awsRegion: 'us-east-1',
@@ -102,7 +107,12 @@ export function s3RecordsBody(bucket: string, keys: string[], sequencer = '0055A
       s3: {
         s3SchemaVersion: '1.0',
         bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
-        object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size: 1024, eTag: 'abc123', sequencer },
+        object: {
+          key: encodeURIComponent(key).replace(/%2F/g, '/'),
+          size: 1024,
+          eTag: 'abc123',
+          sequencer: typeof sequencer === 'string' ? sequencer : sequencer(index),
+        },
       },
     })),
   };
