@@ -11,5 +11,5 @@ COPY bin ./bin
 COPY src ./src
 COPY tsconfig.json ./
 USER node
-ENTRYPOINT ["node", "--import", "tsx", "src/cli/main.ts"]
+ENTRYPOINT ["node", "--import", "tsx", "src/app/main.ts"]
 CMD ["api"]

@@ -18,6 +18,48 @@ const bannedInWorkflows = [
   'drizzle-orm/*',
 ];
 
+/** Packages that belong to the infrastructure layers (database and Temporal), never to core. */
+const infrastructurePackages = [
+  '@temporalio/*',
+  'pg',
+  '@electric-sql/pglite',
+  'drizzle-orm',
+  'drizzle-orm/*',
+];
+/** Packages of the HTTP layer. */
+const httpPackages = ['express', 'swagger-ui-express', 'supertest'];
+
+/**
+ * Forbids a layer's files to import the named top-level folders of src/ (by relative path) and the named
+ * packages. Relative specifiers are matched by the folder name that follows their `../` run.
+ * @param {string} files
+ * @param {string[]} forbiddenLayers
+ * @param {string[]} forbiddenPackages
+ */
+function layerRule(files, forbiddenLayers, forbiddenPackages) {
+  const layer = files.split('/')[1];
+  return {
+    files: [files],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: String.raw`^(\.\./)+(${forbiddenLayers.join('|')})/`,
+              message: `The ${layer} layer may not import this layer (see the layer list in eslint.config.js).`,
+            },
+            {
+              group: forbiddenPackages,
+              message: `The ${layer} layer may not depend on this package (see the layer list in eslint.config.js).`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.pixelshift/', 'bench/results/', '.scratch/'] },
   js.configs.recommended,
@@ -42,10 +84,29 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  // Layers (docs/architecture.md, "Layers"): each may import only the layers beneath it.
+  //   core      graph contract, imaging, storage, triggers' parsing, jobs' ports: no Express, no Temporal, no database
+  //   db        the schema, migrations and repositories: core only
+  //   temporal  workflows, activities, worker, client: core and db
+  //   api       HTTP plumbing (route definitions, errors, OpenAPI builder, bearer auth): core and db
+  //   features  one folder per API feature: core, db, api and other features (never temporal or app)
+  //   app       the only place where everything is wired together (CLI commands, the HTTP app)
+  layerRule(
+    'src/core/**',
+    ['db', 'temporal', 'api', 'features', 'app', 'tools'],
+    [...infrastructurePackages, ...httpPackages],
+  ),
+  layerRule('src/db/**', ['temporal', 'api', 'features', 'app', 'tools'], [...httpPackages, '@temporalio/*']),
+  layerRule('src/temporal/**', ['api', 'features', 'app'], httpPackages),
+  layerRule('src/api/**', ['temporal', 'features', 'app'], ['@temporalio/*']),
+  layerRule('src/features/**', ['temporal', 'app', 'tools'], ['@temporalio/*']),
+  layerRule('src/tools/**', ['db', 'api', 'features', 'app'], httpPackages),
   {
-    files: ['src/workflows/**'],
+    // Workflow code runs in Temporal's deterministic sandbox: pure core modules and Temporal's workflow
+    // API only; activities are imported as types and called through proxies.
+    files: ['src/temporal/workflows/**'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
@@ -53,6 +114,16 @@ export default tseslint.config(
               group: bannedInWorkflows,
               message:
                 'Workflow code must stay deterministic: do the I/O in an activity and import its type only.',
+            },
+            {
+              regex: String.raw`^\.\./\.\./(db|api|features|app|tools)/|^\.\./\.\./core/(imaging|storage|net|auth|triggers|config)|^\.\./(worker|client)/`,
+              message:
+                'Workflows import only pure core modules (graph, jobs, webhooks, errors) and Temporal’s workflow API.',
+            },
+            {
+              regex: String.raw`^\.\./activities/`,
+              allowTypeImports: true,
+              message: 'Workflows import activities as types only (proxyActivities calls them).',
             },
           ],
         },

@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import type { Config } from '../src/config/config.js';
+import type { Config } from '../src/core/config.js';
 import type { Database } from '../src/db/index.js';
-import { createApp } from '../src/http/app.js';
-import { startHttpServer, type HttpServer } from '../src/http/server.js';
-import type { BatchOrchestrator } from '../src/orchestration/types.js';
+import { createApp } from '../src/app/http-app.js';
+import { startHttpServer, type HttpServer } from '../src/api/http-server.js';
+import type { BatchOrchestrator } from '../src/core/jobs/orchestrator-ports.js';
 
 export const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync } from 'node:fs';
-import { writeWorkflowBundle } from '../src/worker/workflow-bundle.js';
+import { writeWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
 
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
   stdio: 'inherit',

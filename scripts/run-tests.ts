@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startMoto, type MotoServer } from '../src/tools/moto.js';
 import { startTemporalDevServer, type DevServer } from '../src/tools/temporal-cli.js';
-import { writeWorkflowBundle } from '../src/worker/workflow-bundle.js';
+import { writeWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
 import { findPostgresBin, startPostgres, type PostgresServer } from './postgres.js';
 
 async function findTests(dir: string): Promise<string[]> {

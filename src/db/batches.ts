@@ -1,5 +1,5 @@
 import { and, asc, eq } from 'drizzle-orm';
-import type { TransformGraph } from '../graph/graph.js';
+import type { TransformGraph } from '../core/graph/graph.js';
 import type { Db } from './database.js';
 import { batchGraphs, batches, type BatchRow } from './schema.js';
 

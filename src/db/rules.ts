@@ -4,7 +4,7 @@
  * and checks each account's grants itself.
  */
 import { and, asc, eq } from 'drizzle-orm';
-import type { TransformGraph } from '../graph/graph.js';
+import type { TransformGraph } from '../core/graph/graph.js';
 import type { Db } from './database.js';
 import { rules, type RuleRow } from './schema.js';
 

@@ -15,8 +15,8 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import type { TransformGraph } from '../graph/graph.js';
-import type { HookMapping } from '../triggers/hook-mapping.js';
+import type { TransformGraph } from '../core/graph/graph.js';
+import type { HookMapping } from '../core/triggers/inbound-hook-mapping.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 

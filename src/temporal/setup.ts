@@ -5,7 +5,7 @@
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import protos from '@temporalio/proto';
-import type { Config } from '../config/config.js';
+import type { Config } from '../core/config.js';
 import { pixelshiftSearchAttributes } from './search-attributes.js';
 
 export interface SetupReport {

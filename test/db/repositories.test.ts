@@ -19,7 +19,7 @@ import {
   saveIdempotentResponse,
   touchApiKey,
 } from '../../src/db/index.js';
-import type { TransformGraph } from '../../src/graph/index.js';
+import type { TransformGraph } from '../../src/core/graph/index.js';
 import { databaseTargets, openMigrated, type TestDatabase } from '../support/test-databases.js';
 
 const hash = (char: string) => char.repeat(64);

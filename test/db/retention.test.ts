@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eq, inArray, sql } from 'drizzle-orm';
-import { findHookMessage, insertHook, newHookId, recordHookMessage } from '../../src/db/hooks.js';
+import { findHookMessage, insertHook, newHookId, recordHookMessage } from '../../src/db/inbound-hooks.js';
 import {
   claimIdempotencyKey,
   ensureAccount,

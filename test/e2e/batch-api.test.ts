@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import supertest from 'supertest';
-import { createApp } from '../../src/http/app.js';
-import type { BatchStatus } from '../../src/workflows/status.js';
+import { createApp } from '../../src/app/http-app.js';
+import type { BatchStatus } from '../../src/core/jobs/job-status.js';
 import { threeOutputGraph } from '../support/graphs.js';
 import { startStack, type Stack } from '../support/stack.js';
 

@@ -13,7 +13,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { startTemporalDevServer } from '../../src/tools/temporal-cli.js';
 import { freePort } from '../../src/tools/ports.js';
-import type { BatchStatus } from '../../src/workflows/status.js';
+import type { BatchStatus } from '../../src/core/jobs/job-status.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
 import { threeOutputGraph } from '../support/graphs.js';
 import { startWorkerProcess } from '../support/worker-process.js';

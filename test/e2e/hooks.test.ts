@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { Webhook } from 'standardwebhooks';
-import type { GraphOutcome } from '../../src/workflows/status.js';
+import type { GraphOutcome } from '../../src/core/jobs/job-status.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const finished = new Set(['succeeded', 'partial', 'failed', 'cancelled']);

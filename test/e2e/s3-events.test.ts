@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
-import type { GraphOutcome } from '../../src/workflows/status.js';
+import type { GraphOutcome } from '../../src/core/jobs/job-status.js';
 import { fixturePath } from '../support/fixtures.js';
 import { startStack, type Stack } from '../support/stack.js';
 

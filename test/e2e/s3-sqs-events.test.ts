@@ -20,10 +20,18 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { createObjectStores, type S3Connection, type StoreRegistry } from '../../src/storage/connections.js';
-import { parseBucketNotification } from '../../src/triggers/event-body.js';
-import { createEventIngest } from '../../src/triggers/ingest.js';
-import { createSqsClientFor, startSqsPoller, type SqsPoller } from '../../src/triggers/sqs-poller.js';
+import {
+  createObjectStores,
+  type S3Connection,
+  type StoreRegistry,
+} from '../../src/core/storage/connections.js';
+import { parseBucketNotification } from '../../src/core/triggers/bucket-notification.js';
+import { createEventIngest } from '../../src/features/bucket-events/bucket-event-ingest.js';
+import {
+  createSqsClientFor,
+  startSqsPoller,
+  type SqsPoller,
+} from '../../src/features/bucket-events/sqs-poller.js';
 import { fixturePath } from '../support/fixtures.js';
 import { startStack, type Stack } from '../support/stack.js';
 

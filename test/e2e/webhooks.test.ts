@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { insertDelivery, insertEvent, updateSubscription } from '../../src/db/webhooks.js';
-import type { TransformGraph } from '../../src/graph/index.js';
+import { insertDelivery, insertEvent, updateSubscription } from '../../src/db/webhook-subscriptions.js';
+import type { TransformGraph } from '../../src/core/graph/index.js';
 import { accountIdKey } from '../../src/temporal/search-attributes.js';
-import { deliveryIdFor, deliveryWorkflowIdFor } from '../../src/webhooks/ids.js';
-import { deliveryWorkflow } from '../../src/workflows/delivery.js';
+import { deliveryIdFor, deliveryWorkflowIdFor } from '../../src/core/webhooks/webhook-ids.js';
+import { deliveryWorkflow } from '../../src/temporal/workflows/delivery.js';
 import { startStack, type Stack } from '../support/stack.js';
 import {
   hasValidSignature,

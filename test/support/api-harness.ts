@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
-import { issueAccessToken } from '../../src/auth/access-tokens.js';
-import { createApiKey } from '../../src/auth/api-keys.js';
-import { createKeyStatusCache } from '../../src/auth/key-status.js';
-import { loadConfig, type Config } from '../../src/config/config.js';
+import { issueAccessToken } from '../../src/core/auth/access-tokens.js';
+import { createApiKey } from '../../src/db/api-key-credentials.js';
+import { createKeyStatusCache } from '../../src/api/key-status.js';
+import { loadConfig, type Config } from '../../src/core/config.js';
 import { ensureAccount, type Database, type Db } from '../../src/db/index.js';
-import { createApp, type AppDeps } from '../../src/http/app.js';
+import { createApp, type AppDeps } from '../../src/app/http-app.js';
 import { FakeOrchestrator } from './fake-orchestrator.js';
 import { databaseTargets, openMigrated, type DatabaseTarget } from './test-databases.js';
 

@@ -3,8 +3,8 @@
  * and a minimal parser of AWS `Records` bodies standing in for the real one where a test is about the
  * transport, not the parsing.
  */
-import type { EventBodyParser } from '../../src/triggers/event-body.js';
-import type { EventIngest, IngestResult, ObjectCreatedEvent } from '../../src/triggers/types.js';
+import type { EventBodyParser } from '../../src/core/triggers/bucket-notification.js';
+import type { EventIngest, IngestResult, ObjectCreatedEvent } from '../../src/core/triggers/trigger-types.js';
 
 export class FakeIngest implements EventIngest {
   readonly calls: ObjectCreatedEvent[][] = [];

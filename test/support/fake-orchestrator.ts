@@ -1,13 +1,13 @@
-import { sourceLabel } from '../../src/graph/summary.js';
+import { sourceLabel } from '../../src/core/graph/summary.js';
 import type {
   BatchOrchestrator,
   GraphRunQuery,
   GraphRunSummary,
   StartBatchInput,
   StartGraphRunInput,
-} from '../../src/orchestration/types.js';
-import { batchWorkflowId, graphWorkflowId } from '../../src/workflows/ids.js';
-import { emptyCounts, type BatchStatus, type GraphOutcome } from '../../src/workflows/status.js';
+} from '../../src/core/jobs/orchestrator-ports.js';
+import { batchWorkflowId, graphWorkflowId } from '../../src/core/jobs/workflow-ids.js';
+import { emptyCounts, type BatchStatus, type GraphOutcome } from '../../src/core/jobs/job-status.js';
 
 export type FakeCall =
   | { method: 'startBatch'; input: StartBatchInput }

@@ -1,5 +1,5 @@
 /** Graphs and fixture sets shared by the end-to-end tests and the benches, so both measure the same work. */
-import type { TransformGraph } from '../../src/graph/index.js';
+import type { TransformGraph } from '../../src/core/graph/index.js';
 
 /** The photo fixtures of the benches: baseline, large phone, EXIF orientation 1, progressive, PNG with alpha. */
 export const photoFixtures = [

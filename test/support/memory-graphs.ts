@@ -1,5 +1,5 @@
-import type { BatchGraphSource } from '../../src/activities/index.js';
-import type { TransformGraph } from '../../src/graph/graph.js';
+import type { BatchGraphSource } from '../../src/temporal/activities/index.js';
+import type { TransformGraph } from '../../src/core/graph/graph.js';
 
 /** Batch graphs held in memory, standing in for the PostgreSQL tables in engine-level tests. */
 export class MemoryGraphSource implements BatchGraphSource {

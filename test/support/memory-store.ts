@@ -5,14 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ClassifiedError } from '../../src/errors.js';
+import { ClassifiedError } from '../../src/core/errors.js';
 import type {
   ObjectInfo,
   ObjectStore,
   PutResult,
   ReadOptions,
   WriteOptions,
-} from '../../src/storage/types.js';
+} from '../../src/core/storage/types.js';
 import { fixturePath } from './fixtures.js';
 
 export interface StoredObject {

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { startTemporalDevServer } from '../../src/tools/temporal-cli.js';
-import { installTemporalRuntime } from '../../src/worker/runtime.js';
-import { loadWorkflowBundle } from '../../src/worker/workflow-bundle.js';
+import { installTemporalRuntime } from '../../src/temporal/worker/runtime.js';
+import { loadWorkflowBundle } from '../../src/temporal/worker/workflow-bundle.js';
 import { stopAtExit } from './services.js';
 
 /**

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
  * set up front, so the process a test kills is the worker itself, not a parent that re-executes it.
  */
 export function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts', 'worker'], {
     env: { ...env, MALLOC_ARENA_MAX: '2' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -1,0 +1,21 @@
+/** `pixelshift api`: serves the HTTP API until SIGINT/SIGTERM. */
+import { pino } from 'pino';
+import { loadConfig } from '../core/config.js';
+import type { CliIo } from './io.js';
+import { connectClient, openMigratedDatabase, startApiServer } from './wiring.js';
+
+export async function apiCommand(io: CliIo): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel });
+  const database = await openMigratedDatabase(config, io.log);
+  const { client, orchestrator, deliveries } = await connectClient(config);
+  const server = await startApiServer(config, database, orchestrator, logger, { deliveries });
+  io.log(`API listening on ${server.url} (OpenAPI at ${server.url}/swagger)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  await client.connection.close();
+  await database.close();
+}

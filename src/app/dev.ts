@@ -1,0 +1,153 @@
+/**
+ * `pixelshift dev` (what `npm start` runs): the embedded default of DESIGN §13 in one process tree —
+ * a Temporal dev server (persistent file and UI), PGlite, a `local` storage connection, the API and a
+ * worker — with nothing to install by hand. Ctrl-C stops everything; a second start keeps the data.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../core/config.js';
+import { createObjectStores } from '../core/storage/connections.js';
+import { startTemporalDevServer, type DevServer } from '../tools/temporal-cli.js';
+import { installTemporalRuntime } from '../temporal/worker/runtime.js';
+import { loadWorkflowBundle } from '../temporal/worker/workflow-bundle.js';
+import { createWorkers } from '../temporal/worker/worker.js';
+import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
+import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
+import { devAccountId, ensureDevKeyPair } from './dev-key.js';
+import { prepareExampleRule, type ExampleFolders } from './example-rule.js';
+import { startEventFeeders } from './feeders.js';
+import type { CliIo } from './io.js';
+import { activityDeps, connectClient, openMigratedDatabase, startApiServer } from './wiring.js';
+
+const devTemporalPort = 7233;
+const devTemporalUiPort = 8233;
+
+export async function devCommand(io: CliIo): Promise<void> {
+  const env = { ...process.env };
+  const dataDir = path.resolve(env.PIXELSHIFT_DATA_DIR ?? '.pixelshift');
+  await mkdir(path.join(dataDir, 'storage'), { recursive: true });
+  const stops: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse())
+      await stop().catch((error: unknown) => io.log(`while stopping: ${String(error)}`));
+  };
+  // We stop the workers ourselves, in order, so Temporal's runtime must not react to signals on its own.
+  installTemporalRuntime({ level: 'WARN', shutdownSignals: [] });
+
+  try {
+    let temporal: DevServer | undefined;
+    if (!env.TEMPORAL_ADDRESS) {
+      io.log('starting the Temporal dev server…');
+      temporal = await startTemporalDevServer({
+        dbFile: path.join(dataDir, 'temporal.db'),
+        port: Number(env.PIXELSHIFT_DEV_TEMPORAL_PORT ?? devTemporalPort),
+        uiPort: Number(env.PIXELSHIFT_DEV_TEMPORAL_UI_PORT ?? devTemporalUiPort),
+      });
+      stops.push(() => temporal!.stop());
+      env.TEMPORAL_ADDRESS = temporal.address;
+      env.TEMPORAL_UI_URL ??= temporal.uiUrl;
+    }
+    const config = loadConfig({ ...env, PIXELSHIFT_DATA_DIR: dataDir });
+    const logger = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+
+    const database = await openMigratedDatabase(config, io.log);
+    stops.push(() => database.close());
+    const devKey = await ensureDevKeyPair(database.db, dataDir);
+
+    const stores = createObjectStores(config.storage.connections);
+    stops.push(() => Promise.resolve(stores.destroy()));
+    const workers = await createWorkers({
+      config,
+      deps: await activityDeps(config, database, stores),
+      bundle: await loadWorkflowBundle(),
+      shutdownGraceTime: '10 seconds',
+    });
+    const workersDone = workers.run();
+    stops.push(() => workers.shutdown());
+
+    const { client, orchestrator, deliveries } = await connectClient(config);
+    stops.push(() => client.connection.close());
+    const server = await startApiServer(config, database, orchestrator, logger, { stores, deliveries });
+    stops.push(() => server.close());
+
+    // Bucket events: the watcher of the local connection (and SQS pollers of s3 ones) feed the rules;
+    // stopped first, so their in-flight starts finish while the client is still open.
+    const feeders = startEventFeeders({
+      connections: config.storage.connections,
+      ingest: createEventIngest({ db: database.db, orchestrator, stores, storage: config.storage, logger }),
+      parse: parseBucketNotification,
+      logger,
+    });
+    stops.push(() => feeders.stop());
+    const exampleFolders = await prepareExampleRule({ db: database.db, config }, devAccountId).catch(
+      (error: unknown) => {
+        io.log(`the example rule was not created: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      },
+    );
+
+    printBanner(io, {
+      api: server.url,
+      temporalUi: config.temporal.uiUrl,
+      dataDir,
+      storageRoot: path.join(dataDir, 'storage'),
+      devKey,
+      exampleFolders,
+    });
+
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      }),
+      workersDone,
+    ]);
+    io.log('stopping…');
+    // A second Ctrl-C while stopping means "now".
+    process.once('SIGINT', () => process.exit(130));
+  } finally {
+    await stopAll();
+  }
+}
+
+function printBanner(
+  io: CliIo,
+  info: {
+    api: string;
+    temporalUi: string | undefined;
+    dataDir: string;
+    storageRoot: string;
+    devKey: { keyId: string; secret: string };
+    exampleFolders: ExampleFolders | undefined;
+  },
+): void {
+  const lines = [
+    '',
+    'pixelshift is running (embedded defaults)',
+    `  API          ${info.api}`,
+    `  Swagger      ${info.api}/swagger`,
+    `  Temporal UI  ${info.temporalUi ?? '(not configured)'}`,
+    `  storage      ${info.storageRoot}  (connection "default": bucket = first folder)`,
+    `  data         ${info.dataDir}`,
+    '',
+    ...(info.exampleFolders
+      ? [
+          'drop a photo into the uploads folder; its 320 px WebP thumbnail appears in thumbnails (example rule):',
+          `  uploads      ${info.exampleFolders.uploads}${path.sep}`,
+          `  thumbnails   ${info.exampleFolders.thumbnails}${path.sep}`,
+          '',
+        ]
+      : []),
+    `dev key pair for account "${devAccountId}":`,
+    `  client_id      ${info.devKey.keyId}`,
+    `  client_secret  ${info.devKey.secret}`,
+    '',
+    'get a token:',
+    `  curl -s -u ${info.devKey.keyId}:${info.devKey.secret} -d grant_type=client_credentials ${info.api}/oauth/token`,
+    '',
+    'Ctrl-C stops everything.',
+    '',
+  ];
+  io.log(lines.join('\n'));
+}

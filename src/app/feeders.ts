@@ -1,0 +1,68 @@
+/**
+ * Starts the event feeders a process owns (DESIGN §10): an SQS poller for every s3 connection that names
+ * `events.sqsQueueUrl`, and a watcher for every `local` connection with `watch: true`. Both feed the one
+ * ingest path. The HTTP ingress (S3 webhooks, SNS) lives in the API instead.
+ */
+import type { Logger } from 'pino';
+import type { StorageConnections } from '../core/storage/connections.js';
+import type { EventBodyParser } from '../core/triggers/bucket-notification.js';
+import { createLocalWatcher } from '../features/bucket-events/local-watcher.js';
+import { createSqsClientFor, startSqsPoller } from '../features/bucket-events/sqs-poller.js';
+import type { EventIngest } from '../core/triggers/trigger-types.js';
+
+export interface EventFeederDeps {
+  connections: StorageConnections;
+  ingest: EventIngest;
+  parse: EventBodyParser;
+  logger?: Logger | undefined;
+  /** Which kinds to start (both by default). */
+  sqs?: boolean;
+  watch?: boolean;
+}
+
+export interface EventFeeders {
+  /** One line per feeder, for start-up banners and logs. */
+  descriptions: string[];
+  /** Stops every feeder (in-flight ingests finish first) and releases their clients. */
+  stop(): Promise<void>;
+}
+
+export function startEventFeeders(deps: EventFeederDeps): EventFeeders {
+  const stops: (() => Promise<void>)[] = [];
+  const descriptions: string[] = [];
+  for (const [name, connection] of Object.entries(deps.connections)) {
+    if (connection.kind === 's3' && connection.events?.sqsQueueUrl && deps.sqs !== false) {
+      const sqsClient = createSqsClientFor(connection);
+      const poller = startSqsPoller({
+        connectionName: name,
+        queueUrl: connection.events.sqsQueueUrl,
+        sqsClient,
+        parse: deps.parse,
+        ingest: deps.ingest,
+        logger: deps.logger,
+      });
+      stops.push(async () => {
+        await poller.stop();
+        sqsClient.destroy();
+      });
+      descriptions.push(`connection "${name}": polling ${connection.events.sqsQueueUrl}`);
+    }
+    if (connection.kind === 'local' && connection.watch === true && deps.watch !== false) {
+      const watcher = createLocalWatcher({
+        connectionName: name,
+        root: connection.root,
+        ingest: deps.ingest,
+        logger: deps.logger,
+      });
+      watcher.start();
+      stops.push(() => watcher.stop());
+      descriptions.push(`connection "${name}": watching ${connection.root}`);
+    }
+  }
+  return {
+    descriptions,
+    async stop() {
+      await Promise.all(stops.map((stop) => stop()));
+    },
+  };
+}

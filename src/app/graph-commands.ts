@@ -1,0 +1,63 @@
+/**
+ * `pixelshift graph validate <file>` and `pixelshift graph run <file> --local-root <dir>`:
+ * the engine without Temporal, for users trying graphs and for debugging.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isClassifiedError } from '../core/errors.js';
+import { parseJson, validateGraph } from '../core/graph/validate.js';
+import { executeGraph } from '../core/imaging/index.js';
+import { createObjectStores } from '../core/storage/connections.js';
+import type { CliIo } from './io.js';
+
+async function readGraphFile(file: string, io: CliIo): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    io.fail({
+      error: {
+        code: 'file_not_readable',
+        message: `Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      },
+    });
+    return undefined;
+  }
+  const parsed = parseJson(text);
+  if (!parsed.ok) {
+    io.fail({ ok: false, issues: parsed.issues });
+    return undefined;
+  }
+  return parsed.value;
+}
+
+export async function graphValidate(file: string, io: CliIo): Promise<void> {
+  const input = await readGraphFile(file, io);
+  if (input === undefined) return;
+  const result = validateGraph(input);
+  if (result.ok) io.print({ ok: true });
+  else io.fail({ ok: false, issues: result.issues });
+}
+
+export async function graphRun(file: string, localRoot: string, io: CliIo): Promise<void> {
+  const input = await readGraphFile(file, io);
+  if (input === undefined) return;
+  const result = validateGraph(input);
+  if (!result.ok) {
+    io.fail({ error: { code: 'invalid_graph', message: 'The graph is invalid', issues: result.issues } });
+    return;
+  }
+  // Every connection name resolves to the same local root, so graphs written for S3 run unchanged.
+  const stores = createObjectStores({ default: { kind: 'local', root: path.resolve(localRoot) } });
+  const local = stores.get('default');
+  try {
+    const outcome = await executeGraph(result.value, { stores: { get: () => local } });
+    if (outcome.failures.length) io.fail(outcome);
+    else io.print(outcome);
+  } catch (error) {
+    if (isClassifiedError(error)) io.fail({ error: error.toJSON() });
+    else throw error;
+  } finally {
+    stores.destroy();
+  }
+}

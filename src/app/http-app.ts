@@ -1,0 +1,160 @@
+/**
+ * The Express application (DESIGN §8). A factory with no `listen` inside: tests mount it with supertest,
+ * `startHttpServer` (server.ts) serves it. Routes stay thin — validate, call one use-case, shape the
+ * response — and one error middleware renders every failure.
+ */
+import express, { type Express, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createKeyStatusCache, type KeyStatusCache } from '../api/key-status.js';
+import type { Config } from '../core/config.js';
+import { pingDatabase, type Db } from '../db/database.js';
+import type { BatchOrchestrator } from '../core/jobs/orchestrator-ports.js';
+import { requireBearer } from '../api/bearer.js';
+import { errorHandler, notFoundHandler } from '../api/error-handler.js';
+import { createHttpMetrics } from '../api/metrics.js';
+import { buildOpenApiDocument } from './openapi-document.js';
+import { accountRoutes } from '../features/account/account.routes.js';
+import { batchRoutes } from '../features/batches/batches.routes.js';
+import { docsRoutes } from '../api/docs-routes.js';
+import { graphRoutes } from '../features/graphs/graphs.routes.js';
+import { hookRoutes, hookTriggerRoutes } from '../features/inbound-hooks/inbound-hooks.routes.js';
+import { keyRoutes } from '../features/keys/keys.routes.js';
+import { oauthRoutes } from '../features/oauth/oauth.routes.js';
+import { operationRoutes } from '../features/operations/operations.routes.js';
+import { ruleRoutes } from '../features/rules/rules.routes.js';
+import { runRoutes } from '../features/runs/runs.routes.js';
+import { s3EventRoutes } from '../features/bucket-events/s3-events.routes.js';
+import { createObjectStores, type StoreRegistry } from '../core/storage/connections.js';
+import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
+import { snsEventRoutes, type SnsRouteDeps } from '../features/bucket-events/sns-events.routes.js';
+import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
+import { createCertificateFetcher, createSubscriptionConfirmer } from '../core/triggers/sns-messages.js';
+import { webhookRoutes } from '../features/webhooks/webhooks.routes.js';
+import type { DeliveryStarter } from '../core/jobs/orchestrator-ports.js';
+import { loadOrCreateSecretsKey, type SecretsKey } from '../core/auth/secret-box.js';
+
+export interface AppDeps {
+  db: Db;
+  orchestrator: BatchOrchestrator;
+  config: Config;
+  /** HMAC key of access tokens: `await loadOrCreateJwtSecret(config)`. */
+  jwtSecret: Uint8Array;
+  logger?: Logger | undefined;
+  /** Where /metrics collects from; a fresh registry per app by default. */
+  metricsRegistry?: Registry | undefined;
+  /** Shared with other components that revoke keys; one per app by default. */
+  keyStatus?: KeyStatusCache | undefined;
+  /** Opens sealed hook secrets: `await loadOrCreateSecretsKey(config)`; loaded on first use when absent. */
+  secretsKey?: SecretsKey | undefined;
+  /** Object stores by connection (event ingress HEADs objects); built from config on first use when omitted. */
+  stores?: Pick<StoreRegistry, 'get'> | undefined;
+  /** Replaces parts of the SNS ingress (tests: a certificate fetcher and confirmer of their own, a fake ingest). */
+  sns?: Partial<SnsRouteDeps> | undefined;
+  /** Starts webhook redeliveries (the Temporal client in production); redeliver answers 503 without it. */
+  deliveries?: DeliveryStarter | undefined;
+}
+
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.set('X-Content-Type-Options', 'nosniff');
+  next();
+};
+
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
+  const keyStatus = deps.keyStatus ?? createKeyStatusCache(deps.db);
+  const metrics = createHttpMetrics(deps.metricsRegistry);
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.use(metrics.middleware, securityHeaders);
+  app.use(
+    operationRoutes({
+      ping: () => pingDatabase(deps.db),
+      orchestrator: deps.orchestrator,
+      logger,
+      registry: metrics.registry,
+    }),
+  );
+  app.use(docsRoutes(buildOpenApiDocument({ publicUrl: config.http.publicUrl })));
+  app.use(
+    oauthRoutes({ db: deps.db, jwtSecret: deps.jwtSecret, tokenTtlSeconds: config.auth.tokenTtlSeconds }),
+  );
+
+  // Inbound hooks prove themselves with their signature instead of a token.
+  const hookDeps = {
+    db: deps.db,
+    orchestrator: deps.orchestrator,
+    config,
+    secretsKey: deps.secretsKey,
+    logger,
+  };
+  app.use(hookTriggerRoutes(hookDeps));
+
+  // Bucket events: authenticated by their connection's events token, not by an account token.
+  let ownStores: StoreRegistry | undefined;
+  const stores = deps.stores ?? {
+    get: (name: string) => (ownStores ??= createObjectStores(config.storage.connections)).get(name),
+  };
+  const eventIngest = createEventIngest({
+    db: deps.db,
+    orchestrator: deps.orchestrator,
+    stores,
+    storage: config.storage,
+    logger,
+  });
+  app.use(s3EventRoutes({ config, ingest: eventIngest, logger, registry: metrics.registry }));
+
+  // Authenticated by the SNS message signature, not a bearer token.
+  app.use(
+    snsEventRoutes({
+      db: deps.db,
+      connections: config.storage.connections,
+      logger,
+      ingest: eventIngest,
+      parse: parseBucketNotification,
+      fetchCertificate: createCertificateFetcher(),
+      confirmSubscription: createSubscriptionConfirmer(),
+      ...deps.sns,
+    }),
+  );
+
+  // Everything under /v1 needs a token — unknown /v1 paths included, so they reveal nothing either.
+  app.use('/v1', requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }));
+  app.use(batchRoutes({ db: deps.db, orchestrator: deps.orchestrator, config, logger }));
+  app.use(graphRoutes({ config }));
+  app.use(hookRoutes(hookDeps));
+  app.use(keyRoutes({ db: deps.db, keyStatus, maxBodyBytes: config.http.maxBodyBytes }));
+  app.use(
+    accountRoutes({
+      db: deps.db,
+      orchestrator: deps.orchestrator,
+      config,
+      logger,
+      maxBodyBytes: config.http.maxBodyBytes,
+    }),
+  );
+
+  app.use(ruleRoutes({ db: deps.db, config, maxBodyBytes: config.http.maxBodyBytes }));
+  app.use(runRoutes({ orchestrator: deps.orchestrator, config, logger }));
+  app.use(
+    webhookRoutes({
+      db: deps.db,
+      config,
+      secretsKey: lazySecretsKey(config, deps.secretsKey),
+      deliveries: deps.deliveries,
+      uiUrl: (workflowId) => deps.orchestrator.uiUrl(workflowId),
+      maxBodyBytes: config.http.maxBodyBytes,
+    }),
+  );
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger, config.http.maxBodyBytes));
+  return app;
+}
+
+/** The given key, or the configured/generated one loaded on first use. */
+function lazySecretsKey(config: Config, given: SecretsKey | undefined): () => Promise<SecretsKey> {
+  let key: Promise<SecretsKey> | undefined = given ? Promise.resolve(given) : undefined;
+  return () => (key ??= loadOrCreateSecretsKey(config));
+}

@@ -1,0 +1,131 @@
+/**
+ * How the processes are put together from the plain modules: shared by `dev`, `api` and `worker`.
+ */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { Client, Connection } from '@temporalio/client';
+import type { ActivityDeps, BatchGraphSource } from '../temporal/activities/index.js';
+import type { Logger } from 'pino';
+import { loadOrCreateJwtSecret } from '../core/auth/jwt-secret.js';
+import { loadOrCreateSecretsKey } from '../core/auth/secret-box.js';
+import { createAddressPolicy } from '../core/net/address-policy.js';
+import { createOutboundClient } from '../core/net/outbound-http.js';
+import type { Config } from '../core/config.js';
+import { createApp } from './http-app.js';
+import { startHttpServer, type HttpServer } from '../api/http-server.js';
+import { getBatchGraph, listBatchGraphs, openDatabase, migrate, type Database } from '../db/index.js';
+import { TemporalBatchOrchestrator } from '../temporal/client/temporal-orchestrator.js';
+import type { DeliveryStarter } from '../core/jobs/orchestrator-ports.js';
+import { TemporalDeliveryStarter } from '../temporal/client/delivery-starter.js';
+import type { StoreRegistry } from '../core/storage/connections.js';
+import { databaseThrottleGate } from '../db/throttle-gate.js';
+
+/** Opens the configured database and brings its schema up to date (advisory-locked, so replicas may race). */
+export async function openMigratedDatabase(
+  config: Pick<Config, 'database'>,
+  log: (line: string) => void,
+): Promise<Database> {
+  const database = await openDatabase(config.database, {
+    onPoolError: (error) => log(`database connection error: ${error.message}`),
+  });
+  await migrate(database.db);
+  return database;
+}
+
+export function batchGraphSource(database: Database): BatchGraphSource {
+  return {
+    getBatchGraph: (accountId, batchId, index) => getBatchGraph(database.db, accountId, batchId, index),
+    listBatchGraphs: (accountId, batchId) => listBatchGraphs(database.db, accountId, batchId),
+  };
+}
+
+/** Everything the activities need, over the process's database and stores. */
+export async function activityDeps(
+  config: Pick<Config, 'imaging' | 'throttle' | 'dataDir' | 'secrets' | 'outbound'>,
+  database: Database,
+  stores: StoreRegistry,
+): Promise<ActivityDeps> {
+  return {
+    graphs: batchGraphSource(database),
+    stores,
+    imaging: config.imaging,
+    throttle: databaseThrottleGate(database.db, config.throttle),
+    webhooks: {
+      db: database.db,
+      secretsKey: await loadOrCreateSecretsKey(config),
+      outbound: createOutboundClient({ policy: createAddressPolicy(config.outbound.allow) }),
+    },
+  };
+}
+
+export async function connectClient(config: Pick<Config, 'temporal'>): Promise<{
+  client: Client;
+  orchestrator: TemporalBatchOrchestrator;
+  deliveries: TemporalDeliveryStarter;
+}> {
+  const connection = await Connection.connect({
+    address: config.temporal.address,
+    ...(config.temporal.tls ? { tls: true } : {}),
+    ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
+  });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  return {
+    client,
+    orchestrator: new TemporalBatchOrchestrator(client, config),
+    deliveries: new TemporalDeliveryStarter(client, config),
+  };
+}
+
+/** The HTTP API over the given database and orchestrator, listening where the config says. */
+export async function startApiServer(
+  config: Config,
+  database: Database,
+  orchestrator: TemporalBatchOrchestrator,
+  logger: Logger,
+  extras: {
+    /** Shared with the workers when they run in this process; the app builds its own otherwise. */
+    stores?: StoreRegistry;
+    /** Starts webhook redeliveries; redelivery answers 503 without it. */
+    deliveries?: DeliveryStarter;
+  } = {},
+): Promise<HttpServer> {
+  const jwtSecret = await loadOrCreateJwtSecret(config);
+  // Loaded up front so that a wrong PIXELSHIFT_SECRETS_KEY stops the start, not a hook request.
+  const secretsKey = await loadOrCreateSecretsKey(config);
+  return startHttpServer(
+    createApp({ db: database.db, orchestrator, config, jwtSecret, logger, secretsKey, ...extras }),
+    config.http,
+  );
+}
+
+/**
+ * glibc reads MALLOC_ARENA_MAX only at process start, so a process that runs sharp re-executes itself
+ * once with it set: libvips' threads otherwise each grow a malloc arena and RSS balloons (DESIGN §5).
+ * Resolves true when this process has handed over to the child (and the child has ended): the caller
+ * must then do nothing else. Signals are passed on, so Ctrl-C and SIGTERM reach the real process and
+ * this one waits for its clean shutdown instead of dying first.
+ */
+export async function reexecWithMallocArenaMax(): Promise<boolean> {
+  if (process.env.MALLOC_ARENA_MAX) return false;
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+  });
+  const forward = (signal: NodeJS.Signals) => () => {
+    // A terminal's Ctrl-C already reached the child through the process group; only forward other senders.
+    if (signal !== 'SIGINT' || !process.stdin.isTTY) child.kill(signal);
+  };
+  const onInt = forward('SIGINT');
+  const onTerm = forward('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  const code = await new Promise<number>((resolve) =>
+    child.once('exit', (exitCode, signal) =>
+      resolve(exitCode ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)),
+    ),
+  );
+  process.off('SIGINT', onInt);
+  process.off('SIGTERM', onTerm);
+  process.exitCode = code;
+  return true;
+}

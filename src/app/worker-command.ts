@@ -1,0 +1,70 @@
+/**
+ * `pixelshift worker`: polls the orchestration, imaging and webhooks queues until SIGINT/SIGTERM, and runs
+ * the event feeders the config asks for (SQS queues of s3 connections, watchers of local ones).
+ */
+import { pino } from 'pino';
+import { loadConfig } from '../core/config.js';
+import { createObjectStores } from '../core/storage/connections.js';
+import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
+import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
+import { installTemporalRuntime } from '../temporal/worker/runtime.js';
+import { loadWorkflowBundle } from '../temporal/worker/workflow-bundle.js';
+import { createWorkers } from '../temporal/worker/worker.js';
+import { startEventFeeders, type EventFeeders } from './feeders.js';
+import type { CliIo } from './io.js';
+import { activityDeps, connectClient, openMigratedDatabase } from './wiring.js';
+
+export async function workerCommand(io: CliIo): Promise<void> {
+  const config = loadConfig();
+  const needsFeeders = Object.values(config.storage.connections).some((connection) =>
+    connection.kind === 's3' ? connection.events?.sqsQueueUrl !== undefined : connection.watch === true,
+  );
+  // With feeders, shutdown is ordered here (feeders first, their starts finished, then the workers);
+  // without, Temporal's runtime turns SIGINT/SIGTERM into a graceful shutdown of every worker itself.
+  installTemporalRuntime({ level: 'WARN', ...(needsFeeders ? { shutdownSignals: [] } : {}) });
+  const database = await openMigratedDatabase(config, io.log);
+  const stores = createObjectStores(config.storage.connections);
+  const running = await createWorkers({
+    config,
+    deps: await activityDeps(config, database, stores),
+    bundle: await loadWorkflowBundle(),
+  });
+  io.log(
+    `worker polling ${config.temporal.taskQueues.orchestration}, ${config.temporal.taskQueues.imaging} ` +
+      `and ${config.temporal.taskQueues.webhooks} ` +
+      `(${config.imaging.slots} imaging slots) at ${config.temporal.address}`,
+  );
+  let feeders: EventFeeders | undefined;
+  let closeClient = () => Promise.resolve();
+  try {
+    const workersDone = running.run();
+    if (needsFeeders) {
+      const { client, orchestrator } = await connectClient(config);
+      closeClient = () => client.connection.close();
+      const logger = pino({ level: config.logLevel });
+      feeders = startEventFeeders({
+        connections: config.storage.connections,
+        ingest: createEventIngest({ db: database.db, orchestrator, stores, storage: config.storage, logger }),
+        parse: parseBucketNotification,
+        logger,
+      });
+      for (const line of feeders.descriptions) io.log(line);
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        }),
+        workersDone,
+      ]);
+      await feeders.stop();
+      feeders = undefined;
+      await running.shutdown();
+    }
+    await workersDone;
+  } finally {
+    await feeders?.stop();
+    await closeClient();
+    stores.destroy();
+    await database.close();
+  }
+}

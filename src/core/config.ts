@@ -1,0 +1,191 @@
+/**
+ * Server configuration: environment variables (and an optional JSON file for storage connections and
+ * grants), parsed once at start-up. A bad value stops start-up with a message naming the variable.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { limits } from './graph/units.js';
+import { storageConnectionsSchema } from './storage/connections.js';
+import { storageGrantsSchema } from './storage/grants.js';
+
+const booleanText = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const positiveInt = z.coerce.number().int().positive();
+
+const durationUnits = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `3000ms`, `10s`, `5m`, `1h`, `1d`: one whole number and one unit, in milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * durationUnits[match[2] as keyof typeof durationUnits];
+}
+
+const throttleWindow = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1_000 || ms > 7 * 86_400_000) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'Expected a duration between 1s and 7d such as 1h, 10s or 3000ms',
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const envSchema = z.object({
+  PIXELSHIFT_DATA_DIR: z.string().min(1).default('.pixelshift'),
+  PIXELSHIFT_CONFIG: z.string().min(1).optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_URL: z.url().optional(),
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: booleanText.optional(),
+  TEMPORAL_UI_URL: z.url().optional(),
+  PIXELSHIFT_TASK_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+    .default('pixelshift'),
+  PIXELSHIFT_IMAGING_SLOTS: positiveInt.optional(),
+  PIXELSHIFT_MAX_INPUT_PIXELS: positiveInt.default(limits.defaultMaxInputPixels),
+  PIXELSHIFT_MAX_SOURCE_BYTES: positiveInt.max(limits.maxSourceBytes).default(limits.maxSourceBytes),
+  PIXELSHIFT_JWT_SECRET: z.string().min(32).optional(),
+  PIXELSHIFT_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(3600),
+  PIXELSHIFT_MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
+  PIXELSHIFT_THROTTLE: z.enum(['on', 'off']).default('on'),
+  PIXELSHIFT_THROTTLE_WINDOW: throttleWindow.default(3_600_000),
+  /** Encrypts stored webhook signing secrets: 32 bytes, base64. Generated under the data dir when unset. */
+  PIXELSHIFT_SECRETS_KEY: z
+    .string()
+    .refine((text) => Buffer.from(text, 'base64').length === 32, 'Expected 32 bytes encoded as base64')
+    .optional(),
+  /** Comma-separated hosts or CIDRs that outbound requests may reach despite the SSRF guard. */
+  PIXELSHIFT_OUTBOUND_ALLOW: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const fileSchema = z.strictObject({
+  connections: storageConnectionsSchema.optional(),
+  grants: storageGrantsSchema.optional(),
+  /** Hosts or CIDRs outbound requests (callbacks) may reach even though they are private (DESIGN §11). */
+  outboundAllow: z.array(z.string().min(1)).optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  dataDir: string;
+  database: { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string };
+  http: { host: string; port: number; publicUrl: string | undefined; maxBodyBytes: number };
+  temporal: {
+    address: string;
+    namespace: string;
+    apiKey: string | undefined;
+    tls: boolean;
+    uiUrl: string | undefined;
+    taskQueues: { orchestration: string; imaging: string; webhooks: string };
+  };
+  imaging: { slots: number; maxInputPixels: number; maxSourceBytes: number };
+  auth: { jwtSecret: string | undefined; tokenTtlSeconds: number };
+  /**
+   * Per-account transforms per window (DESIGN §9). `enabled: false` (PIXELSHIFT_THROTTLE=off) starts graphs
+   * without reserving a slot: for benchmarks and deployments that need no limit.
+   */
+  throttle: { enabled: boolean; windowMs: number };
+  /** Key that encrypts stored signing secrets; undefined means "load or create one under the data dir". */
+  secrets: { key: string | undefined };
+  /** SSRF guard exceptions for outbound requests: hosts or CIDRs (env and config file together). */
+  outbound: { allow: string[] };
+  storage: {
+    connections: z.infer<typeof storageConnectionsSchema>;
+    grants: z.infer<typeof storageGrantsSchema>;
+  };
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The embedded default: one local connection under the data dir, every bucket granted to every account. */
+function embeddedStorage(dataDir: string): Config['storage'] {
+  return {
+    connections: { default: { kind: 'local', root: path.join(dataDir, 'storage'), watch: true } },
+    grants: { '*': [{ connection: 'default', buckets: ['*'] }] },
+  };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.PIXELSHIFT_DATA_DIR);
+  let storage = embeddedStorage(dataDir);
+  let outboundAllow: string[] = [];
+  if (e.PIXELSHIFT_CONFIG) {
+    if (!existsSync(e.PIXELSHIFT_CONFIG))
+      throw new ConfigError(`PIXELSHIFT_CONFIG: no file at ${e.PIXELSHIFT_CONFIG}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(e.PIXELSHIFT_CONFIG, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`PIXELSHIFT_CONFIG: ${e.PIXELSHIFT_CONFIG} is not valid JSON`, { cause: error });
+    }
+    const file = fileSchema.safeParse(json);
+    if (!file.success) {
+      const problems = file.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+      throw new ConfigError(`PIXELSHIFT_CONFIG (${e.PIXELSHIFT_CONFIG}):\n  ${problems.join('\n  ')}`);
+    }
+    storage = { connections: file.data.connections ?? storage.connections, grants: file.data.grants ?? {} };
+    outboundAllow = file.data.outboundAllow ?? [];
+  }
+  const prefix = e.PIXELSHIFT_TASK_QUEUE_PREFIX;
+  return {
+    dataDir,
+    database: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL }
+      : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
+    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL, maxBodyBytes: e.PIXELSHIFT_MAX_BODY_BYTES },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_API_KEY),
+      uiUrl: e.TEMPORAL_UI_URL?.replace(/\/+$/, ''),
+      taskQueues: {
+        orchestration: `${prefix}-orchestration`,
+        imaging: `${prefix}-imaging`,
+        webhooks: `${prefix}-webhooks`,
+      },
+    },
+    imaging: {
+      // Imaging is CPU-bound: one slot per core keeps libvips threads from fighting each other.
+      slots: e.PIXELSHIFT_IMAGING_SLOTS ?? os.availableParallelism(),
+      maxInputPixels: e.PIXELSHIFT_MAX_INPUT_PIXELS,
+      maxSourceBytes: e.PIXELSHIFT_MAX_SOURCE_BYTES,
+    },
+    auth: { jwtSecret: e.PIXELSHIFT_JWT_SECRET, tokenTtlSeconds: e.PIXELSHIFT_TOKEN_TTL_SECONDS },
+    throttle: { enabled: e.PIXELSHIFT_THROTTLE === 'on', windowMs: e.PIXELSHIFT_THROTTLE_WINDOW },
+    secrets: { key: e.PIXELSHIFT_SECRETS_KEY },
+    outbound: {
+      allow: [
+        ...outboundAllow,
+        ...(e.PIXELSHIFT_OUTBOUND_ALLOW ?? '')
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+      ],
+    },
+    storage,
+    logLevel: e.LOG_LEVEL,
+  };
+}

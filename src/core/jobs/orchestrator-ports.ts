@@ -1,0 +1,95 @@
+/**
+ * The port between the HTTP API and the durable engine. The API depends on this interface only;
+ * `temporal-orchestrator.ts` implements it over Temporal, tests use an in-memory fake.
+ */
+import type { TransformGraph } from '../graph/graph.js';
+import type { BatchStatus, GraphOutcome, GraphState } from './job-status.js';
+
+export interface StartBatchInput {
+  accountId: string;
+  batchId: string;
+  graphCount: number;
+  callbackUrl?: string;
+}
+
+/** How a graph run outside a batch was started (DESIGN §7 `PixelshiftTrigger`). */
+export type RunTrigger = 's3' | 'webhook';
+
+/** One graph started by an S3 event (a rule) or an inbound hook, with its graph inline. */
+export interface StartGraphRunInput {
+  accountId: string;
+  /** The deduplication key (DESIGN §7), e.g. `s3/<connection>/<bucket>/<key>/<sequencer>/<ruleId>`. */
+  workflowId: string;
+  trigger: RunTrigger;
+  /** The rule or hook that started it (`PixelshiftTriggerId`). */
+  triggerId: string;
+  graph: TransformGraph;
+}
+
+export interface GraphRunQuery {
+  accountId: string;
+  trigger: RunTrigger;
+  triggerId?: string;
+  state?: GraphState;
+  /** ISO times bounding the run's start. */
+  startedAfter?: string;
+  startedBefore?: string;
+  pageSize: number;
+  /** Opaque, from the previous page. */
+  pageToken?: string;
+}
+
+export interface GraphRunSummary {
+  workflowId: string;
+  trigger: RunTrigger;
+  triggerId: string;
+  /** `bucket/key` of the source image. */
+  source: string;
+  state: GraphState;
+  startedAt: string;
+  closedAt?: string;
+}
+
+export interface BatchOrchestrator {
+  /** Starts the batch workflow. Idempotent: a second call for the same batch starts nothing. */
+  startBatch(input: StartBatchInput): Promise<{ workflowId: string }>;
+  /** Undefined when no such batch exists for this account. */
+  getBatchStatus(accountId: string, batchId: string): Promise<BatchStatus | undefined>;
+  getGraphStatus(accountId: string, batchId: string, index: number): Promise<GraphOutcome | undefined>;
+  /** False when the batch does not exist; true when cancelled or already finished. */
+  cancelBatch(accountId: string, batchId: string): Promise<boolean>;
+  /**
+   * Tells graph workflows that their throttle slot moved (the account's limit changed), so that they
+   * ask for it again. Workflows that have finished or do not exist are skipped.
+   */
+  notifyThrottleChanged(workflowIds: readonly string[]): Promise<void>;
+  /**
+   * Starts one triggered graph run. The workflow ID deduplicates: a second call with the same ID (a
+   * redelivered event) starts nothing and reports `started: false`, even after the first run finished.
+   */
+  startGraphRun(input: StartGraphRunInput): Promise<{ workflowId: string; started: boolean }>;
+  /** The outcome so far of a triggered run; undefined when it does not exist or belongs to another account. */
+  getGraphRun(accountId: string, workflowId: string): Promise<GraphOutcome | undefined>;
+  /**
+   * Triggered runs of an account from Temporal's visibility store, in its order: running runs first,
+   * then closed ones, most recent first (SQL visibility stores refuse an explicit ORDER BY).
+   */
+  listGraphRuns(query: GraphRunQuery): Promise<{ runs: GraphRunSummary[]; nextPageToken?: string }>;
+  /** Temporal UI link for a workflow, when TEMPORAL_UI_URL is configured. */
+  uiUrl(workflowId: string): string | undefined;
+  /** Throws when Temporal is unreachable (used by /readyz). */
+  ping(): Promise<void>;
+}
+
+/** Starts a webhook delivery from outside a workflow (the redeliver endpoint). */
+export interface StartDeliveryInput {
+  accountId: string;
+  workflowId: string;
+  deliveryId: string;
+  summary: string;
+}
+
+export interface DeliveryStarter {
+  /** Starts the delivery once; false when a workflow with that ID already exists. */
+  startDelivery(input: StartDeliveryInput): Promise<boolean>;
+}

@@ -1,0 +1,20 @@
+/**
+ * The throttle as the activities see it: reserve a start slot for a graph, or give it back. The worker
+ * wires the database implementation; engine-level tests can wire one that always admits.
+ */
+import type { Db } from './database.js';
+import { releaseSlot, reserveSlot } from './throttle-reservations.js';
+
+export interface ThrottleGate {
+  /** The graph's start slot (idempotent per graph key) and the clock it was decided on. */
+  reserve(accountId: string, graphKey: string): Promise<{ slotAt: Date; now: Date }>;
+  /** Gives back the slot of a graph that will not run. */
+  release(accountId: string, graphKey: string): Promise<boolean>;
+}
+
+export function databaseThrottleGate(db: Db, config: { windowMs: number }): ThrottleGate {
+  return {
+    reserve: (accountId, graphKey) => reserveSlot(db, { accountId, graphKey, windowMs: config.windowMs }),
+    release: (accountId, graphKey) => releaseSlot(db, accountId, graphKey),
+  };
+}

@@ -1,0 +1,71 @@
+/** Reading and changing the account's throttle: `GET/PUT /v1/account/throttle` (DESIGN §9). */
+import type { Logger } from 'pino';
+import type { Config } from '../../core/config.js';
+import type { Db } from '../../db/database.js';
+import { describeValue } from '../../core/graph/issues.js';
+import { translateZodIssues } from '../../core/graph/validate.js';
+import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import { getLimit, setLimit } from '../../db/throttle-reservations.js';
+import { ApiError } from '../../api/api-error.js';
+import { callOrchestrator } from '../../api/orchestrator-call.js';
+import { throttleUpdateSchema, type ThrottleSettingsResponse } from '../../api/schemas.js';
+
+export interface AccountThrottleDeps {
+  db: Db;
+  orchestrator: BatchOrchestrator;
+  config: Pick<Config, 'throttle'>;
+  logger?: Logger | undefined;
+}
+
+const windowSeconds = (config: Pick<Config, 'throttle'>) => config.throttle.windowMs / 1000;
+
+export async function getThrottle(
+  deps: AccountThrottleDeps,
+  accountId: string,
+): Promise<ThrottleSettingsResponse> {
+  return { transformsPerHour: await getLimit(deps.db, accountId), windowSeconds: windowSeconds(deps.config) };
+}
+
+/**
+ * Sets the limit; it applies at once to every graph that has not started. Waiting graphs whose slot
+ * moved are signalled to look again (a raised limit starts them within a second or two). Sending the
+ * same limit again signals every waiting graph: the way to recover when the engine was unreachable.
+ */
+export async function putThrottle(
+  deps: AccountThrottleDeps,
+  accountId: string,
+  body: unknown,
+): Promise<ThrottleSettingsResponse> {
+  const parsed = throttleUpdateSchema.safeParse(body, { reportInput: true });
+  if (!parsed.success) {
+    const issues = translateZodIssues(parsed.error.issues, [], 'the request');
+    // zod reports a huge number twice (beyond the safe integers, and over the maximum): one issue per
+    // field, the last, which names our bound.
+    const lastPerField = issues.filter((issue, i) => !issues.slice(i + 1).some((o) => o.path === issue.path));
+    throw new ApiError(422, 'invalid_body', 'The request body is invalid', lastPerField);
+  }
+  const window = windowSeconds(deps.config);
+  if (parsed.data.windowSeconds !== undefined && parsed.data.windowSeconds !== window) {
+    throw new ApiError(422, 'invalid_body', 'The request body is invalid', [
+      {
+        path: '/windowSeconds',
+        code: 'invalid_value',
+        message: `Expected ${window} (set in server config, read-only) for windowSeconds but received ${describeValue(parsed.data.windowSeconds)}`,
+      },
+    ]);
+  }
+  const change = await setLimit(deps.db, {
+    accountId,
+    limit: parsed.data.transformsPerHour,
+    windowMs: deps.config.throttle.windowMs,
+  });
+  const toTell = change.previous === change.limit ? change.waiting : change.moved.map((row) => row.graphKey);
+  if (toTell.length > 0) {
+    await callOrchestrator(
+      'wake the waiting graphs (the new limit is saved; send it again to retry)',
+      () => deps.orchestrator.notifyThrottleChanged(toTell),
+      deps.logger,
+    );
+  }
+  return { transformsPerHour: change.limit, windowSeconds: window };
+}

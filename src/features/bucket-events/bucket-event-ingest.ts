@@ -1,0 +1,214 @@
+/**
+ * The one ingest path for bucket events (DESIGN §10): HTTP ingress, SNS, SQS and the local watcher all
+ * hand their ObjectCreated events to `createEventIngest(...).ingest(events)`.
+ *
+ * For each event: the enabled rules of its connection and bucket whose account is granted that bucket
+ * (so another account's bucket never triggers anyone's rule) and whose prefix and suffix match; then one
+ * HEAD of the object, which skips pixelshift's own outputs (generated metadata), skips objects already
+ * gone, and supplies size and content type when the event lacked them; then one graph run per matching
+ * rule, with a workflow ID built from the upload's identity (`s3RunWorkflowId`), so a redelivered event
+ * starts nothing twice.
+ *
+ * `ingest` resolves only after Temporal acknowledged every start; when any start (or a HEAD, or the
+ * database) fails it rejects, and the caller must not acknowledge the events (HTTP 5xx, SQS message left
+ * in the queue). Starts that did succeed are found again by their IDs on redelivery.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { checkStorageAccess } from '../../core/auth/storage-access.js';
+import type { StorageConnections } from '../../core/storage/connections.js';
+import type { Db } from '../../db/database.js';
+import { enabledRulesForBucket } from '../../db/rules.js';
+import type { RuleRow } from '../../db/schema.js';
+import { ClassifiedError } from '../../core/errors.js';
+import type { BatchOrchestrator, StartGraphRunInput } from '../../core/jobs/orchestrator-ports.js';
+import { isGeneratedObject } from '../../core/storage/generated-metadata.js';
+import { grantsForAccount, isBucketGranted, type StorageGrants } from '../../core/storage/grants.js';
+import type { ObjectInfo, ObjectStore } from '../../core/storage/types.js';
+import { s3RunWorkflowId } from '../../core/jobs/workflow-ids.js';
+import { expandGraphTemplate } from '../../core/triggers/graph-template.js';
+import { matchesObjectFacts, matchesObjectName } from '../../core/triggers/rule-match.js';
+import type { EventIngest, IngestResult, ObjectCreatedEvent } from '../../core/triggers/trigger-types.js';
+
+/** HEADs and starts in flight at once for one ingest call. */
+export const INGEST_CONCURRENCY = 16;
+
+export interface EventIngestDeps {
+  db: Db;
+  orchestrator: Pick<BatchOrchestrator, 'startGraphRun'>;
+  stores: { get(connection: string): ObjectStore };
+  /** Storage policy from config: which accounts may use which buckets, and which connections exist. */
+  storage: { grants: StorageGrants; connections: StorageConnections };
+  logger?: Logger | undefined;
+  /** Called with every result (metrics, logs). */
+  onResult?: ((result: IngestResult) => void) | undefined;
+  concurrency?: number;
+}
+
+/** Whether any account (its own grants or `*`) may use this bucket; ingress refuses buckets no one has. */
+export function isBucketGrantedToAnyone(grants: StorageGrants, connection: string, bucket: string): boolean {
+  return Object.keys(grants).some((accountId) =>
+    isBucketGranted(grantsForAccount(grants, accountId), connection, bucket),
+  );
+}
+
+export function createEventIngest(deps: EventIngestDeps): EventIngest {
+  const concurrency = deps.concurrency ?? INGEST_CONCURRENCY;
+  const grantedTo = (accountId: string, connection: string, bucket: string) =>
+    isBucketGranted(
+      [...grantsForAccount(deps.storage.grants, accountId), ...grantsForAccount(deps.storage.grants, '*')],
+      connection,
+      bucket,
+    );
+
+  return {
+    async ingest(events) {
+      const result: IngestResult = {
+        events: events.length,
+        started: 0,
+        duplicates: 0,
+        unmatched: 0,
+        skipped: 0,
+        invalid: 0,
+        workflowIds: [],
+      };
+      // One rule lookup per bucket per call, however many records name it.
+      const rulesByBucket = new Map<string, Promise<RuleRow[]>>();
+      const rulesFor = (event: ObjectCreatedEvent) => {
+        const id = `${event.connection}\u0000${event.bucket}`;
+        let found = rulesByBucket.get(id);
+        if (!found) {
+          found = enabledRulesForBucket(deps.db, event.connection, event.bucket);
+          rulesByBucket.set(id, found);
+        }
+        return found;
+      };
+
+      const starts: StartGraphRunInput[] = [];
+      await eachBounded(events, concurrency, async (event) => {
+        const candidates = (await rulesFor(event)).filter(
+          (rule) =>
+            grantedTo(rule.accountId, event.connection, event.bucket) && matchesObjectName(rule, event),
+        );
+        if (candidates.length === 0) {
+          result.unmatched += 1;
+          return;
+        }
+        const upload = event.sequencer ?? event.etag ?? event.eventTime;
+        if (upload === undefined) {
+          result.invalid += 1;
+          deps.logger?.warn({ event }, 'bucket event without sequencer, ETag or time: skipped');
+          return;
+        }
+        const info = await headObject(deps, event);
+        if (info === undefined) {
+          result.skipped += 1;
+          return;
+        }
+        if (isGeneratedObject(info)) {
+          result.unmatched += 1;
+          return;
+        }
+        const facts = { size: event.size ?? info.size, contentType: event.contentType ?? info.contentType };
+        const matching = candidates.filter((rule) => matchesObjectFacts(rule, facts));
+        if (matching.length === 0) {
+          result.unmatched += 1;
+          return;
+        }
+        for (const rule of matching) {
+          const graph = expandGraphTemplate(rule.template, {
+            connection: event.connection,
+            bucket: event.bucket,
+            key: event.key,
+            ...(event.versionId ? { versionId: event.versionId } : {}),
+          });
+          // Grants are config and may have shrunk since the rule was saved: never write where it may not.
+          const access = checkStorageAccess([{ graph, base: [] }], deps.storage, rule.accountId);
+          if (access.denied.length > 0 || access.unknownConnections.length > 0) {
+            deps.logger?.warn(
+              {
+                ruleId: rule.id,
+                accountId: rule.accountId,
+                issues: [...access.denied, ...access.unknownConnections],
+              },
+              'rule writes where its account is no longer granted: skipped',
+            );
+            result.skipped += 1;
+            continue;
+          }
+          starts.push({
+            accountId: rule.accountId,
+            workflowId: s3RunWorkflowId(
+              { connection: event.connection, bucket: event.bucket, key: event.key, upload, ruleId: rule.id },
+              sha256Hex,
+            ),
+            trigger: 's3',
+            triggerId: rule.id,
+            graph,
+          });
+        }
+      });
+
+      // The same upload twice in one body (or two records for one key) must not start twice either.
+      const unique = [...new Map(starts.map((start) => [start.workflowId, start])).values()];
+      result.duplicates += starts.length - unique.length;
+      await eachBounded(unique, concurrency, async (start) => {
+        const { workflowId, started } = await deps.orchestrator.startGraphRun(start);
+        if (started) result.started += 1;
+        else result.duplicates += 1;
+        result.workflowIds.push(workflowId);
+      });
+      deps.onResult?.(result);
+      return result;
+    },
+  };
+}
+
+/** The object as it is now; undefined when it is gone or may not be read (nothing to run on). */
+async function headObject(deps: EventIngestDeps, event: ObjectCreatedEvent): Promise<ObjectInfo | undefined> {
+  try {
+    return await deps.stores.get(event.connection).head(event.bucket, event.key);
+  } catch (error) {
+    if (
+      error instanceof ClassifiedError &&
+      (error.code === 'source_not_found' || error.code === 'access_denied')
+    ) {
+      deps.logger?.info(
+        { connection: event.connection, bucket: event.bucket, key: event.key, code: error.code },
+        'object of a bucket event cannot be read: skipped',
+      );
+      return undefined;
+    }
+    // Transient (or unknown) failures: the sender must retry.
+    throw error;
+  }
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Runs `work` over the items with at most `limit` in flight. Every item already started finishes; the
+ * first failure is then rethrown (and no further items are taken).
+ */
+async function eachBounded<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure) throw failure.error;
+}

@@ -1,0 +1,154 @@
+/**
+ * Activities: thin adapters from Temporal to the plain modules (imaging, storage, db).
+ * Built by a factory over their dependencies and wired in the worker (DESIGN §16).
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ClassifiedError, isClassifiedError } from '../../core/errors.js';
+import type { TransformGraph } from '../../core/graph/graph.js';
+import { graphSinks, sourceLabel, summarizeGraph } from '../../core/graph/summary.js';
+import { executeGraph } from '../../core/imaging/index.js';
+import type { StoreRegistry } from '../../core/storage/connections.js';
+import { generatedMetadata } from '../../core/storage/generated-metadata.js';
+import type { ThrottleGate } from '../../db/throttle-gate.js';
+import { imagingHeartbeatIntervalMs } from '../workflows/definitions.js';
+import type {
+  DescribeBatchInput,
+  GraphDescription,
+  GraphProgress,
+  RunGraphInput,
+  RunGraphResult,
+  ThrottleSlot,
+  ThrottleSlotInput,
+} from './types.js';
+import { createWebhookActivities, type WebhookDeps } from './webhook-activities.js';
+
+/** Where batch graphs are read from (PostgreSQL in production). */
+export interface BatchGraphSource {
+  getBatchGraph(accountId: string, batchId: string, index: number): Promise<TransformGraph | undefined>;
+  /** All graphs of a batch, in index order. */
+  listBatchGraphs(accountId: string, batchId: string): Promise<TransformGraph[]>;
+}
+
+export interface ActivityDeps {
+  graphs: BatchGraphSource;
+  stores: StoreRegistry;
+  imaging: { maxInputPixels: number; maxSourceBytes: number };
+  /**
+   * The account throttle (the database in every process the CLI wires). Absent only in engine-level
+   * tests and tools without a database: every graph is then admitted at once.
+   */
+  throttle?: ThrottleGate | undefined;
+  /** Outbound webhooks (DESIGN §11); absent in engine-level tests and tools: no events are delivered. */
+  webhooks?: WebhookDeps | undefined;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createWebhookActivities(deps.webhooks),
+    describeBatchGraphs: async (input: DescribeBatchInput): Promise<GraphDescription[]> => {
+      const graphs = await deps.graphs.listBatchGraphs(input.accountId, input.batchId);
+      if (graphs.length !== input.graphCount) {
+        throw ApplicationFailure.nonRetryable(
+          `Batch ${input.batchId} has ${graphs.length} stored graphs, expected ${input.graphCount}`,
+          'invalid_graph',
+        );
+      }
+      return graphs.map((graph, index) => ({
+        index,
+        summary: summarizeGraph(graph),
+        source: sourceLabel(graph),
+      }));
+    },
+
+    /**
+     * Idempotent by graph key: a retry after a crash that followed the commit, or a second call after
+     * a signal, returns the slot the graph holds (moved, perhaps, by a limit change).
+     */
+    reserveThrottleSlot: async (input: ThrottleSlotInput): Promise<ThrottleSlot> => {
+      if (!deps.throttle) return { slotAt: new Date().toISOString(), waitMs: 0 };
+      const { slotAt, now } = await deps.throttle.reserve(input.accountId, input.graphKey);
+      return { slotAt: slotAt.toISOString(), waitMs: Math.max(0, slotAt.getTime() - now.getTime()) };
+    },
+
+    releaseThrottleSlot: async (input: ThrottleSlotInput): Promise<{ released: boolean }> => ({
+      released: (await deps.throttle?.release(input.accountId, input.graphKey)) ?? false,
+    }),
+
+    runGraph: async (input: RunGraphInput): Promise<RunGraphResult> => {
+      const context = Context.current();
+      let progress: GraphProgress = { stage: 'load', completedSinks: 0, totalSinks: 0 };
+      // Heartbeats are how a dead worker is noticed and how cancellation reaches us, so they
+      // keep flowing while the graph loads and while a long libvips stage runs.
+      context.heartbeat(progress);
+      const ticker = setInterval(() => context.heartbeat(progress), imagingHeartbeatIntervalMs);
+      const graph = await loadGraph(deps, input).catch((error: unknown) => {
+        clearInterval(ticker);
+        throw error;
+      });
+      const source = graph.transformUnits[0];
+      progress = { stage: 'download', completedSinks: 0, totalSinks: graphSinks(graph).length };
+      try {
+        const result = await executeGraph(graph, {
+          stores: deps.stores,
+          maxInputPixels: deps.imaging.maxInputPixels,
+          maxSourceBytes: deps.imaging.maxSourceBytes,
+          signal: context.cancellationSignal,
+          onProgress: (next) => {
+            progress = next;
+            context.heartbeat(progress);
+          },
+          sinkMetadata: generatedMetadata({
+            graphId: input.workflowId,
+            sourceBucket: source?.type === 'StorageSource' ? source.bucket : '',
+            sourceKey: source?.type === 'StorageSource' ? source.key : '',
+          }),
+        });
+        return { sinks: result.sinks, failures: result.failures };
+      } catch (error) {
+        if (context.cancellationSignal.aborted) throw error;
+        throw toApplicationFailure(error);
+      } finally {
+        clearInterval(ticker);
+      }
+    },
+  };
+}
+
+async function loadGraph(deps: ActivityDeps, input: RunGraphInput): Promise<TransformGraph> {
+  if (input.graph) return input.graph;
+  if (!input.ref)
+    throw ApplicationFailure.nonRetryable('runGraph needs a graph or a graph reference', 'invalid_graph');
+  const graph = await deps.graphs.getBatchGraph(input.ref.accountId, input.ref.batchId, input.ref.index);
+  if (!graph) {
+    throw ApplicationFailure.nonRetryable(
+      `Graph ${input.ref.index} of batch ${input.ref.batchId} is not stored`,
+      'invalid_graph',
+    );
+  }
+  return graph;
+}
+
+/**
+ * The classification becomes the failure type; only `transient` is retryable, and a server-given
+ * delay (S3 Retry-After / SlowDown) becomes the next retry delay.
+ *
+ * The cause recorded in the history is the classified error alone, not the library error under it:
+ * an SDK error's chain and stacks push a failure past the server's 4 KB limit for retried activities,
+ * and the history would then show "Failure exceeds size limit." instead of what went wrong.
+ */
+export function toApplicationFailure(error: unknown): unknown {
+  if (!isClassifiedError(error)) return error;
+  const recorded = new ClassifiedError(error.code, error.message, {
+    ...(error.unit === undefined ? {} : { unit: error.unit }),
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+  });
+  recorded.stack = error.stack;
+  return ApplicationFailure.create({
+    type: error.code,
+    message: error.message,
+    nonRetryable: !error.retryable,
+    details: error.unit === undefined ? [] : [{ unit: error.unit }],
+    ...(error.retryAfterMs === undefined ? {} : { nextRetryDelay: error.retryAfterMs }),
+    cause: recorded,
+  });
+}

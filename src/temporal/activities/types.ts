@@ -1,0 +1,57 @@
+/** Activity inputs and results: small descriptions only, never image bytes (DESIGN §2). */
+import type { TransformGraph } from '../../core/graph/graph.js';
+import type { SinkFailureOutcome, SinkOutcome } from '../../core/jobs/job-status.js';
+
+/** Where a batch graph is stored (PostgreSQL); workflows pass this instead of the graph itself. */
+export interface GraphRef {
+  accountId: string;
+  batchId: string;
+  index: number;
+}
+
+export interface RunGraphInput {
+  accountId: string;
+  workflowId: string;
+  /** Exactly one of `ref` (batch graphs) and `graph` (small triggered graphs) is set. */
+  ref?: GraphRef;
+  graph?: TransformGraph;
+}
+
+export interface RunGraphResult {
+  sinks: SinkOutcome[];
+  failures: SinkFailureOutcome[];
+}
+
+export interface GraphDescription {
+  index: number;
+  /** "cat.jpg → 3 outputs" */
+  summary: string;
+  /** `bucket/key` */
+  source: string;
+}
+
+export interface DescribeBatchInput {
+  accountId: string;
+  batchId: string;
+  graphCount: number;
+}
+
+/** Progress carried in heartbeats, visible in the Temporal UI's pending-activity view. */
+export interface GraphProgress {
+  stage: string;
+  completedSinks: number;
+  totalSinks: number;
+}
+
+/** A graph's throttle reservation (DESIGN §9); `graphKey` is the graph workflow ID. */
+export interface ThrottleSlotInput {
+  accountId: string;
+  graphKey: string;
+}
+
+export interface ThrottleSlot {
+  /** ISO time the graph may start. */
+  slotAt: string;
+  /** How long to wait from now (0 when the slot has come): measured on one clock, so skew cannot creep in. */
+  waitMs: number;
+}

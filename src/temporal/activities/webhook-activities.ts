@@ -1,0 +1,259 @@
+/**
+ * Webhook activities (DESIGN §11):
+ * - `publishWebhookEvent` (orchestration queue): stores the event under a deterministic id, finds its
+ *   targets (the account's enabled subscriptions to the type, and the batch's callbackUrl) and records
+ *   one delivery each; the calling workflow then starts the delivery workflows.
+ * - `attemptWebhookDelivery` (webhooks queue): one signed HTTP attempt through the SSRF-guarded client,
+ *   logged. Secrets are opened here and never enter workflow history.
+ */
+import { Webhook } from 'standardwebhooks';
+import {
+  openSecret,
+  sealSecret,
+  generateSigningSecret,
+  type SecretsKey,
+} from '../../core/auth/secret-box.js';
+import type { Db } from '../../db/database.js';
+import { getBatch } from '../../db/batches.js';
+import {
+  callbackSecret,
+  disableSubscription,
+  getDelivery,
+  getEvent,
+  getSubscriptionById,
+  insertDelivery,
+  insertEvent,
+  recordAttempt,
+  setDeliveryState,
+  subscriptionsForEvent,
+} from '../../db/webhook-subscriptions.js';
+import type { OutboundClient } from '../../core/net/outbound-http.js';
+import type { WebhookEventType } from '../../core/webhooks/webhook-events.js';
+import { deliveryIdFor, deliveryWorkflowIdFor, eventIdFor } from '../../core/webhooks/webhook-ids.js';
+import { honoursRetryAfter, parseRetryAfter } from '../../core/webhooks/webhook-retry.js';
+import { deliveryAttemptTimeoutMs } from '../workflows/definitions.js';
+
+export interface WebhookDeps {
+  db: Db;
+  secretsKey: SecretsKey;
+  outbound: OutboundClient;
+  /** Per-attempt HTTP timeout; `deliveryAttemptTimeoutMs` by default. */
+  attemptTimeoutMs?: number | undefined;
+  /** Overrides the delivery schedule in new deliveries' workflow input (tests use short ones). */
+  retryScheduleMs?: readonly number[] | undefined;
+}
+
+export interface PublishEventInput {
+  accountId: string;
+  type: WebhookEventType;
+  /** The emitting workflow run: with the type, it makes the event id (a retry never duplicates). */
+  workflowId: string;
+  runId: string;
+  /** The batch the event belongs to: its callbackUrl, if any, receives the event too. */
+  batchId?: string;
+  data: unknown;
+}
+
+export interface DeliveryToStart {
+  deliveryId: string;
+  workflowId: string;
+  /** "graph.succeeded → https://host/…" for the Temporal UI. */
+  summary: string;
+  retryScheduleMs?: number[];
+}
+
+export interface PublishEventResult {
+  eventId: string;
+  deliveries: DeliveryToStart[];
+}
+
+export interface AttemptInput {
+  deliveryId: string;
+  /** The schedule has no further attempt: a failure now fails the delivery. */
+  final: boolean;
+}
+
+export interface AttemptResult {
+  /** `gone`: 410, the subscription is disabled; `stopped`: disabled or deleted before the attempt. */
+  outcome: 'succeeded' | 'retry' | 'gone' | 'stopped';
+  attempt?: number;
+  status?: number;
+  error?: string;
+  retryAfterMs?: number;
+}
+
+/** The account's batch-callback secret, created sealed on first use. */
+export async function openCallbackSecret(deps: Pick<WebhookDeps, 'db' | 'secretsKey'>, accountId: string) {
+  const context = `callback:${accountId}`;
+  const sealed = await callbackSecret(deps.db, accountId, () =>
+    sealSecret(deps.secretsKey, generateSigningSecret(), context),
+  );
+  return openSecret(deps.secretsKey, sealed, context);
+}
+
+/** `https://host/path…` shortened for summaries (no query: it may carry a token). */
+export function describeTarget(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const pathname = parsed.pathname.length > 24 ? `${parsed.pathname.slice(0, 24)}…` : parsed.pathname;
+    return `${parsed.protocol}//${parsed.host}${pathname}`;
+  } catch {
+    return 'an invalid URL';
+  }
+}
+
+export function createWebhookActivities(deps: WebhookDeps | undefined) {
+  return {
+    publishWebhookEvent: async (input: PublishEventInput): Promise<PublishEventResult> => {
+      const eventId = eventIdFor(input.workflowId, input.runId, input.type);
+      if (!deps) return { eventId, deliveries: [] };
+      const { db } = deps;
+      const subscriptions = await subscriptionsForEvent(db, input.accountId, input.type);
+      const callbackUrl = input.batchId
+        ? (await getBatch(db, input.accountId, input.batchId))?.callbackUrl
+        : undefined;
+      if (subscriptions.length === 0 && !callbackUrl) return { eventId, deliveries: [] };
+
+      // The envelope's timestamp is the first emission's: a retry stores nothing new.
+      await insertEvent(db, {
+        id: eventId,
+        accountId: input.accountId,
+        type: input.type,
+        payload: { type: input.type, timestamp: new Date().toISOString(), data: input.data },
+      });
+      const targets = [
+        ...subscriptions.map((s) => ({ key: s.id, subscriptionId: s.id, url: s.url })),
+        ...(callbackUrl ? [{ key: 'callback', callbackUrl, url: callbackUrl }] : []),
+      ];
+      const deliveries: DeliveryToStart[] = [];
+      for (const target of targets) {
+        const workflowId = deliveryWorkflowIdFor(eventId, target.key);
+        const row = await insertDelivery(db, {
+          id: deliveryIdFor(workflowId),
+          accountId: input.accountId,
+          eventId,
+          subscriptionId: 'subscriptionId' in target ? target.subscriptionId : undefined,
+          callbackUrl: 'callbackUrl' in target ? target.callbackUrl : undefined,
+          workflowId,
+        });
+        deliveries.push({
+          deliveryId: row.id,
+          workflowId: row.workflowId,
+          summary: `${input.type} → ${describeTarget(target.url)}`,
+          ...(deps.retryScheduleMs ? { retryScheduleMs: [...deps.retryScheduleMs] } : {}),
+        });
+      }
+      return { eventId, deliveries };
+    },
+
+    attemptWebhookDelivery: async (input: AttemptInput): Promise<AttemptResult> => {
+      if (!deps) throw new Error('webhook delivery is not configured in this worker');
+      const { db } = deps;
+      const delivery = await getDelivery(db, input.deliveryId);
+      if (!delivery) return { outcome: 'stopped', error: 'the delivery no longer exists' };
+      const event = await getEvent(db, delivery.eventId);
+      if (!event) return { outcome: 'stopped', error: 'the event no longer exists' };
+
+      let url: string;
+      let secrets: string[];
+      let subscriptionId: string | undefined;
+      if (delivery.subscriptionId) {
+        const subscription = await getSubscriptionById(db, delivery.subscriptionId);
+        // Disabled or deleted while this delivery waited: stop without sending.
+        if (!subscription || !subscription.enabled) {
+          await setDeliveryState(db, delivery.id, 'disabled');
+          return { outcome: 'stopped', error: 'the subscription is disabled or deleted' };
+        }
+        subscriptionId = subscription.id;
+        url = subscription.url;
+        secrets = [openSecret(deps.secretsKey, subscription.secretSealed, subscription.id)];
+        const previous = subscription.previousSecretSealed;
+        const expires = subscription.previousSecretExpiresAt;
+        if (previous && expires && expires.getTime() > Date.now()) {
+          secrets.push(openSecret(deps.secretsKey, previous, subscription.id));
+        }
+      } else {
+        url = delivery.callbackUrl!;
+        secrets = [await openCallbackSecret(deps, delivery.accountId)];
+      }
+
+      const body = JSON.stringify(event.payload);
+      const now = new Date();
+      // Several space-separated signatures are allowed: during a rotation, old and new both sign.
+      const signature = secrets.map((secret) => new Webhook(secret).sign(event.id, now, body)).join(' ');
+      const result = await deps.outbound.post({
+        url,
+        body,
+        timeoutMs: deps.attemptTimeoutMs ?? deliveryAttemptTimeoutMs,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'pixelshift-webhooks',
+          'webhook-id': event.id,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+          'webhook-signature': signature,
+        },
+      });
+
+      if (result.kind === 'error') {
+        const error = `${result.code}: ${result.message}`;
+        const attempt = await recordAttempt(db, delivery.id, {
+          status: null,
+          latencyMs: result.latencyMs,
+          error,
+          state: input.final ? 'failed' : 'pending',
+        });
+        return { outcome: 'retry', attempt, error };
+      }
+      const { status } = result;
+      if (status >= 200 && status < 300) {
+        const attempt = await recordAttempt(db, delivery.id, {
+          status,
+          latencyMs: result.latencyMs,
+          error: null,
+          state: 'succeeded',
+        });
+        return { outcome: 'succeeded', attempt, status };
+      }
+      if (status === 410) {
+        if (subscriptionId)
+          await disableSubscription(
+            db,
+            subscriptionId,
+            `the receiver answered 410 Gone at ${now.toISOString()}`,
+          );
+        const attempt = await recordAttempt(db, delivery.id, {
+          status,
+          latencyMs: result.latencyMs,
+          error: 'gone: the receiver answered 410 Gone',
+          state: 'disabled',
+        });
+        return { outcome: 'gone', attempt, status };
+      }
+      const error = result.redirect
+        ? `redirect_not_followed: Location ${result.redirect.location}` +
+          (result.redirect.refused ? ` (outbound_address_refused: ${result.redirect.refused})` : '')
+        : `http_status: the receiver answered ${status}`;
+      const retryAfterMs = honoursRetryAfter(status)
+        ? parseRetryAfter(result.headers['retry-after'], now)
+        : undefined;
+      const attempt = await recordAttempt(db, delivery.id, {
+        status,
+        latencyMs: result.latencyMs,
+        error,
+        state: input.final ? 'failed' : 'pending',
+      });
+      return {
+        outcome: 'retry',
+        attempt,
+        status,
+        error,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      };
+    },
+
+    /** The schedule ended on a failed activity (no attempt could record it): mark the delivery failed. */
+    failWebhookDelivery: async (input: { deliveryId: string }): Promise<void> => {
+      if (deps) await setDeliveryState(deps.db, input.deliveryId, 'failed');
+    },
+  };
+}

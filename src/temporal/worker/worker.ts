@@ -1,0 +1,92 @@
+/**
+ * The worker process: one connection, three task queues.
+ * - orchestration: the workflows and their light activities (batch descriptions, throttle slots);
+ * - imaging: the sharp activity, with slots bounded to the cores (DESIGN §7);
+ * - webhooks: delivery workflows and their HTTP attempts (DESIGN §11).
+ * Temporal's runtime turns SIGINT/SIGTERM into a graceful shutdown: polling stops, in-flight
+ * activities get `shutdownGraceTime` to finish, and whatever is still running after that is
+ * cancelled and retried elsewhere (the server notices through the heartbeat timeout).
+ */
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { Config } from '../../core/config.js';
+
+export interface WorkerOptions {
+  config: Pick<Config, 'temporal' | 'imaging'>;
+  deps: ActivityDeps;
+  bundle: WorkflowBundle;
+  connection?: NativeConnection;
+  shutdownGraceTime?: string;
+}
+
+export interface RunningWorkers {
+  workers: Worker[];
+  /** Resolves when every worker has stopped. */
+  run(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function connectToTemporal(config: Pick<Config, 'temporal'>): Promise<NativeConnection> {
+  return NativeConnection.connect({
+    address: config.temporal.address,
+    ...(config.temporal.tls ? { tls: true } : {}),
+    ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
+  });
+}
+
+export async function createWorkers(options: WorkerOptions): Promise<RunningWorkers> {
+  const { config } = options;
+  const ownConnection = !options.connection;
+  const connection = options.connection ?? (await connectToTemporal(config));
+  const activities = createActivities(options.deps);
+  const shutdownGraceTime = options.shutdownGraceTime ?? '30 seconds';
+
+  const orchestration = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueues.orchestration,
+    workflowBundle: options.bundle,
+    activities: {
+      describeBatchGraphs: activities.describeBatchGraphs,
+      reserveThrottleSlot: activities.reserveThrottleSlot,
+      releaseThrottleSlot: activities.releaseThrottleSlot,
+      publishWebhookEvent: activities.publishWebhookEvent,
+    },
+    shutdownGraceTime,
+  });
+  const imaging = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueues.imaging,
+    activities: { runGraph: activities.runGraph },
+    maxConcurrentActivityTaskExecutions: config.imaging.slots,
+    shutdownGraceTime,
+  });
+  // Deliveries: their workflows and the HTTP attempts, apart so slow receivers never hold up graphs.
+  const webhooks = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueues.webhooks,
+    workflowBundle: options.bundle,
+    activities: {
+      attemptWebhookDelivery: activities.attemptWebhookDelivery,
+      failWebhookDelivery: activities.failWebhookDelivery,
+    },
+    shutdownGraceTime,
+  });
+  const workers = [orchestration, imaging, webhooks];
+  let running: Promise<void> | undefined;
+  return {
+    workers,
+    run() {
+      running ??= Promise.all(workers.map((worker) => worker.run())).then(async () => {
+        if (ownConnection) await connection.close();
+      });
+      return running;
+    },
+    async shutdown() {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * A batch: runs its graphs as child workflows through a bounded window, keeps their outcomes for the
+ * status query, and returns the final BatchStatus. Cancelling it cancels the running graphs and
+ * records every unfinished graph as cancelled.
+ */
+import {
+  CancellationScope,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  executeChild,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import type { GraphDescription } from '../activities/types.js';
+import { accountIdKey, batchIdKey, sourceKey, stateKey, triggerKey } from '../search-attributes.js';
+import {
+  batchStatusQuery,
+  maxConcurrentGraphsPerBatch,
+  orchestrationActivityOptions,
+} from './definitions.js';
+import { graphWorkflow } from './graph.js';
+import { graphWorkflowId } from '../../core/jobs/workflow-ids.js';
+import { batchCompletedData } from '../../core/webhooks/webhook-events.js';
+import { emitWebhookEvent, webhookEventsPatch, webhooksTaskQueueBeside } from './webhook-events.js';
+import {
+  emptyCounts,
+  type BatchState,
+  type BatchStatus,
+  type GraphOutcome,
+} from '../../core/jobs/job-status.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+export interface BatchWorkflowInput {
+  accountId: string;
+  batchId: string;
+  graphCount: number;
+  imagingTaskQueue: string;
+  callbackUrl?: string;
+  /** False when the server runs without a throttle (PIXELSHIFT_THROTTLE=off); on by default. */
+  throttle?: boolean;
+  /** Where delivery workflows run; by default the webhooks queue beside this workflow's own queue. */
+  webhooksTaskQueue?: string;
+}
+
+export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchStatus> {
+  const info = workflowInfo();
+  const graphs: GraphOutcome[] = Array.from({ length: input.graphCount }, (_, index) => ({
+    index,
+    workflowId: graphWorkflowId(input.accountId, input.batchId, index),
+    state: 'queued',
+    sinks: [],
+    failures: [],
+  }));
+  const status: BatchStatus = {
+    accountId: input.accountId,
+    batchId: input.batchId,
+    workflowId: info.workflowId,
+    state: 'running',
+    graphCount: input.graphCount,
+    counts: emptyCounts(),
+    graphs,
+    createdAt: info.startTime.toISOString(),
+  };
+  // Counts are derived on read so they can never drift from the per-graph outcomes.
+  setHandler(batchStatusQuery, () => ({ ...status, counts: countStates(graphs) }));
+
+  const { describeBatchGraphs } = proxyActivities<Activities>({
+    ...orchestrationActivityOptions,
+    summary: `read the ${input.graphCount} graph summaries`,
+  });
+  const descriptions = await describeBatchGraphs({
+    accountId: input.accountId,
+    batchId: input.batchId,
+    graphCount: input.graphCount,
+  });
+
+  let finished = 0;
+  // Set when the batch itself is cancelled: children may then finish normally with a 'cancelled' outcome.
+  const cancelRequested = () => CancellationScope.current().consideredCancelled;
+  let next = 0;
+  const runGraph = async (description: GraphDescription) => {
+    const slot = graphs[description.index]!;
+    slot.state = 'running';
+    try {
+      const outcome = await executeChild(graphWorkflow, {
+        workflowId: slot.workflowId,
+        args: [
+          {
+            accountId: input.accountId,
+            index: description.index,
+            ref: { accountId: input.accountId, batchId: input.batchId, index: description.index },
+            summary: description.summary,
+            imagingTaskQueue: input.imagingTaskQueue,
+            ...(input.throttle === false ? { throttle: false } : {}),
+            ...(input.webhooksTaskQueue ? { webhooksTaskQueue: input.webhooksTaskQueue } : {}),
+          },
+        ],
+        staticSummary: description.summary,
+        staticDetails: `Graph ${description.index} of batch ${input.batchId} (account ${input.accountId})`,
+        typedSearchAttributes: [
+          { key: accountIdKey, value: input.accountId },
+          { key: batchIdKey, value: input.batchId },
+          { key: triggerKey, value: 'api' },
+          { key: sourceKey, value: description.source },
+          { key: stateKey, value: 'queued' },
+        ],
+        // A graph ID runs once: a replayed or retried batch never starts a graph twice.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      });
+      graphs[description.index] = outcome;
+    } catch (error) {
+      if (isCancellation(error)) {
+        graphs[description.index] = {
+          ...slot,
+          state: 'cancelled',
+          error: { code: 'cancelled', message: 'The batch was cancelled' },
+        };
+      } else {
+        graphs[description.index] = {
+          ...slot,
+          state: 'failed',
+          error: {
+            code: 'internal',
+            message: 'The graph workflow failed; see its history in the Temporal UI',
+          },
+        };
+      }
+    }
+    finished += 1;
+    setCurrentDetails(`${finished} of ${input.graphCount} graphs finished`);
+  };
+
+  const lane = async () => {
+    while (!cancelRequested() && next < descriptions.length) {
+      const description = descriptions[next++]!;
+      await runGraph(description);
+    }
+  };
+  setCurrentDetails(`0 of ${input.graphCount} graphs finished`);
+  await Promise.all(Array.from({ length: Math.min(maxConcurrentGraphsPerBatch, descriptions.length) }, lane));
+
+  const cancelled = cancelRequested();
+  if (cancelled) {
+    for (const graph of graphs) {
+      if (graph.state === 'queued' || graph.state === 'running') {
+        graph.state = 'cancelled';
+        graph.error = { code: 'cancelled', message: 'The batch was cancelled before this graph ran' };
+      }
+    }
+  }
+  status.counts = countStates(graphs);
+  status.state = cancelled ? 'cancelled' : finalState(status.counts, input.graphCount);
+  status.finishedAt = new Date().toISOString();
+  upsertSearchAttributes([{ key: stateKey, value: status.state }]);
+  setCurrentDetails(
+    `${status.state}: ${status.counts.succeeded} succeeded, ${status.counts.partial} partial, ${status.counts.failed} failed`,
+  );
+  // Patched: histories recorded before webhook events existed replay without them. Each graph announced
+  // its own outcome (graph.*); the batch announces only that it completed.
+  if (patched(webhookEventsPatch)) {
+    await emitWebhookEvent({
+      accountId: input.accountId,
+      type: 'batch.completed',
+      batchId: input.batchId,
+      data: batchCompletedData(status),
+      webhooksTaskQueue: input.webhooksTaskQueue ?? webhooksTaskQueueBeside(info.taskQueue),
+    });
+  }
+  return status;
+}
+
+function countStates(graphs: readonly GraphOutcome[]): BatchStatus['counts'] {
+  const counts = emptyCounts();
+  for (const graph of graphs) counts[graph.state] += 1;
+  return counts;
+}
+
+function finalState(counts: BatchStatus['counts'], total: number): BatchState {
+  if (counts.succeeded === total) return 'succeeded';
+  if (counts.failed + counts.cancelled === total) return 'failed';
+  return 'partial';
+}

@@ -1,0 +1,88 @@
+/**
+ * Everything workflows and their callers share: signal/query names, timeouts and retry policies.
+ * One place, so a change of policy is one edit (DESIGN §7).
+ */
+import {
+  defineQuery,
+  defineSignal,
+  type ActivityOptions,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
+import { defaultRetryScheduleMs } from '../../core/webhooks/webhook-retry.js';
+import type { BatchStatus, GraphOutcome } from '../../core/jobs/job-status.js';
+
+export const batchStatusQuery = defineQuery<BatchStatus>('batchStatus');
+export const graphStatusQuery = defineQuery<GraphOutcome>('graphStatus');
+/** The account's limit changed and this graph's slot moved: ask for the slot again (DESIGN §9). */
+export const throttleChangedSignal = defineSignal('throttleChanged');
+
+/** Graph workflows a batch keeps running at once; the worker's imaging slots bound the real work. */
+export const maxConcurrentGraphsPerBatch = 100;
+
+/** Light activities on the orchestration queue (database reads). */
+export const orchestrationActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+};
+
+/**
+ * Reserving a throttle slot (a local activity): one short transaction, so a stuck call is cut off
+ * quickly. Never gives up: a graph waits for the database rather than failing for it (work is never lost).
+ */
+export const throttleReserveActivityOptions: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+
+/** Giving a slot back on cancellation: best effort (a lost release only costs one slot in one window). */
+export const throttleReleaseActivityOptions: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
+};
+
+/**
+ * The imaging activity. Large images take long, so liveness is judged by heartbeats, not by the total:
+ * a worker that dies is noticed within the heartbeat timeout and the work is handed to another.
+ */
+export const imagingActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 8,
+    // Only `transient` is retried; every other class fails the graph at once (DESIGN §5).
+    nonRetryableErrorTypes: [
+      'invalid_graph',
+      'unsupported_input',
+      'corrupt_input',
+      'too_large',
+      'source_not_found',
+      'access_denied',
+    ],
+  },
+};
+
+/** How often the imaging activity heartbeats while it works (well inside heartbeatTimeout). */
+export const imagingHeartbeatIntervalMs = 2_000;
+
+// ---- webhooks (DESIGN §11)
+
+/** Delivery retry delays (about three days in all); tests pass a short schedule in the workflow input. */
+export const deliveryRetryScheduleMs: readonly number[] = defaultRetryScheduleMs();
+
+/** Time for one HTTP attempt of a delivery (the activity also applies it as the request's own timeout). */
+export const deliveryAttemptTimeoutMs = 15_000;
+
+/**
+ * One delivery attempt. Not retried by Temporal: the delivery workflow owns the schedule, and a failed
+ * activity counts as one failed attempt.
+ */
+export const deliveryAttemptActivityOptions: ActivityOptions = {
+  startToCloseTimeout: deliveryAttemptTimeoutMs + 30_000,
+  retry: { maximumAttempts: 1 },
+};
+
+/** Storing an event and its deliveries: retried like other database work. */
+export const publishEventActivityOptions: ActivityOptions = orchestrationActivityOptions;

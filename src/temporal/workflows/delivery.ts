@@ -1,0 +1,71 @@
+/**
+ * One webhook delivery (`delivery/<eventId>/<target>`, DESIGN §11): attempts on a durable schedule of
+ * about three days until the receiver answers 2xx. 410 Gone disables the subscription and stops;
+ * `Retry-After` on 429/503 replaces the next delay; a subscription disabled meanwhile stops it. The
+ * attempt activity signs and sends; the signing secret never enters this workflow's history.
+ */
+import { proxyActivities, setCurrentDetails, sleep } from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import type { AttemptResult } from '../activities/webhook-activities.js';
+import { maxRetryAfterMs, nextDelayMs } from '../../core/webhooks/webhook-retry.js';
+import { deliveryAttemptActivityOptions, deliveryRetryScheduleMs } from './definitions.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+export interface DeliveryWorkflowInput {
+  deliveryId: string;
+  /** "graph.succeeded → https://host/…" */
+  summary: string;
+  /** Delays between attempts; `deliveryRetryScheduleMs` (about three days) by default. */
+  retryScheduleMs?: number[];
+}
+
+export interface DeliveryWorkflowResult {
+  state: 'succeeded' | 'failed' | 'disabled';
+  attempts: number;
+  lastStatus?: number;
+}
+
+export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryWorkflowResult> {
+  const schedule = input.retryScheduleMs ?? deliveryRetryScheduleMs;
+  const { attemptWebhookDelivery, failWebhookDelivery } = proxyActivities<Activities>({
+    ...deliveryAttemptActivityOptions,
+    summary: input.summary,
+  });
+  for (let attempt = 1; ; attempt += 1) {
+    const final = attempt > schedule.length;
+    setCurrentDetails(`attempt ${attempt} in progress`);
+    let result: AttemptResult;
+    try {
+      result = await attemptWebhookDelivery({ deliveryId: input.deliveryId, final });
+    } catch {
+      // The activity itself failed (worker lost, database down): one failed attempt, not the end.
+      result = { outcome: 'retry', error: 'the attempt could not run' };
+    }
+    const status = result.status === undefined ? {} : { lastStatus: result.status };
+    if (result.outcome === 'succeeded') {
+      setCurrentDetails(`delivered on attempt ${attempt} (${result.status})`);
+      return { state: 'succeeded', attempts: attempt, ...status };
+    }
+    if (result.outcome === 'gone' || result.outcome === 'stopped') {
+      setCurrentDetails(
+        result.outcome === 'gone'
+          ? 'receiver answered 410 Gone: subscription disabled'
+          : 'subscription disabled',
+      );
+      return { state: 'disabled', attempts: attempt, ...status };
+    }
+    const retryAfter =
+      result.retryAfterMs === undefined ? undefined : Math.min(result.retryAfterMs, maxRetryAfterMs);
+    const delay = nextDelayMs(schedule, attempt, retryAfter);
+    const why = result.status === undefined ? (result.error ?? 'error').split(':')[0] : String(result.status);
+    if (delay === undefined) {
+      if (result.attempt === undefined) await failWebhookDelivery({ deliveryId: input.deliveryId });
+      setCurrentDetails(`gave up after attempt ${attempt} failed (${why})`);
+      return { state: 'failed', attempts: attempt, ...status };
+    }
+    const nextAt = new Date(Date.now() + delay).toISOString();
+    setCurrentDetails(`attempt ${attempt} failed (${why}), next at ${nextAt.slice(11, 19)} UTC`);
+    await sleep(delay);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * One Transform Graph run. Thin: it passes the account's throttle, names the work for operators, runs
+ * the imaging activity, and turns the outcome (or the classified failure) into a GraphOutcome.
+ *
+ * The throttle (DESIGN §9): a local activity reserves the graph's start slot; while the slot is ahead the
+ * graph is `throttled` and waits on a durable timer. A `throttleChanged` signal (the limit changed and
+ * the slot moved) wakes it to ask for the slot again; so does the timer, which also catches a slot moved
+ * later by a lowered limit. Cancelled before it started, the graph gives its slot back.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  condition,
+  isCancellation,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import type { TransformGraph } from '../../core/graph/graph.js';
+import { stateKey } from '../search-attributes.js';
+import type { GraphRef } from '../activities/types.js';
+import {
+  graphStatusQuery,
+  imagingActivityOptions,
+  throttleChangedSignal,
+  throttleReleaseActivityOptions,
+  throttleReserveActivityOptions,
+} from './definitions.js';
+import type { GraphOutcome, GraphState } from '../../core/jobs/job-status.js';
+import { graphEventData, graphEventType } from '../../core/webhooks/webhook-events.js';
+import { emitWebhookEvent, webhookEventsPatch, webhooksTaskQueueBeside } from './webhook-events.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+export interface GraphWorkflowInput {
+  accountId: string;
+  index: number;
+  /** Batch graphs are loaded by the activity from storage; triggered graphs come inline. */
+  ref?: GraphRef;
+  graph?: TransformGraph;
+  /** "cat.jpg → 3 outputs", for the activity summary. */
+  summary: string;
+  imagingTaskQueue: string;
+  /** False when the server runs without a throttle (PIXELSHIFT_THROTTLE=off); on by default. */
+  throttle?: boolean;
+  /** Where delivery workflows run; by default the webhooks queue beside this workflow's own queue. */
+  webhooksTaskQueue?: string;
+}
+
+/** The patch that introduced the throttle into graph runs. */
+export const throttlePatch = 'throttle';
+
+export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOutcome> {
+  const { workflowId } = workflowInfo();
+  const outcome: GraphOutcome = { index: input.index, workflowId, state: 'queued', sinks: [], failures: [] };
+  setHandler(graphStatusQuery, () => outcome);
+  let throttleChanged = false;
+  setHandler(throttleChangedSignal, () => {
+    throttleChanged = true;
+  });
+
+  const moveTo = (state: GraphState, details: string) => {
+    outcome.state = state;
+    upsertSearchAttributes([{ key: stateKey, value: state }]);
+    setCurrentDetails(details);
+  };
+
+  const { runGraph } = proxyActivities<Activities>({
+    ...imagingActivityOptions,
+    taskQueue: input.imagingTaskQueue,
+    summary: `transform ${input.summary}`,
+  });
+
+  // Local activities: one short transaction each, run inside the workflow task (no extra round trip
+  // through the server per graph); a worker lost mid-call is replaced when the task times out.
+  const { reserveThrottleSlot } = proxyLocalActivities<Activities>({
+    ...throttleReserveActivityOptions,
+    summary: 'reserve a throttle slot',
+  });
+  const { releaseThrottleSlot } = proxyLocalActivities<Activities>({
+    ...throttleReleaseActivityOptions,
+    summary: 'give the throttle slot back',
+  });
+  const slotInput = { accountId: input.accountId, graphKey: workflowId };
+
+  // True from the first reservation until the imaging starts: what a cancellation must give back.
+  let holdsSlot = false;
+  try {
+    // Patched: histories recorded before the throttle existed replay without it (DESIGN §7).
+    if (input.throttle !== false && patched(throttlePatch)) {
+      holdsSlot = true;
+      for (;;) {
+        // Cleared before asking, so a signal that arrives during the call is not lost.
+        throttleChanged = false;
+        // Not cancellable: a reservation cancelled mid-call could commit after the release that follows.
+        const slot = await CancellationScope.nonCancellable(() => reserveThrottleSlot(slotInput));
+        if (slot.waitMs <= 0) break;
+        outcome.throttledUntil = slot.slotAt;
+        moveTo('throttled', `waiting for throttle until ${clockTime(slot.slotAt)}`);
+        await condition(() => throttleChanged, slot.waitMs);
+      }
+      delete outcome.throttledUntil;
+    }
+    if (CancellationScope.current().consideredCancelled) {
+      throw new CancelledFailure('The graph was cancelled before it started');
+    }
+    holdsSlot = false;
+    outcome.startedAt = new Date().toISOString();
+    moveTo('running', `running: ${input.summary}`);
+    const result = await runGraph({
+      accountId: input.accountId,
+      workflowId,
+      ...(input.ref ? { ref: input.ref } : {}),
+      ...(input.graph ? { graph: input.graph } : {}),
+    });
+    outcome.sinks = result.sinks;
+    outcome.failures = result.failures;
+    const state: GraphState =
+      result.failures.length === 0 ? 'succeeded' : result.sinks.length ? 'partial' : 'failed';
+    moveTo(state, `${state}: ${result.sinks.length} written, ${result.failures.length} failed`);
+  } catch (error) {
+    if (isCancellation(error)) {
+      delete outcome.throttledUntil;
+      // It never started: the slot goes back (best effort; a lost release costs one slot in one window).
+      if (holdsSlot) {
+        await CancellationScope.nonCancellable(() => releaseThrottleSlot(slotInput)).catch(() => undefined);
+      }
+      outcome.error = { code: 'cancelled', message: 'The graph was cancelled before it finished' };
+      moveTo('cancelled', 'cancelled');
+    } else {
+      outcome.error = describeFailure(error);
+      moveTo('failed', `failed: ${outcome.error.code}`);
+    }
+  }
+  outcome.finishedAt = new Date().toISOString();
+  // Patched: histories recorded before webhook events existed replay without them (DESIGN §7).
+  const eventType = graphEventType(outcome.state);
+  if (eventType && patched(webhookEventsPatch)) {
+    const batchId = input.ref?.batchId;
+    await emitWebhookEvent({
+      accountId: input.accountId,
+      type: eventType,
+      batchId,
+      data: graphEventData(input.accountId, outcome, batchId),
+      webhooksTaskQueue: input.webhooksTaskQueue ?? webhooksTaskQueueBeside(workflowInfo().taskQueue),
+    });
+  }
+  return outcome;
+}
+
+/** `2025-01-02T14:05:03.120Z` → `14:05:03 UTC`, for the current details shown in the Temporal UI. */
+function clockTime(iso: string): string {
+  return `${iso.slice(11, 19)} UTC`;
+}
+
+/** The classified code travels as the ApplicationFailure type (set by the activity). */
+function describeFailure(error: unknown): NonNullable<GraphOutcome['error']> {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure && cause.type) {
+    return { code: cause.type as NonNullable<GraphOutcome['error']>['code'], message: cause.message };
+  }
+  if (cause instanceof CancelledFailure) return { code: 'cancelled', message: 'The graph was cancelled' };
+  return { code: 'internal', message: 'The graph failed for an internal reason; see the workflow history' };
+}

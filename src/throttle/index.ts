@@ -1,3 +1,0 @@
-export * from './schedule.js';
-export * from './reservations.js';
-export * from './gate.js';

@@ -1,0 +1,148 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- the document is walked as plain JSON */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import request from 'supertest';
+import { batchInputSchema, transformGraphSchema, unitTypes } from '../../src/core/graph/index.js';
+import { createTestApi, type TestApi } from '../support/api-harness.js';
+
+let api: TestApi;
+let doc: Record<string, any>;
+before(async () => {
+  api = await createTestApi();
+  doc = (await request(api.app).get('/swagger/v1/swagger.json').expect(200).expect('Content-Type', /json/))
+    .body;
+});
+after(() => api.close());
+
+/** Every `$ref` in the document, so none may point at a missing component. */
+function refs(node: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) node.forEach((item) => refs(item, found));
+  else if (node && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$ref' && typeof value === 'string') found.add(value);
+      else refs(value, found);
+    }
+  }
+  return found;
+}
+
+describe('OpenAPI document', () => {
+  test('when fetched, then it is an OpenAPI 3.1 document with info, paths and components', () => {
+    assert.match(doc.openapi, /^3\.1\.\d+$/);
+    assert.equal(doc.info.title, 'pixelshift');
+    assert.equal(typeof doc.info.version, 'string');
+    for (const path of [
+      '/oauth/token',
+      '/v1/batches',
+      '/v1/batches/{batchId}',
+      '/v1/batches/{batchId}/graphs/{index}',
+      '/v1/batches/{batchId}/cancel',
+      '/v1/graphs:validate',
+      '/v1/keys',
+      '/v1/keys/{keyId}',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+    ]) {
+      assert.ok(doc.paths[path], `documents ${path}`);
+    }
+  });
+
+  test('when a generator reads the unit union, then it finds a discriminator on type mapping every unit to its own component', () => {
+    const union = doc.components.schemas.TransformUnit;
+    assert.equal(union.discriminator.propertyName, 'type');
+    assert.deepEqual(Object.keys(union.discriminator.mapping).sort(), [...unitTypes].sort());
+    for (const type of unitTypes) {
+      assert.equal(union.discriminator.mapping[type], `#/components/schemas/${type}`);
+      const component = doc.components.schemas[type];
+      assert.ok(component, `component ${type}`);
+      assert.deepEqual(component.properties.type.enum, [type]);
+      assert.ok(component.required.includes('type'));
+      assert.equal(component.additionalProperties, false, `${type} rejects unknown fields`);
+    }
+    assert.deepEqual(
+      union.oneOf.map((option: { $ref: string }) => option.$ref).sort(),
+      unitTypes.map((type) => `#/components/schemas/${type}`).sort(),
+    );
+  });
+
+  test('when the graph is documented, then TransformGraph is a recursive $ref component and the batch refers to it', () => {
+    const graph = doc.components.schemas.TransformGraph;
+    assert.deepEqual(graph.properties.transformUnits.items, { $ref: '#/components/schemas/TransformUnit' });
+    assert.deepEqual(graph.properties.outputs.items, { $ref: '#/components/schemas/TransformGraph' });
+    assert.deepEqual(Object.keys(graph.properties).sort(), Object.keys(transformGraphSchemaShape()).sort());
+    const batch = doc.components.schemas.BatchRequest;
+    assert.deepEqual(batch.properties.graphs.items, { $ref: '#/components/schemas/TransformGraph' });
+    assert.equal(batch.properties.graphs.maxItems, 1000);
+    assert.deepEqual(Object.keys(batch.properties).sort(), Object.keys(batchInputSchema.shape).sort());
+    assert.deepEqual(doc.paths['/v1/batches'].post.requestBody.content['application/json'].schema, {
+      $ref: '#/components/schemas/BatchRequest',
+    });
+  });
+
+  test('when responses are documented, then they use the named components, including the error format', () => {
+    const post = doc.paths['/v1/batches'].post;
+    assert.deepEqual(post.responses['201'].content['application/json'].schema, {
+      $ref: '#/components/schemas/BatchStartReportResponse',
+    });
+    for (const status of ['400', '401', '403', '409', '413', '415', '422', '503']) {
+      assert.deepEqual(post.responses[status].content['application/json'].schema, {
+        $ref: '#/components/schemas/ErrorResponse',
+      });
+    }
+    const report = doc.components.schemas.BatchStartReportResponse;
+    assert.deepEqual(report.required.sort(), [
+      'batchId',
+      'createdAt',
+      'graphsAccepted',
+      'statusUrl',
+      'workflowId',
+    ]);
+    assert.ok(doc.components.schemas.ErrorResponse.properties.error);
+  });
+
+  test('when security is documented, then OAuth2 client credentials at /oauth/token and bearer are offered', () => {
+    const schemes = doc.components.securitySchemes;
+    assert.equal(schemes.oauth2.type, 'oauth2');
+    assert.equal(schemes.oauth2.flows.clientCredentials.tokenUrl, '/oauth/token');
+    assert.deepEqual(schemes.bearerAuth, {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: schemes.bearerAuth.description,
+    });
+    assert.deepEqual(doc.security, [{ oauth2: [] }, { bearerAuth: [] }]);
+    assert.deepEqual(doc.paths['/oauth/token'].post.security, []);
+    assert.deepEqual(doc.paths['/healthz'].get.security, []);
+  });
+
+  test('when every $ref is followed, then it lands on a component that exists', () => {
+    for (const ref of refs(doc)) {
+      const name = ref.replace('#/components/schemas/', '');
+      assert.ok(doc.components.schemas[name], `${ref} exists`);
+    }
+    const operationIds = Object.values(doc.paths).flatMap((item: any) =>
+      Object.values(item).map((op: any) => op.operationId),
+    );
+    assert.equal(new Set(operationIds).size, operationIds.length, 'operationIds are unique');
+  });
+
+  test('when /swagger is opened, then it redirects to the interactive docs page, which loads the document', async () => {
+    const redirect = await request(api.app).get('/swagger').expect(301);
+    assert.equal(redirect.headers.location, 'swagger/');
+    const page = await request(api.app).get('/swagger/').expect(200).expect('Content-Type', /html/);
+    assert.match(page.text, /<div id="swagger-ui">/);
+    const init = await request(api.app).get('/swagger/swagger-ui-init.js').expect(200);
+    assert.match(init.text, /v1\/swagger\.json/);
+    await request(api.app).get('/swagger/swagger-ui.css').expect(200);
+    await request(api.app).get('/swagger/index.html').expect(301).expect('Location', './');
+  });
+});
+
+/** The shape of the lazy graph schema (its object inside z.lazy). */
+function transformGraphSchemaShape(): Record<string, unknown> {
+  const inner = (
+    transformGraphSchema as unknown as { _zod: { def: { getter(): { shape: Record<string, unknown> } } } }
+  )._zod.def.getter();
+  return inner.shape;
+}

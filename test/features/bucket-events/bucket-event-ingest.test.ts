@@ -1,0 +1,337 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { ensureAccount, insertRule, newRuleId, type RuleFields } from '../../../src/db/index.js';
+import type { TransformGraph } from '../../../src/core/graph/graph.js';
+import { generatedMetadata } from '../../../src/core/storage/generated-metadata.js';
+import type { StorageGrants } from '../../../src/core/storage/grants.js';
+import {
+  createEventIngest,
+  isBucketGrantedToAnyone,
+} from '../../../src/features/bucket-events/bucket-event-ingest.js';
+import type { ObjectCreatedEvent } from '../../../src/core/triggers/trigger-types.js';
+import { MAX_S3_RUN_ID_BYTES } from '../../../src/core/jobs/workflow-ids.js';
+import { FakeOrchestrator } from '../../support/fake-orchestrator.js';
+import { MemoryStore, storesOf } from '../../support/memory-store.js';
+import { databaseTargets, openMigrated, type TestDatabase } from '../../support/test-databases.js';
+
+const thumbTemplate: TransformGraph = {
+  transformUnits: [
+    { type: 'Resize', width: 64 },
+    { type: 'ImageFormat', format: 'webp' },
+    { type: 'StorageSink', bucket: '{bucket}', key: 'thumbs/{name}.webp' },
+  ],
+};
+
+const connections = {
+  default: { kind: 'local' as const, root: '/nowhere' },
+  archive: { kind: 'local' as const, root: '/nowhere-else' },
+};
+
+function fields(overrides: Partial<RuleFields> = {}): RuleFields {
+  return {
+    name: null,
+    connection: 'default',
+    bucket: 'photos',
+    prefix: 'uploads/',
+    suffix: '',
+    contentTypes: [],
+    minSize: null,
+    maxSize: null,
+    enabled: true,
+    template: thumbTemplate,
+    ...overrides,
+  };
+}
+
+function event(key: string, overrides: Partial<ObjectCreatedEvent> = {}): ObjectCreatedEvent {
+  return {
+    connection: 'default',
+    bucket: 'photos',
+    key,
+    eventName: 'ObjectCreated:Put',
+    sequencer: '00A1',
+    etag: 'etag1',
+    ...overrides,
+  };
+}
+
+let database: TestDatabase;
+let orchestrator: FakeOrchestrator;
+let store: MemoryStore;
+let accountId: string;
+let otherAccount: string;
+let grants: StorageGrants;
+
+before(async () => {
+  database = await openMigrated(databaseTargets()[0]!);
+});
+after(() => database.close());
+
+beforeEach(async () => {
+  orchestrator = new FakeOrchestrator();
+  store = new MemoryStore();
+  const suffix = Math.random().toString(36).slice(2, 8);
+  accountId = `ingest-${suffix}`;
+  otherAccount = `other-${suffix}`;
+  await ensureAccount(database.db, { id: accountId, name: accountId });
+  await ensureAccount(database.db, { id: otherAccount, name: otherAccount });
+  // Each test has its own bucket, so rules of earlier tests never match.
+  grants = {
+    [accountId]: [{ connection: 'default', buckets: [`photos-${suffix}`, 'photos'] }],
+    [otherAccount]: [{ connection: 'default', buckets: [`theirs-${suffix}`] }],
+  };
+});
+
+function ingestFor(extra: Partial<Parameters<typeof createEventIngest>[0]> = {}) {
+  return createEventIngest({
+    db: database.db,
+    orchestrator,
+    stores: storesOf(store),
+    storage: { grants, connections },
+    ...extra,
+  });
+}
+
+/** A bucket of this test only, with a rule of `account` on it. */
+async function ruleOn(bucketKind: 'photos' | 'theirs', account: string, overrides: Partial<RuleFields> = {}) {
+  const bucket = `${bucketKind}-${accountId.split('-')[1]}`;
+  const row = await insertRule(database.db, {
+    id: newRuleId(),
+    accountId: account,
+    ...fields({ bucket, ...overrides }),
+  });
+  return { rule: row, bucket };
+}
+
+describe('createEventIngest', () => {
+  it('when an upload matches a rule, then one run starts with the expanded graph, the s3 trigger and the rule id', async () => {
+    const { rule, bucket } = await ruleOn('photos', accountId);
+    store.seed(bucket, 'uploads/cat.jpg', Buffer.from('jpeg'), 'image/jpeg');
+    const result = await ingestFor().ingest([event('uploads/cat.jpg', { bucket })]);
+    assert.deepEqual(
+      { ...result, workflowIds: undefined },
+      { events: 1, started: 1, duplicates: 0, unmatched: 0, skipped: 0, invalid: 0, workflowIds: undefined },
+    );
+    const [run] = orchestrator.startedGraphRuns();
+    assert.equal(run!.workflowId, `s3/default/${bucket}/uploads/cat.jpg/00A1/${rule.id}`);
+    assert.deepEqual(result.workflowIds, [run!.workflowId]);
+    assert.equal(run!.accountId, accountId);
+    assert.equal(run!.trigger, 's3');
+    assert.equal(run!.triggerId, rule.id);
+    assert.deepEqual(run!.graph.transformUnits[0], {
+      type: 'StorageSource',
+      storage: 'default',
+      bucket,
+      key: 'uploads/cat.jpg',
+    });
+    assert.deepEqual(run!.graph.transformUnits[3], {
+      type: 'StorageSink',
+      storage: 'default',
+      bucket,
+      key: 'thumbs/cat.webp',
+    });
+  });
+
+  it('when the same event is ingested twice, then one run exists and the second counts as a duplicate', async () => {
+    const { bucket } = await ruleOn('photos', accountId);
+    store.seed(bucket, 'uploads/cat.jpg', Buffer.from('jpeg'));
+    const ingest = ingestFor();
+    await ingest.ingest([event('uploads/cat.jpg', { bucket })]);
+    const again = await ingest.ingest([event('uploads/cat.jpg', { bucket })]);
+    assert.equal(again.started, 0);
+    assert.equal(again.duplicates, 1);
+    assert.equal(orchestrator.startedGraphRuns().length, 1);
+  });
+
+  it('when the same key is uploaded again (new sequencer), then a second run starts', async () => {
+    const { bucket } = await ruleOn('photos', accountId);
+    store.seed(bucket, 'uploads/cat.jpg', Buffer.from('jpeg'));
+    const ingest = ingestFor();
+    await ingest.ingest([event('uploads/cat.jpg', { bucket, sequencer: '00A1' })]);
+    await ingest.ingest([event('uploads/cat.jpg', { bucket, sequencer: '00A2' })]);
+    assert.equal(orchestrator.startedGraphRuns().length, 2);
+  });
+
+  it('when one body carries the same upload twice, then it starts once', async () => {
+    const { bucket } = await ruleOn('photos', accountId);
+    store.seed(bucket, 'uploads/cat.jpg', Buffer.from('jpeg'));
+    const result = await ingestFor().ingest([
+      event('uploads/cat.jpg', { bucket }),
+      event('uploads/cat.jpg', { bucket }),
+    ]);
+    assert.equal(result.started, 1);
+    assert.equal(result.duplicates, 1);
+  });
+
+  it('when there is no sequencer, then the ETag identifies the upload; without both, the event time', async () => {
+    const { rule, bucket } = await ruleOn('photos', accountId);
+    store.seed(bucket, 'uploads/a.jpg', Buffer.from('a'));
+    const ingest = ingestFor();
+    await ingest.ingest([event('uploads/a.jpg', { bucket, sequencer: undefined, etag: 'e1' })]);
+    await ingest.ingest([
+      event('uploads/a.jpg', {
+        bucket,
+        sequencer: undefined,
+        etag: undefined,
+        eventTime: '2026-01-01T00:00:00Z',
+      }),
+    ]);
+    assert.deepEqual(
+      orchestrator.startedGraphRuns().map((run) => run.workflowId),
+      [
+        `s3/default/${bucket}/uploads/a.jpg/e1/${rule.id}`,
+        `s3/default/${bucket}/uploads/a.jpg/2026-01-01T00:00:00Z/${rule.id}`,
+      ],
+    );
+  });
+
+  it('when nothing identifies the upload, then it is skipped and counted as invalid', async () => {
+    const { bucket } = await ruleOn('photos', accountId);
+    store.seed(bucket, 'uploads/a.jpg', Buffer.from('a'));
+    const result = await ingestFor().ingest([
+      event('uploads/a.jpg', { bucket, sequencer: undefined, etag: undefined }),
+    ]);
+    assert.equal(result.invalid, 1);
+    assert.equal(orchestrator.startedGraphRuns().length, 0);
+  });
+
+  it('when two rules match one upload, then each starts its own run', async () => {
+    const first = await ruleOn('photos', accountId);
+    const second = await ruleOn('photos', accountId, { prefix: 'uploads/cats/' });
+    store.seed(first.bucket, 'uploads/cats/tom.jpg', Buffer.from('x'));
+    const result = await ingestFor().ingest([event('uploads/cats/tom.jpg', { bucket: first.bucket })]);
+    assert.equal(result.started, 2);
+    assert.deepEqual(
+      orchestrator
+        .startedGraphRuns()
+        .map((run) => run.triggerId)
+        .sort(),
+      [first.rule.id, second.rule.id].sort(),
+    );
+  });
+
+  it('when the object is a pixelshift output, then no rule triggers on it', async () => {
+    const { bucket } = await ruleOn('photos', accountId);
+    await store.put(bucket, 'uploads/out.jpg', Buffer.from('x'), {
+      metadata: generatedMetadata({ sourceBucket: bucket, sourceKey: 'uploads/in.jpg' }),
+    });
+    const result = await ingestFor().ingest([event('uploads/out.jpg', { bucket })]);
+    assert.equal(result.unmatched, 1);
+    assert.equal(orchestrator.startedGraphRuns().length, 0);
+  });
+
+  it('when the object is already gone, then it is skipped and counted', async () => {
+    const { bucket } = await ruleOn('photos', accountId);
+    const result = await ingestFor().ingest([event('uploads/deleted.jpg', { bucket })]);
+    assert.equal(result.skipped, 1);
+    assert.equal(orchestrator.startedGraphRuns().length, 0);
+  });
+
+  it('when no rule matches by name, then no HEAD is made and the event is unmatched', async () => {
+    const { bucket } = await ruleOn('photos', accountId);
+    const result = await ingestFor().ingest([event('elsewhere/cat.jpg', { bucket })]);
+    assert.equal(result.unmatched, 1);
+    assert.equal(store.calls.head, 0);
+  });
+
+  it('when a rule is disabled, then it does not trigger', async () => {
+    const { bucket } = await ruleOn('photos', accountId, { enabled: false });
+    store.seed(bucket, 'uploads/cat.jpg', Buffer.from('x'));
+    assert.equal((await ingestFor().ingest([event('uploads/cat.jpg', { bucket })])).unmatched, 1);
+  });
+
+  it('when the rule account is not granted the bucket (another account’s bucket), then it never triggers', async () => {
+    // The rule was saved for a bucket its account does not hold (say, a grant was removed since).
+    const { bucket } = await ruleOn('theirs', accountId);
+    store.seed(bucket, 'uploads/cat.jpg', Buffer.from('x'));
+    const result = await ingestFor().ingest([event('uploads/cat.jpg', { bucket })]);
+    assert.equal(result.unmatched, 1);
+    assert.equal(orchestrator.startedGraphRuns().length, 0);
+  });
+
+  it('when the template writes to a bucket no longer granted, then the match is skipped', async () => {
+    const { bucket } = await ruleOn('photos', accountId, {
+      template: {
+        ...thumbTemplate,
+        transformUnits: [
+          thumbTemplate.transformUnits[0]!,
+          thumbTemplate.transformUnits[1]!,
+          { type: 'StorageSink', bucket: 'nobodys', key: '{key}' },
+        ],
+      },
+    });
+    store.seed(bucket, 'uploads/cat.jpg', Buffer.from('x'));
+    const result = await ingestFor().ingest([event('uploads/cat.jpg', { bucket })]);
+    assert.equal(result.skipped, 1);
+    assert.equal(orchestrator.startedGraphRuns().length, 0);
+  });
+
+  it('when the event lacks size and type, then the HEAD supplies them for the filter', async () => {
+    const { bucket } = await ruleOn('photos', accountId, { contentTypes: ['image/png'], minSize: 3 });
+    store.seed(bucket, 'uploads/a.png', Buffer.from('png!'), 'image/png; charset=binary');
+    store.seed(bucket, 'uploads/b.png', Buffer.from('pn'), 'image/png');
+    store.seed(bucket, 'uploads/c.png', Buffer.from('jpeg'), 'image/jpeg');
+    const result = await ingestFor().ingest([
+      event('uploads/a.png', { bucket }),
+      event('uploads/b.png', { bucket }),
+      event('uploads/c.png', { bucket }),
+    ]);
+    assert.equal(result.started, 1);
+    assert.equal(result.unmatched, 2);
+  });
+
+  it('when the key is very long, then the workflow ID stays under the limit with a hash of the key', async () => {
+    const { rule, bucket } = await ruleOn('photos', accountId);
+    const key = `uploads/${'é'.repeat(500)}.jpg`;
+    store.seed(bucket, key, Buffer.from('x'));
+    await ingestFor().ingest([event(key, { bucket })]);
+    const [run] = orchestrator.startedGraphRuns();
+    const digest = createHash('sha256').update(key).digest('hex');
+    assert.equal(run!.workflowId, `s3/default/${bucket}/sha256:${digest}/00A1/${rule.id}`);
+    assert.ok(Buffer.byteLength(run!.workflowId) <= MAX_S3_RUN_ID_BYTES);
+  });
+
+  it('when a start fails (engine down), then ingest rejects so the sender retries, and a retry starts what is missing only', async () => {
+    const { bucket } = await ruleOn('photos', accountId);
+    for (const name of ['a', 'b', 'c']) store.seed(bucket, `uploads/${name}.jpg`, Buffer.from(name));
+    const batch = ['a', 'b', 'c'].map((name) => event(`uploads/${name}.jpg`, { bucket }));
+    orchestrator.failNextStarts = 1;
+    await assert.rejects(ingestFor({ concurrency: 1 }).ingest(batch));
+    assert.ok(orchestrator.startedGraphRuns().length < 3);
+    const retry = await ingestFor().ingest(batch);
+    assert.equal(orchestrator.startedGraphRuns().length, 3);
+    assert.equal(retry.started + retry.duplicates, 3);
+  });
+
+  it('when the HEAD fails transiently, then ingest rejects and nothing starts', async () => {
+    const { bucket } = await ruleOn('photos', accountId);
+    const failing = new MemoryStore();
+    failing.head = () => Promise.reject(new Error('socket hang up'));
+    await assert.rejects(
+      ingestFor({ stores: storesOf(failing) }).ingest([event('uploads/a.jpg', { bucket })]),
+    );
+    assert.equal(orchestrator.startedGraphRuns().length, 0);
+  });
+
+  it('when onResult is given, then it receives every result', async () => {
+    const seen: number[] = [];
+    await ingestFor({ onResult: (result) => seen.push(result.events) }).ingest([
+      event('nothing.jpg', { bucket: 'none' }),
+    ]);
+    assert.deepEqual(seen, [1]);
+  });
+});
+
+describe('isBucketGrantedToAnyone', () => {
+  it('when an account or * holds a matching pattern, then the bucket is granted to someone', () => {
+    const policy: StorageGrants = {
+      a: [{ connection: 'default', buckets: ['in-*'] }],
+      '*': [{ connection: 'archive', buckets: ['pub'] }],
+    };
+    assert.equal(isBucketGrantedToAnyone(policy, 'default', 'in-1'), true);
+    assert.equal(isBucketGrantedToAnyone(policy, 'archive', 'pub'), true);
+    assert.equal(isBucketGrantedToAnyone(policy, 'default', 'pub'), false);
+    assert.equal(isBucketGrantedToAnyone(policy, 'archive', 'in-1'), false);
+  });
+});

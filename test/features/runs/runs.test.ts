@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import request from 'supertest';
+import type { TransformGraph } from '../../../src/core/graph/graph.js';
+import {
+  createTestAccount,
+  createTestApi,
+  TEST_UI_URL,
+  type TestAccount,
+  type TestApi,
+} from '../../support/api-harness.js';
+
+let api: TestApi;
+let alice: TestAccount;
+let bob: TestAccount;
+
+const graph = (key: string): TransformGraph => ({
+  transformUnits: [
+    { type: 'StorageSource', storage: 'lake', bucket: 'in', key },
+    { type: 'Resize', width: 10 },
+    { type: 'ImageFormat', format: 'webp' },
+    { type: 'StorageSink', storage: 'lake', bucket: 'out', key: 'x.webp' },
+  ],
+});
+
+/** Starts a triggered run through the fake engine, as ingress would. */
+async function startRun(account: TestAccount, workflowId: string, ruleId: string, key = 'a b.jpg') {
+  await api.orchestrator.startGraphRun({
+    accountId: account.accountId,
+    workflowId,
+    trigger: 's3',
+    triggerId: ruleId,
+    graph: graph(key),
+  });
+}
+
+before(async () => {
+  api = await createTestApi();
+  alice = await createTestAccount(api, 'alice');
+  bob = await createTestAccount(api, 'bob');
+  await startRun(alice, 's3/lake/in/photos/a b.jpg/00A1/rule_one', 'rule_one');
+  await startRun(alice, 's3/lake/in/photos/c%d.jpg/00A2/rule_two', 'rule_two', 'c%d.jpg');
+  await startRun(alice, 's3/lake/in/photos/e.jpg/00A3/rule_one', 'rule_one', 'e.jpg');
+  await startRun(bob, 's3/lake/in/bob.jpg/00B1/rule_bob', 'rule_bob', 'bob.jpg');
+  const finished = api.orchestrator.graphRuns.get('s3/lake/in/photos/e.jpg/00A3/rule_one')!;
+  finished.outcome = { ...finished.outcome, state: 'succeeded', finishedAt: new Date().toISOString() };
+});
+after(() => api.close());
+
+describe('GET /v1/runs/{runId}', () => {
+  test('when the run id is the encoded workflow ID (slashes as %2F), then the one run is returned with links', async () => {
+    const workflowId = 's3/lake/in/photos/a b.jpg/00A1/rule_one';
+    const res = await request(api.app)
+      .get(`/v1/runs/${encodeURIComponent(workflowId)}`)
+      .set(alice.auth)
+      .expect(200);
+    assert.equal(res.body.workflowId, workflowId);
+    assert.equal(res.body.runId, encodeURIComponent(workflowId));
+    assert.equal(res.body.state, 'queued');
+    assert.equal(res.body.statusUrl, `/v1/runs/${encodeURIComponent(workflowId)}`);
+    assert.equal(
+      res.body.temporalUiUrl,
+      `${TEST_UI_URL}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`,
+    );
+    assert.deepEqual(res.body.sinks, []);
+  });
+
+  test('when the key had a % sign, then its encoded id still finds the run', async () => {
+    const workflowId = 's3/lake/in/photos/c%d.jpg/00A2/rule_two';
+    await request(api.app)
+      .get(`/v1/runs/${encodeURIComponent(workflowId)}`)
+      .set(alice.auth)
+      .expect(200);
+  });
+
+  test('when another account asks for the run, then 404 run_not_found', async () => {
+    const res = await request(api.app)
+      .get(`/v1/runs/${encodeURIComponent('s3/lake/in/photos/a b.jpg/00A1/rule_one')}`)
+      .set(bob.auth)
+      .expect(404);
+    assert.equal(res.body.error.code, 'run_not_found');
+  });
+
+  test('when the run does not exist, is malformed or too long, then 404 run_not_found', async () => {
+    for (const runId of ['nothing', encodeURIComponent('s3/x/y'), 'x'.repeat(3000)]) {
+      const res = await request(api.app).get(`/v1/runs/${runId}`).set(alice.auth).expect(404);
+      assert.equal(res.body.error.code, 'run_not_found');
+    }
+  });
+
+  test('when the path segment is badly encoded, then 400 and not a 500', async () => {
+    const res = await request(api.app).get('/v1/runs/%E0%A4%A').set(alice.auth);
+    assert.ok(res.status === 400 || res.status === 404, String(res.status));
+  });
+
+  test('when no token is sent, then 401', async () => {
+    await request(api.app)
+      .get(`/v1/runs/${encodeURIComponent('s3/lake/in/photos/a b.jpg/00A1/rule_one')}`)
+      .expect(401);
+  });
+
+  test('when the engine is down, then 503 orchestrator_unavailable', async () => {
+    api.orchestrator.down = true;
+    try {
+      const res = await request(api.app).get('/v1/runs/anything').set(alice.auth).expect(503);
+      assert.equal(res.body.error.code, 'orchestrator_unavailable');
+    } finally {
+      api.orchestrator.down = false;
+    }
+  });
+});
+
+describe('GET /v1/events/s3/runs', () => {
+  test('when listed, then only the account’s s3 runs, newest first, with status URLs and rule ids', async () => {
+    const res = await request(api.app).get('/v1/events/s3/runs').set(alice.auth).expect(200);
+    assert.deepEqual(
+      res.body.runs.map((run: { ruleId: string }) => run.ruleId),
+      ['rule_one', 'rule_two', 'rule_one'],
+    );
+    const [first] = res.body.runs as {
+      workflowId: string;
+      statusUrl: string;
+      runId: string;
+      source: string;
+    }[];
+    assert.equal(first!.statusUrl, `/v1/runs/${encodeURIComponent(first!.workflowId)}`);
+    assert.equal(first!.runId, encodeURIComponent(first!.workflowId));
+    assert.equal(first!.source, 'in/e.jpg');
+    assert.equal(res.body.nextPageToken, undefined);
+  });
+
+  test('when filtered by rule and state, then only those runs', async () => {
+    const byRule = await request(api.app).get('/v1/events/s3/runs?rule=rule_two').set(alice.auth).expect(200);
+    assert.deepEqual(
+      byRule.body.runs.map((run: { workflowId: string }) => run.workflowId),
+      ['s3/lake/in/photos/c%d.jpg/00A2/rule_two'],
+    );
+    const byState = await request(api.app)
+      .get('/v1/events/s3/runs?state=succeeded')
+      .set(alice.auth)
+      .expect(200);
+    assert.equal(byState.body.runs.length, 1);
+    assert.equal(byState.body.runs[0].state, 'succeeded');
+  });
+
+  test('when filtered by time, then runs outside the window are left out', async () => {
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    const none = await request(api.app)
+      .get(`/v1/events/s3/runs?since=${encodeURIComponent(future)}`)
+      .set(alice.auth)
+      .expect(200);
+    assert.deepEqual(none.body.runs, []);
+    const all = await request(api.app)
+      .get(`/v1/events/s3/runs?until=${encodeURIComponent(future)}`)
+      .set(alice.auth)
+      .expect(200);
+    assert.equal(all.body.runs.length, 3);
+  });
+
+  test('when paged, then pageSize bounds each page and nextPageToken continues', async () => {
+    const first = await request(api.app).get('/v1/events/s3/runs?pageSize=2').set(alice.auth).expect(200);
+    assert.equal(first.body.runs.length, 2);
+    assert.ok(first.body.nextPageToken);
+    const second = await request(api.app)
+      .get(`/v1/events/s3/runs?pageSize=2&pageToken=${encodeURIComponent(first.body.nextPageToken)}`)
+      .set(alice.auth)
+      .expect(200);
+    assert.equal(second.body.runs.length, 1);
+    assert.equal(second.body.nextPageToken, undefined);
+  });
+
+  for (const [query, path] of [
+    ['pageSize=0', '/pageSize'],
+    ['pageSize=101', '/pageSize'],
+    ['pageSize=ten', '/pageSize'],
+    ['state=exploded', '/state'],
+    ['since=yesterday', '/since'],
+    ['until=2026-13-45T00:00:00Z', '/until'],
+    ['color=blue', '/color'],
+    ['rule=a&rule=b', '/rule'],
+  ] as const) {
+    test(`when the query has ${query}, then 400 invalid_request at ${path}`, async () => {
+      const res = await request(api.app).get(`/v1/events/s3/runs?${query}`).set(alice.auth).expect(400);
+      assert.equal(res.body.error.code, 'invalid_request');
+      assert.ok(
+        res.body.error.issues.some((issue: { path: string }) => issue.path === path),
+        JSON.stringify(res.body.error.issues),
+      );
+    });
+  }
+
+  test('when no token is sent, then 401 (the list is not part of the token-free ingress)', async () => {
+    await request(api.app).get('/v1/events/s3/runs').expect(401);
+  });
+});

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import type { TransformGraph } from '../../../src/core/graph/graph.js';
+import { TemporalBatchOrchestrator } from '../../../src/temporal/client/temporal-orchestrator.js';
+import { createObjectStores } from '../../../src/core/storage/connections.js';
+import { createWorkers, type RunningWorkers } from '../../../src/temporal/worker/worker.js';
+import type { BatchStatus } from '../../../src/core/jobs/job-status.js';
+import { fixturePath } from '../../support/fixtures.js';
+import { MemoryGraphSource } from '../../support/memory-graphs.js';
+import { temporalForTests } from '../../support/temporal.js';
+
+const account = 'acme';
+
+function thumbnailGraph(sourceKey: string, outKey: string): TransformGraph {
+  return {
+    transformUnits: [
+      { type: 'StorageSource', bucket: 'photos', key: sourceKey },
+      { type: 'Resize', width: 64, height: 64, fit: 'cover' },
+    ],
+    outputs: [
+      {
+        transformUnits: [
+          { type: 'ImageFormat', format: 'webp' },
+          { type: 'StorageSink', bucket: 'out', key: `${outKey}.webp` },
+        ],
+      },
+      {
+        transformUnits: [
+          { type: 'ImageFormat', format: 'jpeg' },
+          { type: 'StorageSink', bucket: 'out', key: `${outKey}.jpg` },
+        ],
+      },
+    ],
+  };
+}
+
+async function waitFor<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out; last value: ${JSON.stringify(value)?.slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('batch and graph workflows on a real Temporal dev server', () => {
+  let root: string;
+  let workers: RunningWorkers;
+  let orchestrator: TemporalBatchOrchestrator;
+  let temporal: Awaited<ReturnType<typeof temporalForTests>>;
+  const graphs = new MemoryGraphSource();
+
+  before(async () => {
+    temporal = await temporalForTests();
+    root = await mkdtemp(path.join(os.tmpdir(), 'pixelshift-wf-'));
+    await mkdir(path.join(root, 'photos'), { recursive: true });
+    await mkdir(path.join(root, 'out'), { recursive: true });
+    for (const file of [
+      'jpeg-exif-orientation-6.jpg',
+      'png-rgba-alpha.png',
+      'webp-lossy.webp',
+      'bad-truncated.jpg',
+    ]) {
+      await copyFile(fixturePath(file), path.join(root, 'photos', file));
+    }
+    const stores = createObjectStores({ default: { kind: 'local', root } });
+    const config = {
+      temporal: {
+        address: temporal.address,
+        namespace: 'default',
+        apiKey: undefined,
+        tls: false,
+        uiUrl: 'http://127.0.0.1:8233',
+        taskQueues: temporal.taskQueues,
+      },
+      imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024 },
+    };
+    workers = await createWorkers({
+      config,
+      deps: { graphs, stores, imaging: config.imaging },
+      bundle: temporal.bundle,
+      connection: temporal.nativeConnection,
+      shutdownGraceTime: '2 seconds',
+    });
+    void workers.run();
+    orchestrator = new TemporalBatchOrchestrator(temporal.client, config);
+  });
+
+  after(async () => {
+    await workers?.shutdown();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  test('when a batch mixes good photos and a truncated file, then the good graphs succeed and the batch is partial', async () => {
+    const batchId = `b-${randomUUID().slice(0, 8)}`;
+    graphs.put(account, batchId, [
+      thumbnailGraph('jpeg-exif-orientation-6.jpg', `${batchId}/a`),
+      thumbnailGraph('png-rgba-alpha.png', `${batchId}/b`),
+      thumbnailGraph('bad-truncated.jpg', `${batchId}/bad`),
+      thumbnailGraph('webp-lossy.webp', `${batchId}/c`),
+    ]);
+    await orchestrator.startBatch({ accountId: account, batchId, graphCount: 4 });
+    // A retried submission must not start a second batch.
+    await orchestrator.startBatch({ accountId: account, batchId, graphCount: 4 });
+
+    const status = await waitFor(
+      () => orchestrator.getBatchStatus(account, batchId),
+      (s): s is BatchStatus => s?.state !== 'running' && s !== undefined,
+    );
+    assert.equal(status!.state, 'partial');
+    assert.deepEqual(
+      status!.graphs.map((g) => g.state),
+      ['succeeded', 'succeeded', 'failed', 'succeeded'],
+    );
+    assert.equal(status!.counts.succeeded, 3);
+    assert.equal(status!.counts.failed, 1);
+    assert.equal(status!.graphs[2]!.error?.code, 'corrupt_input');
+    for (const graph of [status!.graphs[0]!, status!.graphs[1]!, status!.graphs[3]!]) {
+      assert.equal(graph.sinks.length, 2);
+      for (const sink of graph.sinks) {
+        const meta = await sharp(path.join(root, sink.bucket, sink.key)).metadata();
+        assert.equal(meta.width, 64);
+        assert.equal(meta.height, 64);
+        assert.equal(meta.format, sink.format);
+      }
+    }
+
+    const graphStatus = await orchestrator.getGraphStatus(account, batchId, 0);
+    assert.equal(graphStatus?.workflowId, `graph/${account}/${batchId}/0`);
+
+    // Operators find the whole batch by its search attribute.
+    const listed = await waitFor(
+      async () => {
+        const ids: string[] = [];
+        for await (const execution of temporal.client.workflow.list({
+          query: `PixelshiftBatchId="${batchId}"`,
+        })) {
+          ids.push(execution.workflowId);
+        }
+        return ids.sort();
+      },
+      (ids) => ids.length === 5,
+    );
+    assert.deepEqual(
+      listed,
+      [`batch/${account}/${batchId}`, ...[0, 1, 2, 3].map((i) => `graph/${account}/${batchId}/${i}`)].sort(),
+    );
+    assert.equal(
+      orchestrator.uiUrl(`batch/${account}/${batchId}`),
+      `http://127.0.0.1:8233/namespaces/default/workflows/batch%2F${account}%2F${batchId}`,
+    );
+  });
+
+  test('when a batch is cancelled while its graphs wait, then every unfinished graph is recorded as cancelled', async () => {
+    const batchId = `b-${randomUUID().slice(0, 8)}`;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    for (let index = 0; index < 3; index++) graphs.gates.set(`${account}/${batchId}/${index}`, gate);
+    graphs.put(
+      account,
+      batchId,
+      [0, 1, 2].map((i) => thumbnailGraph('webp-lossy.webp', `${batchId}/${i}`)),
+    );
+    await orchestrator.startBatch({ accountId: account, batchId, graphCount: 3 });
+    await waitFor(
+      () => orchestrator.getBatchStatus(account, batchId),
+      (s) => (s?.graphs ?? []).every((g) => g.state === 'running'),
+    );
+    assert.equal(await orchestrator.cancelBatch(account, batchId), true);
+    const status = await waitFor(
+      () => orchestrator.getBatchStatus(account, batchId),
+      (s) => s?.state !== 'running',
+    );
+    release();
+    assert.equal(status!.state, 'cancelled');
+    assert.deepEqual(
+      status!.graphs.map((g) => g.state),
+      ['cancelled', 'cancelled', 'cancelled'],
+    );
+    assert.equal(status!.counts.cancelled, 3);
+  });
+
+  test('when a batch does not exist, then status is undefined and cancel reports false', async () => {
+    assert.equal(await orchestrator.getBatchStatus(account, 'nope'), undefined);
+    assert.equal(await orchestrator.cancelBatch(account, 'nope'), false);
+  });
+});
