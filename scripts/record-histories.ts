@@ -1,5 +1,5 @@
 /**
- * Records workflow histories for the determinism replay test (test/workflows/replay.test.ts).
+ * Records workflow histories for the determinism replay test (test/temporal/workflows/replay.test.ts).
  * Run it after a deliberate, patched workflow change, and commit the new files beside the old ones:
  * old histories must keep replaying against new code (that is what `patched()` is for).
  *
@@ -30,7 +30,7 @@ import { fixturePath } from '../test/support/fixtures.js';
 import { MemoryGraphSource } from '../test/support/memory-graphs.js';
 
 const label = process.argv[2] ?? 'v1';
-const outDir = path.resolve('test/workflows/histories');
+const outDir = path.resolve('test/temporal/workflows/histories');
 
 const graph = (source: string, out: string): TransformGraph => ({
   transformUnits: [
