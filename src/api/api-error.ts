@@ -26,6 +26,7 @@ export const apiErrorCodes = [
   'unsupported_media_type',
   'orchestrator_unavailable',
   'internal_error',
+  'method_not_allowed',
   // inbound hooks
   'invalid_signature',
   'hook_not_found',

@@ -4,6 +4,20 @@
  * response — and one error middleware renders every failure.
  */
 import express, { type Express, type RequestHandler } from 'express';
+import { accountFeature } from '../features/account/account.routes.js';
+import { batchesFeature } from '../features/batches/batches.routes.js';
+import { docsFeature, swaggerUiPages } from '../api/docs-routes.js';
+import { graphsFeature } from '../features/graphs/graphs.routes.js';
+import { keysFeature } from '../features/keys/keys.routes.js';
+import { oauthFeature } from '../features/oauth/oauth.routes.js';
+import { operationsFeature } from '../features/operations/operations.routes.js';
+import type { ApiFeature } from '../api/define-route.js';
+import { mountRoutes } from '../api/mount-routes.js';
+import { buildOpenApiDocument, type OpenApiDocument } from '../api/openapi-builder.js';
+import { registerSnsOpenApi } from '../features/bucket-events/sns-events.openapi.js';
+import { registerHookPaths } from '../features/inbound-hooks/inbound-hooks.openapi.js';
+import { registerRuleRoutes, ruleTags } from '../features/rules/rules.openapi.js';
+import { registerWebhookOpenApi } from '../features/webhooks/webhooks.openapi.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createKeyStatusCache, type KeyStatusCache } from '../api/key-status.js';
@@ -13,15 +27,7 @@ import type { BatchOrchestrator } from '../core/jobs/orchestrator-ports.js';
 import { requireBearer } from '../api/bearer.js';
 import { errorHandler, notFoundHandler } from '../api/error-handler.js';
 import { createHttpMetrics } from '../api/metrics.js';
-import { buildOpenApiDocument } from './openapi-document.js';
-import { accountRoutes } from '../features/account/account.routes.js';
-import { batchRoutes } from '../features/batches/batches.routes.js';
-import { docsRoutes } from '../api/docs-routes.js';
-import { graphRoutes } from '../features/graphs/graphs.routes.js';
 import { hookRoutes, hookTriggerRoutes } from '../features/inbound-hooks/inbound-hooks.routes.js';
-import { keyRoutes } from '../features/keys/keys.routes.js';
-import { oauthRoutes } from '../features/oauth/oauth.routes.js';
-import { operationRoutes } from '../features/operations/operations.routes.js';
 import { ruleRoutes } from '../features/rules/rules.routes.js';
 import { runRoutes } from '../features/runs/runs.routes.js';
 import { s3EventRoutes } from '../features/bucket-events/s3-events.routes.js';
@@ -66,20 +72,7 @@ export function createApp(deps: AppDeps): Express {
   const metrics = createHttpMetrics(deps.metricsRegistry);
   const app = express();
   app.disable('x-powered-by');
-
   app.use(metrics.middleware, securityHeaders);
-  app.use(
-    operationRoutes({
-      ping: () => pingDatabase(deps.db),
-      orchestrator: deps.orchestrator,
-      logger,
-      registry: metrics.registry,
-    }),
-  );
-  app.use(docsRoutes(buildOpenApiDocument({ publicUrl: config.http.publicUrl })));
-  app.use(
-    oauthRoutes({ db: deps.db, jwtSecret: deps.jwtSecret, tokenTtlSeconds: config.auth.tokenTtlSeconds }),
-  );
 
   // Inbound hooks prove themselves with their signature instead of a token.
   const hookDeps = {
@@ -119,22 +112,36 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  // Everything under /v1 needs a token — unknown /v1 paths included, so they reveal nothing either.
-  app.use('/v1', requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }));
-  app.use(batchRoutes({ db: deps.db, orchestrator: deps.orchestrator, config, logger }));
-  app.use(graphRoutes({ config }));
-  app.use(hookRoutes(hookDeps));
-  app.use(keyRoutes({ db: deps.db, keyStatus, maxBodyBytes: config.http.maxBodyBytes }));
-  app.use(
-    accountRoutes({
-      db: deps.db,
+  // One line per feature: its routes are mounted and documented from the same definitions.
+  const features: ApiFeature[] = [
+    operationsFeature({
+      ping: () => pingDatabase(deps.db),
       orchestrator: deps.orchestrator,
-      config,
       logger,
-      maxBodyBytes: config.http.maxBodyBytes,
+      registry: metrics.registry,
     }),
+    docsFeature(() => document),
+    oauthFeature({ db: deps.db, jwtSecret: deps.jwtSecret, tokenTtlSeconds: config.auth.tokenTtlSeconds }),
+    batchesFeature({ db: deps.db, orchestrator: deps.orchestrator, config, logger }),
+    graphsFeature({ config }),
+    keysFeature({ db: deps.db, keyStatus }),
+    accountFeature({ db: deps.db, orchestrator: deps.orchestrator, config, logger }),
+    legacyDocumentation,
+  ];
+  const document = buildOpenApiDocument(features, { publicUrl: config.http.publicUrl });
+  app.locals.openApiDocument = document;
+  mountRoutes(
+    app,
+    features.flatMap((feature) => feature.routes),
+    {
+      maxBodyBytes: config.http.maxBodyBytes,
+      // Everything under /v1 needs a token — unknown /v1 paths included, so they reveal nothing either.
+      requireBearer: requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }),
+    },
   );
 
+  app.use(swaggerUiPages());
+  app.use(hookRoutes(hookDeps));
   app.use(ruleRoutes({ db: deps.db, config, maxBodyBytes: config.http.maxBodyBytes }));
   app.use(runRoutes({ orchestrator: deps.orchestrator, config, logger }));
   app.use(
@@ -152,6 +159,26 @@ export function createApp(deps: AppDeps): Express {
   app.use(errorHandler(logger, config.http.maxBodyBytes));
   return app;
 }
+
+/** The OpenAPI document an app serves (built from the routes it mounts). */
+export function openApiDocumentOf(app: Express): OpenApiDocument {
+  return app.locals.openApiDocument as OpenApiDocument;
+}
+
+/** Features whose routes are not yet definitions: their paths are registered by hand. */
+const legacyDocumentation: ApiFeature = {
+  routes: [],
+  tags: [
+    { name: 'webhooks', description: 'Outbound webhook subscriptions, their delivery log and payloads' },
+    ...ruleTags,
+  ],
+  document: (registry) => {
+    registerHookPaths(registry);
+    registerRuleRoutes(registry);
+    registerSnsOpenApi(registry);
+    registerWebhookOpenApi(registry);
+  },
+};
 
 /** The given key, or the configured/generated one loaded on first use. */
 function lazySecretsKey(config: Config, given: SecretsKey | undefined): () => Promise<SecretsKey> {

@@ -58,34 +58,38 @@ const gravity = z.enum(gravities);
 
 // ---------------------------------------------------------------- storage
 
-export const storageSourceSchema = z.strictObject({
-  type: z.literal('StorageSource'),
-  storage: connectionName.optional(),
-  bucket: bucketName,
-  key: objectKey,
-  versionId: z.string().min(1).max(1024).optional(),
-  /** Output is upright unless the graph says otherwise (DESIGN §4). */
-  autoOrient: z.boolean().optional(),
-  /** Frame to read from multi-page input (TIFF pages, animation frames); all frames when omitted for animations. */
-  page: z.number().int().min(0).max(10_000).optional(),
-});
+export const storageSourceSchema = z
+  .strictObject({
+    type: z.literal('StorageSource'),
+    storage: connectionName.optional(),
+    bucket: bucketName,
+    key: objectKey,
+    versionId: z.string().min(1).max(1024).optional(),
+    /** Output is upright unless the graph says otherwise (DESIGN §4). */
+    autoOrient: z.boolean().optional(),
+    /** Frame to read from multi-page input (TIFF pages, animation frames); all frames when omitted for animations. */
+    page: z.number().int().min(0).max(10_000).optional(),
+  })
+  .meta({ id: 'StorageSource' });
 
 const metadataMap = z
   .record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.string().max(1024))
   .refine((map) => Object.keys(map).length <= 32, { message: 'at most 32 entries' });
 
-export const storageSinkSchema = z.strictObject({
-  type: z.literal('StorageSink'),
-  storage: connectionName.optional(),
-  bucket: bucketName,
-  key: objectKey,
-  contentType: z
-    .string()
-    .regex(/^[a-z]+\/[a-z0-9.+-]+$/)
-    .optional(),
-  cacheControl: z.string().max(256).optional(),
-  metadata: metadataMap.optional(),
-});
+export const storageSinkSchema = z
+  .strictObject({
+    type: z.literal('StorageSink'),
+    storage: connectionName.optional(),
+    bucket: bucketName,
+    key: objectKey,
+    contentType: z
+      .string()
+      .regex(/^[a-z]+\/[a-z0-9.+-]+$/)
+      .optional(),
+    cacheControl: z.string().max(256).optional(),
+    metadata: metadataMap.optional(),
+  })
+  .meta({ id: 'StorageSink' });
 
 // ---------------------------------------------------------------- format
 
@@ -96,28 +100,30 @@ export const metadataPolicies = ['strip', 'keepIcc', 'keepAll'] as const;
  * Format options are flat for the client's convenience; options that do not apply to the chosen
  * format are refused (see validate.ts) instead of ignored.
  */
-export const imageFormatSchema = z.strictObject({
-  type: z.literal('ImageFormat'),
-  format: z.enum(outputFormats),
-  quality: z.number().int().min(1).max(100).optional(),
-  metadata: z.enum(metadataPolicies).optional(),
-  /** Keep animation when the format can hold it (GIF, WebP). Default true. */
-  animated: z.boolean().optional(),
-  // jpeg
-  progressive: z.boolean().optional(),
-  mozjpeg: z.boolean().optional(),
-  chromaSubsampling: z.enum(['4:2:0', '4:4:4']).optional(),
-  // png
-  palette: z.boolean().optional(),
-  colors: z.number().int().min(2).max(256).optional(),
-  compressionLevel: z.number().int().min(0).max(9).optional(),
-  // webp / avif
-  lossless: z.boolean().optional(),
-  nearLossless: z.boolean().optional(),
-  effort: z.number().int().min(0).max(10).optional(),
-  // tiff
-  compression: z.enum(['none', 'lzw', 'deflate', 'jpeg']).optional(),
-});
+export const imageFormatSchema = z
+  .strictObject({
+    type: z.literal('ImageFormat'),
+    format: z.enum(outputFormats),
+    quality: z.number().int().min(1).max(100).optional(),
+    metadata: z.enum(metadataPolicies).optional(),
+    /** Keep animation when the format can hold it (GIF, WebP). Default true. */
+    animated: z.boolean().optional(),
+    // jpeg
+    progressive: z.boolean().optional(),
+    mozjpeg: z.boolean().optional(),
+    chromaSubsampling: z.enum(['4:2:0', '4:4:4']).optional(),
+    // png
+    palette: z.boolean().optional(),
+    colors: z.number().int().min(2).max(256).optional(),
+    compressionLevel: z.number().int().min(0).max(9).optional(),
+    // webp / avif
+    lossless: z.boolean().optional(),
+    nearLossless: z.boolean().optional(),
+    effort: z.number().int().min(0).max(10).optional(),
+    // tiff
+    compression: z.enum(['none', 'lzw', 'deflate', 'jpeg']).optional(),
+  })
+  .meta({ id: 'ImageFormat' });
 
 /** Which flat options each format accepts. */
 export const formatOptions: Record<(typeof outputFormats)[number], readonly string[]> = {
@@ -150,136 +156,174 @@ export const resizeKernels = [
   'mks2021',
 ] as const;
 
-export const resizeSchema = z.strictObject({
-  type: z.literal('Resize'),
-  width: dimension.optional(),
-  height: dimension.optional(),
-  fit: z.enum(resizeFits).optional(),
-  position: z.enum([...gravities, 'attention', 'entropy']).optional(),
-  kernel: z.enum(resizeKernels).optional(),
-  /** Never enlarge by default: upscaling only adds bytes. */
-  withoutEnlargement: z.boolean().optional(),
-  background: colorSchema.optional(),
-});
+export const resizeSchema = z
+  .strictObject({
+    type: z.literal('Resize'),
+    width: dimension.optional(),
+    height: dimension.optional(),
+    fit: z.enum(resizeFits).optional(),
+    position: z.enum([...gravities, 'attention', 'entropy']).optional(),
+    kernel: z.enum(resizeKernels).optional(),
+    /** Never enlarge by default: upscaling only adds bytes. */
+    withoutEnlargement: z.boolean().optional(),
+    background: colorSchema.optional(),
+  })
+  .meta({ id: 'Resize' });
 
-export const cropSchema = z.strictObject({
-  type: z.literal('Crop'),
-  /** `px` (default): integers in pixels. `fraction`: 0..1 of the current width and height. */
-  unit: z.enum(['px', 'fraction']).optional(),
-  left: z.number().min(0).max(limits.maxDimension),
-  top: z.number().min(0).max(limits.maxDimension),
-  width: z.number().positive().max(limits.maxDimension),
-  height: z.number().positive().max(limits.maxDimension),
-});
+export const cropSchema = z
+  .strictObject({
+    type: z.literal('Crop'),
+    /** `px` (default): integers in pixels. `fraction`: 0..1 of the current width and height. */
+    unit: z.enum(['px', 'fraction']).optional(),
+    left: z.number().min(0).max(limits.maxDimension),
+    top: z.number().min(0).max(limits.maxDimension),
+    width: z.number().positive().max(limits.maxDimension),
+    height: z.number().positive().max(limits.maxDimension),
+  })
+  .meta({ id: 'Crop' });
 
-export const autoCropSchema = z.strictObject({
-  type: z.literal('AutoCrop'),
-  /** `trim` removes uniform borders; `smart` crops to width×height around the salient region. */
-  mode: z.enum(['trim', 'smart']),
-  threshold: z.number().min(0).max(255).optional(),
-  width: dimension.optional(),
-  height: dimension.optional(),
-});
+export const autoCropSchema = z
+  .strictObject({
+    type: z.literal('AutoCrop'),
+    /** `trim` removes uniform borders; `smart` crops to width×height around the salient region. */
+    mode: z.enum(['trim', 'smart']),
+    threshold: z.number().min(0).max(255).optional(),
+    width: dimension.optional(),
+    height: dimension.optional(),
+  })
+  .meta({ id: 'AutoCrop' });
 
-export const extendSchema = z.strictObject({
-  type: z.literal('Extend'),
-  top: offset.optional(),
-  bottom: offset.optional(),
-  left: offset.optional(),
-  right: offset.optional(),
-  extendWith: z.enum(['background', 'copy', 'repeat', 'mirror']).optional(),
-  background: colorSchema.optional(),
-});
+export const extendSchema = z
+  .strictObject({
+    type: z.literal('Extend'),
+    top: offset.optional(),
+    bottom: offset.optional(),
+    left: offset.optional(),
+    right: offset.optional(),
+    extendWith: z.enum(['background', 'copy', 'repeat', 'mirror']).optional(),
+    background: colorSchema.optional(),
+  })
+  .meta({ id: 'Extend' });
 
-export const rotateSchema = z.strictObject({
-  type: z.literal('Rotate'),
-  angle: z.number().min(-360).max(360),
-  background: colorSchema.optional(),
-});
+export const rotateSchema = z
+  .strictObject({
+    type: z.literal('Rotate'),
+    angle: z.number().min(-360).max(360),
+    background: colorSchema.optional(),
+  })
+  .meta({ id: 'Rotate' });
 
-export const autoOrientSchema = z.strictObject({ type: z.literal('AutoOrient') });
-export const flipSchema = z.strictObject({ type: z.literal('Flip') });
-export const flopSchema = z.strictObject({ type: z.literal('Flop') });
+export const autoOrientSchema = z.strictObject({ type: z.literal('AutoOrient') }).meta({ id: 'AutoOrient' });
+export const flipSchema = z.strictObject({ type: z.literal('Flip') }).meta({ id: 'Flip' });
+export const flopSchema = z.strictObject({ type: z.literal('Flop') }).meta({ id: 'Flop' });
 
 // ---------------------------------------------------------------- colour
 
-export const grayscaleSchema = z.strictObject({ type: z.literal('Grayscale') });
-export const tintSchema = z.strictObject({ type: z.literal('Tint'), color: colorSchema });
-export const modulateSchema = z.strictObject({
-  type: z.literal('Modulate'),
-  brightness: z.number().min(0).max(10).optional(),
-  saturation: z.number().min(0).max(10).optional(),
-  hue: z.number().int().min(-360).max(360).optional(),
-  lightness: z.number().min(-100).max(100).optional(),
-});
-export const negateSchema = z.strictObject({ type: z.literal('Negate'), alpha: z.boolean().optional() });
-export const normalizeSchema = z.strictObject({
-  type: z.literal('Normalize'),
-  lower: z.number().min(0).max(99).optional(),
-  upper: z.number().min(1).max(100).optional(),
-});
-export const gammaSchema = z.strictObject({
-  type: z.literal('Gamma'),
-  gamma: z.number().min(1).max(3).optional(),
-  gammaOut: z.number().min(1).max(3).optional(),
-});
-export const linearSchema = z.strictObject({
-  type: z.literal('Linear'),
-  /** Multiplier (contrast). */
-  a: z.number().min(0).max(10).optional(),
-  /** Offset (brightness), in 0..255 units. */
-  b: z.number().min(-255).max(255).optional(),
-});
-export const claheSchema = z.strictObject({
-  type: z.literal('Clahe'),
-  width: z.number().int().min(1).max(1024),
-  height: z.number().int().min(1).max(1024),
-  maxSlope: z.number().int().min(0).max(100).optional(),
-});
-export const thresholdSchema = z.strictObject({
-  type: z.literal('Threshold'),
-  threshold: z.number().int().min(0).max(255).optional(),
-  grayscale: z.boolean().optional(),
-});
-export const flattenSchema = z.strictObject({
-  type: z.literal('Flatten'),
-  background: colorSchema.optional(),
-});
-export const removeAlphaSchema = z.strictObject({ type: z.literal('RemoveAlpha') });
+export const grayscaleSchema = z.strictObject({ type: z.literal('Grayscale') }).meta({ id: 'Grayscale' });
+export const tintSchema = z
+  .strictObject({ type: z.literal('Tint'), color: colorSchema })
+  .meta({ id: 'Tint' });
+export const modulateSchema = z
+  .strictObject({
+    type: z.literal('Modulate'),
+    brightness: z.number().min(0).max(10).optional(),
+    saturation: z.number().min(0).max(10).optional(),
+    hue: z.number().int().min(-360).max(360).optional(),
+    lightness: z.number().min(-100).max(100).optional(),
+  })
+  .meta({ id: 'Modulate' });
+export const negateSchema = z
+  .strictObject({ type: z.literal('Negate'), alpha: z.boolean().optional() })
+  .meta({ id: 'Negate' });
+export const normalizeSchema = z
+  .strictObject({
+    type: z.literal('Normalize'),
+    lower: z.number().min(0).max(99).optional(),
+    upper: z.number().min(1).max(100).optional(),
+  })
+  .meta({ id: 'Normalize' });
+export const gammaSchema = z
+  .strictObject({
+    type: z.literal('Gamma'),
+    gamma: z.number().min(1).max(3).optional(),
+    gammaOut: z.number().min(1).max(3).optional(),
+  })
+  .meta({ id: 'Gamma' });
+export const linearSchema = z
+  .strictObject({
+    type: z.literal('Linear'),
+    /** Multiplier (contrast). */
+    a: z.number().min(0).max(10).optional(),
+    /** Offset (brightness), in 0..255 units. */
+    b: z.number().min(-255).max(255).optional(),
+  })
+  .meta({ id: 'Linear' });
+export const claheSchema = z
+  .strictObject({
+    type: z.literal('Clahe'),
+    width: z.number().int().min(1).max(1024),
+    height: z.number().int().min(1).max(1024),
+    maxSlope: z.number().int().min(0).max(100).optional(),
+  })
+  .meta({ id: 'Clahe' });
+export const thresholdSchema = z
+  .strictObject({
+    type: z.literal('Threshold'),
+    threshold: z.number().int().min(0).max(255).optional(),
+    grayscale: z.boolean().optional(),
+  })
+  .meta({ id: 'Threshold' });
+export const flattenSchema = z
+  .strictObject({
+    type: z.literal('Flatten'),
+    background: colorSchema.optional(),
+  })
+  .meta({ id: 'Flatten' });
+export const removeAlphaSchema = z
+  .strictObject({ type: z.literal('RemoveAlpha') })
+  .meta({ id: 'RemoveAlpha' });
 
 // ---------------------------------------------------------------- filters
 
-export const blurSchema = z.strictObject({
-  type: z.literal('Blur'),
-  sigma: z.number().min(0.3).max(1000).optional(),
-});
-export const sharpenSchema = z.strictObject({
-  type: z.literal('Sharpen'),
-  sigma: z.number().min(0.000001).max(10).optional(),
-  flat: z.number().min(0).max(1_000_000).optional(),
-  jagged: z.number().min(0).max(1_000_000).optional(),
-});
-export const medianSchema = z.strictObject({
-  type: z.literal('Median'),
-  size: z.number().int().min(1).max(99).optional(),
-});
+export const blurSchema = z
+  .strictObject({
+    type: z.literal('Blur'),
+    sigma: z.number().min(0.3).max(1000).optional(),
+  })
+  .meta({ id: 'Blur' });
+export const sharpenSchema = z
+  .strictObject({
+    type: z.literal('Sharpen'),
+    sigma: z.number().min(0.000001).max(10).optional(),
+    flat: z.number().min(0).max(1_000_000).optional(),
+    jagged: z.number().min(0).max(1_000_000).optional(),
+  })
+  .meta({ id: 'Sharpen' });
+export const medianSchema = z
+  .strictObject({
+    type: z.literal('Median'),
+    size: z.number().int().min(1).max(99).optional(),
+  })
+  .meta({ id: 'Median' });
 
 // ---------------------------------------------------------------- composition
 
-export const watermarkSchema = z.strictObject({
-  type: z.literal('Watermark'),
-  storage: connectionName.optional(),
-  bucket: bucketName,
-  key: objectKey,
-  gravity: gravity.optional(),
-  /** Pixel offset from the top-left corner; overrides gravity when given. */
-  left: offset.optional(),
-  top: offset.optional(),
-  opacity: z.number().min(0).max(1).optional(),
-  tile: z.boolean().optional(),
-  /** Overlay width as a fraction of the image width (keeps its aspect ratio). */
-  scale: z.number().gt(0).max(1).optional(),
-});
+export const watermarkSchema = z
+  .strictObject({
+    type: z.literal('Watermark'),
+    storage: connectionName.optional(),
+    bucket: bucketName,
+    key: objectKey,
+    gravity: gravity.optional(),
+    /** Pixel offset from the top-left corner; overrides gravity when given. */
+    left: offset.optional(),
+    top: offset.optional(),
+    opacity: z.number().min(0).max(1).optional(),
+    tile: z.boolean().optional(),
+    /** Overlay width as a fraction of the image width (keeps its aspect ratio). */
+    scale: z.number().gt(0).max(1).optional(),
+  })
+  .meta({ id: 'Watermark' });
 
 export const operationSchemas = [
   resizeSchema,
@@ -307,12 +351,14 @@ export const operationSchemas = [
   watermarkSchema,
 ] as const;
 
-export const transformUnitSchema = z.discriminatedUnion('type', [
-  storageSourceSchema,
-  ...operationSchemas,
-  imageFormatSchema,
-  storageSinkSchema,
-]);
+export const transformUnitSchema = z
+  .discriminatedUnion('type', [
+    storageSourceSchema,
+    ...operationSchemas,
+    imageFormatSchema,
+    storageSinkSchema,
+  ])
+  .meta({ id: 'TransformUnit' });
 
 export type StorageSource = z.infer<typeof storageSourceSchema>;
 export type StorageSink = z.infer<typeof storageSinkSchema>;

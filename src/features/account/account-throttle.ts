@@ -8,7 +8,11 @@ import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
 import { getLimit, setLimit } from '../../db/throttle-reservations.js';
 import { ApiError } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
-import { throttleUpdateSchema, type ThrottleSettingsResponse } from '../../api/schemas.js';
+import {
+  throttleUpdateSchema,
+  type ThrottleSettingsResponse,
+  type ThrottleUpdate,
+} from './account.schemas.js';
 
 export interface AccountThrottleDeps {
   db: Db;
@@ -18,6 +22,17 @@ export interface AccountThrottleDeps {
 }
 
 const windowSeconds = (config: Pick<Config, 'throttle'>) => config.throttle.windowMs / 1000;
+
+/** The body of a throttle change, or a 422 `invalid_body` with one issue per field. */
+export function parseThrottleUpdate(body: unknown): ThrottleUpdate {
+  const parsed = throttleUpdateSchema.safeParse(body, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const issues = translateZodIssues(parsed.error.issues, [], 'the request');
+  // zod reports a huge number twice (beyond the safe integers, and over the maximum): one issue per
+  // field, the last, which names our bound.
+  const lastPerField = issues.filter((issue, i) => !issues.slice(i + 1).some((o) => o.path === issue.path));
+  throw new ApiError(422, 'invalid_body', 'The request body is invalid', lastPerField);
+}
 
 export async function getThrottle(
   deps: AccountThrottleDeps,
@@ -34,29 +49,21 @@ export async function getThrottle(
 export async function putThrottle(
   deps: AccountThrottleDeps,
   accountId: string,
-  body: unknown,
+  update: ThrottleUpdate,
 ): Promise<ThrottleSettingsResponse> {
-  const parsed = throttleUpdateSchema.safeParse(body, { reportInput: true });
-  if (!parsed.success) {
-    const issues = translateZodIssues(parsed.error.issues, [], 'the request');
-    // zod reports a huge number twice (beyond the safe integers, and over the maximum): one issue per
-    // field, the last, which names our bound.
-    const lastPerField = issues.filter((issue, i) => !issues.slice(i + 1).some((o) => o.path === issue.path));
-    throw new ApiError(422, 'invalid_body', 'The request body is invalid', lastPerField);
-  }
   const window = windowSeconds(deps.config);
-  if (parsed.data.windowSeconds !== undefined && parsed.data.windowSeconds !== window) {
+  if (update.windowSeconds !== undefined && update.windowSeconds !== window) {
     throw new ApiError(422, 'invalid_body', 'The request body is invalid', [
       {
         path: '/windowSeconds',
         code: 'invalid_value',
-        message: `Expected ${window} (set in server config, read-only) for windowSeconds but received ${describeValue(parsed.data.windowSeconds)}`,
+        message: `Expected ${window} (set in server config, read-only) for windowSeconds but received ${describeValue(update.windowSeconds)}`,
       },
     ]);
   }
   const change = await setLimit(deps.db, {
     accountId,
-    limit: parsed.data.transformsPerHour,
+    limit: update.transformsPerHour,
     windowMs: deps.config.throttle.windowMs,
   });
   const toTell = change.previous === change.limit ? change.waiting : change.moved.map((row) => row.graphKey);

@@ -5,7 +5,7 @@ import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
 import { emptyCounts, type GraphOutcome } from '../../core/jobs/job-status.js';
 import { notFound } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
-import type { BatchStatusResponse, GraphOutcomeResponse } from '../../api/schemas.js';
+import type { BatchStatusResponse, GraphOutcomeResponse } from './batches.schemas.js';
 import { findOwnBatch } from './batch-lookup.js';
 import { runningBatchView } from '../account/throttle-view.js';
 

@@ -20,11 +20,8 @@ import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
 import { ApiError, invalidGraph } from '../../api/api-error.js';
 import { hashCanonicalJson } from '../../core/canonical-json.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
-import {
-  batchStartReportResponseSchema,
-  type BatchStartReportResponse,
-  type ThrottleOutlook,
-} from '../../api/schemas.js';
+import type { ThrottleOutlook } from '../../api/schemas.js';
+import { batchStartReportResponseSchema, type BatchStartReportResponse } from './batches.schemas.js';
 import { OUTBOUND_ADDRESS_REFUSED, createAddressPolicy } from '../../core/net/address-policy.js';
 import { refusedOutboundUrl } from '../../core/webhooks/webhook-url-policy.js';
 import { assertStorageAccess } from './storage-access.js';
@@ -39,7 +36,8 @@ export interface SubmitBatchDeps {
 
 export interface SubmitBatchRequest {
   accountId: string;
-  body: unknown;
+  /** Validated by `parseBatch`. */
+  batch: BatchInput;
   idempotencyKey?: string | undefined;
 }
 
@@ -49,13 +47,18 @@ export interface SubmitBatchResult {
   replayed: boolean;
 }
 
+/** A batch body checked by every rule of the graph contract, or a 422 `invalid_graph` with each issue. */
+export function parseBatch(config: Pick<Config, 'imaging'>, body: unknown): BatchInput {
+  const validated = validateBatch(body, { maxPixels: config.imaging.maxInputPixels });
+  if (!validated.ok) throw invalidGraph(validated.issues);
+  return validated.value;
+}
+
 export async function submitBatch(
   deps: SubmitBatchDeps,
   request: SubmitBatchRequest,
 ): Promise<SubmitBatchResult> {
-  const validated = validateBatch(request.body, { maxPixels: deps.config.imaging.maxInputPixels });
-  if (!validated.ok) throw invalidGraph(validated.issues);
-  const input = validated.value;
+  const input = request.batch;
   // Plainly internal callback targets are refused now; every attempt re-checks the resolved address.
   const refused =
     input.callbackUrl === undefined

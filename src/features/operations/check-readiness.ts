@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
-import type { Readiness } from '../../api/schemas.js';
+import type { Readiness } from './operations.schemas.js';
 
 export interface ReadinessDeps {
   ping(): Promise<void>;

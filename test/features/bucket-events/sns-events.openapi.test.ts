@@ -1,10 +1,13 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the document is walked as plain JSON */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildOpenApiDocument } from '../../../src/app/openapi-document.js';
+import { openApiDocumentOf } from '../../../src/app/http-app.js';
+import { createTestApi } from '../../support/api-harness.js';
 
-test('when the OpenAPI document is built, then the SNS ingress is documented without bearer security and with every code it answers', () => {
-  const doc = buildOpenApiDocument() as Record<string, any>;
+test('when the OpenAPI document is built, then the SNS ingress is documented without bearer security and with every code it answers', async () => {
+  const api = await createTestApi();
+  const doc = openApiDocumentOf(api.app) as Record<string, any>;
+  await api.close();
   const operation = doc.paths['/v1/events/sns'].post;
   assert.deepEqual(operation.security, []);
   assert.deepEqual(Object.keys(operation.requestBody.content).sort(), ['application/json', 'text/plain']);
