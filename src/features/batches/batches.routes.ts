@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import type { BatchJobs, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import { ApiError } from '../../api/api-error.js';
 import { principalOf } from '../../api/bearer.js';
 import { jsonBody } from '../../api/json-body.js';
@@ -13,7 +13,7 @@ import { submitBatch } from './submit-batch.js';
 
 export interface BatchRouteDeps {
   db: Db;
-  orchestrator: BatchOrchestrator;
+  orchestrator: BatchJobs & WorkflowLinks;
   config: Config;
   logger?: Logger | undefined;
 }
