@@ -21,7 +21,7 @@ import { createApiKey } from '../src/db/api-key-credentials.js';
 import { batchGraphSource } from '../src/app/wiring.js';
 import { loadConfig } from '../src/core/config.js';
 import { ensureAccount, migrate, openDatabase } from '../src/db/index.js';
-import { TemporalBatchOrchestrator } from '../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
 import { createObjectStores } from '../src/core/storage/connections.js';
 import { startTemporalDevServer } from '../src/tools/temporal-cli.js';
 import { installTemporalRuntime } from '../src/temporal/worker/runtime.js';
@@ -85,7 +85,7 @@ export async function run(): Promise<void> {
     const workersDone = workers.run();
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
-    const orchestrator = new TemporalBatchOrchestrator(client, config);
+    const orchestrator = new TemporalJobEngine(client, config);
     const served = await serveApi(config, database, orchestrator, key);
     const { server } = served;
     const api = (pathname: string, body?: unknown) => served.call(pathname, body);

@@ -19,7 +19,7 @@ import { ensureAccount, insertSubscription, listDeliveries, migrate, openDatabas
 import { createAddressPolicy } from '../src/core/net/address-policy.js';
 import { createOutboundClient } from '../src/core/net/outbound-http.js';
 import { newSubscriptionId } from '../src/core/webhooks/webhook-ids.js';
-import { TemporalBatchOrchestrator } from '../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
 import { createObjectStores } from '../src/core/storage/connections.js';
 import { findTemporalCli, startTemporalDevServer } from '../src/tools/temporal-cli.js';
 import { execFileSync } from 'node:child_process';
@@ -117,7 +117,7 @@ try {
   const running = workers.run();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const orchestrator = new TemporalBatchOrchestrator(client, config);
+  const orchestrator = new TemporalJobEngine(client, config);
   const waitDone = async (batchId: string) => {
     for (;;) {
       const status = await orchestrator.getBatchStatus('acme', batchId);

@@ -6,12 +6,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_CONNECTION } from '../core/graph/units.js';
 import type { RuleResponse } from '../features/rules/rules.schemas.js';
 import { createRule, listAccountRules, type RuleDeps } from '../features/rules/rules.service.js';
 
 export const EXAMPLE_RULE = {
   name: 'Example: a 320 px WebP thumbnail of every image uploaded',
-  connection: 'default',
+  connection: DEFAULT_CONNECTION,
   bucket: 'uploads',
   contentTypes: ['image/*'],
   template: {

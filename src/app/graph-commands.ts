@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isClassifiedError } from '../core/errors.js';
+import { DEFAULT_CONNECTION } from '../core/graph/units.js';
 import { parseJson, validateGraph } from '../core/graph/validate.js';
 import { executeGraph } from '../core/imaging/index.js';
 import { createObjectStores } from '../core/storage/connections.js';
@@ -48,8 +49,10 @@ export async function graphRun(file: string, localRoot: string, io: CliIo): Prom
     return;
   }
   // Every connection name resolves to the same local root, so graphs written for S3 run unchanged.
-  const stores = createObjectStores({ default: { kind: 'local', root: path.resolve(localRoot) } });
-  const local = stores.get('default');
+  const stores = createObjectStores({
+    [DEFAULT_CONNECTION]: { kind: 'local', root: path.resolve(localRoot) },
+  });
+  const local = stores.get(DEFAULT_CONNECTION);
   try {
     const outcome = await executeGraph(result.value, { stores: { get: () => local } });
     if (outcome.failures.length) io.fail(outcome);

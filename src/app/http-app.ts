@@ -23,7 +23,7 @@ import type { Registry } from 'prom-client';
 import { createKeyStatusCache, type KeyStatusCache } from '../api/key-status.js';
 import type { Config } from '../core/config.js';
 import { pingDatabase, type Db } from '../db/database.js';
-import type { BatchOrchestrator } from '../core/jobs/orchestrator-ports.js';
+import type { JobEngine } from '../core/jobs/orchestrator-ports.js';
 import { requireBearer } from '../api/bearer.js';
 import { errorHandler, notFoundHandler } from '../api/error-handler.js';
 import { createHttpMetrics } from '../api/metrics.js';
@@ -42,7 +42,7 @@ import { loadOrCreateSecretsKey, type SecretsKey } from '../core/auth/secret-box
 
 export interface AppDeps {
   db: Db;
-  orchestrator: BatchOrchestrator;
+  orchestrator: JobEngine;
   config: Config;
   /** HMAC key of access tokens: `await loadOrCreateJwtSecret(config)`. */
   jwtSecret: Uint8Array;

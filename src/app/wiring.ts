@@ -14,7 +14,7 @@ import type { Config } from '../core/config.js';
 import { createApp } from './http-app.js';
 import { startHttpServer, type HttpServer } from '../api/http-server.js';
 import { getBatchGraph, listBatchGraphs, openDatabase, migrate, type Database } from '../db/index.js';
-import { TemporalBatchOrchestrator } from '../temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../temporal/client/temporal-orchestrator.js';
 import type { DeliveryStarter } from '../core/jobs/orchestrator-ports.js';
 import { TemporalDeliveryStarter } from '../temporal/client/delivery-starter.js';
 import type { StoreRegistry } from '../core/storage/connections.js';
@@ -60,7 +60,7 @@ export async function activityDeps(
 
 export async function connectClient(config: Pick<Config, 'temporal'>): Promise<{
   client: Client;
-  orchestrator: TemporalBatchOrchestrator;
+  orchestrator: TemporalJobEngine;
   deliveries: TemporalDeliveryStarter;
 }> {
   const connection = await Connection.connect({
@@ -71,7 +71,7 @@ export async function connectClient(config: Pick<Config, 'temporal'>): Promise<{
   const client = new Client({ connection, namespace: config.temporal.namespace });
   return {
     client,
-    orchestrator: new TemporalBatchOrchestrator(client, config),
+    orchestrator: new TemporalJobEngine(client, config),
     deliveries: new TemporalDeliveryStarter(client, config),
   };
 }
@@ -80,7 +80,7 @@ export async function connectClient(config: Pick<Config, 'temporal'>): Promise<{
 export async function startApiServer(
   config: Config,
   database: Database,
-  orchestrator: TemporalBatchOrchestrator,
+  orchestrator: TemporalJobEngine,
   logger: Logger,
   extras: {
     /** Shared with the workers when they run in this process; the app builds its own otherwise. */

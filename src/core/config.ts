@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { limits } from './graph/units.js';
+import { DEFAULT_CONNECTION, limits } from './graph/units.js';
 import { storageConnectionsSchema } from './storage/connections.js';
 import { storageGrantsSchema } from './storage/grants.js';
 
@@ -116,8 +116,10 @@ export class ConfigError extends Error {
 /** The embedded default: one local connection under the data dir, every bucket granted to every account. */
 function embeddedStorage(dataDir: string): Config['storage'] {
   return {
-    connections: { default: { kind: 'local', root: path.join(dataDir, 'storage'), watch: true } },
-    grants: { '*': [{ connection: 'default', buckets: ['*'] }] },
+    connections: {
+      [DEFAULT_CONNECTION]: { kind: 'local', root: path.join(dataDir, 'storage'), watch: true },
+    },
+    grants: { '*': [{ connection: DEFAULT_CONNECTION, buckets: ['*'] }] },
   };
 }
 

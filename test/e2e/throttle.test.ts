@@ -9,7 +9,7 @@ import type { temporal } from '@temporalio/proto';
 import { openDatabase, type Database } from '../../src/db/index.js';
 import { createApp } from '../../src/app/http-app.js';
 import { startHttpServer } from '../../src/api/http-server.js';
-import { TemporalBatchOrchestrator } from '../../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../../src/temporal/client/temporal-orchestrator.js';
 import { maxInAnyWindow } from '../../src/core/throttle/throttle-schedule.js';
 import { listReservations } from '../../src/db/throttle-reservations.js';
 import { graphStatusQuery } from '../../src/temporal/workflows/definitions.js';
@@ -226,7 +226,7 @@ describe('throttle end to end (window 4 s)', () => {
     const secondDatabase: Database = await openDatabase(stack.config.database);
     const app = createApp({
       db: secondDatabase.db,
-      orchestrator: new TemporalBatchOrchestrator(stack.temporal.client, stack.config),
+      orchestrator: new TemporalJobEngine(stack.temporal.client, stack.config),
       config: stack.config,
       jwtSecret: new TextEncoder().encode(stack.config.auth.jwtSecret),
     });

@@ -13,7 +13,7 @@ import { loadConfig, type Config } from '../../src/core/config.js';
 import { ensureAccount, migrate, openDatabase, type Database } from '../../src/db/index.js';
 import { createApp } from '../../src/app/http-app.js';
 import { startHttpServer, type HttpServer } from '../../src/api/http-server.js';
-import { TemporalBatchOrchestrator } from '../../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../../src/temporal/client/temporal-orchestrator.js';
 import { TemporalDeliveryStarter } from '../../src/temporal/client/delivery-starter.js';
 import { createObjectStores } from '../../src/core/storage/connections.js';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker/worker.js';
@@ -30,7 +30,7 @@ export interface Stack {
   workerEnv: NodeJS.ProcessEnv;
   database: Database;
   server: HttpServer;
-  orchestrator: TemporalBatchOrchestrator;
+  orchestrator: TemporalJobEngine;
   temporal: Awaited<ReturnType<typeof temporalForTests>>;
   s3: ReturnType<typeof testS3Client>;
   buckets: { input: string; output: string };
@@ -120,7 +120,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await ensureAccount(database.db, { id: accountId, name: accountId });
   const key = await createApiKey(database.db, accountId, 'e2e');
 
-  const orchestrator = new TemporalBatchOrchestrator(temporal.client, config);
+  const orchestrator = new TemporalJobEngine(temporal.client, config);
   const stores = createObjectStores(config.storage.connections);
   const app = createApp({
     db: database.db,

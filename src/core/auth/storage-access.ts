@@ -7,7 +7,7 @@ import type { TransformGraph } from '../graph/graph.js';
 import { pointer } from '../graph/issues.js';
 import type { TransformUnit } from '../graph/units.js';
 import type { StorageConnections } from '../storage/connections.js';
-import { DEFAULT_CONNECTION } from '../storage/connections.js';
+import { DEFAULT_CONNECTION } from '../graph/units.js';
 import { grantsForAccount, isBucketGranted, type StorageGrants } from '../storage/grants.js';
 
 export interface StorageReference {

@@ -19,10 +19,23 @@ export const limits = {
   maxBucketLength: 63,
 } as const;
 
-const connectionName = z
+/** The storage connection a unit, rule or hook uses when it names none. */
+export const DEFAULT_CONNECTION = 'default';
+
+/**
+ * A storage connection's name, the same wherever one is named: server config, a unit's `storage`, a
+ * rule or an inbound hook.
+ */
+export const connectionNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/)
-  .describe('Name of a storage connection from server config; "default" when omitted.');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    'Expected a connection name of up to 64 letters, digits, dots, underscores and hyphens',
+  );
+
+const connectionName = connectionNameSchema.describe(
+  `Name of a storage connection from server config; "${DEFAULT_CONNECTION}" when omitted.`,
+);
 const bucketName = z
   .string()
   .min(1)

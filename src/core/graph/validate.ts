@@ -10,7 +10,7 @@
 import type { z } from 'zod';
 import { batchInputSchema, transformGraphSchema, type BatchInput, type TransformGraph } from './graph.js';
 import { issue, issueWords, pointer, type ValidationIssue } from './issues.js';
-import { effortRange, formatOptions, limits, type TransformUnit } from './units.js';
+import { DEFAULT_CONNECTION, effortRange, formatOptions, limits, type TransformUnit } from './units.js';
 
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; issues: ValidationIssue[] };
 
@@ -155,7 +155,7 @@ const expectedTypeWords: Record<string, string> = {
 /** Plain-words expectations for patterned strings, keyed by field name. */
 const patternWords: Record<string, string> = {
   bucket: 'a bucket name of lower-case letters, digits, dots and hyphens',
-  storage: 'a connection name of letters, digits, dots, underscores and hyphens',
+  storage: 'a connection name of up to 64 letters, digits, dots, underscores and hyphens',
   color: 'a colour as #rrggbb or #rrggbbaa',
   background: 'a colour as #rrggbb or #rrggbbaa',
   contentType: 'a media type such as image/webp',
@@ -374,7 +374,7 @@ function checkMeaning(
             ),
           );
         }
-        const target = `${unit.storage ?? 'default'}\u0000${unit.bucket}\u0000${unit.key}`;
+        const target = `${unit.storage ?? DEFAULT_CONNECTION}\u0000${unit.bucket}\u0000${unit.key}`;
         if (sinkTargets.has(target)) {
           out.push(
             issue(

@@ -1,5 +1,5 @@
 export * from './execute-graph.js';
-export { compilePlan, planOutputs, defaultConnection } from './plan.js';
+export { compilePlan, planOutputs } from './plan.js';
 export type { Plan, PlanNode, PlanOp, PlanOutput, PlanSource, PlanStage } from './plan.js';
 export { slotRank, gammaOutRank, refusal, canExtend } from './stage-order.js';
 export type { Slot } from './stage-order.js';

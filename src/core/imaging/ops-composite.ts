@@ -3,28 +3,16 @@
  * store like the source (bounded in bytes and pixels), once per graph however many branches use it.
  */
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
-import type { UnitOfType } from '../graph/index.js';
+import { DEFAULT_CONNECTION, type UnitOfType } from '../graph/index.js';
 import type { ObjectStore } from '../storage/types.js';
 import { classifySourceError, forUnit, unitError, type UnitRef } from './classify.js';
 import type { OpContext } from './op-context.js';
-import { defaultConnection } from './plan.js';
+import { sharpPosition } from './ops-geometry.js';
 
 type Watermark = UnitOfType<'Watermark'>;
 
 /** Overlays are logos and marks, not photos: 50 MB is generous and keeps a bad key from eating memory. */
 export const maxOverlayBytes = 50 * 1024 * 1024;
-
-const gravities: Record<NonNullable<Watermark['gravity']>, string> = {
-  center: 'centre',
-  north: 'north',
-  northeast: 'northeast',
-  east: 'east',
-  southeast: 'southeast',
-  south: 'south',
-  southwest: 'southwest',
-  west: 'west',
-  northwest: 'northwest',
-};
 
 export interface OverlaySource {
   load(op: Watermark, ref: UnitRef): Promise<Buffer>;
@@ -38,7 +26,7 @@ export function createOverlaySource(
   const cache = new Map<string, Promise<Buffer>>();
   return {
     load(op, ref) {
-      const connection = op.storage ?? defaultConnection;
+      const connection = op.storage ?? DEFAULT_CONNECTION;
       const id = `${connection}\u0000${op.bucket}\u0000${op.key}`;
       let pending = cache.get(id);
       if (!pending) {
@@ -103,7 +91,7 @@ export async function applyWatermark(
   const placement =
     op.left !== undefined || op.top !== undefined
       ? { left: op.left ?? 0, top: op.top ?? 0 }
-      : { gravity: gravities[op.gravity ?? 'center'] };
+      : { gravity: sharpPosition(op.gravity ?? 'center') };
   const mark = {
     input: overlay.data,
     raw: { width: overlay.info.width, height: overlay.info.height, channels: 4 as const },

@@ -6,8 +6,7 @@ import sharp, { type Sharp } from 'sharp';
 import type { LoadedSource } from './source.js';
 import type { OpContext } from './op-context.js';
 import type { PlanOp } from './plan.js';
-import type { Operation } from '../graph/index.js';
-import { parseColour } from './colours.js';
+import { bringsColour, isGrey } from './colours.js';
 import { applyGeometry } from './ops-geometry.js';
 import { applyColour } from './ops-colour.js';
 import { applyFilter } from './ops-filters.js';
@@ -78,25 +77,6 @@ export function inputSize(input: StageInput): { width: number; height: number } 
   const { storedWidth: width, storedHeight: height, orientation } = input.source;
   return input.autoOrient && orientation >= 5 ? { width: height, height: width } : { width, height };
 }
-
-/** Whether an operation brings colour that a greyscale pipeline would turn grey. */
-function bringsColour(op: Operation): boolean {
-  switch (op.type) {
-    case 'Tint': // sharp maps the tinted result back to the pipeline's (grey) colour space
-    case 'Watermark':
-      return true;
-    case 'Flatten': // sharp flattens a grey image with the red channel of the colour
-    case 'Extend':
-    case 'Resize':
-    case 'Rotate':
-      return op.background !== undefined && !isGrey(parseColour(op.background));
-    default:
-      return false;
-  }
-}
-
-const isGrey = (colour: { r: number; g: number; b: number }) =>
-  colour.r === colour.g && colour.g === colour.b;
 
 export async function buildPipeline(
   input: StageInput,

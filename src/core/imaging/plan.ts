@@ -12,6 +12,7 @@
  */
 import { ClassifiedError } from '../errors.js';
 import {
+  DEFAULT_CONNECTION,
   isOperation,
   pointer,
   type ImageFormat,
@@ -21,8 +22,6 @@ import {
   type TransformGraph,
 } from '../graph/index.js';
 import { canExtend, refusal, slotFor, type Slot, type StagedOp } from './stage-order.js';
-
-export const defaultConnection = 'default';
 
 export interface PlanSource {
   unit: string;
@@ -98,7 +97,7 @@ export function compilePlan(graph: TransformGraph): Plan {
 function planSource(unit: StorageSource): PlanSource {
   return {
     unit: pointer(['transformUnits', 0]),
-    connection: unit.storage ?? defaultConnection,
+    connection: unit.storage ?? DEFAULT_CONNECTION,
     bucket: unit.bucket,
     key: unit.key,
     ...(unit.versionId === undefined ? {} : { versionId: unit.versionId }),
@@ -135,7 +134,7 @@ function compileChain(
     const at = pointer([...path, 'transformUnits', index]);
     if (unit.type === 'ImageFormat') format = { unit: at, spec: unit };
     else if (unit.type === 'StorageSink')
-      sink = { unit: at, connection: unit.storage ?? defaultConnection, spec: unit };
+      sink = { unit: at, connection: unit.storage ?? DEFAULT_CONNECTION, spec: unit };
     else if (isOperation(unit)) {
       // Once the pixels are upright, a further AutoOrient has nothing left to do.
       if (unit.type === 'AutoOrient') {

@@ -8,6 +8,7 @@
  * into a slot nobody holds, and when none of the named exceptions below applies.
  */
 import type { Operation } from '../graph/index.js';
+import { bringsColour } from './colours.js';
 
 export type Slot =
   | 'orient'
@@ -145,25 +146,6 @@ export function needsKnownSize(op: Operation): boolean {
   return (op.type === 'Crop' && op.unit === 'fraction') || op.type === 'Watermark';
 }
 
-/** `#rrggbb[aa]` with equal channels. */
-function isGreyHex(hex: string): boolean {
-  return hex.slice(1, 3) === hex.slice(3, 5) && hex.slice(3, 5) === hex.slice(5, 7);
-}
-
-/** Operations that add colour to an image. */
-function addsColour(op: Operation): boolean {
-  switch (op.type) {
-    case 'Tint':
-    case 'Watermark':
-      return true;
-    case 'Resize':
-    case 'Extend':
-      return op.background !== undefined && !isGreyHex(op.background);
-    default:
-      return false;
-  }
-}
-
 /** Steps after which sharp's pipeline is greyscale. */
 function makesGrey(op: Operation): boolean {
   return op.type === 'Grayscale' || (op.type === 'Threshold' && op.grayscale !== false);
@@ -202,7 +184,7 @@ export function refusal(ops: readonly StagedOp[], op: Operation): string | undef
   if (needsKnownSize(op) && ops.some((o) => sizeChangingSlots.has(o.slot))) return 'needsKnownSize';
   // Once sharp has made a pipeline grey it stays grey: Tint maps back to grey, fills turn grey and raw
   // output keeps one band. Colour added after that needs a pipeline of its own.
-  if (addsColour(op) && ops.some((o) => makesGrey(o.op))) return 'colourAfterGrey';
+  if (bringsColour(op) && ops.some((o) => makesGrey(o.op))) return 'colourAfterGrey';
   return undefined;
 }
 

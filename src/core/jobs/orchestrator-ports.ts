@@ -1,6 +1,7 @@
 /**
- * The port between the HTTP API and the durable engine. The API depends on this interface only;
- * `temporal-orchestrator.ts` implements it over Temporal, tests use an in-memory fake.
+ * The ports between the HTTP API and the durable engine, split by what callers need: each feature
+ * depends only on the ones it uses. `temporal-orchestrator.ts` implements them all over Temporal, tests
+ * use an in-memory fake.
  */
 import type { TransformGraph } from '../graph/graph.js';
 import type { BatchStatus, GraphOutcome, GraphState } from './job-status.js';
@@ -50,7 +51,8 @@ export interface GraphRunSummary {
   closedAt?: string;
 }
 
-export interface BatchOrchestrator {
+/** Batches submitted through the API: start, read and cancel their workflows. */
+export interface BatchJobs {
   /** Starts the batch workflow. Idempotent: a second call for the same batch starts nothing. */
   startBatch(input: StartBatchInput): Promise<{ workflowId: string }>;
   /** Undefined when no such batch exists for this account. */
@@ -58,11 +60,10 @@ export interface BatchOrchestrator {
   getGraphStatus(accountId: string, batchId: string, index: number): Promise<GraphOutcome | undefined>;
   /** False when the batch does not exist; true when cancelled or already finished. */
   cancelBatch(accountId: string, batchId: string): Promise<boolean>;
-  /**
-   * Tells graph workflows that their throttle slot moved (the account's limit changed), so that they
-   * ask for it again. Workflows that have finished or do not exist are skipped.
-   */
-  notifyThrottleChanged(workflowIds: readonly string[]): Promise<void>;
+}
+
+/** Graph runs started by S3 events (rules) and inbound hooks, outside any batch. */
+export interface TriggeredRuns {
   /**
    * Starts one triggered graph run. The workflow ID deduplicates: a second call with the same ID (a
    * redelivered event) starts nothing and reports `started: false`, even after the first run finished.
@@ -75,11 +76,28 @@ export interface BatchOrchestrator {
    * then closed ones, most recent first (SQL visibility stores refuse an explicit ORDER BY).
    */
   listGraphRuns(query: GraphRunQuery): Promise<{ runs: GraphRunSummary[]; nextPageToken?: string }>;
-  /** Temporal UI link for a workflow, when TEMPORAL_UI_URL is configured. */
-  uiUrl(workflowId: string): string | undefined;
+}
+
+export interface ThrottleSignals {
+  /**
+   * Tells graph workflows that their throttle slot moved (the account's limit changed), so that they
+   * ask for it again. Workflows that have finished or do not exist are skipped.
+   */
+  notifyThrottleChanged(workflowIds: readonly string[]): Promise<void>;
+}
+
+export interface EngineReadiness {
   /** Throws when Temporal is unreachable (used by /readyz). */
   ping(): Promise<void>;
 }
+
+export interface WorkflowLinks {
+  /** Temporal UI link for a workflow, when TEMPORAL_UI_URL is configured. */
+  uiUrl(workflowId: string): string | undefined;
+}
+
+/** Everything the engine offers the API; only the wiring needs all of it, each feature names its own ports. */
+export type JobEngine = BatchJobs & TriggeredRuns & ThrottleSignals & EngineReadiness & WorkflowLinks;
 
 /** Starts a webhook delivery from outside a workflow (the redeliver endpoint). */
 export interface StartDeliveryInput {

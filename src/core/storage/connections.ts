@@ -1,15 +1,9 @@
 import { z } from 'zod';
 import { ClassifiedError } from '../errors.js';
+import { connectionNameSchema } from '../graph/units.js';
 import { LocalObjectStore } from './local-store.js';
 import { S3ObjectStore } from './s3-store.js';
 import type { ObjectStore } from './types.js';
-
-/** The connection a unit uses when it names none (DESIGN §6). */
-export const DEFAULT_CONNECTION = 'default';
-
-export const connectionNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'Expected a connection name of letters, digits, "_" and "-"');
 
 /**
  * S3 SDK attempts per request when a connection does not say. One: Temporal retries the whole activity,

@@ -8,8 +8,6 @@ export { LOCAL_METADATA_DIR, LOCAL_TEMP_DIR } from './local-paths.js';
 export { isAbortError, objectUri, storeFailureMessage } from './store-errors.js';
 export type { ObjectTarget, StoreOperation } from './store-errors.js';
 export {
-  DEFAULT_CONNECTION,
-  connectionNameSchema,
   createObjectStores,
   localConnectionSchema,
   s3ConnectionSchema,

@@ -12,7 +12,7 @@
  */
 import type { TransformGraph } from '../graph/graph.js';
 import type { ValidationIssue } from '../graph/issues.js';
-import type { StorageSink, TransformUnit } from '../graph/units.js';
+import { DEFAULT_CONNECTION, type StorageSink, type TransformUnit } from '../graph/units.js';
 import { validateGraph, type ValidationOptions, type ValidationResult } from '../graph/validate.js';
 
 export const templatePlaceholders = ['key', 'dir', 'name', 'ext', 'bucket'] as const;
@@ -94,7 +94,7 @@ export function expandGraphTemplate(template: TransformGraph, source: TemplateSo
 
 /** A source that makes every placeholder non-empty, for validating a template. */
 const sampleSource: TemplateSource = {
-  connection: 'default',
+  connection: DEFAULT_CONNECTION,
   bucket: 'sample-bucket',
   key: 'sample-dir/sample-name.jpg',
 };

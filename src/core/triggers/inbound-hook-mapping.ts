@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { storageSourceSchema } from '../graph/units.js';
-import { DEFAULT_CONNECTION } from '../storage/connections.js';
+import { DEFAULT_CONNECTION } from '../graph/units.js';
 import { parsePointer, resolvePointer } from './json-pointer.js';
 
 const pointerSchema = z

@@ -4,7 +4,7 @@ import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';
 import { describeValue } from '../../core/graph/issues.js';
 import { translateZodIssues } from '../../core/graph/validate.js';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import type { ThrottleSignals } from '../../core/jobs/orchestrator-ports.js';
 import { getLimit, setLimit } from '../../db/throttle-reservations.js';
 import { ApiError } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
@@ -16,7 +16,7 @@ import {
 
 export interface AccountThrottleDeps {
   db: Db;
-  orchestrator: BatchOrchestrator;
+  orchestrator: ThrottleSignals;
   config: Pick<Config, 'throttle'>;
   logger?: Logger | undefined;
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../../core/config.js';
 import { batchInputSchema } from '../../core/graph/graph.js';
 import { limits } from '../../core/graph/units.js';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import type { BatchJobs, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import type { Db } from '../../db/database.js';
 import { defineRoute, reply, ok, type ApiFeature } from '../../api/define-route.js';
 import { errorResponse } from '../../api/openapi-builder.js';
@@ -21,7 +21,7 @@ import { parseBatch, submitBatch } from './submit-batch.js';
 
 export interface BatchRouteDeps {
   db: Db;
-  orchestrator: BatchOrchestrator;
+  orchestrator: BatchJobs & WorkflowLinks;
   config: Config;
   logger?: Logger | undefined;
 }

@@ -16,7 +16,7 @@ import { claimIdempotencyKey, getIdempotencyRecord, saveIdempotentResponse } fro
 import { newBatchId } from '../../core/ids.js';
 import type { BatchRow } from '../../db/schema.js';
 import { validateBatch, type BatchInput } from '../../core/graph/index.js';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import type { BatchJobs, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import { ApiError, invalidGraph } from '../../api/api-error.js';
 import { hashCanonicalJson } from '../../core/canonical-json.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
@@ -29,7 +29,7 @@ import { submissionOutlook } from '../account/throttle-view.js';
 
 export interface SubmitBatchDeps {
   db: Db;
-  orchestrator: BatchOrchestrator;
+  orchestrator: Pick<BatchJobs, 'startBatch'> & WorkflowLinks;
   config: Config;
   logger?: Logger | undefined;
 }

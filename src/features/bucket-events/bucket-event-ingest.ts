@@ -21,7 +21,7 @@ import type { Db } from '../../db/database.js';
 import { enabledRulesForBucket } from '../../db/rules.js';
 import type { RuleRow } from '../../db/schema.js';
 import { ClassifiedError } from '../../core/errors.js';
-import type { BatchOrchestrator, StartGraphRunInput } from '../../core/jobs/orchestrator-ports.js';
+import type { StartGraphRunInput, TriggeredRuns } from '../../core/jobs/orchestrator-ports.js';
 import { isGeneratedObject } from '../../core/storage/generated-metadata.js';
 import { grantsForAccount, isBucketGranted, type StorageGrants } from '../../core/storage/grants.js';
 import type { ObjectInfo, ObjectStore } from '../../core/storage/types.js';
@@ -35,7 +35,7 @@ export const INGEST_CONCURRENCY = 16;
 
 export interface EventIngestDeps {
   db: Db;
-  orchestrator: Pick<BatchOrchestrator, 'startGraphRun'>;
+  orchestrator: Pick<TriggeredRuns, 'startGraphRun'>;
   stores: { get(connection: string): ObjectStore };
   /** Storage policy from config: which accounts may use which buckets, and which connections exist. */
   storage: { grants: StorageGrants; connections: StorageConnections };

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { loadOrCreateSecretsKey, type SecretsKey } from '../../core/auth/secret-box.js';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import type { TriggeredRuns, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import { ApiError } from '../../api/api-error.js';
 import { principalOf } from '../../api/bearer.js';
 import { jsonBody } from '../../api/json-body.js';
@@ -22,7 +22,7 @@ export const HOOK_MAX_BODY_BYTES = 256 * 1024;
 
 export interface HookRouteDeps {
   db: Db;
-  orchestrator: BatchOrchestrator;
+  orchestrator: Pick<TriggeredRuns, 'startGraphRun'> & WorkflowLinks;
   config: Config;
   /** Loaded from config (or the data dir) on first use when not given. */
   secretsKey?: SecretsKey | undefined;

@@ -19,7 +19,7 @@ import {
 import type { HookRow } from '../../db/schema.js';
 import type { TransformGraph } from '../../core/graph/graph.js';
 import { grantsForAccount, isBucketGranted } from '../../core/storage/grants.js';
-import { DEFAULT_CONNECTION } from '../../core/storage/connections.js';
+import { DEFAULT_CONNECTION } from '../../core/graph/units.js';
 import { validateGraphTemplate } from '../../core/triggers/graph-template.js';
 import type { HookMapping } from '../../core/triggers/inbound-hook-mapping.js';
 import { ApiError, parseRequestBody, invalidGraph, notFound, type ApiIssue } from '../../api/api-error.js';

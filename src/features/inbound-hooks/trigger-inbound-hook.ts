@@ -14,7 +14,7 @@ import type { Db } from '../../db/database.js';
 import { findHook, findHookMessage, hookIdPattern, recordHookMessage } from '../../db/inbound-hooks.js';
 import type { HookRow } from '../../db/schema.js';
 import { validateGraph } from '../../core/graph/validate.js';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import type { TriggeredRuns, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import { expandGraphTemplate } from '../../core/triggers/graph-template.js';
 import { mapHookBody } from '../../core/triggers/inbound-hook-mapping.js';
 import { verifyHookRequest } from '../../core/triggers/inbound-hook-signature.js';
@@ -26,7 +26,7 @@ import { assertStorageAccess } from '../batches/storage-access.js';
 
 export interface TriggerHookDeps {
   db: Db;
-  orchestrator: BatchOrchestrator;
+  orchestrator: Pick<TriggeredRuns, 'startGraphRun'> & WorkflowLinks;
   config: Config;
   secretsKey: () => Promise<SecretsKey>;
   logger?: Logger | undefined;

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { transformGraphSchema } from '../../core/graph/graph.js';
-import { connectionNameSchema } from '../../core/storage/connections.js';
+import { connectionNameSchema } from '../../core/graph/units.js';
 import { graphStates } from '../../core/jobs/job-status.js';
 import { graphOutcomeSchema } from '../../api/schemas.js';
 

@@ -11,7 +11,7 @@ import { newRuleId } from '../../core/ids.js';
 import { deleteRule, getRule, insertRule, listRules, updateRule, type RuleFields } from '../../db/rules.js';
 import type { RuleRow } from '../../db/schema.js';
 import type { TransformGraph } from '../../core/graph/graph.js';
-import { DEFAULT_CONNECTION } from '../../core/storage/connections.js';
+import { DEFAULT_CONNECTION } from '../../core/graph/units.js';
 import { grantsForAccount, isBucketGranted } from '../../core/storage/grants.js';
 import { expandGraphTemplate, validateGraphTemplate, walkSinks } from '../../core/triggers/graph-template.js';
 import { normalizeMediaType, ruleWouldLoop } from '../../core/triggers/rule-match.js';

@@ -5,14 +5,14 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import type { TriggeredRuns, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import { ApiError } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
 import { translateZodIssues } from '../../core/graph/validate.js';
 import { runListQuerySchema, type RunListResponse, type RunResponse } from '../rules/rules.schemas.js';
 
 export interface RunDeps {
-  orchestrator: BatchOrchestrator;
+  orchestrator: Pick<TriggeredRuns, 'getGraphRun' | 'listGraphRuns'> & WorkflowLinks;
   config: Pick<Config, 'http'>;
   logger?: Logger | undefined;
 }

@@ -8,6 +8,7 @@ import {
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
+import { nonRetryableCodes } from '../../core/errors.js';
 import { defaultRetryScheduleMs } from '../../core/webhooks/webhook-retry.js';
 import type { BatchStatus, GraphOutcome } from '../../core/jobs/job-status.js';
 
@@ -52,15 +53,8 @@ export const imagingActivityOptions: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '2 minutes',
     maximumAttempts: 8,
-    // Only `transient` is retried; every other class fails the graph at once (DESIGN §5).
-    nonRetryableErrorTypes: [
-      'invalid_graph',
-      'unsupported_input',
-      'corrupt_input',
-      'too_large',
-      'source_not_found',
-      'access_denied',
-    ],
+    // Only retryable classes (`transient`) are retried; every other one fails the graph at once.
+    nonRetryableErrorTypes: [...nonRetryableCodes],
   },
 };
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
-import { TemporalBatchOrchestrator } from '../../../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../../../src/temporal/client/temporal-orchestrator.js';
 import { createObjectStores } from '../../../src/core/storage/connections.js';
 import { createWorkers, type RunningWorkers } from '../../../src/temporal/worker/worker.js';
 import type { BatchStatus } from '../../../src/core/jobs/job-status.js';
@@ -57,7 +57,7 @@ async function waitFor<T>(
 describe('batch and graph workflows on a real Temporal dev server', () => {
   let root: string;
   let workers: RunningWorkers;
-  let orchestrator: TemporalBatchOrchestrator;
+  let orchestrator: TemporalJobEngine;
   let temporal: Awaited<ReturnType<typeof temporalForTests>>;
   const graphs = new MemoryGraphSource();
 
@@ -94,7 +94,7 @@ describe('batch and graph workflows on a real Temporal dev server', () => {
       shutdownGraceTime: '2 seconds',
     });
     void workers.run();
-    orchestrator = new TemporalBatchOrchestrator(temporal.client, config);
+    orchestrator = new TemporalJobEngine(temporal.client, config);
   });
 
   after(async () => {
