@@ -1,15 +1,17 @@
-/** Reading and changing the account's throttle: `GET/PUT /v1/account/throttle` (DESIGN §9). */
+/** The account (`GET /v1/account`) and its throttle (`GET/PUT /v1/account/throttle`, DESIGN §9). */
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';
 import { describeValue } from '../../core/graph/issues.js';
 import { translateZodIssues } from '../../core/graph/validate.js';
 import type { ThrottleSignals } from '../../core/jobs/orchestrator-ports.js';
+import { listApiKeys } from '../../db/api-keys.js';
 import { getLimit, setLimit } from '../../db/throttle-reservations.js';
 import { ApiError } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
 import {
   throttleUpdateSchema,
+  type AccountResponse,
   type ThrottleSettingsResponse,
   type ThrottleUpdate,
 } from './account.schemas.js';
@@ -32,6 +34,17 @@ export function parseThrottleUpdate(body: unknown): ThrottleUpdate {
   // field, the last, which names our bound.
   const lastPerField = issues.filter((issue, i) => !issues.slice(i + 1).some((o) => o.path === issue.path));
   throw new ApiError(422, 'invalid_body', 'The request body is invalid', lastPerField);
+}
+
+/** Who the caller is, the throttle its work runs under, and how many key pairs it has. */
+export async function getAccount(deps: AccountThrottleDeps, accountId: string): Promise<AccountResponse> {
+  const [throttle, keys] = await Promise.all([getThrottle(deps, accountId), listApiKeys(deps.db, accountId)]);
+  return {
+    accountId,
+    throttle,
+    activeKeyCount: keys.filter((key) => key.revokedAt === null).length,
+    keyCount: keys.length,
+  };
 }
 
 export async function getThrottle(

@@ -1,21 +1,32 @@
-/** `/v1/account`: the account's settings (its throttle). */
+/** `/v1/account`: the calling account and its settings (its throttle). */
 import type { z } from 'zod';
 import { defineRoute, ok, type ApiFeature } from '../../api/define-route.js';
 import { errorResponse } from '../../api/openapi-builder.js';
 import {
+  getAccount,
   getThrottle,
   parseThrottleUpdate,
   putThrottle,
   type AccountThrottleDeps,
 } from './account-throttle.js';
-import { throttleSettingsSchema, throttleUpdateSchema } from './account.schemas.js';
+import { accountSchema, throttleSettingsSchema, throttleUpdateSchema } from './account.schemas.js';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
 
 export function accountFeature(deps: AccountThrottleDeps): ApiFeature {
   return {
-    tags: [{ name: 'account', description: 'Account settings: the throttle' }],
+    tags: [{ name: 'account', description: 'The account and its settings: the throttle' }],
     routes: [
+      defineRoute({
+        operationId: 'getAccount',
+        method: 'get',
+        path: '/v1/account',
+        tags: ['account'],
+        auth: 'bearer',
+        summary: 'The calling account: its id, its throttle and how many API key pairs it has',
+        responses: { 200: { description: 'The account.', content: json(accountSchema) } },
+        handler: async ({ principal }) => ok(await getAccount(deps, principal.accountId)),
+      }),
       defineRoute({
         operationId: 'getThrottle',
         method: 'get',

@@ -1,4 +1,4 @@
-/** The account's throttle, as read and changed at `/v1/account/throttle`. */
+/** The account as `/v1/account` shows it, and its throttle as read and changed at `/v1/account/throttle`. */
 import { z } from 'zod';
 import { MAX_TRANSFORMS_PER_HOUR } from '../../core/throttle/throttle-schedule.js';
 
@@ -28,3 +28,17 @@ export const throttleUpdateSchema = z
   })
   .meta({ id: 'ThrottleUpdate' });
 export type ThrottleUpdate = z.infer<typeof throttleUpdateSchema>;
+
+export const accountSchema = z
+  .strictObject({
+    accountId: z.string().describe('The account the access token belongs to.'),
+    throttle: throttleSettingsSchema,
+    activeKeyCount: z
+      .number()
+      .int()
+      .min(0)
+      .describe('API key pairs not revoked (revoked ones are kept for the record).'),
+    keyCount: z.number().int().min(0).describe('Every API key pair, revoked ones included.'),
+  })
+  .meta({ id: 'Account' });
+export type AccountResponse = z.infer<typeof accountSchema>;
