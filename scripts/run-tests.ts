@@ -71,9 +71,6 @@ const child = spawn(
   [
     '--import',
     'tsx',
-    // Every supertest response is checked against the OpenAPI document of the app that answered it.
-    '--import',
-    './test/support/response-contract.ts',
     '--test',
     `--test-concurrency=${concurrency}`,
     '--test-reporter=spec',

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { openApiDocumentOf } from '../../src/app/http-app.js';
@@ -77,4 +79,24 @@ describe('responses checked against the document', () => {
   test('when a real request is answered, then supertest’s assertion runs the check (a valid answer passes)', async () => {
     await request(api.app).get('/v1/keys').set(account.auth).expect(200);
   });
+});
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return testFiles(full);
+    return entry.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+test('when a test file sends requests with supertest, then it loads the response check (directly or through the harness)', () => {
+  const unchecked = testFiles('test').filter((file) => {
+    const text = readFileSync(file, 'utf8');
+    return (
+      /from 'supertest'/.test(text) &&
+      !/support\/(api-harness|response-contract)\.js'/.test(text) &&
+      !file.endsWith(path.join('support', 'response-contract.ts'))
+    );
+  });
+  assert.deepEqual(unchecked, []);
 });

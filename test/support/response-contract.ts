@@ -4,8 +4,8 @@
  * type, with a JSON body that matches the documented schema. A mismatch fails the request's assertion,
  * so documentation drift fails the test that saw it.
  *
- * Loaded for every test file by scripts/run-tests.ts (`--import`), and by the API harness for files run
- * on their own.
+ * Loaded by the API harness (test/support/api-harness.ts); an HTTP test that builds its app another way
+ * imports this module itself (test/api/response-contract.test.ts checks that every one does).
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { Express } from 'express';
