@@ -17,7 +17,6 @@ import { mountRoutes } from '../api/mount-routes.js';
 import { buildOpenApiDocument, type OpenApiDocument } from '../api/openapi-builder.js';
 import { registerSnsOpenApi } from '../features/bucket-events/sns-events.openapi.js';
 import { registerRuleRoutes, ruleTags } from '../features/rules/rules.openapi.js';
-import { registerWebhookOpenApi } from '../features/webhooks/webhooks.openapi.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createKeyStatusCache, type KeyStatusCache } from '../api/key-status.js';
@@ -35,7 +34,7 @@ import { createEventIngest } from '../features/bucket-events/bucket-event-ingest
 import { snsEventRoutes, type SnsRouteDeps } from '../features/bucket-events/sns-events.routes.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { createCertificateFetcher, createSubscriptionConfirmer } from '../core/triggers/sns-messages.js';
-import { webhookRoutes } from '../features/webhooks/webhooks.routes.js';
+import { webhooksFeature } from '../features/webhooks/webhooks.routes.js';
 import type { DeliveryStarter } from '../core/jobs/orchestrator-ports.js';
 import { loadOrCreateSecretsKey, type SecretsKey } from '../core/auth/secret-box.js';
 
@@ -118,6 +117,13 @@ export function createApp(deps: AppDeps): Express {
     keysFeature({ db: deps.db, keyStatus }),
     accountFeature({ db: deps.db, orchestrator: deps.orchestrator, config, logger }),
     inboundHooksFeature({ db: deps.db, orchestrator: deps.orchestrator, config, secretsKey, logger }),
+    webhooksFeature({
+      db: deps.db,
+      config,
+      secretsKey,
+      deliveries: deps.deliveries,
+      uiUrl: (workflowId) => deps.orchestrator.uiUrl(workflowId),
+    }),
     legacyDocumentation,
   ];
   const document = buildOpenApiDocument(features, { publicUrl: config.http.publicUrl });
@@ -135,16 +141,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(swaggerUiPages());
   app.use(ruleRoutes({ db: deps.db, config, maxBodyBytes: config.http.maxBodyBytes }));
   app.use(runRoutes({ orchestrator: deps.orchestrator, config, logger }));
-  app.use(
-    webhookRoutes({
-      db: deps.db,
-      config,
-      secretsKey,
-      deliveries: deps.deliveries,
-      uiUrl: (workflowId) => deps.orchestrator.uiUrl(workflowId),
-      maxBodyBytes: config.http.maxBodyBytes,
-    }),
-  );
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.http.maxBodyBytes));
@@ -159,14 +155,10 @@ export function openApiDocumentOf(app: Express): OpenApiDocument {
 /** Features whose routes are not yet definitions: their paths are registered by hand. */
 const legacyDocumentation: ApiFeature = {
   routes: [],
-  tags: [
-    { name: 'webhooks', description: 'Outbound webhook subscriptions, their delivery log and payloads' },
-    ...ruleTags,
-  ],
+  tags: ruleTags,
   document: (registry) => {
     registerRuleRoutes(registry);
     registerSnsOpenApi(registry);
-    registerWebhookOpenApi(registry);
   },
 };
 
