@@ -28,7 +28,10 @@ export interface RouteBody<TSchema extends z.ZodType, TParsed> {
   schema: TSchema;
   /** The documented media type(s); the first is the preferred one. */
   contentType: string | readonly string[];
-  /** Media types accepted (default: `contentType`, plus `application/*+json` for JSON bodies). */
+  /**
+   * Media types accepted (default: `contentType`, plus `application/*+json` for JSON bodies). The range
+   * of every type (star, slash, star) takes a body of any media type or none, and never answers 415.
+   */
   accept?: readonly string[];
   reader?: BodyReader;
   /** Whether a request must carry a body (default true). A missing optional body is parsed as `{}`. */
@@ -146,6 +149,11 @@ export const noContent: Reply = { status: 204 };
 
 /** `Cache-Control: no-store`, for answers that carry a secret. */
 export const noStore = { 'Cache-Control': 'no-store' } as const;
+
+/** True when a body is taken in any media type (its `accept` has the range of every type): never a 415. */
+export function acceptsAnyMediaType(body: Pick<RouteBody<z.ZodType, unknown>, 'accept'>): boolean {
+  return body.accept?.includes('*/*') ?? false;
+}
 
 /** `/v1/batches/{batchId}` → `/v1/batches/:batchId` (a literal `:` in a segment is escaped for Express). */
 export function expressPath(openApiPath: string): string {

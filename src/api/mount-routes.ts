@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { translateZodIssues } from '../core/graph/validate.js';
 import { ApiError, parseRequestBody } from './api-error.js';
 import { principalOf } from './bearer.js';
-import { expressPath, type Route, type RouteBody } from './define-route.js';
+import { acceptsAnyMediaType, expressPath, type Route, type RouteBody } from './define-route.js';
 import { toApiError } from './error-handler.js';
 
 export interface MountOptions {
@@ -132,6 +132,8 @@ function hasBody(req: Request): boolean {
 
 /** A body in another media type is refused with 415 instead of being ignored. */
 function requireMediaType(body: RouteBody<z.ZodType, unknown>): RequestHandler {
+  // Even a body without a Content-Type: `req.is` would refuse it.
+  if (acceptsAnyMediaType(body)) return (_req, _res, next) => next();
   const types = [...acceptedTypes(body)];
   const described = types.filter((type) => !type.includes('*')).join(' or ');
   return (req, _res, next) => {

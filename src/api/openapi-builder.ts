@@ -11,7 +11,7 @@ import {
 } from '@asteasolutions/zod-to-openapi';
 import type { z } from 'zod';
 import { errorResponseSchema } from './schemas.js';
-import type { ApiFeature, Route } from './define-route.js';
+import { acceptsAnyMediaType, type ApiFeature, type Route } from './define-route.js';
 
 export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
 
@@ -43,7 +43,9 @@ function commonResponses(route: Route): Record<number, ResponseConfig> {
         : 'Malformed body (`invalid_json`).',
     );
     responses[413] = errorResponse('Body larger than the limit (`payload_too_large`).');
-    responses[415] = errorResponse('Body in another media type (`unsupported_media_type`).');
+    if (!acceptsAnyMediaType(request.body)) {
+      responses[415] = errorResponse('Body in another media type (`unsupported_media_type`).');
+    }
     if (!request.body.parse) {
       responses[422] = errorResponse(
         'The body does not match the schema (`invalid_body`, every issue by pointer).',

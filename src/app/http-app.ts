@@ -8,6 +8,7 @@ import { accountFeature } from '../features/account/account.routes.js';
 import { batchesFeature } from '../features/batches/batches.routes.js';
 import { docsFeature, swaggerUiPages } from '../api/docs-routes.js';
 import { graphsFeature } from '../features/graphs/graphs.routes.js';
+import { inboundHooksFeature } from '../features/inbound-hooks/inbound-hooks.routes.js';
 import { keysFeature } from '../features/keys/keys.routes.js';
 import { oauthFeature } from '../features/oauth/oauth.routes.js';
 import { operationsFeature } from '../features/operations/operations.routes.js';
@@ -15,9 +16,7 @@ import type { ApiFeature } from '../api/define-route.js';
 import { mountRoutes } from '../api/mount-routes.js';
 import { buildOpenApiDocument, type OpenApiDocument } from '../api/openapi-builder.js';
 import { registerSnsOpenApi } from '../features/bucket-events/sns-events.openapi.js';
-import { registerHookPaths } from '../features/inbound-hooks/inbound-hooks.openapi.js';
 import { registerRuleRoutes, ruleTags } from '../features/rules/rules.openapi.js';
-import { registerWebhookOpenApi } from '../features/webhooks/webhooks.openapi.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createKeyStatusCache, type KeyStatusCache } from '../api/key-status.js';
@@ -27,7 +26,6 @@ import type { JobEngine } from '../core/jobs/orchestrator-ports.js';
 import { requireBearer } from '../api/bearer.js';
 import { errorHandler, notFoundHandler } from '../api/error-handler.js';
 import { createHttpMetrics } from '../api/metrics.js';
-import { hookRoutes, hookTriggerRoutes } from '../features/inbound-hooks/inbound-hooks.routes.js';
 import { ruleRoutes } from '../features/rules/rules.routes.js';
 import { runRoutes } from '../features/runs/runs.routes.js';
 import { s3EventRoutes } from '../features/bucket-events/s3-events.routes.js';
@@ -36,7 +34,7 @@ import { createEventIngest } from '../features/bucket-events/bucket-event-ingest
 import { snsEventRoutes, type SnsRouteDeps } from '../features/bucket-events/sns-events.routes.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { createCertificateFetcher, createSubscriptionConfirmer } from '../core/triggers/sns-messages.js';
-import { webhookRoutes } from '../features/webhooks/webhooks.routes.js';
+import { webhooksFeature } from '../features/webhooks/webhooks.routes.js';
 import type { DeliveryStarter } from '../core/jobs/orchestrator-ports.js';
 import { loadOrCreateSecretsKey, type SecretsKey } from '../core/auth/secret-box.js';
 
@@ -74,16 +72,6 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.use(metrics.middleware, securityHeaders);
 
-  // Inbound hooks prove themselves with their signature instead of a token.
-  const hookDeps = {
-    db: deps.db,
-    orchestrator: deps.orchestrator,
-    config,
-    secretsKey: deps.secretsKey,
-    logger,
-  };
-  app.use(hookTriggerRoutes(hookDeps));
-
   // Bucket events: authenticated by their connection's events token, not by an account token.
   let ownStores: StoreRegistry | undefined;
   const stores = deps.stores ?? {
@@ -112,6 +100,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  // Opens sealed hook and webhook secrets; loaded once, on first use.
+  const secretsKey = lazySecretsKey(config, deps.secretsKey);
   // One line per feature: its routes are mounted and documented from the same definitions.
   const features: ApiFeature[] = [
     operationsFeature({
@@ -126,6 +116,14 @@ export function createApp(deps: AppDeps): Express {
     graphsFeature({ config }),
     keysFeature({ db: deps.db, keyStatus }),
     accountFeature({ db: deps.db, orchestrator: deps.orchestrator, config, logger }),
+    inboundHooksFeature({ db: deps.db, orchestrator: deps.orchestrator, config, secretsKey, logger }),
+    webhooksFeature({
+      db: deps.db,
+      config,
+      secretsKey,
+      deliveries: deps.deliveries,
+      uiUrl: (workflowId) => deps.orchestrator.uiUrl(workflowId),
+    }),
     legacyDocumentation,
   ];
   const document = buildOpenApiDocument(features, { publicUrl: config.http.publicUrl });
@@ -141,19 +139,8 @@ export function createApp(deps: AppDeps): Express {
   );
 
   app.use(swaggerUiPages());
-  app.use(hookRoutes(hookDeps));
   app.use(ruleRoutes({ db: deps.db, config, maxBodyBytes: config.http.maxBodyBytes }));
   app.use(runRoutes({ orchestrator: deps.orchestrator, config, logger }));
-  app.use(
-    webhookRoutes({
-      db: deps.db,
-      config,
-      secretsKey: lazySecretsKey(config, deps.secretsKey),
-      deliveries: deps.deliveries,
-      uiUrl: (workflowId) => deps.orchestrator.uiUrl(workflowId),
-      maxBodyBytes: config.http.maxBodyBytes,
-    }),
-  );
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.http.maxBodyBytes));
@@ -168,15 +155,10 @@ export function openApiDocumentOf(app: Express): OpenApiDocument {
 /** Features whose routes are not yet definitions: their paths are registered by hand. */
 const legacyDocumentation: ApiFeature = {
   routes: [],
-  tags: [
-    { name: 'webhooks', description: 'Outbound webhook subscriptions, their delivery log and payloads' },
-    ...ruleTags,
-  ],
+  tags: ruleTags,
   document: (registry) => {
-    registerHookPaths(registry);
     registerRuleRoutes(registry);
     registerSnsOpenApi(registry);
-    registerWebhookOpenApi(registry);
   },
 };
 

@@ -2,7 +2,6 @@
  * Managing an account's inbound hooks: `/v1/hooks` CRUD and secret rotation. The secret is shown once
  * (at creation and at each rotation) and stored sealed, since every trigger request is verified with it.
  */
-import type { z } from 'zod';
 import { generateSigningSecret, sealSecret, type SecretsKey } from '../../core/auth/secret-box.js';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';
@@ -24,11 +23,13 @@ import { validateGraphTemplate } from '../../core/triggers/graph-template.js';
 import type { HookMapping } from '../../core/triggers/inbound-hook-mapping.js';
 import { ApiError, parseRequestBody, invalidGraph, notFound, type ApiIssue } from '../../api/api-error.js';
 import {
-  createHookRequestSchema,
-  updateHookRequestSchema,
+  createHookFieldsSchema,
+  updateHookFieldsSchema,
   type CreatedHookResponse,
+  type CreateHookRequest,
   type HookResponse,
   type RotatedHookSecretResponse,
+  type UpdateHookRequest,
 } from './inbound-hooks.schemas.js';
 
 /** How long the secret before a rotation keeps working, so senders can switch without dropping requests. */
@@ -40,14 +41,24 @@ export interface HookDeps {
   secretsKey: () => Promise<SecretsKey>;
 }
 
+/** A create body: its fields by the documented schema, then its template by the graph-template validator. */
+export function parseHookCreation(config: Pick<Config, 'imaging'>, body: unknown): CreateHookRequest {
+  const input = parseRequestBody(createHookFieldsSchema, body, 'the hook');
+  return { ...input, template: checkTemplate(config, input.template) };
+}
+
+/** A change: its fields by the documented schema, then a new template by the graph-template validator. */
+export function parseHookChange(config: Pick<Config, 'imaging'>, body: unknown): UpdateHookRequest {
+  const { template, ...fields } = parseRequestBody(updateHookFieldsSchema, body, 'the hook');
+  return template === undefined ? fields : { ...fields, template: checkTemplate(config, template) };
+}
+
 export async function createHook(
   deps: HookDeps,
   accountId: string,
-  body: unknown,
+  input: CreateHookRequest,
 ): Promise<CreatedHookResponse> {
-  const input = parseBody(createHookRequestSchema, body);
   checkMapping(deps.config, accountId, input.mapping);
-  const template = checkTemplate(deps.config, input.template);
   const id = newHookId();
   const secret = generateSigningSecret();
   const row = await insertHook(deps.db, {
@@ -56,7 +67,7 @@ export async function createHook(
     name: input.name,
     secretSealed: sealSecret(await deps.secretsKey(), secret, id),
     mapping: input.mapping,
-    template,
+    template: input.template,
     enabled: input.enabled ?? true,
   });
   return { ...toResponse(deps.config, row), secret };
@@ -84,15 +95,14 @@ export async function changeHook(
   deps: Pick<HookDeps, 'db' | 'config'>,
   accountId: string,
   hookId: string,
-  body: unknown,
+  input: UpdateHookRequest,
 ): Promise<HookResponse> {
   if (!hookIdPattern.test(hookId)) throw hookNotFound(hookId);
-  const input = parseBody(updateHookRequestSchema, body);
   if (input.mapping) checkMapping(deps.config, accountId, input.mapping);
   const changes: HookChanges = {
     ...(input.name === undefined ? {} : { name: input.name }),
     ...(input.mapping === undefined ? {} : { mapping: input.mapping }),
-    ...(input.template === undefined ? {} : { template: checkTemplate(deps.config, input.template) }),
+    ...(input.template === undefined ? {} : { template: input.template }),
     ...(input.enabled === undefined ? {} : { enabled: input.enabled }),
   };
   const row = await updateHook(deps.db, accountId, hookId, changes);
@@ -158,10 +168,6 @@ function toResponse(config: Pick<Config, 'http'>, row: HookRow): HookResponse {
 
 function hookNotFound(hookId: string): ApiError {
   return notFound(`Hook ${JSON.stringify(hookId.slice(0, 64))}`);
-}
-
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  return parseRequestBody(schema, body, 'the hook');
 }
 
 /** The connection must exist here, and a fixed bucket must be granted (a pointed-to one is checked per request). */
