@@ -4,7 +4,7 @@
  * renders them as `{ "error": { "code", "message", "issues"? } }`.
  */
 import type { z } from 'zod';
-import { translateZodIssues } from '../core/graph/validate.js';
+import { translateZodIssues } from '../core/graph/zod-issues.js';
 
 export interface ApiIssue {
   path: string;

@@ -5,7 +5,7 @@
  */
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import type { z } from 'zod';
-import { translateZodIssues } from '../core/graph/validate.js';
+import { translateZodIssues } from '../core/graph/zod-issues.js';
 import { ApiError, parseRequestBody } from './api-error.js';
 import { principalOf } from './bearer.js';
 import { acceptsAnyMediaType, expressPath, type Route, type RouteBody } from './define-route.js';

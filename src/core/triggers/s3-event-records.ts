@@ -14,6 +14,7 @@
  * Records that are not ObjectCreated (ObjectRemoved, restores, replication…) are ignored and counted, so
  * a bucket that sends everything does not make the sender retry forever.
  */
+import { isPlainObject } from '../plain-object.js';
 import type { ObjectCreatedEvent } from './trigger-types.js';
 
 /** Records per body: S3 sends one per notification; more than this is not a bucket talking. */
@@ -58,7 +59,7 @@ const maxTextLength = 256;
 
 /** Parses a JSON value (already parsed from the body) sent for one connection. */
 export function parseS3EventBody(body: unknown, connection: string): S3EventBody {
-  if (!isRecord(body)) {
+  if (!isPlainObject(body)) {
     return invalid([
       { path: '', code: 'invalid_type', message: `Expected a JSON object but received ${kindOf(body)}` },
     ]);
@@ -121,7 +122,7 @@ function parseRecords(records: unknown, connection: string): S3EventBody {
   records.forEach((record: unknown, index) => {
     const at = `/Records/${index}`;
     const found = new Issues(at);
-    if (!isRecord(record)) {
+    if (!isPlainObject(record)) {
       issues.push(
         found.add('', 'invalid_type', `Expected an object for the record but received ${kindOf(record)}`),
       );
@@ -258,7 +259,7 @@ class Issues {
 
   object(holder: Record<string, unknown>, field: string, path: string): Record<string, unknown> | undefined {
     const value = holder[field];
-    if (isRecord(value)) return value;
+    if (isPlainObject(value)) return value;
     this.add(
       `/${path}`,
       value === undefined ? 'missing_field' : 'invalid_type',
@@ -347,10 +348,6 @@ class Issues {
     );
     return undefined;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Names what was received without echoing much of it (bodies come from outside). */

@@ -12,7 +12,7 @@
 import { X509Certificate, verify as verifySignature } from 'node:crypto';
 import https from 'node:https';
 import type { StorageConnections } from '../storage/connections.js';
-import { isJsonObject } from './bucket-notification.js';
+import { isPlainObject } from '../plain-object.js';
 
 export const snsMessageTypes = [
   'Notification',
@@ -91,7 +91,7 @@ function stringField(body: Record<string, unknown>, name: string, required: bool
 
 /** Reads an SNS envelope, refusing anything that is not one (`invalid_sns_message`). */
 export function parseSnsEnvelope(body: unknown): SnsEnvelope {
-  if (!isJsonObject(body)) throw invalid('The body must be a JSON object (an SNS message)');
+  if (!isPlainObject(body)) throw invalid('The body must be a JSON object (an SNS message)');
   const type = stringField(body, 'Type', true)!;
   if (!(snsMessageTypes as readonly string[]).includes(type)) {
     throw invalid(`Type must be one of ${snsMessageTypes.join(', ')}`);

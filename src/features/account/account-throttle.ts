@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';
 import { describeValue } from '../../core/graph/issues.js';
-import { translateZodIssues } from '../../core/graph/validate.js';
+import { translateZodIssues } from '../../core/graph/zod-issues.js';
 import type { ThrottleSignals } from '../../core/jobs/orchestrator-ports.js';
 import { listApiKeys } from '../../db/api-keys.js';
 import { getLimit, setLimit } from '../../db/throttle-reservations.js';

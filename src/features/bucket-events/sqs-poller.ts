@@ -15,7 +15,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import type { S3Connection } from '../../core/storage/connections.js';
-import { isJsonObject, type EventBodyParser } from '../../core/triggers/bucket-notification.js';
+import { isPlainObject } from '../../core/plain-object.js';
+import type { EventBodyParser } from '../../core/triggers/bucket-notification.js';
 import type { EventIngest, ObjectCreatedEvent } from '../../core/triggers/trigger-types.js';
 
 export interface SqsPollerOptions {
@@ -56,7 +57,7 @@ export function triageSqsBody(body: string | undefined, connection: string, pars
   } catch {
     return { kind: 'poison', reason: 'the body is not JSON' };
   }
-  if (isJsonObject(json) && json.Type === 'Notification' && typeof json.Message === 'string') {
+  if (isPlainObject(json) && json.Type === 'Notification' && typeof json.Message === 'string') {
     try {
       json = JSON.parse(json.Message);
     } catch {

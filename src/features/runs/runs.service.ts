@@ -8,7 +8,7 @@ import type { Config } from '../../core/config.js';
 import type { TriggeredRuns, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import { ApiError } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
-import { translateZodIssues } from '../../core/graph/validate.js';
+import { translateZodIssues } from '../../core/graph/zod-issues.js';
 import { runListQuerySchema, type RunListResponse, type RunResponse } from '../rules/rules.schemas.js';
 
 export interface RunDeps {
