@@ -26,7 +26,7 @@ async function readGraphFile(file: string, io: CliIo): Promise<unknown> {
   }
   const parsed = parseJson(text);
   if (!parsed.ok) {
-    io.fail({ ok: false, issues: parsed.issues });
+    io.fail({ ok: false, issues: parsed.error });
     return undefined;
   }
   return parsed.value;
@@ -37,7 +37,7 @@ export async function graphValidate(file: string, io: CliIo): Promise<void> {
   if (input === undefined) return;
   const result = validateGraph(input);
   if (result.ok) io.print({ ok: true });
-  else io.fail({ ok: false, issues: result.issues });
+  else io.fail({ ok: false, issues: result.error });
 }
 
 export async function graphRun(file: string, localRoot: string, io: CliIo): Promise<void> {
@@ -45,7 +45,7 @@ export async function graphRun(file: string, localRoot: string, io: CliIo): Prom
   if (input === undefined) return;
   const result = validateGraph(input);
   if (!result.ok) {
-    io.fail({ error: { code: 'invalid_graph', message: 'The graph is invalid', issues: result.issues } });
+    io.fail({ error: { code: 'invalid_graph', message: 'The graph is invalid', issues: result.error } });
     return;
   }
   // Every connection name resolves to the same local root, so graphs written for S3 run unchanged.

@@ -8,12 +8,14 @@
  *  3. meaning: chain rules, sink count, per-format options, cross-field rules.
  */
 import { isPlainObject } from '../plain-object.js';
+import { ok, refused, type Result } from '../result.js';
 import { batchInputSchema, transformGraphSchema, type BatchInput, type TransformGraph } from './graph.js';
 import { issue, issueWords, plural, pointer, type ValidationIssue } from './issues.js';
 import { DEFAULT_CONNECTION, effortRange, formatOptions, limits, type TransformUnit } from './units.js';
 import { translateZodIssues } from './zod-issues.js';
 
-export type ValidationResult<T> = { ok: true; value: T } | { ok: false; issues: ValidationIssue[] };
+/** A validated value, or every issue found (never only the first). */
+export type ValidationResult<T> = Result<T, ValidationIssue[]>;
 
 export interface ValidationOptions {
   /** Largest width×height any unit may ask for; defaults to limits.defaultMaxInputPixels. */
@@ -25,15 +27,12 @@ export function validateGraph(
   options: ValidationOptions = {},
 ): ValidationResult<TransformGraph> {
   const issues = checkGraph(input, [], options);
-  return issues.length ? { ok: false, issues } : { ok: true, value: input as TransformGraph };
+  return issues.length ? refused(issues) : ok(input as TransformGraph);
 }
 
 export function validateBatch(input: unknown, options: ValidationOptions = {}): ValidationResult<BatchInput> {
   if (!isPlainObject(input)) {
-    return {
-      ok: false,
-      issues: [issue('', 'invalid_type', 'an object with a graphs array', 'the batch', input)],
-    };
+    return refused([issue('', 'invalid_type', 'an object with a graphs array', 'the batch', input)]);
   }
   const issues: ValidationIssue[] = [];
   const { graphs, ...rest } = input;
@@ -63,24 +62,21 @@ export function validateBatch(input: unknown, options: ValidationOptions = {}): 
   } else {
     graphs.forEach((graph, index) => issues.push(...checkGraph(graph, ['graphs', index], options)));
   }
-  return issues.length ? { ok: false, issues } : { ok: true, value: input as BatchInput };
+  return issues.length ? refused(issues) : ok(input as BatchInput);
 }
 
 /** Parses JSON text, turning a syntax error into an issue instead of an exception. */
 export function parseJson(text: string): ValidationResult<unknown> {
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return ok(JSON.parse(text) as unknown);
   } catch (error) {
-    return {
-      ok: false,
-      issues: [
-        {
-          path: '',
-          code: 'invalid_json',
-          message: `Expected valid JSON for the body but received text that fails to parse: ${(error as Error).message}`,
-        },
-      ],
-    };
+    return refused([
+      {
+        path: '',
+        code: 'invalid_json',
+        message: `Expected valid JSON for the body but received text that fails to parse: ${(error as Error).message}`,
+      },
+    ]);
   }
 }
 

@@ -9,19 +9,24 @@
  * (tests pass `new Date()` too).
  */
 import { Webhook } from 'standardwebhooks';
+import { ok, refused, type Result } from '../result.js';
 
 export const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;
 
 export type VerificationFailure =
   'missing_header' | 'invalid_timestamp' | 'stale_timestamp' | 'future_timestamp' | 'bad_signature';
 
-export interface VerificationRefusal {
-  ok: false;
+export interface VerifiedHookRequest {
+  webhookId: string;
+  timestamp: Date;
+}
+
+export interface HookRequestRefusal {
   cause: VerificationFailure;
   message: string;
 }
 
-export type HookVerification = { ok: true; webhookId: string; timestamp: Date } | VerificationRefusal;
+export type HookVerification = Result<VerifiedHookRequest, HookRequestRefusal>;
 
 export interface HookRequest {
   /** Node's incoming headers (lower-case names). */
@@ -39,8 +44,13 @@ type SignedHeader = (typeof signedHeaders)[number];
 /** Unix time in whole seconds, as `webhook-timestamp` carries it. */
 export const webhookTimestampPattern = /^\d{1,12}$/;
 
-export type SignatureHeaders =
-  { ok: true; values: Record<SignedHeader, string>; timestamp: number } | VerificationRefusal;
+export interface SignatureHeaderValues {
+  values: Record<SignedHeader, string>;
+  /** `webhook-timestamp` in Unix seconds. */
+  timestamp: number;
+}
+
+export type SignatureHeaders = Result<SignatureHeaderValues, HookRequestRefusal>;
 
 /**
  * The checks that need no body: each signed header present once, and a timestamp within the tolerance.
@@ -68,7 +78,7 @@ export function checkSignatureHeaders(headers: HookRequest['headers'], now: Date
   if (timestamp - nowSeconds > TIMESTAMP_TOLERANCE_SECONDS) {
     return fail('future_timestamp', 'The webhook-timestamp is more than 5 minutes in the future');
   }
-  return { ok: true, values: values as Record<SignedHeader, string>, timestamp };
+  return ok({ values: values as Record<SignedHeader, string>, timestamp });
 }
 
 export function verifyHookRequest(request: HookRequest): HookVerification {
@@ -76,12 +86,9 @@ export function verifyHookRequest(request: HookRequest): HookVerification {
   if (!checked.ok) return checked;
   for (const secret of request.secrets) {
     try {
-      new Webhook(secret).verify(request.body, checked.values, { jsonParse: false });
-      return {
-        ok: true,
-        webhookId: checked.values['webhook-id'],
-        timestamp: new Date(checked.timestamp * 1000),
-      };
+      const { values, timestamp } = checked.value;
+      new Webhook(secret).verify(request.body, values, { jsonParse: false });
+      return ok({ webhookId: values['webhook-id'], timestamp: new Date(timestamp * 1000) });
     } catch {
       // Try the next secret (the previous one during a rotation).
     }
@@ -89,6 +96,6 @@ export function verifyHookRequest(request: HookRequest): HookVerification {
   return fail('bad_signature', 'No webhook-signature matches the body signed with this hook’s secret');
 }
 
-function fail(cause: VerificationFailure, message: string): VerificationRefusal {
-  return { ok: false, cause, message };
+function fail(cause: VerificationFailure, message: string): { ok: false; error: HookRequestRefusal } {
+  return refused({ cause, message });
 }

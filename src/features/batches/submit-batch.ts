@@ -50,7 +50,7 @@ export interface SubmitBatchResult {
 /** A batch body checked by every rule of the graph contract, or a 422 `invalid_graph` with each issue. */
 export function parseBatch(config: Pick<Config, 'imaging'>, body: unknown): BatchInput {
   const validated = validateBatch(body, { maxPixels: config.imaging.maxInputPixels });
-  if (!validated.ok) throw invalidGraph(validated.issues);
+  if (!validated.ok) throw invalidGraph(validated.error);
   return validated.value;
 }
 

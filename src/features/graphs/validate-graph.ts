@@ -12,7 +12,7 @@ import { assertStorageAccess } from '../batches/storage-access.js';
 /** A graph checked by every rule of the graph contract, or a 422 `invalid_graph` with each issue. */
 export function parseGraph(config: Pick<Config, 'imaging'>, body: unknown): TransformGraph {
   const result = validateGraph(body, { maxPixels: config.imaging.maxInputPixels });
-  if (!result.ok) throw invalidGraph(result.issues);
+  if (!result.ok) throw invalidGraph(result.error);
   return result.value;
 }
 

@@ -203,7 +203,7 @@ function checkTemplate(config: Pick<Config, 'imaging'>, template: unknown): Tran
   const checked = validateGraphTemplate(template, { maxPixels: config.imaging.maxInputPixels });
   if (!checked.ok) {
     throw invalidGraph(
-      checked.issues.map((issue): ApiIssue => ({ ...issue, path: `/template${issue.path}` })),
+      checked.error.map((issue): ApiIssue => ({ ...issue, path: `/template${issue.path}` })),
     );
   }
   return checked.value;

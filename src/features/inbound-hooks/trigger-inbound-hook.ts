@@ -45,7 +45,7 @@ export interface HookTriggerRequest {
  */
 export function authenticateHookRequest(headers: HookTriggerRequest['headers'], now = new Date()): void {
   const checked = checkSignatureHeaders(headers, now);
-  if (!checked.ok) throw signatureRefused(checked.message);
+  if (!checked.ok) throw signatureRefused(checked.error.message);
 }
 
 export async function triggerHook(
@@ -66,18 +66,19 @@ export async function triggerHook(
     secrets: await secretsOf(deps, hook, now),
     now,
   });
-  if (!verified.ok) throw signatureRefused(verified.message);
+  if (!verified.ok) throw signatureRefused(verified.error.message);
   // Its form (it becomes part of a workflow ID) was checked with the headers: hookTriggerHeadersSchema.
-  const { webhookId } = verified;
+  const { webhookId } = verified.value;
 
   const payload = parseJson(text);
   const mapped = mapHookBody(hook.mapping, payload);
   if (!mapped.ok) {
-    throw new ApiError(422, 'invalid_hook_payload', mapped.message, [
-      { path: mapped.pointer, code: 'invalid_hook_payload', message: mapped.message },
+    const { pointer, message } = mapped.error;
+    throw new ApiError(422, 'invalid_hook_payload', message, [
+      { path: pointer, code: 'invalid_hook_payload', message },
     ]);
   }
-  const graph = expandGraphTemplate(hook.template, mapped.source);
+  const graph = expandGraphTemplate(hook.template, mapped.value);
   const checked = validateGraph(graph, { maxPixels: deps.config.imaging.maxInputPixels });
   if (!checked.ok) {
     // The template was valid when saved, so what the body supplied made the graph invalid (e.g. a key
@@ -86,7 +87,7 @@ export async function triggerHook(
       422,
       'invalid_hook_payload',
       `The source from ${hook.mapping.key.pointer} makes the hook's graph invalid; nothing was started`,
-      checked.issues,
+      checked.error,
     );
   }
   assertStorageAccess([{ graph: checked.value, base: [] }], deps.config.storage, hook.accountId);

@@ -96,7 +96,7 @@ export function oauthFeature(deps: TokenExchangeDeps): ApiFeature {
             sendError(res, result.error.status, result.error);
             return;
           }
-          return ok(result.body, noStore);
+          return ok(result.value, noStore);
         },
       }),
     ],

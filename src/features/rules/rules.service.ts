@@ -103,7 +103,7 @@ export function checkRule(deps: RuleDeps, accountId: string, body: unknown): Rul
   if (bodyIssues.length) throw new ApiError(422, 'invalid_body', 'The rule is invalid', bodyIssues);
 
   const validated = validateGraphTemplate(input.template, { maxPixels: deps.config.imaging.maxInputPixels });
-  if (!validated.ok) throw invalidGraph(validated.issues.map((issue) => underTemplate(issue)));
+  if (!validated.ok) throw invalidGraph(validated.error.map((issue) => underTemplate(issue)));
   const template = validated.value;
   const bucketIssues = keyPlaceholdersInSinkBuckets(template);
   if (bucketIssues.length) throw invalidGraph(bucketIssues);

@@ -16,7 +16,7 @@ function chain(...ops: Operation[]): TransformGraph {
 
 function compileValid(graph: TransformGraph): Plan {
   const validation = validateGraph(graph);
-  assert.ok(validation.ok, JSON.stringify(!validation.ok && validation.issues));
+  assert.ok(validation.ok, JSON.stringify(!validation.ok && validation.error));
   return compilePlan(graph);
 }
 
