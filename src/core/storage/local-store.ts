@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
 import { isClassifiedError } from '../errors.js';
-import { collectBody, feed, guardedBody, watchFailure } from './body-streams.js';
+import { collectBody, feed, guardedBody, ownPutBody } from './body-streams.js';
 import { LOCAL_TEMP_DIR, localListStart, localObjectPaths, type LocalObjectPaths } from './local-paths.js';
 import {
   abortReasonOf,
@@ -192,7 +192,7 @@ export class LocalObjectStore implements ObjectStore {
     const target = this.target('put', bucket, key);
     const { signal } = options;
     const tempPath = path.join(this.root, LOCAL_TEMP_DIR, `${randomUUID()}.partial`);
-    const bodyFailure = Buffer.isBuffer(body) ? undefined : watchFailure(body);
+    const failedBody = ownPutBody(body);
     try {
       const paths = localObjectPaths(this.root, target);
       const metadata = normaliseUserMetadata(options.metadata, target);
@@ -219,12 +219,8 @@ export class LocalObjectStore implements ObjectStore {
       await rename(tempPath, paths.objectPath);
       return { bucket, key, bytes, etag };
     } catch (error) {
-      if (!Buffer.isBuffer(body)) body.destroy();
       await rm(tempPath, { force: true });
-      // The producer's own failure is not a storage failure: pass it on as it came.
-      const producerError = bodyFailure?.();
-      if (producerError !== undefined && !signal?.aborted) throw producerError;
-      throw this.classify(error, target, signal);
+      throw failedBody(signal) ?? this.classify(error, target, signal);
     }
   }
 

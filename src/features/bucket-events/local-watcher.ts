@@ -14,7 +14,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { isGeneratedObject } from '../../core/storage/generated-metadata.js';
-import { localObjectPaths } from '../../core/storage/local-paths.js';
+import { isLocalBucketName, localObjectPaths } from '../../core/storage/local-paths.js';
 import { LocalObjectStore } from '../../core/storage/local-store.js';
 import type { EventIngest, ObjectCreatedEvent } from '../../core/triggers/trigger-types.js';
 
@@ -58,9 +58,6 @@ interface FoundFile {
   mtime: Date;
   signature: string;
 }
-
-/** Bucket folders as the local store names them; its own `.pixelshift-*` folders never match. */
-const bucketFolderPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 function signatureOf(stats: { mtimeNs: bigint; size: bigint; ino: bigint }): string {
   return `${stats.mtimeNs.toString(16)}-${stats.size.toString(16)}-${stats.ino.toString(16)}`;
@@ -118,7 +115,7 @@ export function createLocalWatcher(options: LocalWatcherOptions): LocalWatcher {
 
   async function listFiles(): Promise<FoundFile[]> {
     const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
-    const buckets = entries.filter((entry) => entry.isDirectory() && bucketFolderPattern.test(entry.name));
+    const buckets = entries.filter((entry) => entry.isDirectory() && isLocalBucketName(entry.name));
     return (await Promise.all(buckets.map((entry) => walkBucket(root, entry.name)))).flat();
   }
 
