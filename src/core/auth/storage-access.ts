@@ -8,7 +8,7 @@ import { pointer } from '../graph/issues.js';
 import type { TransformUnit } from '../graph/units.js';
 import type { StorageConnections } from '../storage/connections.js';
 import { DEFAULT_CONNECTION } from '../graph/units.js';
-import { grantsForAccount, isBucketGranted, type StorageGrants } from '../storage/grants.js';
+import { effectiveGrants, isBucketGranted, type StorageGrants } from '../storage/grants.js';
 
 export interface StorageReference {
   /** JSON pointer of the unit. */
@@ -71,7 +71,7 @@ export function checkStorageAccess(
   policy: StoragePolicy,
   accountId: string,
 ): StorageAccessResult {
-  const grants = [...grantsForAccount(policy.grants, accountId), ...grantsForAccount(policy.grants, '*')];
+  const grants = effectiveGrants(policy.grants, accountId);
   const result: StorageAccessResult = { unknownConnections: [], denied: [] };
   for (const { graph, base } of graphs) {
     for (const ref of storageReferences(graph, base)) {

@@ -23,7 +23,12 @@ import type { RuleRow } from '../../db/schema.js';
 import { ClassifiedError } from '../../core/errors.js';
 import type { StartGraphRunInput, TriggeredRuns } from '../../core/jobs/orchestrator-ports.js';
 import { isGeneratedObject } from '../../core/storage/generated-metadata.js';
-import { grantsForAccount, isBucketGranted, type StorageGrants } from '../../core/storage/grants.js';
+import {
+  effectiveGrants,
+  grantsForAccount,
+  isBucketGranted,
+  type StorageGrants,
+} from '../../core/storage/grants.js';
 import type { ObjectInfo, ObjectStore } from '../../core/storage/types.js';
 import { s3RunWorkflowId } from '../../core/jobs/workflow-ids.js';
 import { expandGraphTemplate } from '../../core/triggers/graph-template.js';
@@ -55,11 +60,7 @@ export function isBucketGrantedToAnyone(grants: StorageGrants, connection: strin
 export function createEventIngest(deps: EventIngestDeps): EventIngest {
   const concurrency = deps.concurrency ?? INGEST_CONCURRENCY;
   const grantedTo = (accountId: string, connection: string, bucket: string) =>
-    isBucketGranted(
-      [...grantsForAccount(deps.storage.grants, accountId), ...grantsForAccount(deps.storage.grants, '*')],
-      connection,
-      bucket,
-    );
+    isBucketGranted(effectiveGrants(deps.storage.grants, accountId), connection, bucket);
 
   return {
     async ingest(events) {

@@ -17,7 +17,7 @@ import {
 } from '../../db/inbound-hooks.js';
 import type { HookRow } from '../../db/schema.js';
 import type { TransformGraph } from '../../core/graph/graph.js';
-import { grantsForAccount, isBucketGranted } from '../../core/storage/grants.js';
+import { effectiveGrants, isBucketGranted } from '../../core/storage/grants.js';
 import { DEFAULT_CONNECTION } from '../../core/graph/units.js';
 import { validateGraphTemplate } from '../../core/triggers/graph-template.js';
 import type { HookMapping } from '../../core/triggers/inbound-hook-mapping.js';
@@ -183,11 +183,9 @@ function checkMapping(config: Pick<Config, 'storage'>, accountId: string, mappin
     ]);
   }
   if ('value' in mapping.bucket) {
-    const grants = [
-      ...grantsForAccount(config.storage.grants, accountId),
-      ...grantsForAccount(config.storage.grants, '*'),
-    ];
-    if (!isBucketGranted(grants, connection, mapping.bucket.value)) {
+    if (
+      !isBucketGranted(effectiveGrants(config.storage.grants, accountId), connection, mapping.bucket.value)
+    ) {
       throw new ApiError(403, 'access_denied', 'The hook uses a bucket that is not granted to this account', [
         {
           path: '/mapping/bucket/value',

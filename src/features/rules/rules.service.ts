@@ -12,7 +12,7 @@ import { deleteRule, getRule, insertRule, listRules, updateRule, type RuleFields
 import type { RuleRow } from '../../db/schema.js';
 import type { TransformGraph } from '../../core/graph/graph.js';
 import { DEFAULT_CONNECTION } from '../../core/graph/units.js';
-import { grantsForAccount, isBucketGranted } from '../../core/storage/grants.js';
+import { effectiveGrants, isBucketGranted } from '../../core/storage/grants.js';
 import { expandGraphTemplate, validateGraphTemplate, walkSinks } from '../../core/triggers/graph-template.js';
 import { normalizeMediaType, ruleWouldLoop } from '../../core/triggers/rule-match.js';
 import { ApiError, parseRequestBody, invalidGraph, type ApiIssue } from '../../api/api-error.js';
@@ -108,11 +108,7 @@ export function checkRule(deps: RuleDeps, accountId: string, body: unknown): Rul
   const bucketIssues = keyPlaceholdersInSinkBuckets(template);
   if (bucketIssues.length) throw invalidGraph(bucketIssues);
 
-  const grants = [
-    ...grantsForAccount(deps.config.storage.grants, accountId),
-    ...grantsForAccount(deps.config.storage.grants, '*'),
-  ];
-  if (!isBucketGranted(grants, connection, input.bucket)) {
+  if (!isBucketGranted(effectiveGrants(deps.config.storage.grants, accountId), connection, input.bucket)) {
     throw new ApiError(
       403,
       'access_denied',
