@@ -18,7 +18,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import sharp from 'sharp';
 import { createApiKey } from '../src/db/api-key-credentials.js';
-import { batchGraphSource } from '../src/app/wiring.js';
+import { activityDeps } from '../src/app/wiring.js';
 import { loadConfig } from '../src/core/config.js';
 import { ensureAccount, migrate, openDatabase } from '../src/db/index.js';
 import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
@@ -78,7 +78,7 @@ export async function run(): Promise<void> {
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });
     const workers = await createWorkers({
       config,
-      deps: { graphs: batchGraphSource(database), stores, imaging: config.imaging },
+      deps: await activityDeps(config, database, stores),
       bundle: await buildWorkflowBundle(),
       connection: nativeConnection,
     });

@@ -26,6 +26,7 @@ import { execFileSync } from 'node:child_process';
 import { installTemporalRuntime } from '../src/temporal/worker/runtime.js';
 import { buildWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
 import { createWorkers } from '../src/temporal/worker/worker.js';
+import { databaseThrottleGate } from '../src/db/throttle-gate.js';
 import { fixturePath } from '../test/support/fixtures.js';
 import { MemoryGraphSource } from '../test/support/memory-graphs.js';
 
@@ -104,6 +105,7 @@ try {
       graphs,
       stores: createObjectStores({ default: { kind: 'local', root } }),
       imaging: config.imaging,
+      throttle: databaseThrottleGate(database.db, { windowMs: 3_600_000 }),
       webhooks: {
         db: database.db,
         secretsKey,

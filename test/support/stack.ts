@@ -147,7 +147,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async startWorkers() {
       const deps = await activityDeps(config, database, stores);
       deps.webhooks = {
-        ...deps.webhooks!,
+        ...deps.webhooks,
         retryScheduleMs: options.webhookRetryScheduleMs ?? testWebhookRetryScheduleMs,
         attemptTimeoutMs: 5_000,
       };

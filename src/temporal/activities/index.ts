@@ -33,16 +33,18 @@ export interface ActivityDeps {
   graphs: BatchGraphSource;
   stores: StoreRegistry;
   imaging: { maxInputPixels: number; maxSourceBytes: number };
-  /**
-   * The account throttle (the database in every process the CLI wires). Absent only in engine-level
-   * tests and tools without a database: every graph is then admitted at once.
-   */
-  throttle?: ThrottleGate | undefined;
-  /** Outbound webhooks (DESIGN §11); absent in engine-level tests and tools: no events are delivered. */
-  webhooks?: WebhookDeps | undefined;
+  /** The account throttle (the database). Required: a worker without it would admit every graph at once. */
+  throttle: ThrottleGate;
+  /** Outbound webhooks (DESIGN §11). Required: a worker without them would drop every event. */
+  webhooks: WebhookDeps;
 }
 
+/** What every worker must be given; checked at start so that a mis-wired worker never starts polling. */
+const requiredDeps = ['graphs', 'stores', 'imaging', 'throttle', 'webhooks'] as const;
+
 export function createActivities(deps: ActivityDeps) {
+  const missing = requiredDeps.filter((name) => deps[name] === undefined);
+  if (missing.length) throw new Error(`The worker's activities lack ${missing.join(', ')}`);
   return {
     ...createWebhookActivities(deps.webhooks),
     describeBatchGraphs: async (input: DescribeBatchInput): Promise<GraphDescription[]> => {
@@ -65,13 +67,12 @@ export function createActivities(deps: ActivityDeps) {
      * a signal, returns the slot the graph holds (moved, perhaps, by a limit change).
      */
     reserveThrottleSlot: async (input: ThrottleSlotInput): Promise<ThrottleSlot> => {
-      if (!deps.throttle) return { slotAt: new Date().toISOString(), waitMs: 0 };
       const { slotAt, now } = await deps.throttle.reserve(input.accountId, input.graphKey);
       return { slotAt: slotAt.toISOString(), waitMs: Math.max(0, slotAt.getTime() - now.getTime()) };
     },
 
     releaseThrottleSlot: async (input: ThrottleSlotInput): Promise<{ released: boolean }> => ({
-      released: (await deps.throttle?.release(input.accountId, input.graphKey)) ?? false,
+      released: await deps.throttle.release(input.accountId, input.graphKey),
     }),
 
     runGraph: async (input: RunGraphInput): Promise<RunGraphResult> => {

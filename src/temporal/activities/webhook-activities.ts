@@ -102,11 +102,10 @@ export function describeTarget(url: string): string {
   }
 }
 
-export function createWebhookActivities(deps: WebhookDeps | undefined) {
+export function createWebhookActivities(deps: WebhookDeps) {
   return {
     publishWebhookEvent: async (input: PublishEventInput): Promise<PublishEventResult> => {
       const eventId = eventIdFor(input.workflowId, input.runId, input.type);
-      if (!deps) return { eventId, deliveries: [] };
       const { db } = deps;
       const subscriptions = await subscriptionsForEvent(db, input.accountId, input.type);
       const callbackUrl = input.batchId
@@ -147,7 +146,6 @@ export function createWebhookActivities(deps: WebhookDeps | undefined) {
     },
 
     attemptWebhookDelivery: async (input: AttemptInput): Promise<AttemptResult> => {
-      if (!deps) throw new Error('webhook delivery is not configured in this worker');
       const { db } = deps;
       const delivery = await getDelivery(db, input.deliveryId);
       if (!delivery) return { outcome: 'stopped', error: 'the delivery no longer exists' };
@@ -253,7 +251,7 @@ export function createWebhookActivities(deps: WebhookDeps | undefined) {
 
     /** The schedule ended on a failed activity (no attempt could record it): mark the delivery failed. */
     failWebhookDelivery: async (input: { deliveryId: string }): Promise<void> => {
-      if (deps) await setDeliveryState(deps.db, input.deliveryId, 'failed');
+      await setDeliveryState(deps.db, input.deliveryId, 'failed');
     },
   };
 }
