@@ -379,13 +379,11 @@ export type ImageFormat = z.infer<typeof imageFormatSchema>;
 export type OutputFormat = ImageFormat['format'];
 export type TransformUnit = z.infer<typeof transformUnitSchema>;
 export type Operation = Exclude<TransformUnit, StorageSource | ImageFormat | StorageSink>;
-export type OperationType = Operation['type'];
 export type UnitOfType<T extends TransformUnit['type']> = Extract<TransformUnit, { type: T }>;
 
 export const unitTypes: readonly TransformUnit['type'][] = transformUnitSchema.options.map(
   (option) => option.shape.type.value,
 );
-export const operationTypes: readonly OperationType[] = operationSchemas.map((s) => s.shape.type.value);
 
 export function isOperation(unit: TransformUnit): unit is Operation {
   return unit.type !== 'StorageSource' && unit.type !== 'ImageFormat' && unit.type !== 'StorageSink';

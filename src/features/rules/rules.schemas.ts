@@ -151,7 +151,6 @@ export const runSummarySchema = z
     temporalUiUrl: z.string().optional(),
   })
   .meta({ id: 'RunSummary' });
-export type RunSummaryResponse = z.infer<typeof runSummarySchema>;
 
 export const runListSchema = z
   .strictObject({
