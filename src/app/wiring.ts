@@ -41,7 +41,7 @@ export function batchGraphSource(database: Database): BatchGraphSource {
 
 /** Everything the activities need, over the process's database and stores. */
 export async function activityDeps(
-  config: Pick<Config, 'imaging' | 'throttle' | 'dataDir' | 'secrets' | 'outbound'>,
+  config: Pick<Config, 'imaging' | 'throttle' | 'dataDir' | 'secrets' | 'outbound' | 'webhooks'>,
   database: Database,
   stores: StoreRegistry,
 ): Promise<ActivityDeps> {
@@ -54,6 +54,7 @@ export async function activityDeps(
       db: database.db,
       secretsKey: await loadOrCreateSecretsKey(config),
       outbound: createOutboundClient({ policy: createAddressPolicy(config.outbound.allow) }),
+      retryScheduleMs: config.webhooks.retryScheduleMs,
     },
   };
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { DEFAULT_CONNECTION, limits } from './graph/units.js';
 import { storageConnectionsSchema } from './storage/connections.js';
 import { storageGrantsSchema } from './storage/grants.js';
+import { defaultRetryScheduleMs } from './webhooks/webhook-retry.js';
 
 const booleanText = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -34,6 +35,20 @@ const throttleWindow = z.string().transform((text, ctx) => {
     return z.NEVER;
   }
   return ms;
+});
+
+/** `5s,30s,2m`: the delays between webhook delivery attempts, each from 10 ms to 1 day, at most 100. */
+const retrySchedule = z.string().transform((text, ctx) => {
+  const delays = text.split(',').map((part) => parseDuration(part));
+  const valid = delays.every((ms) => ms !== undefined && ms >= 10 && ms <= 86_400_000);
+  if (!valid || delays.length > 100) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'Expected up to 100 comma-separated durations from 10ms to 1d, such as 5s,30s,2m',
+    });
+    return z.NEVER;
+  }
+  return delays as number[];
 });
 
 const envSchema = z.object({
@@ -67,6 +82,7 @@ const envSchema = z.object({
     .optional(),
   /** Comma-separated hosts or CIDRs that outbound requests may reach despite the SSRF guard. */
   PIXELSHIFT_OUTBOUND_ALLOW: z.string().optional(),
+  PIXELSHIFT_WEBHOOK_RETRY_SCHEDULE: retrySchedule.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -102,6 +118,11 @@ export interface Config {
   secrets: { key: string | undefined };
   /** SSRF guard exceptions for outbound requests: hosts or CIDRs (env and config file together). */
   outbound: { allow: string[] };
+  /**
+   * Delays between the attempts of a webhook delivery (DESIGN §11), read by the webhooks worker when a
+   * delivery starts; about three days in all by default.
+   */
+  webhooks: { retryScheduleMs: readonly number[] };
   storage: {
     connections: z.infer<typeof storageConnectionsSchema>;
     grants: z.infer<typeof storageGrantsSchema>;
@@ -187,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           .filter(Boolean),
       ],
     },
+    webhooks: { retryScheduleMs: e.PIXELSHIFT_WEBHOOK_RETRY_SCHEDULE ?? defaultRetryScheduleMs() },
     storage,
     logLevel: e.LOG_LEVEL,
   };

@@ -42,6 +42,11 @@ export function nextDelayMs(
   return retryAfterMs ?? scheduled;
 }
 
+/** Whether attempt number `attempt` (from 1) is the last the schedule allows: one more than its delays. */
+export function isLastAttempt(schedule: readonly number[], attempt: number): boolean {
+  return attempt > schedule.length;
+}
+
 /** The default schedule: 5 s, 30 s, 2 m, 10 m, 30 m, 1 h, 2 h, 4 h, 8 h, then 8 h until about 72 h. */
 export function defaultRetryScheduleMs(): number[] {
   const minute = 60_000;

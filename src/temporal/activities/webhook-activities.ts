@@ -5,6 +5,8 @@
  *   one delivery each; the calling workflow then starts the delivery workflows.
  * - `attemptWebhookDelivery` (webhooks queue): one signed HTTP attempt through the SSRF-guarded client,
  *   logged. Secrets are opened here and never enter workflow history.
+ * - `webhookRetrySchedule` (webhooks queue, local): the configured delays between attempts, read once
+ *   by each delivery workflow.
  */
 import { Webhook } from 'standardwebhooks';
 import {
@@ -39,8 +41,8 @@ export interface WebhookDeps {
   outbound: OutboundClient;
   /** Per-attempt HTTP timeout; `deliveryAttemptTimeoutMs` by default. */
   attemptTimeoutMs?: number | undefined;
-  /** Overrides the delivery schedule in new deliveries' workflow input (tests use short ones). */
-  retryScheduleMs?: readonly number[] | undefined;
+  /** Delays between delivery attempts: `config.webhooks.retryScheduleMs`. */
+  retryScheduleMs: readonly number[];
 }
 
 export interface PublishEventInput {
@@ -59,7 +61,6 @@ export interface DeliveryToStart {
   workflowId: string;
   /** "graph.succeeded → https://host/…" for the Temporal UI. */
   summary: string;
-  retryScheduleMs?: number[];
 }
 
 export interface PublishEventResult {
@@ -139,7 +140,6 @@ export function createWebhookActivities(deps: WebhookDeps) {
           deliveryId: row.id,
           workflowId: row.workflowId,
           summary: `${input.type} → ${describeTarget(target.url)}`,
-          ...(deps.retryScheduleMs ? { retryScheduleMs: [...deps.retryScheduleMs] } : {}),
         });
       }
       return { eventId, deliveries };
@@ -248,6 +248,9 @@ export function createWebhookActivities(deps: WebhookDeps) {
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       };
     },
+
+    /** This worker's retry schedule; recorded in the delivery's history, so a later change of config leaves it be. */
+    webhookRetrySchedule: async (): Promise<number[]> => Promise.resolve([...deps.retryScheduleMs]),
 
     /** The schedule ended on a failed activity (no attempt could record it): mark the delivery failed. */
     failWebhookDelivery: async (input: { deliveryId: string }): Promise<void> => {

@@ -71,6 +71,7 @@ export async function createWorkers(options: WorkerOptions): Promise<RunningWork
     activities: {
       attemptWebhookDelivery: activities.attemptWebhookDelivery,
       failWebhookDelivery: activities.failWebhookDelivery,
+      webhookRetrySchedule: activities.webhookRetrySchedule,
     },
     shutdownGraceTime,
   });

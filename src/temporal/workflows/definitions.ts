@@ -63,8 +63,16 @@ export const imagingHeartbeatIntervalMs = 2_000;
 
 // ---- webhooks (DESIGN §11)
 
-/** Delivery retry delays (about three days in all); tests pass a short schedule in the workflow input. */
-export const deliveryRetryScheduleMs: readonly number[] = defaultRetryScheduleMs();
+/**
+ * The retry delays of deliveries started before they read the webhooks worker's configured schedule
+ * (`retryScheduleFromConfigPatch`): the default one, about three days in all.
+ */
+export const builtInDeliveryRetryScheduleMs: readonly number[] = defaultRetryScheduleMs();
+
+/** Reading the configured schedule: a local activity that only copies a value. */
+export const retryScheduleActivityOptions: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+};
 
 /** Time for one HTTP attempt of a delivery (the activity also applies it as the request's own timeout). */
 export const deliveryAttemptTimeoutMs = 15_000;

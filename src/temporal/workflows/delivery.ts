@@ -4,20 +4,31 @@
  * `Retry-After` on 429/503 replaces the next delay; a subscription disabled meanwhile stops it. The
  * attempt activity signs and sends; the signing secret never enters this workflow's history.
  */
-import { proxyActivities, setCurrentDetails, sleep } from '@temporalio/workflow';
+import {
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  sleep,
+} from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { AttemptResult } from '../activities/webhook-activities.js';
-import { maxRetryAfterMs, nextDelayMs } from '../../core/webhooks/webhook-retry.js';
-import { deliveryAttemptActivityOptions, deliveryRetryScheduleMs } from './definitions.js';
+import { isLastAttempt, maxRetryAfterMs, nextDelayMs } from '../../core/webhooks/webhook-retry.js';
+import {
+  builtInDeliveryRetryScheduleMs,
+  deliveryAttemptActivityOptions,
+  retryScheduleActivityOptions,
+} from './definitions.js';
 
 type Activities = ReturnType<typeof createActivities>;
+
+/** The patch that made deliveries read the webhooks worker's configured retry schedule. */
+export const retryScheduleFromConfigPatch = 'retry-schedule-from-config';
 
 export interface DeliveryWorkflowInput {
   deliveryId: string;
   /** "graph.succeeded → https://host/…" */
   summary: string;
-  /** Delays between attempts; `deliveryRetryScheduleMs` (about three days) by default. */
-  retryScheduleMs?: number[];
 }
 
 export interface DeliveryWorkflowResult {
@@ -27,13 +38,16 @@ export interface DeliveryWorkflowResult {
 }
 
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryWorkflowResult> {
-  const schedule = input.retryScheduleMs ?? deliveryRetryScheduleMs;
+  const { webhookRetrySchedule } = proxyLocalActivities<Activities>(retryScheduleActivityOptions);
+  const schedule = patched(retryScheduleFromConfigPatch)
+    ? await webhookRetrySchedule()
+    : builtInDeliveryRetryScheduleMs;
   const { attemptWebhookDelivery, failWebhookDelivery } = proxyActivities<Activities>({
     ...deliveryAttemptActivityOptions,
     summary: input.summary,
   });
   for (let attempt = 1; ; attempt += 1) {
-    const final = attempt > schedule.length;
+    const final = isLastAttempt(schedule, attempt);
     setCurrentDetails(`attempt ${attempt} in progress`);
     let result: AttemptResult;
     try {

@@ -66,13 +66,7 @@ export async function emitWebhookEvent(input: EmitInput): Promise<void> {
           await startChild(deliveryWorkflow, {
             workflowId: delivery.workflowId,
             taskQueue: input.webhooksTaskQueue,
-            args: [
-              {
-                deliveryId: delivery.deliveryId,
-                summary: delivery.summary,
-                ...(delivery.retryScheduleMs ? { retryScheduleMs: delivery.retryScheduleMs } : {}),
-              },
-            ],
+            args: [{ deliveryId: delivery.deliveryId, summary: delivery.summary }],
             staticSummary: delivery.summary,
             staticDetails: `Delivery ${delivery.deliveryId} of event ${published.eventId}`,
             typedSearchAttributes: [{ key: accountIdKey, value: input.accountId }],
