@@ -14,9 +14,7 @@ import { operationsFeature } from '../features/operations/operations.routes.js';
 import type { ApiFeature } from '../api/define-route.js';
 import { mountRoutes } from '../api/mount-routes.js';
 import { buildOpenApiDocument, type OpenApiDocument } from '../api/openapi-builder.js';
-import { registerSnsOpenApi } from '../features/bucket-events/sns-events.openapi.js';
 import { registerHookPaths } from '../features/inbound-hooks/inbound-hooks.openapi.js';
-import { registerRuleRoutes, ruleTags } from '../features/rules/rules.openapi.js';
 import { registerWebhookOpenApi } from '../features/webhooks/webhooks.openapi.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -28,12 +26,12 @@ import { requireBearer } from '../api/bearer.js';
 import { errorHandler, notFoundHandler } from '../api/error-handler.js';
 import { createHttpMetrics } from '../api/metrics.js';
 import { hookRoutes, hookTriggerRoutes } from '../features/inbound-hooks/inbound-hooks.routes.js';
-import { ruleRoutes } from '../features/rules/rules.routes.js';
-import { runRoutes } from '../features/runs/runs.routes.js';
-import { s3EventRoutes } from '../features/bucket-events/s3-events.routes.js';
+import { rulesFeature } from '../features/rules/rules.routes.js';
+import { runsFeature } from '../features/runs/runs.routes.js';
+import { s3EventsFeature } from '../features/bucket-events/s3-events.routes.js';
 import { createObjectStores, type StoreRegistry } from '../core/storage/connections.js';
 import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
-import { snsEventRoutes, type SnsRouteDeps } from '../features/bucket-events/sns-events.routes.js';
+import { snsEventsFeature, type SnsRouteDeps } from '../features/bucket-events/sns-events.routes.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { createCertificateFetcher, createSubscriptionConfirmer } from '../core/triggers/sns-messages.js';
 import { webhookRoutes } from '../features/webhooks/webhooks.routes.js';
@@ -84,7 +82,7 @@ export function createApp(deps: AppDeps): Express {
   };
   app.use(hookTriggerRoutes(hookDeps));
 
-  // Bucket events: authenticated by their connection's events token, not by an account token.
+  // Bucket events (S3 posts and SNS messages) start runs through one ingest.
   let ownStores: StoreRegistry | undefined;
   const stores = deps.stores ?? {
     get: (name: string) => (ownStores ??= createObjectStores(config.storage.connections)).get(name),
@@ -96,21 +94,6 @@ export function createApp(deps: AppDeps): Express {
     storage: config.storage,
     logger,
   });
-  app.use(s3EventRoutes({ config, ingest: eventIngest, logger, registry: metrics.registry }));
-
-  // Authenticated by the SNS message signature, not a bearer token.
-  app.use(
-    snsEventRoutes({
-      db: deps.db,
-      connections: config.storage.connections,
-      logger,
-      ingest: eventIngest,
-      parse: parseBucketNotification,
-      fetchCertificate: createCertificateFetcher(),
-      confirmSubscription: createSubscriptionConfirmer(),
-      ...deps.sns,
-    }),
-  );
 
   // One line per feature: its routes are mounted and documented from the same definitions.
   const features: ApiFeature[] = [
@@ -126,6 +109,19 @@ export function createApp(deps: AppDeps): Express {
     graphsFeature({ config }),
     keysFeature({ db: deps.db, keyStatus }),
     accountFeature({ db: deps.db, orchestrator: deps.orchestrator, config, logger }),
+    s3EventsFeature({ config, ingest: eventIngest, logger, registry: metrics.registry }),
+    snsEventsFeature({
+      db: deps.db,
+      connections: config.storage.connections,
+      logger,
+      ingest: eventIngest,
+      parse: parseBucketNotification,
+      fetchCertificate: createCertificateFetcher(),
+      confirmSubscription: createSubscriptionConfirmer(),
+      ...deps.sns,
+    }),
+    rulesFeature({ db: deps.db, config }),
+    runsFeature({ orchestrator: deps.orchestrator, config, logger }),
     legacyDocumentation,
   ];
   const document = buildOpenApiDocument(features, { publicUrl: config.http.publicUrl });
@@ -142,8 +138,6 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(swaggerUiPages());
   app.use(hookRoutes(hookDeps));
-  app.use(ruleRoutes({ db: deps.db, config, maxBodyBytes: config.http.maxBodyBytes }));
-  app.use(runRoutes({ orchestrator: deps.orchestrator, config, logger }));
   app.use(
     webhookRoutes({
       db: deps.db,
@@ -170,12 +164,9 @@ const legacyDocumentation: ApiFeature = {
   routes: [],
   tags: [
     { name: 'webhooks', description: 'Outbound webhook subscriptions, their delivery log and payloads' },
-    ...ruleTags,
   ],
   document: (registry) => {
     registerHookPaths(registry);
-    registerRuleRoutes(registry);
-    registerSnsOpenApi(registry);
     registerWebhookOpenApi(registry);
   },
 };

@@ -2,7 +2,10 @@
 import { z } from 'zod';
 import { snsMessageTypes } from '../../core/triggers/sns-messages.js';
 
-/** For the document only: the route reads the envelope itself (src/triggers/sns.ts), as SNS sends it. */
+/**
+ * For the document only: the route reads the envelope itself (src/core/triggers/sns-messages.ts), as SNS
+ * sends it, and verifies its signature before anything else.
+ */
 export const snsMessageSchema = z
   .object({
     Type: z.enum(snsMessageTypes),
@@ -18,16 +21,23 @@ export const snsMessageSchema = z
     Token: z.string().optional(),
     UnsubscribeURL: z.string().optional(),
   })
-  .describe('An Amazon SNS HTTP(S) message, sent by SNS as text/plain.');
+  .meta({
+    id: 'SnsMessage',
+    description: 'An Amazon SNS HTTP(S) message, sent by SNS as text/plain.',
+  });
 
-export const snsReceiptSchema = z.strictObject({
-  type: z.enum(snsMessageTypes),
-  messageId: z.string(),
-  outcome: z
-    .enum(['started', 'test_event', 'subscription_confirmed', 'unsubscribe_noted'])
-    .describe('What was done: runs started (or found), S3 test event acknowledged, subscription confirmed.'),
-  events: z.number().int().optional().describe('Notifications: ObjectCreated events read.'),
-  started: z.number().int().optional().describe('Graph runs started by this delivery.'),
-  duplicates: z.number().int().optional().describe('Runs that already existed (a redelivery).'),
-  unmatched: z.number().int().optional().describe('Events no enabled rule matched.'),
-});
+export const snsReceiptSchema = z
+  .strictObject({
+    type: z.enum(snsMessageTypes),
+    messageId: z.string(),
+    outcome: z
+      .enum(['started', 'test_event', 'subscription_confirmed', 'unsubscribe_noted'])
+      .describe(
+        'What was done: runs started (or found), S3 test event acknowledged, subscription confirmed.',
+      ),
+    events: z.number().int().optional().describe('Notifications: ObjectCreated events read.'),
+    started: z.number().int().optional().describe('Graph runs started by this delivery.'),
+    duplicates: z.number().int().optional().describe('Runs that already existed (a redelivery).'),
+    unmatched: z.number().int().optional().describe('Events no enabled rule matched.'),
+  })
+  .meta({ id: 'SnsReceipt' });

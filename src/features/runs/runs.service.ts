@@ -8,8 +8,7 @@ import type { Config } from '../../core/config.js';
 import type { TriggeredRuns, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import { ApiError } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
-import { translateZodIssues } from '../../core/graph/validate.js';
-import { runListQuerySchema, type RunListResponse, type RunResponse } from '../rules/rules.schemas.js';
+import type { RunListQuery, RunListResponse, RunResponse } from './runs.schemas.js';
 
 export interface RunDeps {
   orchestrator: Pick<TriggeredRuns, 'getGraphRun' | 'listGraphRuns'> & WorkflowLinks;
@@ -25,17 +24,12 @@ export function runStatusUrl(config: Pick<Config, 'http'>, workflowId: string): 
   return `${config.http.publicUrl?.replace(/\/+$/, '') ?? ''}/v1/runs/${encodeURIComponent(workflowId)}`;
 }
 
-export async function listS3Runs(deps: RunDeps, accountId: string, query: unknown): Promise<RunListResponse> {
-  const parsed = runListQuerySchema.safeParse(query ?? {}, { reportInput: true });
-  if (!parsed.success) {
-    throw new ApiError(
-      400,
-      'invalid_request',
-      'The query is invalid',
-      translateZodIssues(parsed.error.issues, [], 'the query'),
-    );
-  }
-  const { rule, state, since, until, pageSize, pageToken } = parsed.data;
+export async function listS3Runs(
+  deps: RunDeps,
+  accountId: string,
+  query: RunListQuery,
+): Promise<RunListResponse> {
+  const { rule, state, since, until, pageSize, pageToken } = query;
   const page = await callOrchestrator(
     'list the runs',
     () =>

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
+import { openApiDocumentOf } from '../../../src/app/http-app.js';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
 import {
   createTestAccount,
@@ -191,5 +192,35 @@ describe('GET /v1/events/s3/runs', () => {
 
   test('when no token is sent, then 401 (the list is not part of the token-free ingress)', async () => {
     await request(api.app).get('/v1/events/s3/runs').expect(401);
+  });
+});
+
+describe('OpenAPI document: triggered runs', () => {
+  interface Parameter {
+    name: string;
+    description?: string;
+    schema: { type?: string; minimum?: number; maximum?: number; pattern?: string };
+  }
+  const listParameters = () =>
+    (openApiDocumentOf(api.app).paths?.['/v1/events/s3/runs']?.get?.parameters ?? []) as Parameter[];
+
+  test('when fetched, then the run list and the run are documented', () => {
+    const paths = openApiDocumentOf(api.app).paths ?? {};
+    assert.ok(paths['/v1/events/s3/runs']?.get, 'get /v1/events/s3/runs');
+    assert.ok(paths['/v1/runs/{runId}']?.get, 'get /v1/runs/{runId}');
+  });
+
+  test('when the run list query is documented, then its parameters are there with their bounds', () => {
+    const parameters = listParameters();
+    assert.deepEqual(parameters.map((p) => p.name).sort(), [
+      'pageSize',
+      'pageToken',
+      'rule',
+      'since',
+      'state',
+      'until',
+    ]);
+    const pageSize = parameters.find((p) => p.name === 'pageSize')!;
+    assert.equal(pageSize.schema.maximum, 100);
   });
 });
