@@ -25,7 +25,7 @@ export function runsFeature(deps: RunDeps): ApiFeature {
         responses: {
           200: { description: 'One page of runs.', content: json(runListSchema) },
           400: errorResponse(
-            'A query value is invalid, unknown or repeated (`invalid_request`, issues by parameter).',
+            'A query value is invalid, unknown or repeated, or `pageToken` is not one this API handed out (`invalid_request`, issues by parameter).',
           ),
           503: engineUnavailable,
         },

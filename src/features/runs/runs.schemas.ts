@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { graphStates } from '../../core/jobs/job-status.js';
 import { graphOutcomeSchema } from '../../api/schemas.js';
+import { decodeRunPageToken, runPageTokenPattern } from './run-page-token.js';
 
 export const runListQuerySchema = z.strictObject({
   rule: z.string().min(1).max(64).optional().describe('Only runs of this rule.'),
@@ -12,7 +13,21 @@ export const runListQuerySchema = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional().describe('Only runs started at or after this time.'),
   until: z.iso.datetime({ offset: true }).optional().describe('Only runs started before this time.'),
   pageSize: z.coerce.number().int().min(1).max(100).default(50),
-  pageToken: z.string().min(1).max(4096).optional().describe('`nextPageToken` of the previous page.'),
+  // Parsed to the job engine's own token. The decoder checks the documented pattern first, so every
+  // refused token gets the same one issue.
+  pageToken: z
+    .string()
+    .meta({ pattern: runPageTokenPattern.source })
+    .transform((token, context) => {
+      const engineToken = decodeRunPageToken(token);
+      if (engineToken !== undefined) return engineToken;
+      context.addIssue({ code: 'custom', message: 'a nextPageToken this API returned', input: token });
+      return z.NEVER;
+    })
+    .optional()
+    .describe(
+      '`nextPageToken` of the previous page, unchanged. The server checks it whole: a token it did not hand out is refused with 400.',
+    ),
 });
 export type RunListQuery = z.output<typeof runListQuerySchema>;
 

@@ -8,6 +8,7 @@ import type { Config } from '../../core/config.js';
 import type { TriggeredRuns, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import { ApiError } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
+import { encodeRunPageToken } from './run-page-token.js';
 import type { RunListQuery, RunListResponse, RunResponse } from './runs.schemas.js';
 
 export interface RunDeps {
@@ -24,6 +25,7 @@ export function runStatusUrl(config: Pick<Config, 'http'>, workflowId: string): 
   return `${config.http.publicUrl?.replace(/\/+$/, '') ?? ''}/v1/runs/${encodeURIComponent(workflowId)}`;
 }
 
+/** `query` is validated; its `pageToken` is already the job engine's own (see run-page-token.ts). */
 export async function listS3Runs(
   deps: RunDeps,
   accountId: string,
@@ -60,7 +62,7 @@ export async function listS3Runs(
         ...(temporalUiUrl ? { temporalUiUrl } : {}),
       };
     }),
-    ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+    ...(page.nextPageToken ? { nextPageToken: encodeRunPageToken(page.nextPageToken) } : {}),
   };
 }
 

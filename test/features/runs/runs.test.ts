@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { openApiDocumentOf } from '../../../src/app/http-app.js';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
+import { runPageTokenPattern } from '../../../src/features/runs/run-page-token.js';
 import {
   createTestAccount,
   createTestApi,
@@ -179,6 +180,7 @@ describe('GET /v1/events/s3/runs', () => {
     ['until=2026-13-45T00:00:00Z', '/until'],
     ['color=blue', '/color'],
     ['rule=a&rule=b', '/rule'],
+    ['pageToken=garbage', '/pageToken'],
   ] as const) {
     test(`when the query has ${query}, then 400 invalid_request at ${path}`, async () => {
       const res = await request(api.app).get(`/v1/events/s3/runs?${query}`).set(alice.auth).expect(400);
@@ -189,6 +191,47 @@ describe('GET /v1/events/s3/runs', () => {
       );
     });
   }
+
+  test('when the pageToken is not one this API handed out, then 400 invalid_request at once, without asking the engine', async () => {
+    const first = await request(api.app).get('/v1/events/s3/runs?pageSize=2').set(alice.auth).expect(200);
+    const token = first.body.nextPageToken as string;
+    const altered = `${token.slice(0, 5)}${token[5] === 'A' ? 'B' : 'A'}${token.slice(6)}`;
+    const madeUp = [
+      'garbage',
+      'garbagegarbagegarbage',
+      token.slice(0, -2),
+      altered,
+      `${token}A`,
+      `${token}==`,
+      '%E2%9C%93'.repeat(8),
+      'A'.repeat(9000),
+    ];
+    // An engine that is down answers 503: a 400 shows the token was refused before it was asked.
+    api.orchestrator.down = true;
+    try {
+      for (const pageToken of madeUp) {
+        const res = await request(api.app)
+          .get(`/v1/events/s3/runs?pageToken=${pageToken}`)
+          .set(alice.auth)
+          .expect(400);
+        assert.equal(res.body.error.code, 'invalid_request', pageToken);
+        assert.deepEqual(
+          res.body.error.issues.map((issue: { path: string; message: string }) => [
+            issue.path,
+            issue.message.replace(/ but received .*$/, ''),
+          ]),
+          [['/pageToken', 'Expected a nextPageToken this API returned for pageToken']],
+          pageToken,
+        );
+      }
+    } finally {
+      api.orchestrator.down = false;
+    }
+    await request(api.app)
+      .get(`/v1/events/s3/runs?pageSize=2&pageToken=${token}`)
+      .set(alice.auth)
+      .expect(200);
+  });
 
   test('when no token is sent, then 401 (the list is not part of the token-free ingress)', async () => {
     await request(api.app).get('/v1/events/s3/runs').expect(401);
@@ -222,5 +265,11 @@ describe('OpenAPI document: triggered runs', () => {
     ]);
     const pageSize = parameters.find((p) => p.name === 'pageSize')!;
     assert.equal(pageSize.schema.maximum, 100);
+  });
+
+  test('when the page token is documented, then its form is the one the server checks first', () => {
+    const pageToken = listParameters().find((p) => p.name === 'pageToken')!;
+    assert.equal(pageToken.schema.pattern, runPageTokenPattern.source);
+    assert.match(pageToken.description ?? '', /refused with 400/);
   });
 });
