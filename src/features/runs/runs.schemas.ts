@@ -7,12 +7,23 @@ import { graphStates } from '../../core/jobs/job-status.js';
 import { graphOutcomeSchema } from '../../api/schemas.js';
 import { decodeRunPageToken, runPageTokenPattern } from './run-page-token.js';
 
+/**
+ * A query value that must be an integer. Only decimal numerals become numbers, so `pageSize=ten` is
+ * reported as received ("ten"), and "", "0x10" or "1e1" are refused instead of being read as 0, 16, 10.
+ */
+const queryInteger = (min: number, max: number) =>
+  z.preprocess(
+    (value) =>
+      typeof value === 'string' && /^-?\d{1,16}(?:\.\d{1,16})?$/.test(value) ? Number(value) : value,
+    z.number().int().min(min).max(max),
+  );
+
 export const runListQuerySchema = z.strictObject({
   rule: z.string().min(1).max(64).optional().describe('Only runs of this rule.'),
   state: z.enum(graphStates).optional(),
   since: z.iso.datetime({ offset: true }).optional().describe('Only runs started at or after this time.'),
   until: z.iso.datetime({ offset: true }).optional().describe('Only runs started before this time.'),
-  pageSize: z.coerce.number().int().min(1).max(100).default(50),
+  pageSize: queryInteger(1, 100).default(50).describe('Runs per page.'),
   // Parsed to the job engine's own token. The decoder checks the documented pattern first, so every
   // refused token gets the same one issue.
   pageToken: z

@@ -180,6 +180,9 @@ describe('GET /v1/events/s3/runs', () => {
     ['until=2026-13-45T00:00:00Z', '/until'],
     ['color=blue', '/color'],
     ['rule=a&rule=b', '/rule'],
+    ['pageSize=', '/pageSize'],
+    ['pageSize=0x10', '/pageSize'],
+    ['pageSize=1e1', '/pageSize'],
     ['pageToken=garbage', '/pageToken'],
   ] as const) {
     test(`when the query has ${query}, then 400 invalid_request at ${path}`, async () => {
@@ -191,6 +194,26 @@ describe('GET /v1/events/s3/runs', () => {
       );
     });
   }
+
+  test('when pageSize is out of range or not an integer, then the message says what was received', async () => {
+    for (const [value, message] of [
+      ['101', 'Expected a number <= 100 for pageSize but received 101'],
+      ['0', 'Expected a number >= 1 for pageSize but received 0'],
+      ['ten', 'Expected a number for pageSize but received "ten"'],
+      ['', 'Expected a number for pageSize but received ""'],
+      ['1.5', 'Expected an integer for pageSize but received 1.5'],
+    ] as const) {
+      const res = await request(api.app)
+        .get(`/v1/events/s3/runs?pageSize=${value}`)
+        .set(alice.auth)
+        .expect(400);
+      assert.equal(res.body.error.message, 'The query is invalid');
+      assert.deepEqual(
+        res.body.error.issues.map((issue: { message: string }) => issue.message),
+        [message],
+      );
+    }
+  });
 
   test('when the pageToken is not one this API handed out, then 400 invalid_request at once, without asking the engine', async () => {
     const first = await request(api.app).get('/v1/events/s3/runs?pageSize=2').set(alice.auth).expect(200);
@@ -265,6 +288,17 @@ describe('OpenAPI document: triggered runs', () => {
     ]);
     const pageSize = parameters.find((p) => p.name === 'pageSize')!;
     assert.equal(pageSize.schema.maximum, 100);
+  });
+
+  test('when pageSize is at either documented bound, then the server accepts it, and one past either bound is refused', async () => {
+    const { minimum, maximum, type } = listParameters().find((p) => p.name === 'pageSize')!.schema;
+    assert.equal(type, 'integer');
+    for (const pageSize of [minimum!, maximum!]) {
+      await request(api.app).get(`/v1/events/s3/runs?pageSize=${pageSize}`).set(alice.auth).expect(200);
+    }
+    for (const pageSize of [minimum! - 1, maximum! + 1]) {
+      await request(api.app).get(`/v1/events/s3/runs?pageSize=${pageSize}`).set(alice.auth).expect(400);
+    }
   });
 
   test('when the page token is documented, then its form is the one the server checks first', () => {
