@@ -173,7 +173,7 @@ function validatePart(schema: z.ZodType | undefined, value: unknown, part: keyof
   throw new ApiError(
     400,
     'invalid_request',
-    `The ${part === 'path' ? 'path' : part} is invalid`,
+    part === 'headers' ? 'The headers are invalid' : `The ${part} is invalid`,
     translateZodIssues(parsed.error.issues, [], partNames[part]),
   );
 }

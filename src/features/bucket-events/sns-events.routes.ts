@@ -6,7 +6,7 @@ import { ApiError } from '../../api/api-error.js';
 import { defineRoute, ok, type ApiFeature } from '../../api/define-route.js';
 import { errorResponse } from '../../api/openapi-builder.js';
 import { receiveSnsMessage, type SnsIngressDeps } from './receive-sns-message.js';
-import { snsMessageSchema, snsReceiptSchema } from './sns-events.schemas.js';
+import { snsHeadersSchema, snsMessageSchema, snsReceiptSchema } from './sns-events.schemas.js';
 
 /** What the app's caller provides; the database, connections and logger come from the app itself. */
 export type SnsRouteDeps = Omit<SnsIngressDeps, 'db' | 'connections' | 'logger'>;
@@ -35,6 +35,7 @@ export function snsEventsFeature(deps: SnsIngressDeps): ApiFeature {
         description:
           "Subscribe this URL (HTTPS) to an SNS topic that S3 publishes to, and list the topic ARN in `events.snsTopicArns` of the bucket's s3 connection. No bearer token: the SNS signature (versions 1 and 2) is verified with the certificate fetched from the `sns.<region>.amazonaws.com` host named in `SigningCertURL` before anything is done. A `SubscriptionConfirmation` is confirmed once; a `Notification` starts one graph run per matching rule and is answered 2xx only once the runs are durably started; `s3:TestEvent` is acknowledged.",
         request: {
+          headers: snsHeadersSchema,
           body: {
             schema: snsMessageSchema,
             // SNS posts `text/plain; charset=UTF-8` (or JSON when a delivery policy says so).
@@ -50,7 +51,7 @@ export function snsEventsFeature(deps: SnsIngressDeps): ApiFeature {
             content: { 'application/json': { schema: snsReceiptSchema } },
           },
           400: errorResponse(
-            'Empty or not JSON (`invalid_json`), not an SNS message, a `x-amz-sns-message-type` that differs from `Type`, or a notification whose Message is not a bucket event (`invalid_sns_message`).',
+            'Empty or not JSON (`invalid_json`), not an SNS message, a `x-amz-sns-message-type` that differs from `Type`, or a notification whose Message is not a bucket event (`invalid_sns_message`); a header value that is not a message type (`invalid_request`).',
           ),
           403: errorResponse(
             'Bad signature or certificate (`invalid_sns_signature`), certificate or SubscribeURL not on an SNS host (`sns_certificate_host_refused`), topic not configured (`sns_topic_not_allowed`), Timestamp outside the window (`sns_message_expired`).',
@@ -65,8 +66,8 @@ export function snsEventsFeature(deps: SnsIngressDeps): ApiFeature {
             'The job engine (`orchestrator_unavailable`) or the signing certificate (`sns_certificate_unavailable`) is unavailable; SNS retries.',
           ),
         },
-        handler: async ({ body, req }) =>
-          ok(await receiveSnsMessage(deps, body, req.get('x-amz-sns-message-type'))),
+        handler: async ({ body, headers }) =>
+          ok(await receiveSnsMessage(deps, body, headers['x-amz-sns-message-type'])),
       }),
     ],
   };
