@@ -50,7 +50,7 @@ export const ruleRequestSchema = z
   .meta({
     id: 'RuleRequest',
     description:
-      '`template` is the graph to run, without its StorageSource (the uploaded object is the source). Sink `key` (and `bucket`) may use {key} {dir} {name} {ext} {bucket}; sinks without `storage` write to the rule’s connection.',
+      '`template` is the graph to run, without its StorageSource (the uploaded object is the source), judged by the graph validator like a submitted graph. Sink `key` may use {key} {dir} {name} {ext} {bucket}, sink `bucket` only {bucket}; sinks without `storage` write to the rule’s connection. Beyond this schema the server requires `minSize` at most `maxSize`, a `connection` it has configured, buckets granted to the account, and sinks that cannot trigger the rule again.',
   });
 export type RuleRequest = z.infer<typeof ruleRequestSchema>;
 
