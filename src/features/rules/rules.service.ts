@@ -25,7 +25,7 @@ export interface RuleDeps {
 
 /** The body as zod checks it; the template is judged by the graph validator instead (see checkRule). */
 const ruleBodySchema = ruleRequestSchema.extend({
-  template: z.custom<unknown>((value) => value !== undefined, 'Expected a graph template for template'),
+  template: z.custom<unknown>((value) => value !== undefined, 'a graph template'),
 });
 export type RuleBody = z.output<typeof ruleBodySchema>;
 

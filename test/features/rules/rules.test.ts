@@ -274,6 +274,19 @@ describe('/v1/rules refusals (nothing is saved)', () => {
     assert.equal(stored.body.prefix, 'uploads/');
   });
 
+  test('when the template is missing, then the issue says so once', async () => {
+    const account = await createTestAccount(api);
+    const res = await create(account, ruleBody({ template: undefined }));
+    assert.equal(res.status, 422, res.text);
+    assert.deepEqual(res.body.error.issues, [
+      {
+        path: '/template',
+        code: 'invalid_value',
+        message: 'Expected a graph template for template but received nothing',
+      },
+    ]);
+  });
+
   test('when the body is not JSON or too large, then 400/415/413 with the usual codes', async () => {
     const account = await createTestAccount(api);
     const bad = await request(api.app)
