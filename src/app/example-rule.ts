@@ -8,7 +8,12 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_CONNECTION } from '../core/graph/units.js';
 import type { RuleResponse } from '../features/rules/rules.schemas.js';
-import { createRule, listAccountRules, type RuleDeps } from '../features/rules/rules.service.js';
+import {
+  createRule,
+  listAccountRules,
+  parseRuleBody,
+  type RuleDeps,
+} from '../features/rules/rules.service.js';
 
 export const EXAMPLE_RULE = {
   name: 'Example: a 320 px WebP thumbnail of every image uploaded',
@@ -31,7 +36,7 @@ export async function ensureExampleRule(
 ): Promise<RuleResponse | undefined> {
   const { rules } = await listAccountRules(deps, accountId);
   if (rules.length > 0) return undefined;
-  return createRule(deps, accountId, EXAMPLE_RULE);
+  return createRule(deps, accountId, parseRuleBody(EXAMPLE_RULE));
 }
 
 /** Where to drop files and find thumbnails, when the account has the example rule on a local connection. */

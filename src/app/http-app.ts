@@ -15,8 +15,6 @@ import { operationsFeature } from '../features/operations/operations.routes.js';
 import type { ApiFeature } from '../api/define-route.js';
 import { mountRoutes } from '../api/mount-routes.js';
 import { buildOpenApiDocument, type OpenApiDocument } from '../api/openapi-builder.js';
-import { registerSnsOpenApi } from '../features/bucket-events/sns-events.openapi.js';
-import { registerRuleRoutes, ruleTags } from '../features/rules/rules.openapi.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createKeyStatusCache, type KeyStatusCache } from '../api/key-status.js';
@@ -26,12 +24,12 @@ import type { JobEngine } from '../core/jobs/orchestrator-ports.js';
 import { requireBearer } from '../api/bearer.js';
 import { errorHandler, notFoundHandler } from '../api/error-handler.js';
 import { createHttpMetrics } from '../api/metrics.js';
-import { ruleRoutes } from '../features/rules/rules.routes.js';
-import { runRoutes } from '../features/runs/runs.routes.js';
-import { s3EventRoutes } from '../features/bucket-events/s3-events.routes.js';
+import { rulesFeature } from '../features/rules/rules.routes.js';
+import { runsFeature } from '../features/runs/runs.routes.js';
+import { s3EventsFeature } from '../features/bucket-events/s3-events.routes.js';
 import { createObjectStores, type StoreRegistry } from '../core/storage/connections.js';
 import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
-import { snsEventRoutes, type SnsRouteDeps } from '../features/bucket-events/sns-events.routes.js';
+import { snsEventsFeature, type SnsRouteDeps } from '../features/bucket-events/sns-events.routes.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { createCertificateFetcher, createSubscriptionConfirmer } from '../core/triggers/sns-messages.js';
 import { webhooksFeature } from '../features/webhooks/webhooks.routes.js';
@@ -72,7 +70,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.use(metrics.middleware, securityHeaders);
 
-  // Bucket events: authenticated by their connection's events token, not by an account token.
+  // Bucket events (S3 posts and SNS messages) start runs through one ingest.
   let ownStores: StoreRegistry | undefined;
   const stores = deps.stores ?? {
     get: (name: string) => (ownStores ??= createObjectStores(config.storage.connections)).get(name),
@@ -84,21 +82,6 @@ export function createApp(deps: AppDeps): Express {
     storage: config.storage,
     logger,
   });
-  app.use(s3EventRoutes({ config, ingest: eventIngest, logger, registry: metrics.registry }));
-
-  // Authenticated by the SNS message signature, not a bearer token.
-  app.use(
-    snsEventRoutes({
-      db: deps.db,
-      connections: config.storage.connections,
-      logger,
-      ingest: eventIngest,
-      parse: parseBucketNotification,
-      fetchCertificate: createCertificateFetcher(),
-      confirmSubscription: createSubscriptionConfirmer(),
-      ...deps.sns,
-    }),
-  );
 
   // Opens sealed hook and webhook secrets; loaded once, on first use.
   const secretsKey = lazySecretsKey(config, deps.secretsKey);
@@ -124,7 +107,19 @@ export function createApp(deps: AppDeps): Express {
       deliveries: deps.deliveries,
       uiUrl: (workflowId) => deps.orchestrator.uiUrl(workflowId),
     }),
-    legacyDocumentation,
+    s3EventsFeature({ config, ingest: eventIngest, logger, registry: metrics.registry }),
+    snsEventsFeature({
+      db: deps.db,
+      connections: config.storage.connections,
+      logger,
+      ingest: eventIngest,
+      parse: parseBucketNotification,
+      fetchCertificate: createCertificateFetcher(),
+      confirmSubscription: createSubscriptionConfirmer(),
+      ...deps.sns,
+    }),
+    rulesFeature({ db: deps.db, config }),
+    runsFeature({ orchestrator: deps.orchestrator, config, logger }),
   ];
   const document = buildOpenApiDocument(features, { publicUrl: config.http.publicUrl });
   app.locals.openApiDocument = document;
@@ -139,8 +134,6 @@ export function createApp(deps: AppDeps): Express {
   );
 
   app.use(swaggerUiPages());
-  app.use(ruleRoutes({ db: deps.db, config, maxBodyBytes: config.http.maxBodyBytes }));
-  app.use(runRoutes({ orchestrator: deps.orchestrator, config, logger }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.http.maxBodyBytes));
@@ -151,16 +144,6 @@ export function createApp(deps: AppDeps): Express {
 export function openApiDocumentOf(app: Express): OpenApiDocument {
   return app.locals.openApiDocument as OpenApiDocument;
 }
-
-/** Features whose routes are not yet definitions: their paths are registered by hand. */
-const legacyDocumentation: ApiFeature = {
-  routes: [],
-  tags: ruleTags,
-  document: (registry) => {
-    registerRuleRoutes(registry);
-    registerSnsOpenApi(registry);
-  },
-};
 
 /** The given key, or the configured/generated one loaded on first use. */
 function lazySecretsKey(config: Config, given: SecretsKey | undefined): () => Promise<SecretsKey> {

@@ -21,6 +21,10 @@ import type { ObjectCreatedEvent } from './trigger-types.js';
 export const MAX_RECORDS_PER_BODY = 1000;
 /** S3's own limit on key length, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
+/** Event versions understood: any 2.x (later minors add fields, none moves the ones read here). */
+export const S3_EVENT_VERSION_PATTERN = /^2\.\d{1,4}$/;
+/** The longest event name, source, detail type or other text field read from a body. */
+export const MAX_EVENT_TEXT_LENGTH = 256;
 
 export interface S3EventIssue {
   /** JSON pointer into the body. */
@@ -55,7 +59,6 @@ export type S3EventBody =
 const bucketNamePattern = /^[A-Za-z0-9._-]{1,255}$/;
 /** Sequencers are hex; ETags are hex with an optional `-<parts>`; kept tight as they enter workflow IDs. */
 const tokenPattern = /^[A-Za-z0-9._-]{1,128}$/;
-const maxTextLength = 256;
 
 /** Parses a JSON value (already parsed from the body) sent for one connection. */
 export function parseS3EventBody(body: unknown, connection: string): S3EventBody {
@@ -129,7 +132,7 @@ function parseRecords(records: unknown, connection: string): S3EventBody {
       return;
     }
     const version = found.text(record, 'eventVersion', 'eventVersion');
-    if (version !== undefined && !/^2\.\d{1,4}$/.test(version)) {
+    if (version !== undefined && !S3_EVENT_VERSION_PATTERN.test(version)) {
       found.add(
         '/eventVersion',
         'unsupported_event_version',
@@ -272,7 +275,7 @@ class Issues {
     holder: Record<string, unknown>,
     field: string,
     path: string,
-    maxLength = maxTextLength,
+    maxLength = MAX_EVENT_TEXT_LENGTH,
   ): string | undefined {
     const value = holder[field];
     if (typeof value === 'string' && value.length > 0 && value.length <= maxLength) return value;

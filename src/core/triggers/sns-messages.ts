@@ -66,10 +66,11 @@ export class SnsRefusal extends Error {
  */
 export const SNS_REPLAY_WINDOW_MS = 65 * 60 * 1000;
 
-const messageIdPattern = /^[A-Za-z0-9-]{1,128}$/;
-const timestampPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-const base64Pattern = /^[A-Za-z0-9+/]+={0,2}$/;
-const topicArnPattern = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+// The forms of the envelope's fields (exported for the HTTP schema that documents them).
+export const messageIdPattern = /^[A-Za-z0-9-]{1,128}$/;
+export const timestampPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+export const base64Pattern = /^[A-Za-z0-9+/]+={0,2}$/;
+export const topicArnPattern = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 /** `sns.<region>.amazonaws.com`, or the China partition's `.amazonaws.com.cn`. */
 const snsHostPattern = /^sns\.[a-z]{2}(-[a-z]+)+-\d+\.amazonaws\.com(\.cn)?$/;
 

@@ -10,7 +10,7 @@ import { isBucketGrantedToAnyone } from './bucket-event-ingest.js';
 import { parseS3EventBody } from '../../core/triggers/s3-event-records.js';
 import type { EventIngest } from '../../core/triggers/trigger-types.js';
 import { ApiError } from '../../api/api-error.js';
-import type { S3EventResult } from '../rules/rules.schemas.js';
+import type { S3EventResult } from './s3-events.schemas.js';
 import { runStatusUrl } from '../runs/runs.service.js';
 
 export interface S3EventDeps {

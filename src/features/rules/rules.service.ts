@@ -23,15 +23,21 @@ export interface RuleDeps {
   config: Pick<Config, 'storage' | 'imaging'>;
 }
 
-/** The body as zod checks it; the template is judged by the graph validator instead. */
+/** The body as zod checks it; the template is judged by the graph validator instead (see checkRule). */
 const ruleBodySchema = ruleRequestSchema.extend({
-  template: z.custom<unknown>((value) => value !== undefined, 'Expected a graph template for template'),
+  template: z.custom<unknown>((value) => value !== undefined, 'a graph template'),
 });
+export type RuleBody = z.output<typeof ruleBodySchema>;
+
+/** A rule body's shape: 422 `invalid_body` with every issue. The rest of a rule's checks are checkRule's. */
+export function parseRuleBody(body: unknown): RuleBody {
+  return parseRequestBody(ruleBodySchema, body, 'the rule', 'The rule is invalid');
+}
 
 /** Rule ids are short; anything longer is not one of ours (and is not echoed back whole). */
 const MAX_RULE_ID_LENGTH = 64;
 
-export async function createRule(deps: RuleDeps, accountId: string, body: unknown): Promise<RuleResponse> {
+export async function createRule(deps: RuleDeps, accountId: string, body: RuleBody): Promise<RuleResponse> {
   const fields = checkRule(deps, accountId, body);
   return toResponse(await insertRule(deps.db, { id: newRuleId(), accountId, ...fields }));
 }
@@ -58,7 +64,7 @@ export async function replaceRule(
   deps: RuleDeps,
   accountId: string,
   ruleId: string,
-  body: unknown,
+  body: RuleBody,
 ): Promise<RuleResponse> {
   if (ruleId.length > MAX_RULE_ID_LENGTH || !(await getRule(deps.db, accountId, ruleId)))
     throw ruleNotFound(ruleId);
@@ -81,9 +87,8 @@ function ruleNotFound(ruleId: string) {
   );
 }
 
-/** Every check a rule must pass, in the order a client can fix them; the fields to store. */
-export function checkRule(deps: RuleDeps, accountId: string, body: unknown): RuleFields {
-  const input = parseRequestBody(ruleBodySchema, body, 'the rule', 'The rule is invalid');
+/** Every check a rule of this shape must pass, in the order a client can fix them; the fields to store. */
+function checkRule(deps: RuleDeps, accountId: string, input: RuleBody): RuleFields {
   const connection = input.connection ?? DEFAULT_CONNECTION;
   const bodyIssues: ApiIssue[] = [];
   if (!Object.hasOwn(deps.config.storage.connections, connection)) {
