@@ -1,5 +1,5 @@
 /**
- * Engine throughput against raw sharp on identical work (DESIGN §14), measured in one run:
+ * Engine throughput against raw sharp on identical work (docs/architecture.md §14), measured in one run:
  * - three outputs per photo (1600 px WebP, 800 px WebP, 320×320 cover JPEG): a hand-written sharp
  *   pipeline vs executeGraph over a local-directory store;
  * - a chain that needs two stages (resize → greyscale → resize): sharp doing the same two passes by hand

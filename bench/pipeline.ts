@@ -1,5 +1,5 @@
 /**
- * The full path against raw sharp on identical work (DESIGN §14), measured in one run on this machine:
+ * The full path against raw sharp on identical work (docs/architecture.md §14), measured in one run on this machine:
  * - raw sharp: the photos, three outputs each (1600 px WebP, 800 px WebP, 320×320 cover JPEG), two images
  *   in flight (as many as the worker's imaging slots);
  * - the full path: HTTP submit → Temporal → worker → local storage → status complete, with the Temporal

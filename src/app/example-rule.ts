@@ -1,5 +1,5 @@
 /**
- * The example rule `npm start` gives the dev account (DESIGN §13): every image dropped under the
+ * The example rule `npm start` gives the dev account (docs/architecture.md §13): every image dropped under the
  * `uploads` bucket folder gets a 320 px WebP thumbnail in `thumbnails`, at the same path. It is created
  * through the same checks as `POST /v1/rules` (template, grants, the loop check), and only when the
  * account has no rules at all, so a rule the user deleted or changed is never brought back.

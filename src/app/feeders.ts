@@ -1,5 +1,5 @@
 /**
- * Starts the event feeders a process owns (DESIGN §10): an SQS poller for every s3 connection that names
+ * Starts the event feeders a process owns (docs/architecture.md §10): an SQS poller for every s3 connection that names
  * `events.sqsQueueUrl`, and a watcher for every `local` connection with `watch: true`. Both feed the one
  * ingest path. The HTTP ingress (S3 webhooks, SNS) lives in the API instead.
  */

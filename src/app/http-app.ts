@@ -1,5 +1,5 @@
 /**
- * The Express application (DESIGN §8). A factory with no `listen` inside: tests mount it with supertest,
+ * The Express application (docs/architecture.md §8). A factory with no `listen` inside: tests mount it with supertest,
  * `startHttpServer` (server.ts) serves it. Routes stay thin — validate, call one use-case, shape the
  * response — and one error middleware renders every failure.
  */

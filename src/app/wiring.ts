@@ -101,7 +101,7 @@ export async function startApiServer(
 
 /**
  * glibc reads MALLOC_ARENA_MAX only at process start, so a process that runs sharp re-executes itself
- * once with it set: libvips' threads otherwise each grow a malloc arena and RSS balloons (DESIGN §5).
+ * once with it set: libvips' threads otherwise each grow a malloc arena and RSS balloons (docs/architecture.md §5).
  * Resolves true when this process has handed over to the child (and the child has ended): the caller
  * must then do nothing else. Signals are passed on, so Ctrl-C and SIGTERM reach the real process and
  * this one waits for its clean shutdown instead of dying first.

@@ -89,7 +89,7 @@ const envSchema = z.object({
 const fileSchema = z.strictObject({
   connections: storageConnectionsSchema.optional(),
   grants: storageGrantsSchema.optional(),
-  /** Hosts or CIDRs outbound requests (callbacks) may reach even though they are private (DESIGN §11). */
+  /** Hosts or CIDRs outbound requests (callbacks) may reach even though they are private (docs/architecture.md §11). */
   outboundAllow: z.array(z.string().min(1)).optional(),
 });
 
@@ -110,7 +110,7 @@ export interface Config {
   imaging: { slots: number; maxInputPixels: number; maxSourceBytes: number };
   auth: { jwtSecret: string | undefined; tokenTtlSeconds: number };
   /**
-   * Per-account transforms per window (DESIGN §9). `enabled: false` (PIXELSHIFT_THROTTLE=off) starts graphs
+   * Per-account transforms per window (docs/architecture.md §9). `enabled: false` (PIXELSHIFT_THROTTLE=off) starts graphs
    * without reserving a slot: for benchmarks and deployments that need no limit.
    */
   throttle: { enabled: boolean; windowMs: number };
@@ -119,7 +119,7 @@ export interface Config {
   /** SSRF guard exceptions for outbound requests: hosts or CIDRs (env and config file together). */
   outbound: { allow: string[] };
   /**
-   * Delays between the attempts of a webhook delivery (DESIGN §11), read by the webhooks worker when a
+   * Delays between the attempts of a webhook delivery (docs/architecture.md §11), read by the webhooks worker when a
    * delivery starts; about three days in all by default.
    */
   webhooks: { retryScheduleMs: readonly number[] };

@@ -1,5 +1,5 @@
 /**
- * The one error classification of DESIGN §5. It is decided once, where the failure happens
+ * The one error classification of docs/architecture.md §5. It is decided once, where the failure happens
  * (graph validation, storage, imaging), and everything downstream (HTTP status, retries,
  * per-graph outcomes) reads only the code.
  */

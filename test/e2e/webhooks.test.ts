@@ -1,5 +1,5 @@
 /**
- * Outbound webhooks end to end (DESIGN §11): real API, Temporal, workers and moto, delivering to a real
+ * Outbound webhooks end to end (docs/architecture.md §11): real API, Temporal, workers and moto, delivering to a real
  * HTTP receiver on loopback (allow-listed in the stack's config), with a short retry schedule. Each test
  * uses its own account, so one test's events never reach another test's subscriptions.
  */

@@ -1,5 +1,5 @@
 /**
- * Which storage a graph may touch (DESIGN §6): every StorageSource, StorageSink and Watermark names a
+ * Which storage a graph may touch (docs/architecture.md §6): every StorageSource, StorageSink and Watermark names a
  * connection (default `default`) that must exist in server config, and a bucket that must be granted to
  * the account (its own grants plus those under `"*"`). Pure: checked before anything is stored or started.
  */

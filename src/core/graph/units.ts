@@ -1,5 +1,5 @@
 /**
- * The public vocabulary of Transform Graph units (DESIGN §3–4), as zod schemas.
+ * The public vocabulary of Transform Graph units (docs/architecture.md §3–4), as zod schemas.
  * Every object is strict: an unknown field is an error, never silently ignored.
  * Bounds live here so that validation, the OpenAPI document and the engine agree.
  */
@@ -78,7 +78,7 @@ export const storageSourceSchema = z
     bucket: bucketName,
     key: objectKey,
     versionId: z.string().min(1).max(1024).optional(),
-    /** Output is upright unless the graph says otherwise (DESIGN §4). */
+    /** Output is upright unless the graph says otherwise (docs/architecture.md §4). */
     autoOrient: z.boolean().optional(),
     /** Frame to read from multi-page input (TIFF pages, animation frames); all frames when omitted for animations. */
     page: z.number().int().min(0).max(10_000).optional(),

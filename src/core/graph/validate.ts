@@ -1,5 +1,5 @@
 /**
- * Graph and batch validation (DESIGN §3). Pure: no I/O, no exceptions for bad input.
+ * Graph and batch validation (docs/architecture.md §3). Pure: no I/O, no exceptions for bad input.
  * Every problem is reported, each once, with a JSON pointer into the submitted document.
  *
  * Order of checks, each guarding the next:

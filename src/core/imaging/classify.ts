@@ -1,5 +1,5 @@
 /**
- * Turns sharp/libvips and storage failures into the one classification of DESIGN §5. Every message has
+ * Turns sharp/libvips and storage failures into the one classification of docs/architecture.md §5. Every message has
  * one form: a sentence about the problem (naming the value where there is one), then the unit it belongs
  * to as "(<UnitType> at <JSON pointer>)". libvips' own words appear only as a short quoted detail.
  */

@@ -1,5 +1,5 @@
 /**
- * The encode at the end of each branch (DESIGN §4): format options, metadata policy, alpha and animation.
+ * The encode at the end of each branch (docs/architecture.md §4): format options, metadata policy, alpha and animation.
  *
  * Colour and metadata policy:
  * - Output is sRGB: sharp converts through the embedded ICC profile (CMYK through its profile, or sharp's

@@ -1,5 +1,5 @@
 /**
- * Runs a compiled plan with sharp (DESIGN §5): walks the stage tree, decides per fork whether branches
+ * Runs a compiled plan with sharp (docs/architecture.md §5): walks the stage tree, decides per fork whether branches
  * re-decode the source or share the fork's raw pixels, encodes each leaf and writes it to its sink.
  */
 import sharp, { type OutputInfo } from 'sharp';

@@ -1,5 +1,5 @@
 /**
- * Composition (DESIGN §4): Watermark overlays another stored image. The overlay is read through the
+ * Composition (docs/architecture.md §4): Watermark overlays another stored image. The overlay is read through the
  * store like the source (bounded in bytes and pixels), once per graph however many branches use it.
  */
 import sharp, { type OutputInfo, type Sharp } from 'sharp';

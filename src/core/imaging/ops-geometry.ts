@@ -1,4 +1,4 @@
-/** Geometry operations (DESIGN §4): public vocabulary → sharp calls. */
+/** Geometry operations (docs/architecture.md §4): public vocabulary → sharp calls. */
 import type { FitEnum, KernelEnum, Sharp } from 'sharp';
 import type { UnitOfType } from '../graph/index.js';
 import { over, parseColour, type Rgba } from './colours.js';

@@ -1,5 +1,5 @@
 /**
- * The plan compiler (DESIGN §5): a valid Transform Graph becomes a tree of stages, each stage being work
+ * The plan compiler (docs/architecture.md §5): a valid Transform Graph becomes a tree of stages, each stage being work
  * one sharp pipeline does in graph order. Pure: plain JSON in, plain JSON out, no sharp, no I/O.
  *
  * - A chain's operations fill a stage until the next one would be reordered or repeated by sharp
@@ -29,7 +29,7 @@ export interface PlanSource {
   bucket: string;
   key: string;
   versionId?: string;
-  /** Apply EXIF orientation while decoding (DESIGN §4: output is upright unless the graph says otherwise). */
+  /** Apply EXIF orientation while decoding (docs/architecture.md §4: output is upright unless the graph says otherwise). */
   autoOrient: boolean;
   page?: number;
 }

@@ -1,5 +1,5 @@
 /**
- * sharp's fixed processing order, as data (DESIGN §5). Pure: no sharp import.
+ * sharp's fixed processing order, as data (docs/architecture.md §5). Pure: no sharp import.
  *
  * One sharp pipeline applies each kind of operation at most once, at a fixed place, whatever order the
  * methods were called in. The ranks below follow `Execute()` in sharp 0.35 `src/pipeline.cc`, read top to

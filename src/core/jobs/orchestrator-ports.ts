@@ -13,13 +13,13 @@ export interface StartBatchInput {
   callbackUrl?: string;
 }
 
-/** How a graph run outside a batch was started (DESIGN §7 `PixelshiftTrigger`). */
+/** How a graph run outside a batch was started (docs/architecture.md §7 `PixelshiftTrigger`). */
 export type RunTrigger = 's3' | 'webhook';
 
 /** One graph started by an S3 event (a rule) or an inbound hook, with its graph inline. */
 export interface StartGraphRunInput {
   accountId: string;
-  /** The deduplication key (DESIGN §7), e.g. `s3/<connection>/<bucket>/<key>/<sequencer>/<ruleId>`. */
+  /** The deduplication key (docs/architecture.md §7), e.g. `s3/<connection>/<bucket>/<key>/<sequencer>/<ruleId>`. */
   workflowId: string;
   trigger: RunTrigger;
   /** The rule or hook that started it (`PixelshiftTriggerId`). */

@@ -26,7 +26,7 @@ export const s3ConnectionSchema = z.strictObject({
     .optional(),
   /** SDK attempts per request (DEFAULT_S3_MAX_ATTEMPTS when omitted); more for flaky networks. */
   maxAttempts: z.number().int().min(1).max(10).optional(),
-  /** How this connection's bucket events reach the service (DESIGN §10); no events without it. */
+  /** How this connection's bucket events reach the service (docs/architecture.md §10); no events without it. */
   events: z
     .strictObject({
       /** Bearer token that `POST /v1/events/s3` requires for this connection (at least 32 characters). */

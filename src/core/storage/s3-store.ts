@@ -98,7 +98,7 @@ export class S3ObjectStore implements ObjectStore {
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
       // Recent SDKs otherwise send aws-chunked bodies with trailing checksums, which many
-      // S3-compatible servers reject or store corrupted (DESIGN §6).
+      // S3-compatible servers reject or store corrupted (docs/architecture.md §6).
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });

@@ -1,5 +1,5 @@
 /**
- * Graph templates (DESIGN §10): the graph a rule or an inbound hook runs, written without its source.
+ * Graph templates (docs/architecture.md §10): the graph a rule or an inbound hook runs, written without its source.
  * When an object triggers it, the object becomes the source and each sink key is filled from the source
  * key's parts. Pure: no I/O.
  *

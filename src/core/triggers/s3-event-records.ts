@@ -1,5 +1,5 @@
 /**
- * Bucket event bodies → ObjectCreated events (DESIGN §10). Pure: no I/O, never throws on any input.
+ * Bucket event bodies → ObjectCreated events (docs/architecture.md §10). Pure: no I/O, never throws on any input.
  *
  * Shapes understood:
  * - AWS S3 notifications: `{ "Records": [...] }` with `eventVersion` `2.x` (any minor: 2.1 added Glacier

@@ -1,5 +1,5 @@
 /**
- * Amazon SNS messages delivered over HTTPS (DESIGN §10): the envelope, its signature, and the two
+ * Amazon SNS messages delivered over HTTPS (docs/architecture.md §10): the envelope, its signature, and the two
  * outbound calls it implies (fetching the signing certificate, confirming a subscription), both
  * injectable so tests can sign with their own key and never leave the machine.
  *

@@ -1,5 +1,5 @@
 /**
- * When the next delivery attempt happens (DESIGN §11): a fixed schedule of delays totalling about three
+ * When the next delivery attempt happens (docs/architecture.md §11): a fixed schedule of delays totalling about three
  * days, except that a receiver answering 429 or 503 with `Retry-After` decides the next delay itself
  * (capped, so a hostile header cannot park a delivery for a year). Pure; used by the delivery workflow
  * and the attempt activity.

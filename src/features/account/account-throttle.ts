@@ -1,4 +1,4 @@
-/** The account (`GET /v1/account`) and its throttle (`GET/PUT /v1/account/throttle`, DESIGN §9). */
+/** The account (`GET /v1/account`) and its throttle (`GET/PUT /v1/account/throttle`, docs/architecture.md §9). */
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';

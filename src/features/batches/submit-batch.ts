@@ -1,5 +1,5 @@
 /**
- * Submitting a batch (DESIGN §3, §7, §8): validate every graph, check storage access, store the graphs,
+ * Submitting a batch (docs/architecture.md §3, §7, §8): validate every graph, check storage access, store the graphs,
  * start the batch workflow. A batch is accepted whole or refused whole, and nothing is stored or started
  * for a refused one.
  *

@@ -1,5 +1,5 @@
 /**
- * The one ingest path for bucket events (DESIGN §10): HTTP ingress, SNS, SQS and the local watcher all
+ * The one ingest path for bucket events (docs/architecture.md §10): HTTP ingress, SNS, SQS and the local watcher all
  * hand their ObjectCreated events to `createEventIngest(...).ingest(events)`.
  *
  * For each event: the enabled rules of its connection and bucket whose account is granted that bucket

@@ -1,5 +1,5 @@
 /**
- * The local storage watcher (DESIGN §6, §10): for a `local` connection with `watch: true`, new or replaced
+ * The local storage watcher (docs/architecture.md §6, §10): for a `local` connection with `watch: true`, new or replaced
  * files under `<root>/<bucket>/<key>` become the same ObjectCreated events a real bucket sends, so rules
  * work on a laptop with no S3 at all.
  *

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/events/s3` (DESIGN §10): a bucket's event body, authenticated by its connection's token, turned
+ * `POST /v1/events/s3` (docs/architecture.md §10): a bucket's event body, authenticated by its connection's token, turned
  * into graph runs. The answer is 2xx only after every run is durably started, so any failure makes the
  * sender deliver again; redeliveries start nothing twice (the workflow ID is the upload's identity).
  */

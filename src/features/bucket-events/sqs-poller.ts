@@ -1,5 +1,5 @@
 /**
- * The SQS feeder (DESIGN §10): when an s3 connection names `events.sqsQueueUrl`, the worker long-polls
+ * The SQS feeder (docs/architecture.md §10): when an s3 connection names `events.sqsQueueUrl`, the worker long-polls
  * that queue and feeds each bucket notification to the same ingest path as the HTTP ingress.
  *
  * Delivery guarantee: a message is deleted only after the ingest resolved, i.e. after every run it asked

@@ -1,5 +1,5 @@
 /**
- * Upload rules, `/v1/rules` (DESIGN §10). A rule is checked whole before it is saved: its body, its
+ * Upload rules, `/v1/rules` (docs/architecture.md §10). A rule is checked whole before it is saved: its body, its
  * template (with the graph validator, filled for a sample object), its connection, its bucket and every
  * bucket its template touches (granted to the account), and that its outputs cannot trigger it again.
  */

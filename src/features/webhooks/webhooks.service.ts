@@ -1,5 +1,5 @@
 /**
- * Webhook subscriptions of an account (`/v1/webhooks`, DESIGN §11): CRUD, secret rotation, the delivery
+ * Webhook subscriptions of an account (`/v1/webhooks`, docs/architecture.md §11): CRUD, secret rotation, the delivery
  * log and redelivery. Signing secrets are shown once and stored sealed (src/auth/secret-box.ts).
  */
 import type { z } from 'zod';

@@ -1,6 +1,6 @@
 /**
  * Activities: thin adapters from Temporal to the plain modules (imaging, storage, db).
- * Built by a factory over their dependencies and wired in the worker (DESIGN §16).
+ * Built by a factory over their dependencies and wired in the worker (docs/architecture.md §16).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ClassifiedError, isClassifiedError } from '../../core/errors.js';
@@ -35,7 +35,7 @@ export interface ActivityDeps {
   imaging: { maxInputPixels: number; maxSourceBytes: number };
   /** The account throttle (the database). Required: a worker without it would admit every graph at once. */
   throttle: ThrottleGate;
-  /** Outbound webhooks (DESIGN §11). Required: a worker without them would drop every event. */
+  /** Outbound webhooks (docs/architecture.md §11). Required: a worker without them would drop every event. */
   webhooks: WebhookDeps;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Webhook activities (DESIGN §11):
+ * Webhook activities (docs/architecture.md §11):
  * - `publishWebhookEvent` (orchestration queue): stores the event under a deterministic id, finds its
  *   targets (the account's enabled subscriptions to the type, and the batch's callbackUrl) and records
  *   one delivery each; the calling workflow then starts the delivery workflows.

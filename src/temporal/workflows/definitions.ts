@@ -1,6 +1,6 @@
 /**
  * Everything workflows and their callers share: signal/query names, timeouts and retry policies.
- * One place, so a change of policy is one edit (DESIGN §7).
+ * One place, so a change of policy is one edit (docs/architecture.md §7).
  */
 import {
   defineQuery,
@@ -14,7 +14,7 @@ import type { BatchStatus, GraphOutcome } from '../../core/jobs/job-status.js';
 
 export const batchStatusQuery = defineQuery<BatchStatus>('batchStatus');
 export const graphStatusQuery = defineQuery<GraphOutcome>('graphStatus');
-/** The account's limit changed and this graph's slot moved: ask for the slot again (DESIGN §9). */
+/** The account's limit changed and this graph's slot moved: ask for the slot again (docs/architecture.md §9). */
 export const throttleChangedSignal = defineSignal('throttleChanged');
 
 /** Graph workflows a batch keeps running at once; the worker's imaging slots bound the real work. */
@@ -61,7 +61,7 @@ export const imagingActivityOptions: ActivityOptions = {
 /** How often the imaging activity heartbeats while it works (well inside heartbeatTimeout). */
 export const imagingHeartbeatIntervalMs = 2_000;
 
-// ---- webhooks (DESIGN §11)
+// ---- webhooks (docs/architecture.md §11)
 
 /**
  * The retry delays of deliveries started before they read the webhooks worker's configured schedule

@@ -1,5 +1,5 @@
 /**
- * One webhook delivery (`delivery/<eventId>/<target>`, DESIGN §11): attempts on a durable schedule of
+ * One webhook delivery (`delivery/<eventId>/<target>`, docs/architecture.md §11): attempts on a durable schedule of
  * about three days until the receiver answers 2xx. 410 Gone disables the subscription and stops;
  * `Retry-After` on 429/503 replaces the next delay; a subscription disabled meanwhile stops it. The
  * attempt activity signs and sends; the signing secret never enters this workflow's history.

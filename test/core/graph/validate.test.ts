@@ -22,7 +22,7 @@ function issuesOf(input: unknown): ValidationIssue[] {
 }
 
 describe('graph validation', () => {
-  test('when the DESIGN example graph is validated, then it is accepted', () => {
+  test('when the architecture example graph is validated, then it is accepted', () => {
     const graph = {
       transformUnits: [source, { type: 'Resize', width: 1600, fit: 'inside' }],
       outputs: [

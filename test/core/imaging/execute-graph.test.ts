@@ -10,7 +10,7 @@ import { fixtureStore, graphOf, outBucket } from './helpers.js';
 
 const photo = 'jpeg-baseline-photo-2725x2225.jpg';
 
-/** DESIGN §3 example, on a fixture. */
+/** docs/architecture.md §3 example, on a fixture. */
 function designExample(prefix: string, sinkBucket = outBucket): TransformGraph {
   return graphOf(
     photo,

@@ -1,4 +1,4 @@
-/** Every output format and option of DESIGN §4, and the metadata policy, checked on the written bytes. */
+/** Every output format and option of docs/architecture.md §4, and the metadata policy, checked on the written bytes. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';

@@ -47,7 +47,7 @@ function outline(node: PlanNode): string {
 }
 
 describe('plan compiler', () => {
-  it('when the DESIGN §3 example compiles, then the shared resize is one stage with two leaves below it', () => {
+  it('when the docs/architecture.md §3 example compiles, then the shared resize is one stage with two leaves below it', () => {
     const graph: TransformGraph = {
       transformUnits: [
         { type: 'StorageSource', bucket: 'photos', key: 'in/cat.jpg' },
