@@ -20,11 +20,12 @@ export interface SchemathesisRun {
 
 /**
  * Runs the schemathesis CLI (`schemathesis <args>`) from the pinned copy, asynchronously, so a server in
- * the calling process keeps answering while it runs. `cwd` is where it writes its reports.
+ * the calling process keeps answering while it runs. `cwd` is where it writes its reports; `signal` stops
+ * it (a test that times out must not leave it running).
  */
 export async function runSchemathesis(
   args: readonly string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv },
+  options: { cwd: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal },
 ): Promise<SchemathesisRun> {
   const site = await ensureSchemathesis();
   // `pip install --target` writes launchers bound to the installing interpreter; the CLI entry point is
@@ -33,6 +34,7 @@ export async function runSchemathesis(
     'import sys; from schemathesis.cli import schemathesis; sys.argv[0] = "schemathesis"; schemathesis()';
   const child = spawn('python3', ['-c', launcher, ...args], {
     cwd: options.cwd,
+    signal: options.signal,
     env: {
       ...process.env,
       ...options.env,
