@@ -2,8 +2,9 @@
  * Property-based fuzzing of the published OpenAPI document (issue 10): Schemathesis reads the document the
  * server serves and sends every operation requests the document allows and requests it forbids, then
  * checks each answer: no 5xx, a documented status and content type, a body that matches the documented
- * schema, allowed input accepted and forbidden input refused. Its settings (seed, cases per operation,
- * checks) are in openapi-fuzz.schemathesis.toml, its hooks in openapi-fuzz.hooks.py.
+ * schema, allowed input accepted and forbidden input refused (and a few more: 405 with Allow, auth and
+ * required headers enforced). Its settings (seed, cases per operation, checks) are in
+ * openapi-fuzz.schemathesis.toml, its hooks in openapi-fuzz.hooks.py.
  *
  * Every documented operation is fuzzed; none is excluded. Two cannot get past their authentication, by
  * design, and are still checked on what they answer: POST /v1/hooks/{hookId} needs an HMAC signature of
