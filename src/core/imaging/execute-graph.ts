@@ -18,6 +18,8 @@ export interface ExecuteDeps {
   stores: { get(connection: string): ObjectStore };
   maxInputPixels?: number;
   maxSourceBytes?: number;
+  /** Decode HEIC sources (PIXELSHIFT_HEIC); `false` refuses them as `unsupported_input`. Default on. */
+  heic?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: { stage: string; completedSinks: number; totalSinks: number }) => void;
   /** Merged into every sink's metadata (and wins over the graph's), e.g. the generated-output marker. */
@@ -58,6 +60,7 @@ export async function executeGraph(graph: TransformGraph, deps: ExecuteDeps): Pr
   const source = await loadSource(plan.source, deps.stores.get(plan.source.connection), {
     maxInputPixels,
     maxSourceBytes: deps.maxSourceBytes ?? limits.maxSourceBytes,
+    ...(deps.heic === undefined ? {} : { heic: deps.heic }),
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
   deps.signal?.throwIfAborted();

@@ -60,7 +60,7 @@ export async function executePlan(
     kind: 'source',
     source,
     autoOrient: plan.source.autoOrient,
-    page: plan.source.page,
+    page: source.page,
   };
   // Cancellation is checked between stages and before each write (a branch that sees it rejects the
   // whole run); once every write is done, the result stands.

@@ -32,7 +32,7 @@ export interface BatchGraphSource {
 export interface ActivityDeps {
   graphs: BatchGraphSource;
   stores: StoreRegistry;
-  imaging: { maxInputPixels: number; maxSourceBytes: number };
+  imaging: { maxInputPixels: number; maxSourceBytes: number; heic?: boolean };
   /**
    * The account throttle (the database in every process the CLI wires). Absent only in engine-level
    * tests and tools without a database: every graph is then admitted at once.
@@ -92,6 +92,7 @@ export function createActivities(deps: ActivityDeps) {
           stores: deps.stores,
           maxInputPixels: deps.imaging.maxInputPixels,
           maxSourceBytes: deps.imaging.maxSourceBytes,
+          ...(deps.imaging.heic === undefined ? {} : { heic: deps.imaging.heic }),
           signal: context.cancellationSignal,
           onProgress: (next) => {
             progress = next;
