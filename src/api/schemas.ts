@@ -55,6 +55,14 @@ export const sinkOutcomeSchema = z
     width: z.number().int(),
     height: z.number().int(),
     etag: z.string(),
+    quality: z
+      .number()
+      .int()
+      .optional()
+      .describe(
+        'The encoder quality chosen to meet ImageFormat.maxBytes; absent when the format has no budget.',
+      )
+      .meta({ examples: [72] }),
   })
   .meta({ id: 'SinkOutcome' });
 

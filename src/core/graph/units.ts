@@ -135,15 +135,30 @@ export const imageFormatSchema = z
     effort: z.number().int().min(0).max(10).optional(),
     // tiff
     compression: z.enum(['none', 'lzw', 'deflate', 'jpeg']).optional(),
+    // jpeg / webp / avif
+    maxBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(limits.maxSourceBytes)
+      .optional()
+      .describe(
+        'Byte budget for the encoded output (jpeg, webp, avif; not lossless). The encoder searches quality ' +
+          'from `quality` (or the format default) down to a floor of 30, then makes the image smaller, to ' +
+          'write the best output at or under the budget in a bounded number of encodes. The sink result ' +
+          'reports the quality chosen; a budget that cannot be met fails that sink with budget_unreachable. ' +
+          'Default: none (no budget).',
+      )
+      .meta({ examples: [150_000] }),
   })
   .meta({ id: 'ImageFormat' });
 
 /** Which flat options each format accepts. */
 export const formatOptions: Record<(typeof outputFormats)[number], readonly string[]> = {
-  jpeg: ['quality', 'progressive', 'mozjpeg', 'chromaSubsampling'],
+  jpeg: ['quality', 'progressive', 'mozjpeg', 'chromaSubsampling', 'maxBytes'],
   png: ['palette', 'colors', 'compressionLevel', 'quality', 'effort', 'progressive'],
-  webp: ['quality', 'lossless', 'nearLossless', 'effort', 'animated'],
-  avif: ['quality', 'lossless', 'effort', 'chromaSubsampling'],
+  webp: ['quality', 'lossless', 'nearLossless', 'effort', 'animated', 'maxBytes'],
+  avif: ['quality', 'lossless', 'effort', 'chromaSubsampling', 'maxBytes'],
   tiff: ['quality', 'compression'],
   gif: ['colors', 'effort', 'animated'],
 };

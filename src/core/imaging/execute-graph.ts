@@ -37,6 +37,8 @@ export interface SinkResult {
   width: number;
   height: number;
   etag: string;
+  /** The quality a byte budget (ImageFormat.maxBytes) chose; absent without one. */
+  quality?: number;
 }
 
 export interface SinkFailure {

@@ -14,6 +14,7 @@ import {
   type UnitRef,
 } from './classify.js';
 import { parseColour, white, type Rgba } from './colours.js';
+import { encodeWithinBudget } from './budget.js';
 import { applyEncode, flattenColourFor, mimeTypes, outputFormatOf, wantsAnimation } from './encode.js';
 import { createOverlaySource, type OverlaySource } from './ops-composite.js';
 import { buildPipeline, failOn, interleave, type RawInput, type StageInput } from './pipeline.js';
@@ -300,7 +301,7 @@ async function encodeOutput(
   path: PathState,
 ): Promise<void> {
   const format = output.format.spec;
-  let encoded: { data: Buffer; info: OutputInfo };
+  let encoded: Encoded;
   try {
     run.deps.signal?.throwIfAborted();
     const animated =
@@ -321,8 +322,15 @@ async function encodeOutput(
     if (opaqueOnto && !ops.some((o) => o.slot === 'flatten')) {
       pipeline.flatten({ background: { r: opaqueOnto.r, g: opaqueOnto.g, b: opaqueOnto.b } });
     }
-    applyEncode(pipeline, format, animated ? { loop: run.source.loop, delay: run.source.delay } : undefined);
-    encoded = await pipeline.toBuffer({ resolveWithObject: true });
+    const animation = animated ? { loop: run.source.loop, delay: run.source.delay } : undefined;
+    const { maxBytes } = format;
+    if (maxBytes === undefined) {
+      applyEncode(pipeline, format, animation);
+      encoded = await pipeline.toBuffer({ resolveWithObject: true });
+    } else {
+      const formatRef = { unit: output.format.unit, type: 'ImageFormat' };
+      encoded = await encodeWithinBudget(pipeline, { ...format, maxBytes }, animation, formatRef);
+    }
   } catch (error) {
     fail(run, output, await classify(run, error, input, ops, output));
     return;
@@ -331,7 +339,14 @@ async function encodeOutput(
   await writeSink(run, output, encoded);
 }
 
-async function writeSink(run: Run, output: PlanOutput, encoded: { data: Buffer; info: OutputInfo }) {
+/** An encoded output; `quality` is the one a byte budget chose. */
+interface Encoded {
+  data: Buffer;
+  info: OutputInfo;
+  quality?: number;
+}
+
+async function writeSink(run: Run, output: PlanOutput, encoded: Encoded) {
   const { spec, connection, unit } = output.sink;
   const format = outputFormatOf(encoded.info.format, output.format.spec.format);
   try {
@@ -351,6 +366,7 @@ async function writeSink(run: Run, output: PlanOutput, encoded: { data: Buffer; 
         width: encoded.info.width,
         height: encoded.info.pageHeight ?? encoded.info.height,
         etag: put.etag,
+        ...(encoded.quality === undefined ? {} : { quality: encoded.quality }),
       },
     });
     report(run, output.id);

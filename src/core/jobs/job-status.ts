@@ -26,6 +26,8 @@ export interface SinkOutcome {
   width: number;
   height: number;
   etag: string;
+  /** The quality a byte budget (ImageFormat.maxBytes) chose; absent without one. */
+  quality?: number;
 }
 
 export interface SinkFailureOutcome {
