@@ -107,7 +107,7 @@ export const storageSinkSchema = z
 // ---------------------------------------------------------------- format
 
 export const outputFormats = ['jpeg', 'png', 'webp', 'avif', 'tiff', 'gif'] as const;
-export const metadataPolicies = ['strip', 'keepIcc', 'keepAll'] as const;
+export const metadataPolicies = ['strip', 'keepIcc', 'keepCopyright', 'keepAll'] as const;
 
 /**
  * Format options are flat for the client's convenience; options that do not apply to the chosen
@@ -118,7 +118,16 @@ export const imageFormatSchema = z
     type: z.literal('ImageFormat'),
     format: z.enum(outputFormats),
     quality: z.number().int().min(1).max(100).optional(),
-    metadata: z.enum(metadataPolicies).optional(),
+    metadata: z
+      .enum(metadataPolicies)
+      .optional()
+      .describe(
+        'What metadata the output keeps. "strip": none. "keepIcc": an sRGB ICC profile. "keepCopyright": the ' +
+          'sRGB profile plus who made and who owns the image (Exif Artist and Copyright, XMP dc:creator and ' +
+          'dc:rights), without GPS or camera data. "keepAll": the sRGB profile plus EXIF (orientation reset), ' +
+          'XMP and IPTC. Default: "strip".',
+      )
+      .meta({ examples: ['keepCopyright'] }),
     /** Keep animation when the format can hold it (GIF, WebP). Default true. */
     animated: z.boolean().optional(),
     // jpeg

@@ -14,7 +14,7 @@
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import type { ImageFormat } from '../graph/index.js';
 import { unitError, type UnitRef } from './classify.js';
-import { applyEncode, type Animation } from './encode.js';
+import { encode, type Animation, type EncodeMetadata } from './encode.js';
 
 /** Lowest quality the search goes to before it makes the image smaller. */
 export const budgetQualityFloor = 30;
@@ -33,6 +33,8 @@ export interface BudgetedEncode {
   encodes: number;
 }
 
+type SourceMetadataOnly = Pick<EncodeMetadata, 'source'>;
+
 interface Attempt {
   quality: number;
   data: Buffer;
@@ -47,6 +49,7 @@ export async function encodeWithinBudget(
   pipeline: Sharp,
   format: ImageFormat & { maxBytes: number },
   animation: Animation | undefined,
+  metadata: SourceMetadataOnly,
   ref: UnitRef,
 ): Promise<BudgetedEncode> {
   const budget = format.maxBytes;
@@ -72,8 +75,11 @@ export async function encodeWithinBudget(
       },
     });
     if (width < rawInfo.width) image.resize({ width });
-    applyEncode(image, { ...format, quality }, animated ? animation : undefined);
-    const { data, info } = await image.toBuffer({ resolveWithObject: true });
+    // Encoded from raw pixels: metadata the policy keeps is carried over, and counts against the budget.
+    const { data, info } = await encode(image, { ...format, quality }, animated ? animation : undefined, {
+      ...metadata,
+      readsSource: false,
+    });
     smallest = Math.min(smallest, data.length);
     return { quality, data, info };
   };

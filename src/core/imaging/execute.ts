@@ -15,7 +15,7 @@ import {
 } from './classify.js';
 import { parseColour, white, type Rgba } from './colours.js';
 import { encodeWithinBudget } from './budget.js';
-import { applyEncode, flattenColourFor, mimeTypes, outputFormatOf, wantsAnimation } from './encode.js';
+import { encode, flattenColourFor, mimeTypes, outputFormatOf, wantsAnimation } from './encode.js';
 import { createOverlaySource, type OverlaySource } from './ops-composite.js';
 import { buildPipeline, failOn, interleave, type RawInput, type StageInput } from './pipeline.js';
 import {
@@ -324,12 +324,15 @@ async function encodeOutput(
     }
     const animation = animated ? { loop: run.source.loop, delay: run.source.delay } : undefined;
     const { maxBytes } = format;
+    const metadata = {
+      source: run.source.metadata,
+      readsSource: input.kind === 'source' && run.source.metadataInData,
+    };
     if (maxBytes === undefined) {
-      applyEncode(pipeline, format, animation);
-      encoded = await pipeline.toBuffer({ resolveWithObject: true });
+      encoded = await encode(pipeline, format, animation, metadata);
     } else {
       const formatRef = { unit: output.format.unit, type: 'ImageFormat' };
-      encoded = await encodeWithinBudget(pipeline, { ...format, maxBytes }, animation, formatRef);
+      encoded = await encodeWithinBudget(pipeline, { ...format, maxBytes }, animation, metadata, formatRef);
     }
   } catch (error) {
     fail(run, output, await classify(run, error, input, ops, output));

@@ -15,6 +15,7 @@ import {
   type UnitRef,
 } from './classify.js';
 import { decodeHeic } from './heic/heic-decoder.js';
+import { sourceMetadataOf, type SourceMetadata } from './metadata.js';
 import type { PlanSource } from './plan.js';
 
 export interface LoadedSource {
@@ -26,6 +27,10 @@ export interface LoadedSource {
   format: string;
   /** The page of `data` to read; undefined for the first (or all, when animated). */
   page: number | undefined;
+  /** EXIF and XMP from the header, for metadata policies that outlive one pipeline (metadata.ts). */
+  metadata: SourceMetadata;
+  /** Whether `data` still holds that metadata (not so for a decoded HEIC). */
+  metadataInData: boolean;
   /** Size of one page as stored (before orientation). */
   storedWidth: number;
   storedHeight: number;
@@ -141,6 +146,8 @@ export async function loadSource(
       info,
       format: 'heif',
       page: undefined,
+      metadata: sourceMetadataOf(meta),
+      metadataInData: false,
       storedWidth: image.width,
       storedHeight: image.height,
       // HEIF orients with its irot/imir properties, applied while decoding; Exif Orientation is ignored.
@@ -161,6 +168,8 @@ export async function loadSource(
     info,
     format: meta.format,
     page: source.page,
+    metadata: sourceMetadataOf(meta),
+    metadataInData: true,
     storedWidth: width,
     storedHeight: height,
     orientation,
