@@ -362,6 +362,72 @@ export const watermarkSchema = z
   })
   .meta({ id: 'Watermark' });
 
+/** Fonts the test tooling and the container image install (Debian's fonts-dejavu-core). */
+export const defaultTextFont = 'DejaVu Sans';
+
+export const textSchema = z
+  .strictObject({
+    type: z.literal('Text'),
+    text: z
+      .string()
+      .min(1)
+      .max(2000)
+      .describe('The text to draw: plain text (no markup); line breaks start new lines.')
+      .meta({ examples: ['© 2026 Ada Lovelace'] }),
+    font: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9 -]{0,99}$/)
+      .optional()
+      .describe(
+        'Font family installed on the server, optionally with a style, e.g. "DejaVu Serif Bold"; an unknown ' +
+          `family falls back to the server's default sans-serif. Default: "${defaultTextFont}".`,
+      )
+      .meta({ examples: ['DejaVu Sans Bold'] }),
+    size: z
+      .number()
+      .int()
+      .min(4)
+      .max(1000)
+      .optional()
+      .describe('Font size in pixels. Default: 32.')
+      .meta({ examples: [48] }),
+    color: colorSchema
+      .optional()
+      .describe('Text colour, #rrggbb or #rrggbbaa (alpha for translucent text). Default: "#ffffff".')
+      .meta({ examples: ['#ffffffcc'] }),
+    background: colorSchema
+      .optional()
+      .describe('Colour of a box drawn behind the text, #rrggbb or #rrggbbaa. Default: none.')
+      .meta({ examples: ['#00000080'] }),
+    padding: offset
+      .optional()
+      .describe('Space between the text and the edge of its box, in pixels. Default: a quarter of size.')
+      .meta({ examples: [8] }),
+    width: dimension
+      .optional()
+      .describe('Wrapping width in pixels; longer lines wrap at words. Default: the image width.')
+      .meta({ examples: [600] }),
+    align: z
+      .enum(['left', 'center', 'right'])
+      .optional()
+      .describe('Alignment of wrapped lines. Default: "left".'),
+    gravity: gravity
+      .optional()
+      .describe('Where the text box goes when left/top are not given. Default: "southeast".')
+      .meta({ examples: ['south'] }),
+    left: offset
+      .optional()
+      .describe('Offset of the text box from the left edge; overrides gravity. Default: none.'),
+    top: offset
+      .optional()
+      .describe('Offset of the text box from the top edge; overrides gravity. Default: none.'),
+  })
+  .describe(
+    'Draws text over the image (Pango, with the fonts installed on the server). Several Text and Watermark ' +
+      'units in one chain are drawn in order, each over the result of the ones before.',
+  )
+  .meta({ id: 'Text' });
+
 export const operationSchemas = [
   resizeSchema,
   cropSchema,
@@ -386,6 +452,7 @@ export const operationSchemas = [
   sharpenSchema,
   medianSchema,
   watermarkSchema,
+  textSchema,
 ] as const;
 
 export const transformUnitSchema = z
