@@ -12,6 +12,7 @@ import { limits, type OutputFormat, type TransformGraph } from '../graph/index.j
 import type { ObjectStore } from '../storage/types.js';
 import { executePlan } from './execute.js';
 import { compilePlan } from './plan.js';
+import { provenanceOf, type Provenance } from './provenance.js';
 import { loadSource } from './source.js';
 
 export interface ExecuteDeps {
@@ -39,6 +40,8 @@ export interface SinkResult {
   etag: string;
   /** The quality a byte budget (ImageFormat.maxBytes) chose; absent without one. */
   quality?: number;
+  /** What wrote this output from what (also written as the object's metadata, see provenance.ts). */
+  provenance: Provenance;
 }
 
 export interface SinkFailure {
@@ -66,5 +69,6 @@ export async function executeGraph(graph: TransformGraph, deps: ExecuteDeps): Pr
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
   deps.signal?.throwIfAborted();
-  return executePlan(plan, source, { ...deps, maxInputPixels });
+  const provenance = provenanceOf(graph, source.info, plan.source.versionId);
+  return executePlan(plan, source, { ...deps, maxInputPixels, provenance });
 }

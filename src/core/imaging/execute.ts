@@ -26,13 +26,14 @@ import {
   type PlanOutput,
   type PlanStage,
 } from './plan.js';
+import { provenanceMetadata, type Provenance } from './provenance.js';
 import type { LoadedSource } from './source.js';
 import { canExtend, type Slot } from './stage-order.js';
 
 interface Run {
   plan: Plan;
   source: LoadedSource;
-  deps: ExecuteDeps & { maxInputPixels: number };
+  deps: RunDeps;
   overlays: OverlaySource;
   outcomes: Map<string, { result: SinkResult } | { failure: SinkFailure; error: ClassifiedError }>;
   /** Whether the source decodes on its own: checked once, only after a pipeline that read it failed. */
@@ -45,11 +46,9 @@ interface PathState {
   lastFlatten: Rgba | undefined;
 }
 
-export async function executePlan(
-  plan: Plan,
-  source: LoadedSource,
-  deps: ExecuteDeps & { maxInputPixels: number },
-): Promise<GraphResult> {
+type RunDeps = ExecuteDeps & { maxInputPixels: number; provenance: Provenance };
+
+export async function executePlan(plan: Plan, source: LoadedSource, deps: RunDeps): Promise<GraphResult> {
   const run: Run = {
     plan,
     source,
@@ -356,7 +355,7 @@ async function writeSink(run: Run, output: PlanOutput, encoded: Encoded) {
     const put = await run.deps.stores.get(connection).put(spec.bucket, spec.key, encoded.data, {
       contentType: spec.contentType ?? mimeTypes[format],
       ...(spec.cacheControl === undefined ? {} : { cacheControl: spec.cacheControl }),
-      metadata: { ...spec.metadata, ...run.deps.sinkMetadata },
+      metadata: { ...spec.metadata, ...provenanceMetadata(run.deps.provenance), ...run.deps.sinkMetadata },
       ...(run.deps.signal ? { signal: run.deps.signal } : {}),
     });
     run.outcomes.set(output.id, {
@@ -370,6 +369,7 @@ async function writeSink(run: Run, output: PlanOutput, encoded: Encoded) {
         height: encoded.info.pageHeight ?? encoded.info.height,
         etag: put.etag,
         ...(encoded.quality === undefined ? {} : { quality: encoded.quality }),
+        provenance: run.deps.provenance,
       },
     });
     report(run, output.id);
