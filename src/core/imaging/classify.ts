@@ -117,33 +117,34 @@ export function classifySourceError(
   return unitError('corrupt_input', `${Subject} could not be decoded ("${detail(error)}")`, source, error);
 }
 
-/** Failures of the HEIC decoder thread (heic/heic-decoder.ts). */
-export function classifyHeicError(error: unknown, source: UnitRef, maxInputPixels: number): unknown {
+/** Failures of the HEIC decoder thread (heic/heic-decoder.ts), for the source or an overlay image. */
+export function classifyHeicError(
+  error: unknown,
+  ref: UnitRef,
+  maxInputPixels: number,
+  subject = 'the source',
+): unknown {
   if (!(error instanceof HeicDecodeError)) return error; // cancellation
+  const Subject = subject.charAt(0).toUpperCase() + subject.slice(1);
   switch (error.kind) {
     case 'too_large':
       return unitError(
         'too_large',
-        `Expected at most ${maxInputPixels} pixels for the source but received more (${error.message})`,
-        source,
+        `Expected at most ${maxInputPixels} pixels for ${subject} but received more (${error.message})`,
+        ref,
         error,
       );
     case 'memory':
-      return unitError('transient', 'The server ran out of memory while decoding the source', source, error);
+      return unitError('transient', `The server ran out of memory while decoding ${subject}`, ref, error);
     case 'unsupported':
       return unitError(
         'unsupported_input',
-        `The source could not be decoded as HEIC ("${detail(error)}")`,
-        source,
+        `${Subject} could not be decoded as HEIC ("${detail(error)}")`,
+        ref,
         error,
       );
     case 'corrupt':
-      return unitError(
-        'corrupt_input',
-        `The source could not be decoded ("${detail(error)}")`,
-        source,
-        error,
-      );
+      return unitError('corrupt_input', `${Subject} could not be decoded ("${detail(error)}")`, ref, error);
   }
 }
 

@@ -53,7 +53,11 @@ export async function executePlan(plan: Plan, source: LoadedSource, deps: RunDep
     plan,
     source,
     deps,
-    overlays: createOverlaySource(deps.stores, deps.signal ? { signal: deps.signal } : {}),
+    overlays: createOverlaySource(deps.stores, {
+      heic: deps.heic !== false,
+      maxInputPixels: deps.maxInputPixels,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    }),
     outcomes: new Map(),
   };
   const input: StageInput = {

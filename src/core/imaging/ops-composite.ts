@@ -7,7 +7,15 @@
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { DEFAULT_CONNECTION, defaultTextFont, type UnitOfType } from '../graph/index.js';
 import type { ObjectStore } from '../storage/types.js';
-import { classifySourceError, forUnit, unitError, type UnitRef } from './classify.js';
+import {
+  classifyHeicError,
+  classifySourceError,
+  forUnit,
+  isHevcHeif,
+  unitError,
+  type UnitRef,
+} from './classify.js';
+import { decodeHeic } from './heic/heic-decoder.js';
 import type { OpContext } from './op-context.js';
 import { parseColour } from './colours.js';
 import { sharpPosition } from './ops-geometry.js';
@@ -22,10 +30,13 @@ export interface OverlaySource {
   load(op: Watermark, ref: UnitRef): Promise<Buffer>;
 }
 
-/** Reads each overlay object once per graph; branches that share one also share the download. */
+/**
+ * Reads each overlay object once per graph; branches that share one also share the download. A HEIC
+ * overlay is decoded once too (when HEIC decoding is on), after its header passed the pixel limit.
+ */
 export function createOverlaySource(
   stores: { get(connection: string): ObjectStore },
-  options: { signal?: AbortSignal },
+  options: { signal?: AbortSignal; heic: boolean; maxInputPixels: number },
 ): OverlaySource {
   const cache = new Map<string, Promise<Buffer>>();
   return {
@@ -40,7 +51,8 @@ export function createOverlaySource(
               maxBytes: maxOverlayBytes,
               ...(options.signal ? { signal: options.signal } : {}),
             });
-            return data;
+            // Without HEIC decoding, sharp refuses the HEIC itself (classified as unsupported_input).
+            return options.heic && isHevcHeif(data) ? await decodedHeic(data, ref, options) : data;
           } catch (error) {
             throw forUnit(error, ref);
           }
@@ -50,6 +62,36 @@ export function createOverlaySource(
       return pending;
     },
   };
+}
+
+async function decodedHeic(
+  data: Buffer,
+  ref: UnitRef,
+  options: { signal?: AbortSignal; maxInputPixels: number },
+): Promise<Buffer> {
+  const subject = 'the watermark image';
+  let pixels: number;
+  try {
+    const meta = await sharp(data, { limitInputPixels: false, failOn: 'error' }).metadata();
+    pixels = meta.width * meta.height;
+  } catch (error) {
+    throw classifySourceError(error, ref, options.maxInputPixels, subject);
+  }
+  if (pixels > options.maxInputPixels) {
+    throw unitError(
+      'too_large',
+      `Expected at most ${options.maxInputPixels} pixels for ${subject} but received ${pixels}`,
+      ref,
+    );
+  }
+  const image = await decodeHeic(data, {
+    pixels,
+    maxPixels: options.maxInputPixels,
+    ...(options.signal ? { signal: options.signal } : {}),
+  }).catch((error: unknown) => {
+    throw classifyHeicError(error, ref, options.maxInputPixels, subject);
+  });
+  return image.tiff;
 }
 
 export async function applyWatermark(

@@ -239,6 +239,61 @@ describe('HEIC sources', () => {
     });
   }
 
+  it('when a Watermark is a HEIC with alpha, then it is decoded and drawn; with HEIC off, only that sink fails', async () => {
+    const watermark = {
+      type: 'Watermark' as const,
+      bucket: inBucket,
+      key: 'heic-alpha-256x192.heic',
+      gravity: 'northwest' as const,
+    };
+    const graph = graphOf(
+      'heic-single-640x427.heic',
+      [watermark],
+      [{ format: { format: 'png' }, key: 'marked.png' }],
+    );
+    const result = await executeGraph(graph, { stores: storesOf(store) });
+    assert.deepEqual(result.failures, []);
+    const underMark = (png: Buffer) =>
+      sharp(png).removeAlpha().extract({ left: 0, top: 0, width: 256, height: 192 }).raw().toBuffer();
+    const plainPng = (await render(store, 'heic-single-640x427.heic', [])).data;
+    const mark = await decodeHeic(readFileSync(heicFixturePath(watermark.key)), {
+      pixels: 256 * 192,
+      maxPixels: 100_000_000,
+    });
+    const expected = await sharp(plainPng)
+      .composite([{ input: mark.tiff, gravity: 'northwest' }])
+      .png()
+      .toBuffer();
+    const marked = await underMark(store.object(outBucket, 'marked.png')!.data);
+    const changed = meanAbsDiff(marked, await underMark(plainPng));
+    const fromMark = meanAbsDiff(marked, await underMark(expected));
+    assert.ok(
+      changed > 1 && fromMark < changed / 4,
+      `changed by ${changed}, ${fromMark} from the mark drawn by hand`,
+    );
+
+    const off = await executeGraph(
+      graphOf('heic-single-640x427.heic', [watermark], [{ format: { format: 'png' }, key: 'off.png' }]),
+      {
+        stores: storesOf(store),
+        heic: false,
+      },
+    ).catch((error: unknown) => error);
+    assert.ok(isClassifiedError(off), 'with HEIC off, the HEIC source itself is refused first');
+    const jpegSource = new MemoryStore().seedFixture(inBucket, 'photo.jpg', 'jpeg-exif-orientation-1.jpg');
+    jpegSource.seed(inBucket, watermark.key, readFileSync(heicFixturePath(watermark.key)));
+    const refused = await executeGraph(
+      graphOf('photo.jpg', [watermark], [{ format: { format: 'png' }, key: 'w.png' }]),
+      {
+        stores: storesOf(jpegSource),
+        heic: false,
+      },
+    );
+    assert.deepEqual(refused.sinks, []);
+    assert.equal(refused.failures[0]!.error.code, 'unsupported_input');
+    assert.equal(refused.failures[0]!.error.unit, '/transformUnits/1');
+  });
+
   it('when the run is cancelled during a decode, then the decode stops and its thread is ended', async () => {
     const controller = new AbortController();
     const idleBefore = heicDecoderState().idleThreads;
