@@ -76,7 +76,7 @@ try {
       uiUrl: undefined,
       taskQueues,
     },
-    imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024 },
+    imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024, heic: true },
   };
   // Webhooks: one subscription to every event on a loopback receiver, so the histories record the
   // emission and the delivery children (and a delivery workflow of its own).

@@ -55,6 +55,36 @@ export const sinkOutcomeSchema = z
     width: z.number().int(),
     height: z.number().int(),
     etag: z.string(),
+    quality: z
+      .number()
+      .int()
+      .optional()
+      .describe(
+        'The encoder quality chosen to meet ImageFormat.maxBytes; absent when the format has no budget.',
+      )
+      .meta({ examples: [72] }),
+    provenance: z
+      .strictObject({
+        graphHash: z.string().describe("Hex SHA-256 of the graph's canonical JSON (keys sorted)."),
+        sourceEtag: z.string().optional().describe("The source object's ETag, when the store gave one."),
+        sourceVersionId: z.string().optional().describe('The source version the graph named, if any.'),
+        engine: z.string().describe('pixelshift, sharp and libvips versions.'),
+      })
+      .optional()
+      .describe(
+        "What wrote this output from what; the same values are stored as the object's metadata " +
+          '(pixelshift-graph-hash, pixelshift-source-etag, pixelshift-source-version, pixelshift-engine, ' +
+          'beside pixelshift-graph-id, the workflow ID). Absent for outcomes recorded by older servers.',
+      )
+      .meta({
+        examples: [
+          {
+            graphHash: '9f2c4e0b7d1a3f5e8c6b2a4d0e1f3a5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e7f',
+            sourceEtag: 'd41d8cd98f00b204e9800998ecf8427e',
+            engine: 'pixelshift/0.1.0 sharp/0.35.5 libvips/8.18.7',
+          },
+        ],
+      }),
   })
   .meta({ id: 'SinkOutcome' });
 

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { loadConfig } from '../core/config.js';
 import { isClassifiedError } from '../core/errors.js';
 import { DEFAULT_CONNECTION } from '../core/graph/units.js';
 import { parseJson, validateGraph } from '../core/graph/validate.js';
@@ -53,8 +54,15 @@ export async function graphRun(file: string, localRoot: string, io: CliIo): Prom
     [DEFAULT_CONNECTION]: { kind: 'local', root: path.resolve(localRoot) },
   });
   const local = stores.get(DEFAULT_CONNECTION);
+  // The server's imaging limits and switches (PIXELSHIFT_MAX_INPUT_PIXELS, PIXELSHIFT_HEIC, …) apply here too.
+  const { maxInputPixels, maxSourceBytes, heic } = loadConfig().imaging;
   try {
-    const outcome = await executeGraph(result.value, { stores: { get: () => local } });
+    const outcome = await executeGraph(result.value, {
+      stores: { get: () => local },
+      maxInputPixels,
+      maxSourceBytes,
+      heic,
+    });
     if (outcome.failures.length) io.fail(outcome);
     else io.print(outcome);
   } catch (error) {

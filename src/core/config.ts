@@ -70,6 +70,8 @@ const envSchema = z.object({
   PIXELSHIFT_IMAGING_SLOTS: positiveInt.optional(),
   PIXELSHIFT_MAX_INPUT_PIXELS: positiveInt.default(limits.defaultMaxInputPixels),
   PIXELSHIFT_MAX_SOURCE_BYTES: positiveInt.max(limits.maxSourceBytes).default(limits.maxSourceBytes),
+  /** HEIC (HEVC) decoding in WebAssembly; `off` refuses HEIC sources as unsupported_input. */
+  PIXELSHIFT_HEIC: z.enum(['on', 'off']).default('on'),
   PIXELSHIFT_JWT_SECRET: z.string().min(32).optional(),
   PIXELSHIFT_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(3600),
   PIXELSHIFT_MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
@@ -107,7 +109,7 @@ export interface Config {
     uiUrl: string | undefined;
     taskQueues: { orchestration: string; imaging: string; webhooks: string };
   };
-  imaging: { slots: number; maxInputPixels: number; maxSourceBytes: number };
+  imaging: { slots: number; maxInputPixels: number; maxSourceBytes: number; heic: boolean };
   auth: { jwtSecret: string | undefined; tokenTtlSeconds: number };
   /**
    * Per-account transforms per window (docs/architecture.md §9). `enabled: false` (PIXELSHIFT_THROTTLE=off) starts graphs
@@ -195,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       slots: e.PIXELSHIFT_IMAGING_SLOTS ?? os.availableParallelism(),
       maxInputPixels: e.PIXELSHIFT_MAX_INPUT_PIXELS,
       maxSourceBytes: e.PIXELSHIFT_MAX_SOURCE_BYTES,
+      heic: e.PIXELSHIFT_HEIC === 'on',
     },
     auth: { jwtSecret: e.PIXELSHIFT_JWT_SECRET, tokenTtlSeconds: e.PIXELSHIFT_TOKEN_TTL_SECONDS },
     throttle: { enabled: e.PIXELSHIFT_THROTTLE === 'on', windowMs: e.PIXELSHIFT_THROTTLE_WINDOW },

@@ -10,6 +10,8 @@ export const errorCodes = [
   'too_large',
   'source_not_found',
   'access_denied',
+  /** An output could not be brought under its ImageFormat.maxBytes; fails that sink only. */
+  'budget_unreachable',
   'transient',
 ] as const;
 
@@ -27,6 +29,7 @@ const retryableByCode: Readonly<Record<ErrorCode, boolean>> = {
   too_large: false,
   source_not_found: false,
   access_denied: false,
+  budget_unreachable: false,
   transient: true,
 };
 

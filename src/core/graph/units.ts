@@ -107,7 +107,7 @@ export const storageSinkSchema = z
 // ---------------------------------------------------------------- format
 
 export const outputFormats = ['jpeg', 'png', 'webp', 'avif', 'tiff', 'gif'] as const;
-export const metadataPolicies = ['strip', 'keepIcc', 'keepAll'] as const;
+export const metadataPolicies = ['strip', 'keepIcc', 'keepCopyright', 'keepAll'] as const;
 
 /**
  * Format options are flat for the client's convenience; options that do not apply to the chosen
@@ -118,7 +118,16 @@ export const imageFormatSchema = z
     type: z.literal('ImageFormat'),
     format: z.enum(outputFormats),
     quality: z.number().int().min(1).max(100).optional(),
-    metadata: z.enum(metadataPolicies).optional(),
+    metadata: z
+      .enum(metadataPolicies)
+      .optional()
+      .describe(
+        'What metadata the output keeps. "strip": none. "keepIcc": an sRGB ICC profile. "keepCopyright": the ' +
+          'sRGB profile plus who made and who owns the image (Exif Artist and Copyright, XMP dc:creator and ' +
+          'dc:rights), without GPS or camera data. "keepAll": the sRGB profile plus EXIF (orientation reset), ' +
+          'XMP and IPTC. Default: "strip".',
+      )
+      .meta({ examples: ['keepCopyright'] }),
     /** Keep animation when the format can hold it (GIF, WebP). Default true. */
     animated: z.boolean().optional(),
     // jpeg
@@ -135,15 +144,30 @@ export const imageFormatSchema = z
     effort: z.number().int().min(0).max(10).optional(),
     // tiff
     compression: z.enum(['none', 'lzw', 'deflate', 'jpeg']).optional(),
+    // jpeg / webp / avif
+    maxBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(limits.maxSourceBytes)
+      .optional()
+      .describe(
+        'Byte budget for the encoded output (jpeg, webp, avif; not lossless). The encoder searches quality ' +
+          'from `quality` (or the format default) down to a floor of 30, then makes the image smaller, to ' +
+          'write the best output at or under the budget in a bounded number of encodes. The sink result ' +
+          'reports the quality chosen; a budget that cannot be met fails that sink with budget_unreachable. ' +
+          'Default: none (no budget).',
+      )
+      .meta({ examples: [150_000] }),
   })
   .meta({ id: 'ImageFormat' });
 
 /** Which flat options each format accepts. */
 export const formatOptions: Record<(typeof outputFormats)[number], readonly string[]> = {
-  jpeg: ['quality', 'progressive', 'mozjpeg', 'chromaSubsampling'],
+  jpeg: ['quality', 'progressive', 'mozjpeg', 'chromaSubsampling', 'maxBytes'],
   png: ['palette', 'colors', 'compressionLevel', 'quality', 'effort', 'progressive'],
-  webp: ['quality', 'lossless', 'nearLossless', 'effort', 'animated'],
-  avif: ['quality', 'lossless', 'effort', 'chromaSubsampling'],
+  webp: ['quality', 'lossless', 'nearLossless', 'effort', 'animated', 'maxBytes'],
+  avif: ['quality', 'lossless', 'effort', 'chromaSubsampling', 'maxBytes'],
   tiff: ['quality', 'compression'],
   gif: ['colors', 'effort', 'animated'],
 };
@@ -338,6 +362,72 @@ export const watermarkSchema = z
   })
   .meta({ id: 'Watermark' });
 
+/** Fonts the test tooling and the container image install (Debian's fonts-dejavu-core). */
+export const defaultTextFont = 'DejaVu Sans';
+
+export const textSchema = z
+  .strictObject({
+    type: z.literal('Text'),
+    text: z
+      .string()
+      .min(1)
+      .max(2000)
+      .describe('The text to draw: plain text (no markup); line breaks start new lines.')
+      .meta({ examples: ['© 2026 Ada Lovelace'] }),
+    font: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9 -]{0,99}$/)
+      .optional()
+      .describe(
+        'Font family installed on the server, optionally with a style, e.g. "DejaVu Serif Bold"; an unknown ' +
+          `family falls back to the server's default sans-serif. Default: "${defaultTextFont}".`,
+      )
+      .meta({ examples: ['DejaVu Sans Bold'] }),
+    size: z
+      .number()
+      .int()
+      .min(4)
+      .max(1000)
+      .optional()
+      .describe('Font size in pixels. Default: 32.')
+      .meta({ examples: [48] }),
+    color: colorSchema
+      .optional()
+      .describe('Text colour, #rrggbb or #rrggbbaa (alpha for translucent text). Default: "#ffffff".')
+      .meta({ examples: ['#ffffffcc'] }),
+    background: colorSchema
+      .optional()
+      .describe('Colour of a box drawn behind the text, #rrggbb or #rrggbbaa. Default: none.')
+      .meta({ examples: ['#00000080'] }),
+    padding: offset
+      .optional()
+      .describe('Space between the text and the edge of its box, in pixels. Default: a quarter of size.')
+      .meta({ examples: [8] }),
+    width: dimension
+      .optional()
+      .describe('Wrapping width in pixels; longer lines wrap at words. Default: the image width.')
+      .meta({ examples: [600] }),
+    align: z
+      .enum(['left', 'center', 'right'])
+      .optional()
+      .describe('Alignment of wrapped lines. Default: "left".'),
+    gravity: gravity
+      .optional()
+      .describe('Where the text box goes when left/top are not given. Default: "southeast".')
+      .meta({ examples: ['south'] }),
+    left: offset
+      .optional()
+      .describe('Offset of the text box from the left edge; overrides gravity. Default: none.'),
+    top: offset
+      .optional()
+      .describe('Offset of the text box from the top edge; overrides gravity. Default: none.'),
+  })
+  .describe(
+    'Draws text over the image (Pango, with the fonts installed on the server). Several Text and Watermark ' +
+      'units in one chain are drawn in order, each over the result of the ones before.',
+  )
+  .meta({ id: 'Text' });
+
 export const operationSchemas = [
   resizeSchema,
   cropSchema,
@@ -362,6 +452,7 @@ export const operationSchemas = [
   sharpenSchema,
   medianSchema,
   watermarkSchema,
+  textSchema,
 ] as const;
 
 export const transformUnitSchema = z

@@ -410,6 +410,17 @@ function checkUnit(unit: TransformUnit, at: string, maxPixels: number): Validati
           );
         }
       }
+      if (unit.maxBytes !== undefined && unit.lossless === true) {
+        out.push(
+          issueWords(
+            `${at}/maxBytes`,
+            'option_not_for_format',
+            'an option that applies to lossy output',
+            'maxBytes',
+            'a byte budget with lossless: true',
+          ),
+        );
+      }
       const range = effortRange[unit.format];
       if (range && unit.effort !== undefined && (unit.effort < range[0] || unit.effort > range[1])) {
         out.push(

@@ -39,6 +39,8 @@ export function bringsColour(op: Operation): boolean {
     case 'Tint': // sharp maps the tinted result back to the pipeline's (grey) colour space
     case 'Watermark':
       return true;
+    case 'Text':
+      return [op.color ?? '#ffffff', op.background].some((c) => c !== undefined && !isGrey(parseColour(c)));
     case 'Flatten':
     case 'Extend':
     case 'Resize':

@@ -12,12 +12,15 @@ import { limits, type OutputFormat, type TransformGraph } from '../graph/index.j
 import type { ObjectStore } from '../storage/types.js';
 import { executePlan } from './execute.js';
 import { compilePlan } from './plan.js';
+import { provenanceOf, type Provenance } from './provenance.js';
 import { loadSource } from './source.js';
 
 export interface ExecuteDeps {
   stores: { get(connection: string): ObjectStore };
   maxInputPixels?: number;
   maxSourceBytes?: number;
+  /** Decode HEIC sources (PIXELSHIFT_HEIC); `false` refuses them as `unsupported_input`. Default on. */
+  heic?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: { stage: string; completedSinks: number; totalSinks: number }) => void;
   /** Merged into every sink's metadata (and wins over the graph's), e.g. the generated-output marker. */
@@ -35,6 +38,10 @@ export interface SinkResult {
   width: number;
   height: number;
   etag: string;
+  /** The quality a byte budget (ImageFormat.maxBytes) chose; absent without one. */
+  quality?: number;
+  /** What wrote this output from what (also written as the object's metadata, see provenance.ts). */
+  provenance: Provenance;
 }
 
 export interface SinkFailure {
@@ -58,8 +65,10 @@ export async function executeGraph(graph: TransformGraph, deps: ExecuteDeps): Pr
   const source = await loadSource(plan.source, deps.stores.get(plan.source.connection), {
     maxInputPixels,
     maxSourceBytes: deps.maxSourceBytes ?? limits.maxSourceBytes,
+    ...(deps.heic === undefined ? {} : { heic: deps.heic }),
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
   deps.signal?.throwIfAborted();
-  return executePlan(plan, source, { ...deps, maxInputPixels });
+  const provenance = provenanceOf(graph, source.info, plan.source.versionId);
+  return executePlan(plan, source, { ...deps, maxInputPixels, provenance });
 }

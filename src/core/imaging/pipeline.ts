@@ -10,7 +10,7 @@ import { bringsColour, isGrey } from './colours.js';
 import { applyGeometry } from './ops-geometry.js';
 import { applyColour } from './ops-colour.js';
 import { applyFilter } from './ops-filters.js';
-import { applyWatermark } from './ops-composite.js';
+import { applyText, applyWatermark } from './ops-composite.js';
 
 /**
  * `failOn: 'error'`: libvips refuses truncated or undecodable data (a cut-off JPEG is corrupt_input rather
@@ -119,6 +119,9 @@ export async function buildPipeline(
         break;
       case 'Watermark':
         await applyWatermark(pipeline, op, { unit, type: op.type }, context);
+        break;
+      case 'Text':
+        await applyText(pipeline, op, { unit, type: op.type }, context);
         break;
       default:
         applyColour(pipeline, op);

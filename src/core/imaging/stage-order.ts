@@ -125,6 +125,7 @@ export function slotFor(op: Operation, ops: readonly StagedOp[]): Slot {
     case 'Sharpen':
       return 'sharpen';
     case 'Watermark':
+    case 'Text':
       return 'composite';
     case 'Linear':
       return 'linear';
@@ -143,7 +144,7 @@ export function slotFor(op: Operation, ops: readonly StagedOp[]): Slot {
 
 /** Operations that need the image size where they stand (the executor knows it only at a stage's start). */
 export function needsKnownSize(op: Operation): boolean {
-  return (op.type === 'Crop' && op.unit === 'fraction') || op.type === 'Watermark';
+  return (op.type === 'Crop' && op.unit === 'fraction') || op.type === 'Watermark' || op.type === 'Text';
 }
 
 /** Steps after which sharp's pipeline is greyscale. */

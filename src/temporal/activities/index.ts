@@ -32,7 +32,7 @@ export interface BatchGraphSource {
 export interface ActivityDeps {
   graphs: BatchGraphSource;
   stores: StoreRegistry;
-  imaging: { maxInputPixels: number; maxSourceBytes: number };
+  imaging: { maxInputPixels: number; maxSourceBytes: number; heic?: boolean };
   /** The account throttle (the database). Required: a worker without it would admit every graph at once. */
   throttle: ThrottleGate;
   /** Outbound webhooks (docs/architecture.md §11). Required: a worker without them would drop every event. */
@@ -93,6 +93,7 @@ export function createActivities(deps: ActivityDeps) {
           stores: deps.stores,
           maxInputPixels: deps.imaging.maxInputPixels,
           maxSourceBytes: deps.imaging.maxSourceBytes,
+          ...(deps.imaging.heic === undefined ? {} : { heic: deps.imaging.heic }),
           signal: context.cancellationSignal,
           onProgress: (next) => {
             progress = next;

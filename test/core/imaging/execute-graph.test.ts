@@ -1,12 +1,14 @@
 /** executeGraph's contract: outcomes per sink, one download, idempotent bytes, cancellation, limits. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { isClassifiedError } from '../../../src/core/errors.js';
 import type { TransformGraph } from '../../../src/core/graph/index.js';
+import { hashCanonicalJson } from '../../../src/core/canonical-json.js';
 import { executeGraph } from '../../../src/core/imaging/index.js';
 import { MemoryStore, storesOf } from '../../support/memory-store.js';
-import { fixtureStore, graphOf, outBucket } from './helpers.js';
+import { fixtureStore, graphOf, inBucket, outBucket } from './helpers.js';
 
 const photo = 'jpeg-baseline-photo-2725x2225.jpg';
 
@@ -102,9 +104,43 @@ describe('executeGraph', () => {
       width: 64,
       height: 64,
       etag: written.etag,
+      provenance: thumb.provenance,
     });
     assert.equal(progress[0]?.stage, 'download');
     assert.deepEqual(progress.at(-1), { stage: progress.at(-1)!.stage, completedSinks: 3, totalSinks: 3 });
+  });
+
+  it('when an output is written, then its metadata says which graph, source and engine made it', async () => {
+    const store = fixtureStore();
+    const graph = designExample('provenance');
+    const result = await executeGraph(graph, {
+      stores: storesOf(store),
+      sinkMetadata: { 'pixelshift-graph-id': 'wf-123' },
+    });
+    const source = store.object(inBucket, photo)!;
+    const { version } = JSON.parse(
+      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+    ) as {
+      version: string;
+    };
+    const expected = {
+      graphHash: hashCanonicalJson(graph),
+      sourceEtag: source.etag.replaceAll('"', ''),
+      engine: `pixelshift/${version} sharp/${sharp.versions.sharp} libvips/${sharp.versions.vips}`,
+    };
+    for (const sink of result.sinks) {
+      assert.deepEqual(sink.provenance, expected);
+      const { metadata } = store.object(sink.bucket, sink.key)!;
+      assert.equal(metadata['pixelshift-graph-hash'], expected.graphHash);
+      assert.equal(metadata['pixelshift-source-etag'], expected.sourceEtag);
+      assert.equal(metadata['pixelshift-engine'], expected.engine);
+      assert.equal(metadata['pixelshift-graph-id'], 'wf-123');
+    }
+    // The hash names the graph, not the run: the same graph gives the same hash, another graph another.
+    const again = await executeGraph(designExample('provenance'), { stores: storesOf(store) });
+    assert.equal(again.sinks[0]!.provenance.graphHash, expected.graphHash);
+    const other = await executeGraph(designExample('other'), { stores: storesOf(store) });
+    assert.notEqual(other.sinks[0]!.provenance.graphHash, expected.graphHash);
   });
 
   describe('cancellation', () => {

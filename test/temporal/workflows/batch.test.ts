@@ -93,7 +93,7 @@ describe('batch and graph workflows on a real Temporal dev server', () => {
         uiUrl: 'http://127.0.0.1:8233',
         taskQueues: temporal.taskQueues,
       },
-      imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024 },
+      imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024, heic: true },
     };
     workers = await createWorkers({
       config,
