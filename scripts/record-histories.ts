@@ -27,6 +27,7 @@ import { installTemporalRuntime } from '../src/temporal/worker/runtime.js';
 import { buildWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
 import { createWorkers } from '../src/temporal/worker/worker.js';
 import { databaseThrottleGate } from '../src/db/throttle-gate.js';
+import { databaseRunRecorder } from '../src/db/graph-runs.js';
 import { fixturePath } from '../test/support/fixtures.js';
 import { MemoryGraphSource } from '../test/support/memory-graphs.js';
 
@@ -106,6 +107,7 @@ try {
       stores: createObjectStores({ default: { kind: 'local', root } }),
       imaging: config.imaging,
       throttle: databaseThrottleGate(database.db, { windowMs: 3_600_000 }),
+      runs: databaseRunRecorder(database.db),
       webhooks: {
         db: database.db,
         secretsKey,

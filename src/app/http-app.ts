@@ -119,7 +119,7 @@ export function createApp(deps: AppDeps): Express {
       ...deps.sns,
     }),
     rulesFeature({ db: deps.db, config }),
-    runsFeature({ orchestrator: deps.orchestrator, config, logger }),
+    runsFeature({ db: deps.db, orchestrator: deps.orchestrator, config }),
   ];
   const document = buildOpenApiDocument(features, { publicUrl: config.http.publicUrl });
   app.locals.openApiDocument = document;

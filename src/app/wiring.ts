@@ -19,6 +19,7 @@ import type { DeliveryStarter } from '../core/jobs/orchestrator-ports.js';
 import { TemporalDeliveryStarter } from '../temporal/client/delivery-starter.js';
 import type { StoreRegistry } from '../core/storage/connections.js';
 import { databaseThrottleGate } from '../db/throttle-gate.js';
+import { databaseRunRecorder } from '../db/graph-runs.js';
 
 /** Opens the configured database and brings its schema up to date (advisory-locked, so replicas may race). */
 export async function openMigratedDatabase(
@@ -50,6 +51,7 @@ export async function activityDeps(
     stores,
     imaging: config.imaging,
     throttle: databaseThrottleGate(database.db, config.throttle),
+    runs: databaseRunRecorder(database.db),
     webhooks: {
       db: database.db,
       secretsKey: await loadOrCreateSecretsKey(config),

@@ -1,6 +1,9 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { TransformGraph } from '../core/graph/graph.js';
+import { graphSource, sourceLabel } from '../core/graph/summary.js';
+import { graphWorkflowId } from '../core/jobs/workflow-ids.js';
 import type { Db } from './database.js';
+import { insertGraphRuns } from './graph-runs.js';
 import { batchGraphs, batches, type BatchRow } from './schema.js';
 
 export interface NewBatch {
@@ -16,7 +19,10 @@ export interface NewBatch {
  */
 const GRAPH_CHUNK = 250;
 
-/** Inserts the batch and all its graphs in one transaction: a batch is stored whole or not at all. */
+/**
+ * Inserts the batch, all its graphs and their read-model rows in one transaction: a batch is stored whole
+ * or not at all.
+ */
 export async function insertBatch(db: Db, batch: NewBatch): Promise<BatchRow> {
   return db.transaction(async (tx) => {
     const [row] = await tx
@@ -38,6 +44,19 @@ export async function insertBatch(db: Db, batch: NewBatch): Promise<BatchRow> {
         })),
       );
     }
+    // The read model's rows, queued: status reads answer from them before the workflow has started.
+    await insertGraphRuns(
+      tx,
+      batch.graphs.map((graph, index) => ({
+        workflowId: graphWorkflowId(batch.accountId, batch.batchId, index),
+        accountId: batch.accountId,
+        trigger: 'api',
+        batchId: batch.batchId,
+        graphIndex: index,
+        source: sourceLabel(graph),
+        sourceVersion: graphSource(graph)?.versionId,
+      })),
+    );
     return row;
   });
 }
@@ -79,4 +98,12 @@ export async function listBatchGraphs(db: Db, accountId: string, batchId: string
     .where(and(eq(batchGraphs.batchId, batchId), eq(batches.accountId, accountId)))
     .orderBy(asc(batchGraphs.index));
   return rows.map((row) => row.graph);
+}
+
+/** Records that the batch's workflow has started (idempotent: the first time is kept). */
+export async function markBatchStarted(db: Db, batchId: string): Promise<void> {
+  await db
+    .update(batches)
+    .set({ startedAt: sql`coalesce(${batches.startedAt}, now())` })
+    .where(eq(batches.id, batchId));
 }

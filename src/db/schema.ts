@@ -6,16 +6,25 @@
 import {
   bigint,
   boolean,
+  doublePrecision,
   index,
   integer,
   jsonb,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import type { TransformGraph } from '../core/graph/graph.js';
+import type {
+  BatchState,
+  GraphState,
+  SinkFailureOutcome,
+  SinkOutcome,
+} from '../core/jobs/job-status.js';
+import type { RunTrigger } from '../core/jobs/orchestrator-ports.js';
 import type { HookMapping } from '../core/triggers/inbound-hook-mapping.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
@@ -55,6 +64,11 @@ export const batches = pgTable(
     graphCount: integer('graph_count').notNull(),
     callbackUrl: text('callback_url'),
     createdAt: createdAt(),
+    /** The read model (migration 0008): `running` until the batch workflow records how it ended. */
+    state: text('state').$type<BatchState>().notNull().default('running'),
+    /** When its workflow was started: null while it is stored but the engine has not taken it. */
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
   },
   (table) => [index('batches_account_id_created_at_idx').on(table.accountId, table.createdAt)],
 );
@@ -336,3 +350,61 @@ Object.assign(schema, {
 export type WebhookSubscriptionRow = typeof webhookSubscriptions.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
+
+/**
+ * The read model of graph runs (migration 0008, docs/architecture.md §7): one row per graph workflow,
+ * batch graphs and triggered runs alike. Written only through the SQL function `graph_run_advance`
+ * (src/db/graph-runs.ts), which never moves a state backwards.
+ */
+export const graphRuns = pgTable(
+  'graph_runs',
+  {
+    workflowId: text('workflow_id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    /** Insertion order: the immutable keyset-paging key. */
+    seq: bigint('seq', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
+    trigger: text('trigger').$type<RunTrigger | 'api'>().notNull(),
+    triggerId: text('trigger_id'),
+    batchId: text('batch_id').references(() => batches.id, { onDelete: 'cascade' }),
+    graphIndex: integer('graph_index'),
+    source: text('source').notNull(),
+    sourceVersion: text('source_version'),
+    state: text('state').$type<GraphState>().notNull().default('queued'),
+    stateRank: smallint('state_rank').notNull().default(0),
+    throttledUntil: timestamp('throttled_until', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    sinks: jsonb('sinks').$type<SinkOutcome[]>().notNull().default([]),
+    failures: jsonb('failures').$type<SinkFailureOutcome[]>().notNull().default([]),
+    sourcePixels: bigint('source_pixels', { mode: 'number' }),
+  },
+  (table) => [
+    uniqueIndex('graph_runs_seq_idx').on(table.seq),
+    index('graph_runs_account_trigger_seq_idx').on(table.accountId, table.trigger, table.seq),
+  ],
+);
+export type GraphRunRow = typeof graphRuns.$inferSelect;
+
+/** Usage per account and hour (migration 0008), moved by `graph_run_advance` once per transition. */
+export const usageHourly = pgTable(
+  'usage_hourly',
+  {
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    hour: timestamp('hour', { withTimezone: true, mode: 'date' }).notNull(),
+    succeeded: integer('succeeded').notNull().default(0),
+    partial: integer('partial').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    cancelled: integer('cancelled').notNull().default(0),
+    transforms: integer('transforms').notNull().default(0),
+    megapixelsRead: doublePrecision('megapixels_read').notNull().default(0),
+    bytesWritten: bigint('bytes_written', { mode: 'number' }).notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.accountId, table.hour] })],
+);

@@ -1,6 +1,7 @@
 /**
  * The throttle as the activities see it: reserve a start slot for a graph, or give it back. The worker
- * wires the database implementation; engine-level tests can wire one that always admits.
+ * wires the database implementation, whose reservation also records on the graph's read-model row
+ * whether it waits (`throttled`) or starts (`running`), in the same round trip.
  */
 import type { Db } from './database.js';
 import { releaseSlot, reserveSlot } from './throttle-reservations.js';
@@ -14,7 +15,8 @@ export interface ThrottleGate {
 
 export function databaseThrottleGate(db: Db, config: { windowMs: number }): ThrottleGate {
   return {
-    reserve: (accountId, graphKey) => reserveSlot(db, { accountId, graphKey, windowMs: config.windowMs }),
+    reserve: (accountId, graphKey) =>
+      reserveSlot(db, { accountId, graphKey, windowMs: config.windowMs, recordOnRun: true }),
     release: (accountId, graphKey) => releaseSlot(db, accountId, graphKey),
   };
 }

@@ -31,6 +31,8 @@ export interface ReserveRequest {
   windowMs: number;
   /** Tests and benchmarks only; the database clock otherwise. */
   now?: Date;
+  /** Also record on the graph's read-model row whether it waits or starts (what the worker does). */
+  recordOnRun?: boolean;
 }
 
 export interface Reservation {
@@ -107,9 +109,11 @@ async function purge(tx: Db, accountId: string, cutoff: Date): Promise<void> {
  * from any number of processes are laid out one after another. The rule is schedule.ts `slotAfter`.
  */
 export async function reserveSlot(db: Db, request: ReserveRequest): Promise<Reservation> {
+  // The recording variant (migration 0008) also moves the graph's read-model row, in the same statement.
+  const reserve = request.recordOnRun ? sql`throttle_reserve_and_record` : sql`throttle_reserve`;
   const [row] = await queryRows<{ slot_ms: number; now_ms: number; created: boolean }>(
     db,
-    sql`select slot_ms, now_ms, created from throttle_reserve(
+    sql`select slot_ms, now_ms, created from ${reserve}(
       ${request.accountId}, ${request.graphKey}, ${request.windowMs}::float8,
       ${DEFAULT_TRANSFORMS_PER_HOUR}::int4, ${request.now?.toISOString() ?? null}::timestamptz)`,
   );

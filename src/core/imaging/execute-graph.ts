@@ -54,6 +54,8 @@ export interface SinkFailure {
 export interface GraphResult {
   sinks: SinkResult[];
   failures: SinkFailure[];
+  /** Pixels of the source that were decoded (every frame of an animation): what usage counts as read. */
+  sourcePixels: number;
 }
 
 export async function executeGraph(graph: TransformGraph, deps: ExecuteDeps): Promise<GraphResult> {

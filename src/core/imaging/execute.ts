@@ -84,7 +84,8 @@ export async function executePlan(plan: Plan, source: LoadedSource, deps: RunDep
   }
   // Retry the whole graph: the sinks that succeeded are rewritten with the same bytes.
   if (transient) throw transient;
-  return { sinks, failures };
+  const frames = source.animatable ? source.pages : 1;
+  return { sinks, failures, sourcePixels: source.storedWidth * source.storedHeight * frames };
 }
 
 // ------------------------------------------------------------------ walking the tree

@@ -75,3 +75,9 @@ export interface BatchStatus {
 export function emptyCounts(): StateCounts {
   return { queued: 0, throttled: 0, running: 0, succeeded: 0, partial: 0, failed: 0, cancelled: 0 };
 }
+
+/** The final state of a graph whose imaging ran to the end: every sink written, some, or none. */
+export function finalStateOf(result: { sinks: readonly unknown[]; failures: readonly unknown[] }): GraphState {
+  if (result.failures.length === 0) return 'succeeded';
+  return result.sinks.length ? 'partial' : 'failed';
+}

@@ -51,13 +51,13 @@ export interface GraphRunSummary {
   closedAt?: string;
 }
 
-/** Batches submitted through the API: start, read and cancel their workflows. */
+/**
+ * Batches submitted through the API: start and cancel their workflows. Their status is read from the read
+ * model (src/db/graph-runs.ts), never from the engine: reads must not wait for a free worker.
+ */
 export interface BatchJobs {
   /** Starts the batch workflow. Idempotent: a second call for the same batch starts nothing. */
   startBatch(input: StartBatchInput): Promise<{ workflowId: string }>;
-  /** Undefined when no such batch exists for this account. */
-  getBatchStatus(accountId: string, batchId: string): Promise<BatchStatus | undefined>;
-  getGraphStatus(accountId: string, batchId: string, index: number): Promise<GraphOutcome | undefined>;
   /** False when the batch does not exist; true when cancelled or already finished. */
   cancelBatch(accountId: string, batchId: string): Promise<boolean>;
 }
@@ -69,13 +69,6 @@ export interface TriggeredRuns {
    * redelivered event) starts nothing and reports `started: false`, even after the first run finished.
    */
   startGraphRun(input: StartGraphRunInput): Promise<{ workflowId: string; started: boolean }>;
-  /** The outcome so far of a triggered run; undefined when it does not exist or belongs to another account. */
-  getGraphRun(accountId: string, workflowId: string): Promise<GraphOutcome | undefined>;
-  /**
-   * Triggered runs of an account from Temporal's visibility store, in its order: running runs first,
-   * then closed ones, most recent first (SQL visibility stores refuse an explicit ORDER BY).
-   */
-  listGraphRuns(query: GraphRunQuery): Promise<{ runs: GraphRunSummary[]; nextPageToken?: string }>;
 }
 
 export interface ThrottleSignals {

@@ -1,12 +1,11 @@
 /**
- * What the API shows of the throttle beside batch results (docs/architecture.md §9): which running graphs are in fact
- * waiting for their slot, and when the last graph of a batch is expected to start. Read from the
- * reservations table, which holds every graph's slot: one indexed read per request, no workflow queries.
+ * What the API shows of the throttle beside batch results (docs/architecture.md §9): when the last graph of a
+ * batch is expected to start. Read from the reservations table, which holds every graph's slot: one
+ * indexed read per request, no workflow queries.
  */
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';
-import { databaseNow, getLimit, projectStarts, slotsOf } from '../../db/throttle-reservations.js';
-import type { GraphOutcome } from '../../core/jobs/job-status.js';
+import { getLimit, projectStarts } from '../../db/throttle-reservations.js';
 import type { ThrottleOutlook } from '../../api/schemas.js';
 
 export interface ThrottleViewDeps {
@@ -36,55 +35,23 @@ export async function submissionOutlook(
 }
 
 /**
- * Graphs as they stand: a graph the batch workflow reports as running whose slot is still ahead is
- * `throttled` until that slot. `lastSlot` is the latest such slot.
+ * A running batch's throttle outlook: when its last graph is expected to start. Graphs waiting for their
+ * slot hold it already (`lastSlot`, from the read model); graphs not yet at the throttle hold none and are
+ * projected after the account's last reservation.
  */
-export async function withThrottleState(
+export async function runningBatchOutlook(
   deps: ThrottleViewDeps,
   accountId: string,
-  graphs: readonly GraphOutcome[],
-): Promise<{ graphs: GraphOutcome[]; lastSlot: Date | undefined; now: Date | undefined }> {
-  const active = graphs.filter((graph) => graph.state === 'running' || graph.state === 'throttled');
-  if (!deps.config.throttle.enabled || active.length === 0) {
-    return { graphs: [...graphs], lastSlot: undefined, now: undefined };
-  }
-  const now = await databaseNow(deps.db);
-  const slots = await slotsOf(
-    deps.db,
-    accountId,
-    active.map((graph) => graph.workflowId),
-  );
-  let lastSlot: Date | undefined;
-  const shown = graphs.map((graph): GraphOutcome => {
-    const slot = slots.get(graph.workflowId);
-    if (!slot || slot <= now || (graph.state !== 'running' && graph.state !== 'throttled')) return graph;
-    if (!lastSlot || slot > lastSlot) lastSlot = slot;
-    return { ...graph, state: 'throttled', throttledUntil: slot.toISOString() };
-  });
-  return { graphs: shown, lastSlot, now };
-}
-
-/**
- * A running batch: its graphs as they stand and when the last one is expected to start. Graphs the
- * batch has not started yet (beyond its window of running graphs) hold no slot: they are projected
- * after the account's last reservation.
- */
-export async function runningBatchView(
-  deps: ThrottleViewDeps,
-  accountId: string,
-  graphs: readonly GraphOutcome[],
-): Promise<{ graphs: GraphOutcome[]; outlook: ThrottleOutlook | undefined }> {
-  const view = await withThrottleState(deps, accountId, graphs);
-  if (!deps.config.throttle.enabled) return { graphs: view.graphs, outlook: undefined };
-  const unstarted = graphs.filter((graph) => graph.state === 'queued').length;
-  let expected = view.lastSlot;
+  progress: { unstarted: number; lastSlot: Date | undefined },
+): Promise<ThrottleOutlook | undefined> {
+  if (!deps.config.throttle.enabled) return undefined;
+  let expected = progress.lastSlot;
   let limit: number;
-  if (unstarted > 0) {
+  if (progress.unstarted > 0) {
     const projection = await projectStarts(deps.db, {
       accountId,
-      count: unstarted,
+      count: progress.unstarted,
       windowMs: deps.config.throttle.windowMs,
-      ...(view.now ? { now: view.now } : {}),
     });
     limit = projection.limit;
     if (!expected || projection.lastStartAt > expected) expected = projection.lastStartAt;
@@ -92,11 +59,8 @@ export async function runningBatchView(
     limit = await getLimit(deps.db, accountId);
   }
   return {
-    graphs: view.graphs,
-    outlook: {
-      transformsPerHour: limit,
-      windowSeconds: windowSeconds(deps.config),
-      expectedLastStartAt: expected?.toISOString() ?? null,
-    },
+    transformsPerHour: limit,
+    windowSeconds: windowSeconds(deps.config),
+    expectedLastStartAt: expected?.toISOString() ?? null,
   };
 }

@@ -9,14 +9,16 @@ import type { Db } from '../../db/database.js';
 import { defineRoute, reply, ok, type ApiFeature } from '../../api/define-route.js';
 import { errorResponse } from '../../api/openapi-builder.js';
 import {
+  batchGraphPageResponseSchema,
   batchGraphResponseSchema,
+  batchGraphsQuerySchema,
   batchStartReportResponseSchema,
   batchStatusResponseSchema,
   cancelBatchResponseSchema,
 } from './batches.schemas.js';
 import { cancelBatch } from './cancel-batch.js';
 import { getBatchGraph } from './get-batch-graph.js';
-import { getBatchStatus } from './get-batch-status.js';
+import { getBatchStatus, listBatchGraphs } from './get-batch-status.js';
 import { parseBatch, submitBatch } from './submit-batch.js';
 
 export interface BatchRouteDeps {
@@ -101,15 +103,36 @@ export function batchesFeature(deps: BatchRouteDeps): ApiFeature {
         path: '/v1/batches/{batchId}',
         tags: ['batches'],
         auth: 'bearer',
-        summary: 'Batch status: counts per state and each graph’s outcome with per-sink results',
+        summary: 'Batch status: counts per state, and links to its graphs',
+        description:
+          'Read from the read model: answers at once however large the batch and however busy the workers.',
         request: { params: batchIdParam },
         responses: {
           200: { description: 'Current status.', content: json(batchStatusResponseSchema) },
           404: noSuchBatch,
-          503: engineUnavailable,
         },
         handler: async ({ params, principal }) =>
           ok(await getBatchStatus(deps, principal.accountId, params.batchId)),
+      }),
+      defineRoute({
+        operationId: 'listBatchGraphs',
+        method: 'get',
+        path: '/v1/batches/{batchId}/graphs',
+        tags: ['batches'],
+        auth: 'bearer',
+        summary: 'A batch’s graphs with their outcomes and per-sink results, in index order, paged',
+        description:
+          'Paged on the graph index: stable while states change. Query parameters other than those listed are refused (`invalid_request`).',
+        request: { params: batchIdParam, query: batchGraphsQuerySchema },
+        responses: {
+          200: { description: 'One page of graphs.', content: json(batchGraphPageResponseSchema) },
+          400: errorResponse(
+            'A query value is invalid, unknown or repeated, or `pageToken` is not one this API handed out (`invalid_request`).',
+          ),
+          404: noSuchBatch,
+        },
+        handler: async ({ params, query, principal }) =>
+          ok(await listBatchGraphs(deps, principal.accountId, params.batchId, query)),
       }),
       defineRoute({
         operationId: 'getBatchGraph',
@@ -131,7 +154,6 @@ export function batchesFeature(deps: BatchRouteDeps): ApiFeature {
           200: { description: 'The graph and its outcome.', content: json(batchGraphResponseSchema) },
           400: errorResponse('The index is not a non-negative integer (`invalid_request`).'),
           404: errorResponse('No such batch for this account, or no graph at that index (`not_found`).'),
-          503: engineUnavailable,
         },
         handler: async ({ params, principal }) =>
           ok(await getBatchGraph(deps, principal.accountId, params.batchId, Number(params.index))),

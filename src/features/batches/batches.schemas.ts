@@ -11,6 +11,7 @@ import {
 } from '../../core/jobs/job-status.js';
 import type { sinkFailureSchema, sinkOutcomeSchema } from '../../api/schemas.js';
 import { graphOutcomeSchema, throttleOutlookSchema } from '../../api/schemas.js';
+import { pageTokenQuerySchema, queryInteger } from '../../api/page-token.js';
 
 const throttleOutlookField = throttleOutlookSchema.optional();
 
@@ -40,11 +41,15 @@ export const batchStatusResponseSchema = z
     state: z.enum(batchStates),
     graphCount: z.number().int(),
     counts: z.record(z.enum(graphStates), z.number().int()).describe('Number of graphs in each state.'),
-    graphs: z.array(graphOutcomeSchema),
     createdAt: z.string(),
     finishedAt: z.string().optional(),
     temporalUiUrl: z.string().optional(),
     throttle: throttleOutlookField,
+    links: z
+      .strictObject({
+        graphs: z.string().describe('The batch’s graphs with their outcomes, paged.'),
+      })
+      .describe('Where to read more.'),
   })
   .meta({ id: 'BatchStatus' });
 export type BatchStatusResponse = z.infer<typeof batchStatusResponseSchema>;
@@ -61,6 +66,21 @@ export const batchGraphResponseSchema = z
   .meta({ id: 'BatchGraph' });
 export type BatchGraphResponse = z.infer<typeof batchGraphResponseSchema>;
 
+export const batchGraphPageResponseSchema = z
+  .strictObject({
+    graphs: z.array(graphOutcomeSchema).describe('In index order.'),
+    nextPageToken: z.string().optional().describe('Absent on the last page.'),
+  })
+  .meta({ id: 'BatchGraphPage' });
+export type BatchGraphPageResponse = z.infer<typeof batchGraphPageResponseSchema>;
+
+export const batchGraphsQuerySchema = z.strictObject({
+  state: z.enum(graphStates).optional().describe('Only graphs in this state.'),
+  pageSize: queryInteger(1, 1000).default(100).describe('Graphs per page.'),
+  pageToken: pageTokenQuerySchema,
+});
+export type BatchGraphsQuery = z.output<typeof batchGraphsQuerySchema>;
+
 export const cancelBatchResponseSchema = z
   .strictObject({
     batchId: z.string(),
@@ -75,6 +95,6 @@ export const statusShapesAgree: [
   Same<z.infer<typeof sinkOutcomeSchema>, SinkOutcome>,
   Same<z.infer<typeof sinkFailureSchema>, SinkFailureOutcome>,
   Same<Documented<GraphOutcomeResponse>, GraphOutcome>,
-  Same<Documented<Omit<BatchStatusResponse, 'graphs'>>, Omit<BatchStatus, 'graphs'>>,
+  Same<Documented<Omit<BatchStatusResponse, 'links'>>, Omit<BatchStatus, 'graphs'>>,
   Same<(typeof graphStates)[number], GraphState>,
 ] = [true, true, true, true, true];

@@ -1,11 +1,19 @@
 import { notFound } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
 import { findOwnBatch } from './batch-lookup.js';
-import type { BatchQueryDeps } from './get-batch-status.js';
+import type { Logger } from 'pino';
+import type { BatchJobs } from '../../core/jobs/orchestrator-ports.js';
+import type { Db } from '../../db/database.js';
+
+export interface CancelBatchDeps {
+  db: Db;
+  orchestrator: Pick<BatchJobs, 'cancelBatch'>;
+  logger?: Logger | undefined;
+}
 
 /** Asks the batch workflow to cancel; its running graphs are cancelled and recorded as such. */
 export async function cancelBatch(
-  deps: BatchQueryDeps,
+  deps: CancelBatchDeps,
   accountId: string,
   batchId: string,
 ): Promise<{ batchId: string; cancelRequested: true }> {

@@ -1,32 +1,25 @@
 import { getBatchGraph as loadBatchGraph } from '../../db/batches.js';
+import { getBatchGraphRun, graphOutcomeOf } from '../../db/graph-runs.js';
 import { notFound } from '../../api/api-error.js';
-import { callOrchestrator } from '../../api/orchestrator-call.js';
 import type { BatchGraphResponse } from './batches.schemas.js';
-import { findOwnBatch } from './batch-lookup.js';
-import { withUiLink, type BatchQueryDeps } from './get-batch-status.js';
-import { withThrottleState } from '../account/throttle-view.js';
+import { findStartedBatch, withUiLink, type BatchQueryDeps } from './get-batch-status.js';
 
-/** One graph of a batch as submitted, with its outcome once the graph workflow has reported. */
+/** One graph of a batch as submitted, with its outcome so far from the read model. */
 export async function getBatchGraph(
   deps: BatchQueryDeps,
   accountId: string,
   batchId: string,
   index: number,
 ): Promise<BatchGraphResponse> {
-  const batch = await findOwnBatch(deps.db, accountId, batchId);
+  const batch = await findStartedBatch(deps.db, accountId, batchId);
   const graph =
     index < batch.graphCount ? await loadBatchGraph(deps.db, accountId, batch.id, index) : undefined;
   if (!graph) throw notFound(`Graph ${index} of batch ${JSON.stringify(batch.id)}`);
-  const outcome = await callOrchestrator(
-    'read the graph status',
-    () => deps.orchestrator.getGraphStatus(accountId, batch.id, index),
-    deps.logger,
-  );
-  const shown = outcome && (await withThrottleState(deps, accountId, [outcome])).graphs[0];
+  const row = await getBatchGraphRun(deps.db, batch.id, index);
   return {
     batchId: batch.id,
     index,
     graph,
-    ...(shown === undefined ? {} : { outcome: withUiLink(deps.orchestrator, shown) }),
+    ...(row === undefined ? {} : { outcome: withUiLink(deps.orchestrator, graphOutcomeOf(row)) }),
   };
 }

@@ -1,55 +1,87 @@
-import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
+import type { WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
+import { batchWorkflowId } from '../../core/jobs/workflow-ids.js';
+import type { GraphOutcome } from '../../core/jobs/job-status.js';
 import type { Db } from '../../db/database.js';
-import type { BatchJobs, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
-import { emptyCounts, type GraphOutcome } from '../../core/jobs/job-status.js';
+import { batchProgress, graphOutcomeOf, listBatchGraphRuns } from '../../db/graph-runs.js';
+import type { BatchRow } from '../../db/schema.js';
 import { notFound } from '../../api/api-error.js';
-import { callOrchestrator } from '../../api/orchestrator-call.js';
-import type { BatchStatusResponse, GraphOutcomeResponse } from './batches.schemas.js';
+import { encodePageToken } from '../../api/page-token.js';
+import type {
+  BatchGraphPageResponse,
+  BatchGraphsQuery,
+  BatchStatusResponse,
+  GraphOutcomeResponse,
+} from './batches.schemas.js';
 import { findOwnBatch } from './batch-lookup.js';
-import { runningBatchView } from '../account/throttle-view.js';
+import { runningBatchOutlook } from '../account/throttle-view.js';
 
 export interface BatchQueryDeps {
   db: Db;
-  orchestrator: BatchJobs & WorkflowLinks;
+  orchestrator: WorkflowLinks;
   config: Pick<Config, 'throttle'>;
-  logger?: Logger | undefined;
 }
 
 /**
- * Counts per state and every graph's outcome with per-sink results, as the batch workflow reports them;
- * while it runs, graphs waiting for their throttle slot are shown as such, with the throttle outlook.
+ * Counts per state and links, from the read model (docs/architecture.md §7): two indexed reads, whatever
+ * the batch's size and however busy the workers are. While it runs, the throttle outlook says when its
+ * last graph is expected to start.
  */
 export async function getBatchStatus(
   deps: BatchQueryDeps,
   accountId: string,
   batchId: string,
 ): Promise<BatchStatusResponse> {
-  const batch = await findOwnBatch(deps.db, accountId, batchId);
-  const status = await callOrchestrator(
-    'read the batch status',
-    () => deps.orchestrator.getBatchStatus(accountId, batch.id),
-    deps.logger,
-  );
-  // Stored but never started (its start failed with 503): for the client it does not exist yet.
-  if (!status) throw notFound(`Batch ${JSON.stringify(batch.id)}`);
-  if (status.state !== 'running') {
-    return {
-      ...status,
-      graphs: status.graphs.map((graph) => withUiLink(deps.orchestrator, graph)),
-      ...uiLink(deps.orchestrator, status.workflowId),
-    };
-  }
-  const { graphs, outlook } = await runningBatchView(deps, accountId, status.graphs);
-  const counts = emptyCounts();
-  for (const graph of graphs) counts[graph.state] += 1;
+  const batch = await findStartedBatch(deps.db, accountId, batchId);
+  const { counts, lastThrottledUntil } = await batchProgress(deps.db, batch.id);
+  const workflowId = batchWorkflowId(accountId, batch.id);
+  const outlook =
+    batch.state === 'running'
+      ? await runningBatchOutlook(deps, accountId, { unstarted: counts.queued, lastSlot: lastThrottledUntil })
+      : undefined;
   return {
-    ...status,
+    accountId,
+    batchId: batch.id,
+    workflowId,
+    state: batch.state,
+    graphCount: batch.graphCount,
     counts,
-    graphs: graphs.map((graph) => withUiLink(deps.orchestrator, graph)),
-    ...uiLink(deps.orchestrator, status.workflowId),
+    createdAt: batch.createdAt.toISOString(),
+    ...(batch.finishedAt ? { finishedAt: batch.finishedAt.toISOString() } : {}),
+    ...uiLink(deps.orchestrator, workflowId),
     ...(outlook ? { throttle: outlook } : {}),
+    links: { graphs: `/v1/batches/${batch.id}/graphs` },
   };
+}
+
+/** One page of the batch's graphs in index order; the token carries the last index shown (keyset). */
+export async function listBatchGraphs(
+  deps: BatchQueryDeps,
+  accountId: string,
+  batchId: string,
+  query: BatchGraphsQuery,
+): Promise<BatchGraphPageResponse> {
+  const batch = await findStartedBatch(deps.db, accountId, batchId);
+  const rows = await listBatchGraphRuns(deps.db, batch.id, {
+    state: query.state,
+    afterIndex: query.pageToken,
+    limit: query.pageSize + 1,
+  });
+  const page = rows.slice(0, query.pageSize);
+  const last = page.at(-1);
+  return {
+    graphs: page.map((row) => withUiLink(deps.orchestrator, graphOutcomeOf(row))),
+    ...(rows.length > query.pageSize && last?.graphIndex != null
+      ? { nextPageToken: encodePageToken(last.graphIndex) }
+      : {}),
+  };
+}
+
+/** The caller's batch once its workflow has started: stored but never started, it does not exist yet. */
+export async function findStartedBatch(db: Db, accountId: string, batchId: string): Promise<BatchRow> {
+  const batch = await findOwnBatch(db, accountId, batchId);
+  if (!batch.startedAt) throw notFound(`Batch ${JSON.stringify(batch.id)}`);
+  return batch;
 }
 
 export function withUiLink(orchestrator: WorkflowLinks, graph: GraphOutcome): GraphOutcomeResponse {

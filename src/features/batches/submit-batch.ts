@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';
-import { getBatch, insertBatch } from '../../db/batches.js';
+import { getBatch, insertBatch, markBatchStarted } from '../../db/batches.js';
 import { claimIdempotencyKey, getIdempotencyRecord, saveIdempotentResponse } from '../../db/idempotency.js';
 import { newBatchId } from '../../core/ids.js';
 import type { BatchRow } from '../../db/schema.js';
@@ -91,6 +91,7 @@ export async function submitBatch(
       }),
     deps.logger,
   );
+  await markBatchStarted(deps.db, stored.batch.id);
   const response = startReport(deps, stored.batch, workflowId, throttle);
   if (request.idempotencyKey !== undefined) {
     await saveIdempotentResponse(deps.db, request.accountId, request.idempotencyKey, response);

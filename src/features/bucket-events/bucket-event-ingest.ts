@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { checkStorageAccess } from '../../core/auth/storage-access.js';
 import type { StorageConnections } from '../../core/storage/connections.js';
+import { insertTriggeredRuns } from '../../db/graph-runs.js';
 import type { Db } from '../../db/database.js';
 import { enabledRulesForBucket } from '../../db/rules.js';
 import type { RuleRow } from '../../db/schema.js';
@@ -153,6 +154,8 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
       // The same upload twice in one body (or two records for one key) must not start twice either.
       const unique = [...new Map(starts.map((start) => [start.workflowId, start])).values()];
       result.duplicates += starts.length - unique.length;
+      // Their read-model rows first (existing ones are kept): a run is listed from the moment it starts.
+      await insertTriggeredRuns(deps.db, unique);
       await eachBounded(unique, concurrency, async (start) => {
         const { workflowId, started } = await deps.orchestrator.startGraphRun(start);
         if (started) result.started += 1;

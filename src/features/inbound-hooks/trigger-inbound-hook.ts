@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { openSecret, type SecretsKey } from '../../core/auth/secret-box.js';
 import type { Config } from '../../core/config.js';
+import { insertTriggeredRuns } from '../../db/graph-runs.js';
 import type { Db } from '../../db/database.js';
 import { findHook, findHookMessage, hookIdPattern, recordHookMessage } from '../../db/inbound-hooks.js';
 import type { HookRow } from '../../db/schema.js';
@@ -95,19 +96,21 @@ export async function triggerHook(
   const known = await findHookMessage(deps.db, hook.id, webhookId);
   if (known) return response(deps, known.workflowId, true);
 
-  const workflowId = hookWorkflowId(hook.accountId, hook.id, webhookId);
+  const start = {
+    accountId: hook.accountId,
+    workflowId: hookWorkflowId(hook.accountId, hook.id, webhookId),
+    trigger: 'webhook' as const,
+    triggerId: hook.id,
+    graph: checked.value,
+  };
+  // The run's read-model row first (kept if it exists): it is listed from the moment it starts.
+  await insertTriggeredRuns(deps.db, [start]);
   const { started } = await callOrchestrator(
     'start the run',
-    () =>
-      deps.orchestrator.startGraphRun({
-        accountId: hook.accountId,
-        workflowId,
-        trigger: 'webhook',
-        triggerId: hook.id,
-        graph: checked.value,
-      }),
+    () => deps.orchestrator.startGraphRun(start),
     deps.logger,
   );
+  const { workflowId } = start;
   const recorded = await recordHookMessage(deps.db, { hookId: hook.id, webhookId, workflowId });
   deps.logger?.info({ hookId: hook.id, workflowId, started }, 'inbound hook accepted');
   return response(deps, recorded.workflowId, !started);

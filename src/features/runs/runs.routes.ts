@@ -2,12 +2,20 @@
 import type { z } from 'zod';
 import { defineRoute, ok, type ApiFeature } from '../../api/define-route.js';
 import { errorResponse } from '../../api/openapi-builder.js';
-import { runIdParamsSchema, runListQuerySchema, runListSchema, runResponseSchema } from './runs.schemas.js';
-import { getRun, listS3Runs, type RunDeps } from './runs.service.js';
+import {
+  allRunsQuerySchema,
+  runIdParamsSchema,
+  runListQuerySchema,
+  runListSchema,
+  runResponseSchema,
+} from './runs.schemas.js';
+import { getRun, listRuns, listS3Runs, type RunDeps } from './runs.service.js';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
 
-const engineUnavailable = errorResponse('The job engine is unavailable (`orchestrator_unavailable`).');
+const badListQuery = errorResponse(
+  'A query value is invalid, unknown or repeated, or `pageToken` is not one this API handed out (`invalid_request`, issues by parameter).',
+);
 
 /** The `events` tag is described by the bucket events feature, whose ingress starts these runs. */
 export function runsFeature(deps: RunDeps): ApiFeature {
@@ -24,12 +32,25 @@ export function runsFeature(deps: RunDeps): ApiFeature {
         request: { query: runListQuerySchema },
         responses: {
           200: { description: 'One page of runs.', content: json(runListSchema) },
-          400: errorResponse(
-            'A query value is invalid, unknown or repeated, or `pageToken` is not one this API handed out (`invalid_request`, issues by parameter).',
-          ),
-          503: engineUnavailable,
+          400: badListQuery,
         },
         handler: async ({ query, principal }) => ok(await listS3Runs(deps, principal.accountId, query)),
+      }),
+      defineRoute({
+        operationId: 'listRuns',
+        method: 'get',
+        path: '/v1/runs',
+        tags: ['events'],
+        auth: 'bearer',
+        summary: 'Runs started by bucket events and inbound hooks for this account, newest first',
+        description:
+          'Paged on the order runs were accepted: a run that changes state while you page is listed exactly once. Query parameters other than those listed are refused (`invalid_request`).',
+        request: { query: allRunsQuerySchema },
+        responses: {
+          200: { description: 'One page of runs.', content: json(runListSchema) },
+          400: badListQuery,
+        },
+        handler: async ({ query, principal }) => ok(await listRuns(deps, principal.accountId, query)),
       }),
       defineRoute({
         operationId: 'getRun',
@@ -44,7 +65,6 @@ export function runsFeature(deps: RunDeps): ApiFeature {
           200: { description: 'The run’s outcome so far.', content: json(runResponseSchema) },
           400: errorResponse('The path segment is not valid percent-encoding (`invalid_request`).'),
           404: errorResponse('No such run for this account (`run_not_found`).'),
-          503: engineUnavailable,
         },
         handler: async ({ params, principal }) => ok(await getRun(deps, principal.accountId, params.runId)),
       }),

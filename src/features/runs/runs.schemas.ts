@@ -5,42 +5,29 @@
 import { z } from 'zod';
 import { graphStates } from '../../core/jobs/job-status.js';
 import { graphOutcomeSchema } from '../../api/schemas.js';
-import { decodeRunPageToken, runPageTokenPattern } from './run-page-token.js';
+import { pageTokenQuerySchema, queryInteger } from '../../api/page-token.js';
 
-/**
- * A query value that must be an integer. Only decimal numerals become numbers, so `pageSize=ten` is
- * reported as received ("ten"), and "", "0x10" or "1e1" are refused instead of being read as 0, 16, 10.
- */
-const queryInteger = (min: number, max: number) =>
-  z.preprocess(
-    (value) =>
-      typeof value === 'string' && /^-?\d{1,16}(?:\.\d{1,16})?$/.test(value) ? Number(value) : value,
-    z.number().int().min(min).max(max),
-  );
+const runFilters = {
+  state: z.enum(graphStates).optional(),
+  since: z.iso.datetime({ offset: true }).optional().describe('Only runs accepted at or after this time.'),
+  until: z.iso.datetime({ offset: true }).optional().describe('Only runs accepted before this time.'),
+  pageSize: queryInteger(1, 100).default(50).describe('Runs per page.'),
+  pageToken: pageTokenQuerySchema,
+};
 
 export const runListQuerySchema = z.strictObject({
   rule: z.string().min(1).max(64).optional().describe('Only runs of this rule.'),
-  state: z.enum(graphStates).optional(),
-  since: z.iso.datetime({ offset: true }).optional().describe('Only runs started at or after this time.'),
-  until: z.iso.datetime({ offset: true }).optional().describe('Only runs started before this time.'),
-  pageSize: queryInteger(1, 100).default(50).describe('Runs per page.'),
-  // Parsed to the job engine's own token. The decoder checks the documented pattern first, so every
-  // refused token gets the same one issue.
-  pageToken: z
-    .string()
-    .meta({ pattern: runPageTokenPattern.source })
-    .transform((token, context) => {
-      const engineToken = decodeRunPageToken(token);
-      if (engineToken !== undefined) return engineToken;
-      context.addIssue({ code: 'custom', message: 'a nextPageToken this API returned', input: token });
-      return z.NEVER;
-    })
-    .optional()
-    .describe(
-      '`nextPageToken` of the previous page, unchanged. The server checks it whole: a token it did not hand out is refused with 400.',
-    ),
+  ...runFilters,
 });
 export type RunListQuery = z.output<typeof runListQuerySchema>;
+
+export const allRunsQuerySchema = z.strictObject({
+  trigger: z.enum(['s3', 'webhook']).optional().describe('Only runs started by bucket events or by inbound hooks.'),
+  rule: z.string().min(1).max(64).optional().describe('Only runs of this rule (implies `trigger=s3`).'),
+  hook: z.string().min(1).max(64).optional().describe('Only runs of this inbound hook (implies `trigger=webhook`).'),
+  ...runFilters,
+});
+export type AllRunsQuery = z.output<typeof allRunsQuerySchema>;
 
 export const runSummarySchema = z
   .strictObject({
@@ -48,10 +35,13 @@ export const runSummarySchema = z
       .string()
       .describe('`encodeURIComponent(workflowId)`: the path segment of `GET /v1/runs/{runId}`.'),
     workflowId: z.string(),
-    ruleId: z.string(),
-    source: z.string().describe('`bucket/key` of the object that triggered the run.'),
+    trigger: z.enum(['s3', 'webhook']),
+    ruleId: z.string().optional().describe('The rule that started it (bucket events).'),
+    hookId: z.string().optional().describe('The inbound hook that started it.'),
+    source: z.string().describe('`bucket/key` of the source image.'),
+    sourceVersion: z.string().optional().describe('The object version the event named, when the bucket keeps versions.'),
     state: z.enum(graphStates),
-    startedAt: z.string(),
+    startedAt: z.string().describe('When the run was started (its event or hook call accepted).'),
     closedAt: z.string().optional(),
     statusUrl: z.string(),
     temporalUiUrl: z.string().optional(),

@@ -1,20 +1,27 @@
 /**
- * Triggered runs (rules now, inbound hooks later): `GET /v1/events/s3/runs` lists an account's
- * S3-triggered runs from Temporal's visibility store; `GET /v1/runs/{runId}` reads one run's outcome,
- * whatever started it. `runId` is the workflow ID, URI-encoded into one path segment.
+ * Triggered runs (rules and inbound hooks): `GET /v1/runs` and `GET /v1/events/s3/runs` list an account's
+ * runs, `GET /v1/runs/{runId}` reads one run's outcome, whatever started it. `runId` is the workflow ID,
+ * URI-encoded into one path segment. Everything is read from the read model (docs/architecture.md §7):
+ * no request waits for Temporal.
  */
-import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
-import type { TriggeredRuns, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
+import type { WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
+import type { Db } from '../../db/database.js';
+import {
+  getGraphRun,
+  graphOutcomeOf,
+  listTriggeredRuns,
+  type TriggeredRunFilter,
+} from '../../db/graph-runs.js';
+import type { GraphRunRow } from '../../db/schema.js';
 import { ApiError } from '../../api/api-error.js';
-import { callOrchestrator } from '../../api/orchestrator-call.js';
-import { encodeRunPageToken } from './run-page-token.js';
-import type { RunListQuery, RunListResponse, RunResponse } from './runs.schemas.js';
+import { encodePageToken } from '../../api/page-token.js';
+import type { AllRunsQuery, RunListQuery, RunListResponse, RunResponse } from './runs.schemas.js';
 
 export interface RunDeps {
-  orchestrator: Pick<TriggeredRuns, 'getGraphRun' | 'listGraphRuns'> & WorkflowLinks;
+  db: Db;
+  orchestrator: WorkflowLinks;
   config: Pick<Config, 'http'>;
-  logger?: Logger | undefined;
 }
 
 /** Workflow IDs are at most 1000 bytes in Temporal; longer path segments are not one of ours. */
@@ -25,61 +32,64 @@ export function runStatusUrl(config: Pick<Config, 'http'>, workflowId: string): 
   return `${config.http.publicUrl?.replace(/\/+$/, '') ?? ''}/v1/runs/${encodeURIComponent(workflowId)}`;
 }
 
-/** `query` is validated; its `pageToken` is already the job engine's own (see run-page-token.ts). */
-export async function listS3Runs(
-  deps: RunDeps,
-  accountId: string,
-  query: RunListQuery,
-): Promise<RunListResponse> {
-  const { rule, state, since, until, pageSize, pageToken } = query;
-  const page = await callOrchestrator(
-    'list the runs',
-    () =>
-      deps.orchestrator.listGraphRuns({
-        accountId,
-        trigger: 's3',
-        pageSize,
-        ...(rule ? { triggerId: rule } : {}),
-        ...(state ? { state } : {}),
-        ...(since ? { startedAfter: new Date(since).toISOString() } : {}),
-        ...(until ? { startedBefore: new Date(until).toISOString() } : {}),
-        ...(pageToken ? { pageToken } : {}),
-      }),
-    deps.logger,
-  );
+export function listS3Runs(deps: RunDeps, accountId: string, query: RunListQuery): Promise<RunListResponse> {
+  return listRuns(deps, accountId, { ...query, trigger: 's3' });
+}
+
+/** `query` is validated; its `pageToken` is already the sequence number the previous page ended at. */
+export async function listRuns(deps: RunDeps, accountId: string, query: AllRunsQuery): Promise<RunListResponse> {
+  const { rule, hook, state, since, until, pageSize, pageToken } = query;
+  // A rule only starts bucket-event runs and a hook only webhook runs: asking for both finds nothing.
+  const trigger = query.trigger ?? (rule ? 's3' : hook ? 'webhook' : undefined);
+  if ((rule && trigger !== 's3') || (hook && trigger !== 'webhook')) return { runs: [] };
+  const filter: Omit<TriggeredRunFilter, 'trigger'> = {
+    accountId,
+    triggerId: rule ?? hook,
+    state,
+    since: since ? new Date(since) : undefined,
+    until: until ? new Date(until) : undefined,
+    beforeSeq: pageToken,
+    // One more than asked: whether a next page exists, without a count.
+    limit: pageSize + 1,
+  };
+  const rows = await listTriggeredRuns(deps.db, { ...filter, ...(trigger ? { trigger } : {}) });
+  const page = rows.slice(0, pageSize);
+  const last = page.at(-1);
   return {
-    runs: page.runs.map((run) => {
-      const temporalUiUrl = deps.orchestrator.uiUrl(run.workflowId);
-      return {
-        runId: encodeURIComponent(run.workflowId),
-        workflowId: run.workflowId,
-        ruleId: run.triggerId,
-        source: run.source,
-        state: run.state,
-        startedAt: run.startedAt,
-        ...(run.closedAt ? { closedAt: run.closedAt } : {}),
-        statusUrl: runStatusUrl(deps.config, run.workflowId),
-        ...(temporalUiUrl ? { temporalUiUrl } : {}),
-      };
-    }),
-    ...(page.nextPageToken ? { nextPageToken: encodeRunPageToken(page.nextPageToken) } : {}),
+    runs: page.map((row) => runSummaryOf(deps, row)),
+    ...(rows.length > pageSize && last ? { nextPageToken: encodePageToken(last.seq) } : {}),
+  };
+}
+
+function runSummaryOf(deps: RunDeps, row: GraphRunRow): RunListResponse['runs'][number] {
+  const temporalUiUrl = deps.orchestrator.uiUrl(row.workflowId);
+  const trigger = row.trigger === 'webhook' ? 'webhook' : 's3';
+  return {
+    runId: encodeURIComponent(row.workflowId),
+    workflowId: row.workflowId,
+    trigger,
+    ...(row.triggerId ? (trigger === 's3' ? { ruleId: row.triggerId } : { hookId: row.triggerId }) : {}),
+    source: row.source,
+    ...(row.sourceVersion ? { sourceVersion: row.sourceVersion } : {}),
+    state: row.state,
+    startedAt: row.createdAt.toISOString(),
+    ...(row.finishedAt ? { closedAt: row.finishedAt.toISOString() } : {}),
+    statusUrl: runStatusUrl(deps.config, row.workflowId),
+    ...(temporalUiUrl ? { temporalUiUrl } : {}),
   };
 }
 
 /** `workflowId` is the decoded path segment. Another account's run is reported like a missing one. */
 export async function getRun(deps: RunDeps, accountId: string, workflowId: string): Promise<RunResponse> {
-  const outcome =
+  const row =
     workflowId.length === 0 || workflowId.length > MAX_WORKFLOW_ID_LENGTH
       ? undefined
-      : await callOrchestrator(
-          'read the run',
-          () => deps.orchestrator.getGraphRun(accountId, workflowId),
-          deps.logger,
-        );
-  if (!outcome) throw new ApiError(404, 'run_not_found', 'No such run for this account');
+      : await getGraphRun(deps.db, accountId, workflowId);
+  // Batch graphs are read through their batch; this endpoint is for triggered runs.
+  if (!row || row.trigger === 'api') throw new ApiError(404, 'run_not_found', 'No such run for this account');
   const temporalUiUrl = deps.orchestrator.uiUrl(workflowId);
   return {
-    ...outcome,
+    ...graphOutcomeOf(row),
     runId: encodeURIComponent(workflowId),
     statusUrl: runStatusUrl(deps.config, workflowId),
     ...(temporalUiUrl ? { temporalUiUrl } : {}),

@@ -9,12 +9,16 @@ import { graphSinks, sourceLabel, summarizeGraph } from '../../core/graph/summar
 import { executeGraph } from '../../core/imaging/index.js';
 import type { StoreRegistry } from '../../core/storage/connections.js';
 import { generatedMetadata } from '../../core/storage/generated-metadata.js';
+import { finalStateOf } from '../../core/jobs/job-status.js';
+import type { GraphRunRecorder } from '../../db/graph-runs.js';
 import type { ThrottleGate } from '../../db/throttle-gate.js';
 import { imagingHeartbeatIntervalMs } from '../workflows/definitions.js';
 import type {
   DescribeBatchInput,
   GraphDescription,
   GraphProgress,
+  RecordBatchEndInput,
+  RecordGraphRunInput,
   RunGraphInput,
   RunGraphResult,
   ThrottleSlot,
@@ -37,10 +41,12 @@ export interface ActivityDeps {
   throttle: ThrottleGate;
   /** Outbound webhooks (docs/architecture.md §11). Required: a worker without them would drop every event. */
   webhooks: WebhookDeps;
+  /** The read model (docs/architecture.md §7). Required: without it no status read would ever change. */
+  runs: GraphRunRecorder;
 }
 
 /** What every worker must be given; checked at start so that a mis-wired worker never starts polling. */
-const requiredDeps = ['graphs', 'stores', 'imaging', 'throttle', 'webhooks'] as const;
+const requiredDeps = ['graphs', 'stores', 'imaging', 'throttle', 'webhooks', 'runs'] as const;
 
 export function createActivities(deps: ActivityDeps) {
   const missing = requiredDeps.filter((name) => deps[name] === undefined);
@@ -71,6 +77,20 @@ export function createActivities(deps: ActivityDeps) {
       return { slotAt: slotAt.toISOString(), waitMs: Math.max(0, slotAt.getTime() - now.getTime()) };
     },
 
+    /** Idempotent: the read model ignores a state it has already reached or passed. */
+    recordGraphRun: async (input: RecordGraphRunInput): Promise<{ moved: boolean }> => ({
+      moved: await deps.runs.advance(input.workflowId, {
+        state: input.state,
+        error: input.error,
+        sinks: input.sinks,
+        failures: input.failures,
+      }),
+    }),
+
+    recordBatchEnd: async (input: RecordBatchEndInput): Promise<void> => {
+      await deps.runs.finishBatch(input.batchId, input.state);
+    },
+
     releaseThrottleSlot: async (input: ThrottleSlotInput): Promise<{ released: boolean }> => ({
       released: await deps.throttle.release(input.accountId, input.graphKey),
     }),
@@ -89,6 +109,7 @@ export function createActivities(deps: ActivityDeps) {
       const source = graph.transformUnits[0];
       progress = { stage: 'download', completedSinks: 0, totalSinks: graphSinks(graph).length };
       try {
+        if (input.recordStart) await deps.runs.advance(input.workflowId, { state: 'running' });
         const result = await executeGraph(graph, {
           stores: deps.stores,
           maxInputPixels: deps.imaging.maxInputPixels,
@@ -104,6 +125,14 @@ export function createActivities(deps: ActivityDeps) {
             sourceBucket: source?.type === 'StorageSource' ? source.bucket : '',
             sourceKey: source?.type === 'StorageSource' ? source.key : '',
           }),
+        });
+        // Recorded before the activity completes: if this write fails or the worker dies first, the
+        // activity is retried (the outputs are rewritten with the same bytes) until the row is right.
+        await deps.runs.advance(input.workflowId, {
+          state: finalStateOf(result),
+          sinks: result.sinks,
+          failures: result.failures,
+          sourcePixels: result.sourcePixels,
         });
         return { sinks: result.sinks, failures: result.failures };
       } catch (error) {

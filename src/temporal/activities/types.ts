@@ -1,6 +1,12 @@
 /** Activity inputs and results: small descriptions only, never image bytes (docs/architecture.md §2). */
 import type { TransformGraph } from '../../core/graph/graph.js';
-import type { SinkFailureOutcome, SinkOutcome } from '../../core/jobs/job-status.js';
+import type {
+  BatchState,
+  GraphOutcome,
+  GraphState,
+  SinkFailureOutcome,
+  SinkOutcome,
+} from '../../core/jobs/job-status.js';
 
 /** Where a batch graph is stored (PostgreSQL); workflows pass this instead of the graph itself. */
 export interface GraphRef {
@@ -15,6 +21,11 @@ export interface RunGraphInput {
   /** Exactly one of `ref` (batch graphs) and `graph` (small triggered graphs) is set. */
   ref?: GraphRef;
   graph?: TransformGraph;
+  /**
+   * Record `running` on the read model when the imaging starts: set by graphs that run without the
+   * throttle, whose reservation would otherwise have recorded it.
+   */
+  recordStart?: boolean;
 }
 
 export interface RunGraphResult {
@@ -54,4 +65,18 @@ export interface ThrottleSlot {
   slotAt: string;
   /** How long to wait from now (0 when the slot has come): measured on one clock, so skew cannot creep in. */
   waitMs: number;
+}
+
+/** A state change a workflow records itself: the ends the imaging activity cannot see (cancelled, failed). */
+export interface RecordGraphRunInput {
+  workflowId: string;
+  state: GraphState;
+  error?: GraphOutcome['error'];
+  sinks?: SinkOutcome[];
+  failures?: SinkFailureOutcome[];
+}
+
+export interface RecordBatchEndInput {
+  batchId: string;
+  state: BatchState;
 }

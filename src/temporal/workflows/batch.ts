@@ -4,13 +4,16 @@
  * records every unfinished graph as cancelled.
  */
 import {
+  ApplicationFailure,
   CancellationScope,
+  ChildWorkflowFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   executeChild,
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -23,8 +26,9 @@ import {
   batchStatusQuery,
   maxConcurrentGraphsPerBatch,
   orchestrationActivityOptions,
+  recordStateActivityOptions,
 } from './definitions.js';
-import { graphWorkflow } from './graph.js';
+import { graphWorkflow, readModelPatch } from './graph.js';
 import { graphWorkflowId } from '../../core/jobs/workflow-ids.js';
 import { batchCompletedData } from '../../core/webhooks/webhook-events.js';
 import { emitWebhookEvent, webhookEventsPatch, webhooksTaskQueueBeside } from './webhook-events.js';
@@ -81,6 +85,11 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
     graphCount: input.graphCount,
   });
 
+  const { recordGraphRun, recordBatchEnd } = proxyLocalActivities<Activities>({
+    ...recordStateActivityOptions,
+    summary: 'record on the read model',
+  });
+
   let finished = 0;
   // Set when the batch itself is cancelled: children may then finish normally with a 'cancelled' outcome.
   const cancelRequested = () => CancellationScope.current().consideredCancelled;
@@ -117,14 +126,17 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
       });
       graphs[description.index] = outcome;
     } catch (error) {
-      if (isCancellation(error)) {
+      const reported = reportedOutcome(error);
+      if (reported) {
+        graphs[description.index] = reported;
+      } else if (isCancellation(error)) {
         graphs[description.index] = {
           ...slot,
           state: 'cancelled',
           error: { code: 'cancelled', message: 'The batch was cancelled' },
         };
       } else {
-        graphs[description.index] = {
+        const failed: GraphOutcome = {
           ...slot,
           state: 'failed',
           error: {
@@ -132,6 +144,13 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
             message: 'The graph workflow failed; see its history in the Temporal UI',
           },
         };
+        graphs[description.index] = failed;
+        // The graph never recorded this end (it was terminated, or failed outside its own code).
+        if (patched(readModelPatch)) {
+          await CancellationScope.nonCancellable(() =>
+            recordGraphRun({ workflowId: failed.workflowId, state: 'failed', error: failed.error }),
+          );
+        }
       }
     }
     finished += 1;
@@ -160,6 +179,11 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
   status.state = cancelled ? 'cancelled' : finalState(status.counts, input.graphCount);
   status.finishedAt = new Date().toISOString();
   upsertSearchAttributes([{ key: stateKey, value: status.state }]);
+  // Also ends the graphs a cancelled batch never started. Patched: older histories replay without it.
+  if (patched(readModelPatch)) {
+    const end = { batchId: input.batchId, state: status.state };
+    await CancellationScope.nonCancellable(() => recordBatchEnd(end));
+  }
   setCurrentDetails(
     `${status.state}: ${status.counts.succeeded} succeeded, ${status.counts.partial} partial, ${status.counts.failed} failed`,
   );
@@ -175,6 +199,23 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
     });
   }
   return status;
+}
+
+/** A graph that failed reports its outcome in the failure's details (graph.ts, `failedGraphsFailPatch`). */
+function reportedOutcome(error: unknown): GraphOutcome | undefined {
+  if (!(error instanceof ChildWorkflowFailure) || !(error.cause instanceof ApplicationFailure)) return undefined;
+  const [outcome] = error.cause.details ?? [];
+  return isGraphOutcome(outcome) ? outcome : undefined;
+}
+
+function isGraphOutcome(value: unknown): value is GraphOutcome {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as GraphOutcome).workflowId === 'string' &&
+    typeof (value as GraphOutcome).state === 'string' &&
+    Array.isArray((value as GraphOutcome).sinks)
+  );
 }
 
 function countStates(graphs: readonly GraphOutcome[]): BatchStatus['counts'] {

@@ -35,6 +35,12 @@ export const throttleReserveActivityOptions: LocalActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
 
+/**
+ * Recording a state change on the read model (a local activity): one short statement. Never gives up, like
+ * the reservation: a status read must end right, so the workflow waits for the database instead.
+ */
+export const recordStateActivityOptions: LocalActivityOptions = throttleReserveActivityOptions;
+
 /** Giving a slot back on cancellation: best effort (a lost release only costs one slot in one window). */
 export const throttleReleaseActivityOptions: LocalActivityOptions = {
   startToCloseTimeout: '10 seconds',

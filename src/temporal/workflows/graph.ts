@@ -29,11 +29,12 @@ import type { GraphRef } from '../activities/types.js';
 import {
   graphStatusQuery,
   imagingActivityOptions,
+  recordStateActivityOptions,
   throttleChangedSignal,
   throttleReleaseActivityOptions,
   throttleReserveActivityOptions,
 } from './definitions.js';
-import type { GraphOutcome, GraphState } from '../../core/jobs/job-status.js';
+import { finalStateOf, type GraphOutcome, type GraphState } from '../../core/jobs/job-status.js';
 import { graphEventData, graphEventType } from '../../core/webhooks/webhook-events.js';
 import { emitWebhookEvent, webhookEventsPatch, webhooksTaskQueueBeside } from './webhook-events.js';
 
@@ -56,6 +57,10 @@ export interface GraphWorkflowInput {
 
 /** The patch that introduced the throttle into graph runs. */
 export const throttlePatch = 'throttle';
+/** The patch after which a graph records on the read model the ends its imaging activity cannot see. */
+export const readModelPatch = 'read-model';
+/** The patch after which a failed graph is a failed workflow execution (Failed in the Temporal UI). */
+export const failedGraphsFailPatch = 'failed-graphs-fail';
 
 export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOutcome> {
   const { workflowId } = workflowInfo();
@@ -88,6 +93,10 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     ...throttleReleaseActivityOptions,
     summary: 'give the throttle slot back',
   });
+  const { recordGraphRun } = proxyLocalActivities<Activities>({
+    ...recordStateActivityOptions,
+    summary: 'record the outcome',
+  });
   const slotInput = { accountId: input.accountId, graphKey: workflowId };
 
   // True from the first reservation until the imaging starts: what a cancellation must give back.
@@ -119,11 +128,12 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
       workflowId,
       ...(input.ref ? { ref: input.ref } : {}),
       ...(input.graph ? { graph: input.graph } : {}),
+      // Without the throttle no reservation records the start; the activity does.
+      ...(input.throttle === false && patched(readModelPatch) ? { recordStart: true } : {}),
     });
     outcome.sinks = result.sinks;
     outcome.failures = result.failures;
-    const state: GraphState =
-      result.failures.length === 0 ? 'succeeded' : result.sinks.length ? 'partial' : 'failed';
+    const state = finalStateOf(result);
     moveTo(state, `${state}: ${result.sinks.length} written, ${result.failures.length} failed`);
   } catch (error) {
     if (isCancellation(error)) {
@@ -137,6 +147,12 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     } else {
       outcome.error = describeFailure(error);
       moveTo('failed', `failed: ${outcome.error.code}`);
+    }
+    // The imaging activity records the outcomes it returns; these ends it never returned. Patched:
+    // histories recorded before the read model replay without the call (docs/architecture.md §7).
+    if (patched(readModelPatch)) {
+      const end = { workflowId, state: outcome.state, ...(outcome.error ? { error: outcome.error } : {}) };
+      await CancellationScope.nonCancellable(() => recordGraphRun(end));
     }
   }
   outcome.finishedAt = new Date().toISOString();
@@ -152,7 +168,22 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
       webhooksTaskQueue: input.webhooksTaskQueue ?? webhooksTaskQueueBeside(workflowInfo().taskQueue),
     });
   }
+  // A failed graph is a failed execution, so Temporal's own status and filters show it; the batch and
+  // API callers read the outcome from the failure's details. Partial stays Completed.
+  if (outcome.state === 'failed' && patched(failedGraphsFailPatch)) {
+    throw ApplicationFailure.create({
+      type: failureTypeOf(outcome),
+      message: outcome.error?.message ?? `Every output failed: ${outcome.failures[0]?.error.message ?? ''}`,
+      nonRetryable: true,
+      details: [outcome],
+    });
+  }
   return outcome;
+}
+
+/** The code a failed graph's execution fails with: its own error, or its first output's. */
+function failureTypeOf(outcome: GraphOutcome): string {
+  return outcome.error?.code ?? outcome.failures[0]?.error.code ?? 'internal';
 }
 
 /** `2025-01-02T14:05:03.120Z` → `14:05:03 UTC`, for the current details shown in the Temporal UI. */

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { openApiDocumentOf } from '../../../src/app/http-app.js';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
-import { runPageTokenPattern } from '../../../src/features/runs/run-page-token.js';
+import { pageTokenPattern as runPageTokenPattern } from '../../../src/api/page-token.js';
 import {
   createTestAccount,
   createTestApi,

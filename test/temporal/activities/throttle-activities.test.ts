@@ -6,6 +6,7 @@ import { createActivities } from '../../../src/temporal/activities/index.js';
 import type { ThrottleSlot } from '../../../src/temporal/activities/types.js';
 import { ensureAccount } from '../../../src/db/index.js';
 import { databaseThrottleGate, type ThrottleGate } from '../../../src/db/throttle-gate.js';
+import { databaseRunRecorder } from '../../../src/db/graph-runs.js';
 import { listReservations, setLimit } from '../../../src/db/throttle-reservations.js';
 import { webhookDepsFor } from '../../support/engine-deps.js';
 import { MemoryGraphSource } from '../../support/memory-graphs.js';
@@ -31,6 +32,7 @@ describe('throttle activities', () => {
       imaging: { maxInputPixels: 1, maxSourceBytes: 1 },
       throttle,
       webhooks: webhookDepsFor(database.db),
+      runs: databaseRunRecorder(database.db),
     });
 
   test('when the worker dies after the reservation committed and the activity is retried, then the graph holds one slot, the one first given', async () => {

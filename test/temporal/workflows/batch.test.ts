@@ -12,6 +12,7 @@ import { createWorkers, type RunningWorkers } from '../../../src/temporal/worker
 import type { BatchStatus } from '../../../src/core/jobs/job-status.js';
 import { ensureAccount } from '../../../src/db/index.js';
 import { databaseThrottleGate } from '../../../src/db/throttle-gate.js';
+import { databaseRunRecorder } from '../../../src/db/graph-runs.js';
 import { fixturePath } from '../../support/fixtures.js';
 import { webhookDepsFor } from '../../support/engine-deps.js';
 import { MemoryGraphSource } from '../../support/memory-graphs.js';
@@ -102,6 +103,7 @@ describe('batch and graph workflows on a real Temporal dev server', () => {
         stores,
         imaging: config.imaging,
         throttle: databaseThrottleGate(database.db, { windowMs: 3_600_000 }),
+        runs: databaseRunRecorder(database.db),
         webhooks: webhookDepsFor(database.db),
       },
       bundle: temporal.bundle,

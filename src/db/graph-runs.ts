@@ -1,0 +1,297 @@
+/**
+ * The read model of graph runs and batches (docs/architecture.md §7, "Read model"): what every status read
+ * and listing answers from, so that none of them needs a Temporal worker. Rows are inserted where work is
+ * accepted (batch submission, event ingest, inbound hooks) and moved forward by `graph_run_advance`
+ * (migration 0008), which ignores any write that would move a state backwards: activity retries and
+ * workflow replays may repeat every write.
+ */
+import { and, asc, desc, eq, gt, gte, lt, ne, sql, type SQL } from 'drizzle-orm';
+import type { ErrorCode } from '../core/errors.js';
+import { graphSource, sourceLabel } from '../core/graph/summary.js';
+import type { RunTrigger, StartGraphRunInput } from '../core/jobs/orchestrator-ports.js';
+import {
+  emptyCounts,
+  type BatchState,
+  type GraphOutcome,
+  type GraphState,
+  type SinkFailureOutcome,
+  type SinkOutcome,
+  type StateCounts,
+} from '../core/jobs/job-status.js';
+import { queryRows, type Db } from './database.js';
+import { graphRuns, usageHourly, type GraphRunRow } from './schema.js';
+
+/** A graph run as accepted, before any state change. */
+export interface NewGraphRun {
+  workflowId: string;
+  accountId: string;
+  trigger: RunTrigger | 'api';
+  triggerId?: string | undefined;
+  batchId?: string | undefined;
+  graphIndex?: number | undefined;
+  /** `bucket/key` of the source image. */
+  source: string;
+  sourceVersion?: string | undefined;
+}
+
+/** Runs inserted per statement: a 1000-graph batch stays a few round trips, far below bind limits. */
+const INSERT_CHUNK = 250;
+
+/**
+ * Inserts the rows of newly accepted runs; a row that exists already is kept as it is (a redelivered
+ * event, a retried submission), so this never resets a run that has moved on.
+ */
+export async function insertGraphRuns(db: Pick<Db, 'insert'>, runs: readonly NewGraphRun[]): Promise<void> {
+  for (let start = 0; start < runs.length; start += INSERT_CHUNK) {
+    await db
+      .insert(graphRuns)
+      .values(
+        runs.slice(start, start + INSERT_CHUNK).map((run) => ({
+          workflowId: run.workflowId,
+          accountId: run.accountId,
+          trigger: run.trigger,
+          triggerId: run.triggerId ?? null,
+          batchId: run.batchId ?? null,
+          graphIndex: run.graphIndex ?? null,
+          source: run.source,
+          sourceVersion: run.sourceVersion ?? null,
+        })),
+      )
+      .onConflictDoNothing({ target: graphRuns.workflowId });
+  }
+}
+
+/** The rows of triggered runs about to be started; one statement for any number of them. */
+export async function insertTriggeredRuns(db: Db, starts: readonly StartGraphRunInput[]): Promise<void> {
+  await insertGraphRuns(
+    db,
+    starts.map((start) => ({
+      workflowId: start.workflowId,
+      accountId: start.accountId,
+      trigger: start.trigger,
+      triggerId: start.triggerId,
+      source: sourceLabel(start.graph),
+      sourceVersion: graphSource(start.graph)?.versionId,
+    })),
+  );
+}
+
+/** A state change of one run; the outcome fields matter only for final states. */
+export interface GraphRunAdvance {
+  state: GraphState;
+  /** When it happened; the database clock when absent. */
+  at?: Date | undefined;
+  throttledUntil?: Date | undefined;
+  error?: { code: string; message: string } | undefined;
+  sinks?: readonly SinkOutcome[] | undefined;
+  failures?: readonly SinkFailureOutcome[] | undefined;
+  /** Pixels of the source read (all frames of an animation), for the usage counters. */
+  sourcePixels?: number | undefined;
+}
+
+/**
+ * Moves a run forward; false when the write changed nothing (the run is already at or past that state, or
+ * has no row). One round trip: the usage counters move in the same call.
+ */
+export async function advanceGraphRun(db: Db, workflowId: string, change: GraphRunAdvance): Promise<boolean> {
+  const [row] = await queryRows<{ moved: boolean }>(
+    db,
+    sql`select graph_run_advance(
+      ${workflowId}, ${change.state}, ${change.at?.toISOString() ?? null}::timestamptz,
+      ${change.throttledUntil?.toISOString() ?? null}::timestamptz,
+      ${change.error?.code ?? null}, ${change.error?.message ?? null},
+      ${change.sinks ? JSON.stringify(change.sinks) : null}::jsonb,
+      ${change.failures ? JSON.stringify(change.failures) : null}::jsonb,
+      ${change.sourcePixels === undefined ? null : Math.round(change.sourcePixels)}::int8) as moved`,
+  );
+  return row?.moved === true;
+}
+
+/** Records how a batch ended; if it was cancelled, its graphs that never started end as cancelled. */
+export async function finishBatch(db: Db, batchId: string, state: BatchState, at?: Date): Promise<void> {
+  await db.execute(
+    sql`select batch_finish(${batchId}, ${state}, ${at?.toISOString() ?? null}::timestamptz)`,
+  );
+}
+
+export function graphOutcomeOf(row: GraphRunRow): GraphOutcome {
+  return {
+    index: row.graphIndex ?? 0,
+    workflowId: row.workflowId,
+    state: row.state,
+    sinks: row.sinks,
+    failures: row.failures,
+    ...(row.errorCode
+      ? {
+          error: {
+            code: row.errorCode as ErrorCode | 'cancelled' | 'internal',
+            message: row.errorMessage ?? '',
+          },
+        }
+      : {}),
+    ...(row.startedAt ? { startedAt: row.startedAt.toISOString() } : {}),
+    ...(row.finishedAt ? { finishedAt: row.finishedAt.toISOString() } : {}),
+    ...(row.state === 'throttled' && row.throttledUntil
+      ? { throttledUntil: row.throttledUntil.toISOString() }
+      : {}),
+  };
+}
+
+/** How many graphs of a batch are in each state, and the latest slot a throttled one waits for. */
+export async function batchProgress(
+  db: Db,
+  batchId: string,
+): Promise<{ counts: StateCounts; lastThrottledUntil: Date | undefined }> {
+  const rows = await db
+    .select({
+      state: graphRuns.state,
+      count: sql<number>`count(*)::int`,
+      lastSlot: sql<string | null>`max(${graphRuns.throttledUntil})`,
+    })
+    .from(graphRuns)
+    .where(eq(graphRuns.batchId, batchId))
+    .groupBy(graphRuns.state);
+  const counts = emptyCounts();
+  let lastThrottledUntil: Date | undefined;
+  for (const row of rows) {
+    counts[row.state] = Number(row.count);
+    if (row.state === 'throttled' && row.lastSlot) lastThrottledUntil = new Date(row.lastSlot);
+  }
+  return { counts, lastThrottledUntil };
+}
+
+/** One page of a batch's graphs in index order, after the index `afterIndex` (keyset). */
+export async function listBatchGraphRuns(
+  db: Db,
+  batchId: string,
+  page: { state?: GraphState | undefined; afterIndex?: number | undefined; limit: number },
+): Promise<GraphRunRow[]> {
+  const conditions: SQL[] = [eq(graphRuns.batchId, batchId)];
+  if (page.state) conditions.push(eq(graphRuns.state, page.state));
+  if (page.afterIndex !== undefined) conditions.push(gt(graphRuns.graphIndex, page.afterIndex));
+  return db
+    .select()
+    .from(graphRuns)
+    .where(and(...conditions))
+    .orderBy(asc(graphRuns.graphIndex))
+    .limit(page.limit);
+}
+
+export async function getBatchGraphRun(db: Db, batchId: string, index: number): Promise<GraphRunRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(graphRuns)
+    .where(and(eq(graphRuns.batchId, batchId), eq(graphRuns.graphIndex, index)))
+    .limit(1);
+  return row;
+}
+
+/** A run of the account; another account's run is reported like a missing one. */
+export async function getGraphRun(db: Db, accountId: string, workflowId: string): Promise<GraphRunRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(graphRuns)
+    .where(and(eq(graphRuns.workflowId, workflowId), eq(graphRuns.accountId, accountId)))
+    .limit(1);
+  return row;
+}
+
+export interface TriggeredRunFilter {
+  accountId: string;
+  /** Both kinds of triggered runs when absent (never batch graphs). */
+  trigger?: RunTrigger | undefined;
+  triggerId?: string | undefined;
+  state?: GraphState | undefined;
+  /** Bounds on when the run was accepted. */
+  since?: Date | undefined;
+  until?: Date | undefined;
+  /** Keyset: only runs accepted before the run with this sequence number (newest first). */
+  beforeSeq?: number | undefined;
+  limit: number;
+}
+
+/**
+ * Triggered runs, newest first, paged on their insertion sequence: a run changing state while a client
+ * pages moves no row from one page to another, so each run is listed exactly once.
+ */
+export async function listTriggeredRuns(db: Db, filter: TriggeredRunFilter): Promise<GraphRunRow[]> {
+  const conditions: SQL[] = [
+    eq(graphRuns.accountId, filter.accountId),
+    filter.trigger ? eq(graphRuns.trigger, filter.trigger) : ne(graphRuns.trigger, 'api'),
+  ];
+  if (filter.triggerId) conditions.push(eq(graphRuns.triggerId, filter.triggerId));
+  if (filter.state) conditions.push(eq(graphRuns.state, filter.state));
+  if (filter.since) conditions.push(gte(graphRuns.createdAt, filter.since));
+  if (filter.until) conditions.push(lt(graphRuns.createdAt, filter.until));
+  if (filter.beforeSeq !== undefined) conditions.push(lt(graphRuns.seq, filter.beforeSeq));
+  return db
+    .select()
+    .from(graphRuns)
+    .where(and(...conditions))
+    .orderBy(desc(graphRuns.seq))
+    .limit(filter.limit);
+}
+
+export interface UsageRow {
+  /** Start of the hour or day. */
+  start: Date;
+  graphs: { succeeded: number; partial: number; failed: number; cancelled: number };
+  transforms: number;
+  megapixelsRead: number;
+  bytesWritten: number;
+}
+
+/** Usage of an account per hour or per UTC day, for buckets starting in [from, to). */
+export async function usageOf(
+  db: Db,
+  accountId: string,
+  range: { from: Date; to: Date; granularity: 'hour' | 'day' },
+): Promise<UsageRow[]> {
+  const bucket = sql`date_trunc(${range.granularity}, ${usageHourly.hour}, 'UTC')`;
+  const rows = await db
+    .select({
+      start: sql<string>`${bucket}`,
+      succeeded: sql<number>`sum(${usageHourly.succeeded})::int`,
+      partial: sql<number>`sum(${usageHourly.partial})::int`,
+      failed: sql<number>`sum(${usageHourly.failed})::int`,
+      cancelled: sql<number>`sum(${usageHourly.cancelled})::int`,
+      transforms: sql<number>`sum(${usageHourly.transforms})::int`,
+      megapixelsRead: sql<number>`sum(${usageHourly.megapixelsRead})::float8`,
+      bytesWritten: sql<string>`sum(${usageHourly.bytesWritten})::int8`,
+    })
+    .from(usageHourly)
+    .where(
+      and(
+        eq(usageHourly.accountId, accountId),
+        gte(usageHourly.hour, range.from),
+        lt(usageHourly.hour, range.to),
+      ),
+    )
+    .groupBy(bucket)
+    .orderBy(bucket);
+  return rows.map((row) => ({
+    start: new Date(row.start),
+    graphs: {
+      succeeded: Number(row.succeeded),
+      partial: Number(row.partial),
+      failed: Number(row.failed),
+      cancelled: Number(row.cancelled),
+    },
+    transforms: Number(row.transforms),
+    megapixelsRead: Number(row.megapixelsRead),
+    bytesWritten: Number(row.bytesWritten),
+  }));
+}
+
+/** What the activities record through: the read model over one database. */
+export interface GraphRunRecorder {
+  advance(workflowId: string, change: GraphRunAdvance): Promise<boolean>;
+  finishBatch(batchId: string, state: BatchState): Promise<void>;
+}
+
+export function databaseRunRecorder(db: Db): GraphRunRecorder {
+  return {
+    advance: (workflowId, change) => advanceGraphRun(db, workflowId, change),
+    finishBatch: (batchId, state) => finishBatch(db, batchId, state),
+  };
+}
