@@ -14,7 +14,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { isGeneratedObject } from '../../core/storage/generated-metadata.js';
-import { localObjectPaths } from '../../core/storage/local-paths.js';
+import { localObjectLocation } from '../../core/storage/local-paths.js';
 import { LocalObjectStore } from '../../core/storage/local-store.js';
 import type { EventIngest, ObjectCreatedEvent } from '../../core/triggers/trigger-types.js';
 
@@ -84,7 +84,7 @@ async function walkBucket(root: string, bucket: string): Promise<FoundFile[]> {
       if (!entry.isFile()) continue;
       const key = path.relative(bucketDir, full).split(path.sep).join('/');
       try {
-        localObjectPaths(root, { scheme: 'local', operation: 'head', bucket, key });
+        localObjectLocation({ scheme: 'local', operation: 'head', bucket, key });
       } catch {
         continue; // a name no key can address (a backslash, say): the store could not read it either
       }
