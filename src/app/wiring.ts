@@ -8,7 +8,7 @@ import type { ActivityDeps, BatchGraphSource } from '../temporal/activities/inde
 import type { Logger } from 'pino';
 import { loadOrCreateJwtSecret } from '../core/auth/jwt-secret.js';
 import { loadOrCreateSecretsKey } from '../core/auth/secret-box.js';
-import { createAddressPolicy } from '../core/net/address-policy.js';
+import { outboundAddressPolicy } from '../core/net/own-api-address.js';
 import { createOutboundClient } from '../core/net/outbound-http.js';
 import type { Config } from '../core/config.js';
 import { createApp } from './http-app.js';
@@ -41,7 +41,7 @@ export function batchGraphSource(database: Database): BatchGraphSource {
 
 /** Everything the activities need, over the process's database and stores. */
 export async function activityDeps(
-  config: Pick<Config, 'imaging' | 'throttle' | 'dataDir' | 'secrets' | 'outbound'>,
+  config: Pick<Config, 'imaging' | 'throttle' | 'dataDir' | 'secrets' | 'outbound' | 'http'>,
   database: Database,
   stores: StoreRegistry,
 ): Promise<ActivityDeps> {
@@ -53,7 +53,7 @@ export async function activityDeps(
     webhooks: {
       db: database.db,
       secretsKey: await loadOrCreateSecretsKey(config),
-      outbound: createOutboundClient({ policy: createAddressPolicy(config.outbound.allow) }),
+      outbound: createOutboundClient({ policy: outboundAddressPolicy(config) }),
     },
   };
 }

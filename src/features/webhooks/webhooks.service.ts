@@ -28,7 +28,8 @@ import {
   type SubscriptionPatch,
 } from '../../db/webhook-subscriptions.js';
 import { translateZodIssues } from '../../core/graph/validate.js';
-import { OUTBOUND_ADDRESS_REFUSED, createAddressPolicy } from '../../core/net/address-policy.js';
+import { OUTBOUND_ADDRESS_REFUSED } from '../../core/net/address-policy.js';
+import { outboundAddressPolicy } from '../../core/net/own-api-address.js';
 import type { DeliveryStarter } from '../../core/jobs/orchestrator-ports.js';
 import {
   deliveryIdFor,
@@ -52,7 +53,7 @@ export const secretRotationOverlapMs = 24 * 3_600_000;
 
 export interface WebhookUseCaseDeps {
   db: Db;
-  config: Pick<Config, 'outbound'>;
+  config: Pick<Config, 'outbound' | 'http'>;
   secretsKey: () => Promise<SecretsKey>;
   /** Starts redeliveries; absent when the API runs without the job engine (then 503). */
   deliveries?: DeliveryStarter | undefined;
@@ -60,10 +61,10 @@ export interface WebhookUseCaseDeps {
   uiUrl?: ((workflowId: string) => string | undefined) | undefined;
 }
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown, policy: Config['outbound']): T {
+function parseBody<T>(schema: z.ZodType<T>, body: unknown, config: WebhookUseCaseDeps['config']): T {
   const data = parseRequestBody(schema, body);
   const url = (data as { url?: string }).url;
-  const refused = url === undefined ? undefined : refusedOutboundUrl(url, createAddressPolicy(policy.allow));
+  const refused = url === undefined ? undefined : refusedOutboundUrl(url, outboundAddressPolicy(config));
   if (refused !== undefined) {
     const issue: ApiIssue = { path: '/url', code: OUTBOUND_ADDRESS_REFUSED, message: `url: ${refused}` };
     throw new ApiError(422, 'invalid_body', 'The request body is invalid', [issue]);
@@ -82,7 +83,7 @@ export async function createWebhook(
   accountId: string,
   body: unknown,
 ): Promise<WebhookResponse & { secret: string }> {
-  const input = parseBody(createWebhookRequestSchema, body, deps.config.outbound);
+  const input = parseBody(createWebhookRequestSchema, body, deps.config);
   const key = await deps.secretsKey();
   const id = newSubscriptionId();
   const secret = generateSigningSecret();
@@ -112,7 +113,7 @@ export async function updateWebhook(
   body: unknown,
 ): Promise<WebhookResponse> {
   await ownSubscription(deps.db, accountId, id);
-  const input = parseBody(updateWebhookRequestSchema, body, deps.config.outbound);
+  const input = parseBody(updateWebhookRequestSchema, body, deps.config);
   const patch: SubscriptionPatch = {
     ...(input.url === undefined ? {} : { url: input.url }),
     ...(input.events === undefined ? {} : { events: input.events }),
