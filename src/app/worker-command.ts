@@ -4,7 +4,7 @@
  */
 import { pino } from 'pino';
 import { loadConfig } from '../core/config.js';
-import { createObjectStores } from '../core/storage/connections.js';
+import { createObjectStores, localWatchSettings } from '../core/storage/connections.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
 import { installTemporalRuntime } from '../temporal/worker/runtime.js';
@@ -17,7 +17,9 @@ import { activityDeps, connectClient, openMigratedDatabase } from './wiring.js';
 export async function workerCommand(io: CliIo): Promise<void> {
   const config = loadConfig();
   const needsFeeders = Object.values(config.storage.connections).some((connection) =>
-    connection.kind === 's3' ? connection.events?.sqsQueueUrl !== undefined : connection.watch === true,
+    connection.kind === 's3'
+      ? connection.events?.sqsQueueUrl !== undefined
+      : localWatchSettings(connection) !== undefined,
   );
   // With feeders, shutdown is ordered here (feeders first, their starts finished, then the workers);
   // without, Temporal's runtime turns SIGINT/SIGTERM into a graceful shutdown of every worker itself.

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseDuration } from './durations.js';
 import { limits } from './graph/units.js';
 import { storageConnectionsSchema } from './storage/connections.js';
 import { storageGrantsSchema } from './storage/grants.js';
@@ -15,14 +16,7 @@ const booleanText = z
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 const positiveInt = z.coerce.number().int().positive();
 
-const durationUnits = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** `3000ms`, `10s`, `5m`, `1h`, `1d`: one whole number and one unit, in milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(text.trim());
-  if (!match) return undefined;
-  return Number(match[1]) * durationUnits[match[2] as keyof typeof durationUnits];
-}
+export { parseDuration };
 
 const throttleWindow = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);

@@ -7,3 +7,4 @@ export { classifyPipelineError, classifySourceError, heicMessage, isHevcHeif } f
 export { mimeTypes } from './encode.js';
 export { maxOverlayBytes } from './ops-composite.js';
 export { failOn } from './pipeline.js';
+export { SourceSupersededError } from './source.js';

@@ -24,6 +24,11 @@ export interface StartGraphRunInput {
   /** The rule or hook that started it (`PixelshiftTriggerId`). */
   triggerId: string;
   graph: TransformGraph;
+  /**
+   * The source revision the event named (ObjectInfo.revision: a file's revision, an ETag): a run that
+   * finds another one ends as `superseded` instead of processing (or failing on) a different version.
+   */
+  sourceRevision?: string;
 }
 
 export interface GraphRunQuery {

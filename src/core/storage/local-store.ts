@@ -116,6 +116,14 @@ function fileFacts(stats: BigIntStats): { size: number; mtimeMs: number; mtime: 
   return { size: Number(stats.size), mtimeMs, mtime: new Date(mtimeMs) };
 }
 
+/**
+ * A file's revision (ObjectInfo.revision): its mtime in nanoseconds, size and inode, in hex. A write by
+ * the store (a rename) or by hand gives a new one; the local watcher names each version of a file by it.
+ */
+export function fileRevision(stats: Pick<BigIntStats, 'mtimeNs' | 'size' | 'ino'>): string {
+  return `${stats.mtimeNs.toString(16)}-${stats.size.toString(16)}-${stats.ino.toString(16)}`;
+}
+
 /** Missing folders on the way to an object: the object is simply not there. */
 const missingCodes = new Set(['ENOENT', 'ENOTDIR']);
 
@@ -394,6 +402,7 @@ export class LocalObjectStore implements ObjectStore {
       etag: sidecar?.etag,
       contentType: sidecar?.contentType ?? contentTypeByExtension[path.extname(key).toLowerCase()],
       lastModified: facts.mtime,
+      revision: fileRevision(stats),
       metadata: lowerCaseKeys(sidecar?.metadata ?? {}),
     };
   }

@@ -36,6 +36,8 @@ export async function getBatchStatus(
   if (status.state !== 'running') {
     return {
       ...status,
+      // Batches finished before a state was added recorded no count for it.
+      counts: { ...emptyCounts(), ...status.counts },
       graphs: status.graphs.map((graph) => withUiLink(deps.orchestrator, graph)),
       ...uiLink(deps.orchestrator, status.workflowId),
     };

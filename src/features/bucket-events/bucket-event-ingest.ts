@@ -14,6 +14,10 @@
  * versions refuses a version id as a bad request (S3 answers 400, the local store refuses it): then the
  * object is looked at as it is and the version is left out of the run.
  *
+ * Each run carries the revision its event named (the local watcher's file revision, or the ETag), and a
+ * run that finds its source replaced by then ends as `superseded` rather than processing another version
+ * or failing on a file still being written: the newer version's own event starts the run that counts.
+ *
  * `ingest` resolves only after Temporal acknowledged every start; when any start (or a HEAD, or the
  * database) fails it rejects, and the caller must not acknowledge the events (HTTP 5xx, SQS message left
  * in the queue). Starts that did succeed are found again by their IDs on redelivery.
@@ -121,6 +125,8 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
           result.unmatched += 1;
           return;
         }
+        // What the run must find to process this upload: on S3 the ETag is the object's revision.
+        const sourceRevision = event.revision ?? event.etag;
         for (const rule of matching) {
           const graph = expandGraphTemplate(rule.template, {
             connection: event.connection,
@@ -151,6 +157,7 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
             trigger: 's3',
             triggerId: rule.id,
             graph,
+            ...(sourceRevision === undefined ? {} : { sourceRevision }),
           });
         }
       });

@@ -6,7 +6,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ClassifiedError, isClassifiedError } from '../../core/errors.js';
 import type { TransformGraph } from '../../core/graph/graph.js';
 import { graphSinks, sourceLabel, summarizeGraph } from '../../core/graph/summary.js';
-import { executeGraph } from '../../core/imaging/index.js';
+import { executeGraph, SourceSupersededError } from '../../core/imaging/index.js';
 import type { StoreRegistry } from '../../core/storage/connections.js';
 import { generatedMetadata } from '../../core/storage/generated-metadata.js';
 import type { ThrottleGate } from '../../db/throttle-gate.js';
@@ -102,10 +102,15 @@ export function createActivities(deps: ActivityDeps) {
             sourceBucket: source?.type === 'StorageSource' ? source.bucket : '',
             sourceKey: source?.type === 'StorageSource' ? source.key : '',
           }),
+          ...(input.sourceRevision === undefined ? {} : { expectedSourceRevision: input.sourceRevision }),
         });
         return { sinks: result.sinks, failures: result.failures };
       } catch (error) {
         if (context.cancellationSignal.aborted) throw error;
+        // Not a failure: the event's version is gone, and the newer one has its own run.
+        if (error instanceof SourceSupersededError) {
+          return { sinks: [], failures: [], superseded: { reason: error.message } };
+        }
         throw toApplicationFailure(error);
       } finally {
         clearInterval(ticker);

@@ -15,11 +15,15 @@ export interface RunGraphInput {
   /** Exactly one of `ref` (batch graphs) and `graph` (small triggered graphs) is set. */
   ref?: GraphRef;
   graph?: TransformGraph;
+  /** The source revision the run's event named: another one makes the run `superseded`. */
+  sourceRevision?: string;
 }
 
 export interface RunGraphResult {
   sinks: SinkOutcome[];
   failures: SinkFailureOutcome[];
+  /** Set when the source was replaced after its event: nothing was written, nothing is to be announced. */
+  superseded?: { reason: string };
 }
 
 export interface GraphDescription {

@@ -135,6 +135,7 @@ export class TemporalBatchOrchestrator implements BatchOrchestrator {
             graph: input.graph,
             summary,
             imagingTaskQueue: this.config.temporal.taskQueues.imaging,
+            ...(input.sourceRevision === undefined ? {} : { sourceRevision: input.sourceRevision }),
             ...(this.config.throttle?.enabled === false ? { throttle: false } : {}),
           },
         ],

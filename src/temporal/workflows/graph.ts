@@ -52,10 +52,15 @@ export interface GraphWorkflowInput {
   throttle?: boolean;
   /** Where delivery workflows run; by default the webhooks queue beside this workflow's own queue. */
   webhooksTaskQueue?: string;
+  /** Triggered runs: the source revision their event named (see RunGraphInput). */
+  sourceRevision?: string;
 }
 
 /** The patch that introduced the throttle into graph runs. */
 export const throttlePatch = 'throttle';
+
+/** The patch that lets a run end as `superseded` when its source was replaced after its event. */
+export const supersededPatch = 'superseded-source';
 
 export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOutcome> {
   const { workflowId } = workflowInfo();
@@ -119,12 +124,19 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
       workflowId,
       ...(input.ref ? { ref: input.ref } : {}),
       ...(input.graph ? { graph: input.graph } : {}),
+      ...(input.sourceRevision === undefined ? {} : { sourceRevision: input.sourceRevision }),
     });
     outcome.sinks = result.sinks;
     outcome.failures = result.failures;
-    const state: GraphState =
-      result.failures.length === 0 ? 'succeeded' : result.sinks.length ? 'partial' : 'failed';
-    moveTo(state, `${state}: ${result.sinks.length} written, ${result.failures.length} failed`);
+    // Patched: histories recorded before a run could be superseded replay as they ran. A superseded run
+    // wrote nothing and announces nothing (graphEventType has no event for it).
+    if (result.superseded && patched(supersededPatch)) {
+      moveTo('superseded', `superseded: ${result.superseded.reason}`);
+    } else {
+      const state: GraphState =
+        result.failures.length === 0 ? 'succeeded' : result.sinks.length ? 'partial' : 'failed';
+      moveTo(state, `${state}: ${result.sinks.length} written, ${result.failures.length} failed`);
+    }
   } catch (error) {
     if (isCancellation(error)) {
       delete outcome.throttledUntil;
