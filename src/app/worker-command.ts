@@ -10,6 +10,7 @@ import { createEventIngest } from '../features/bucket-events/bucket-event-ingest
 import { installTemporalRuntime } from '../temporal/worker/runtime.js';
 import { loadWorkflowBundle } from '../temporal/worker/workflow-bundle.js';
 import { createWorkers } from '../temporal/worker/worker.js';
+import { configurationDescription, feederLines } from './banner.js';
 import { startEventFeeders, type EventFeeders } from './feeders.js';
 import type { CliIo } from './io.js';
 import { activityDeps, connectClient, openMigratedDatabase } from './wiring.js';
@@ -31,6 +32,7 @@ export async function workerCommand(io: CliIo): Promise<void> {
     deps: await activityDeps(config, database, stores),
     bundle: await loadWorkflowBundle(),
   });
+  io.log(`configuration: ${configurationDescription(config)}`);
   io.log(
     `worker polling ${config.temporal.taskQueues.orchestration}, ${config.temporal.taskQueues.imaging} ` +
       `and ${config.temporal.taskQueues.webhooks} ` +
@@ -50,7 +52,8 @@ export async function workerCommand(io: CliIo): Promise<void> {
         parse: parseBucketNotification,
         logger,
       });
-      for (const line of feeders.descriptions) io.log(line);
+      io.log('event feeders:');
+      for (const line of feederLines(feeders.descriptions, '  ')) io.log(line);
       await Promise.race([
         new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
@@ -61,6 +64,8 @@ export async function workerCommand(io: CliIo): Promise<void> {
       await feeders.stop();
       feeders = undefined;
       await running.shutdown();
+    } else {
+      io.log(`event feeders: ${feederLines([]).join('')}`);
     }
     await workersDone;
   } finally {

@@ -75,6 +75,8 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   dataDir: string;
+  /** The PIXELSHIFT_CONFIG file, resolved; undefined when the embedded defaults are in use. */
+  configFile: string | undefined;
   database: { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string };
   http: { host: string; port: number; publicUrl: string | undefined; maxBodyBytes: number };
   temporal: {
@@ -145,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const prefix = e.PIXELSHIFT_TASK_QUEUE_PREFIX;
   return {
     dataDir,
+    configFile: e.PIXELSHIFT_CONFIG === undefined ? undefined : path.resolve(e.PIXELSHIFT_CONFIG),
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL }
       : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
