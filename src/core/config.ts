@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './durations.js';
 import { limits } from './graph/units.js';
+import { createAddressPolicy } from './net/address-policy.js';
 import { storageConnectionsSchema } from './storage/connections.js';
 import { storageGrantsSchema } from './storage/grants.js';
 
@@ -59,7 +60,7 @@ const envSchema = z.object({
     .string()
     .refine((text) => Buffer.from(text, 'base64').length === 32, 'Expected 32 bytes encoded as base64')
     .optional(),
-  /** Comma-separated hosts or CIDRs that outbound requests may reach despite the SSRF guard. */
+  /** Comma-separated hosts, IPs or CIDRs, each with an optional port, that outbound requests may reach. */
   PIXELSHIFT_OUTBOUND_ALLOW: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -96,7 +97,7 @@ export interface Config {
   throttle: { enabled: boolean; windowMs: number };
   /** Key that encrypts stored signing secrets; undefined means "load or create one under the data dir". */
   secrets: { key: string | undefined };
-  /** SSRF guard exceptions for outbound requests: hosts or CIDRs (env and config file together). */
+  /** SSRF guard exceptions for outbound requests: hosts, IPs or CIDRs with optional ports (env and file). */
   outbound: { allow: string[] };
   storage: {
     connections: z.infer<typeof storageConnectionsSchema>;
@@ -144,6 +145,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     storage = { connections: file.data.connections ?? storage.connections, grants: file.data.grants ?? {} };
     outboundAllow = file.data.outboundAllow ?? [];
   }
+  const allow = [
+    ...outboundAllow,
+    ...(e.PIXELSHIFT_OUTBOUND_ALLOW ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  ];
+  try {
+    createAddressPolicy(allow);
+  } catch (error) {
+    throw new ConfigError(
+      `PIXELSHIFT_OUTBOUND_ALLOW / outboundAllow: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   const prefix = e.PIXELSHIFT_TASK_QUEUE_PREFIX;
   return {
     dataDir,
@@ -173,15 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: { jwtSecret: e.PIXELSHIFT_JWT_SECRET, tokenTtlSeconds: e.PIXELSHIFT_TOKEN_TTL_SECONDS },
     throttle: { enabled: e.PIXELSHIFT_THROTTLE === 'on', windowMs: e.PIXELSHIFT_THROTTLE_WINDOW },
     secrets: { key: e.PIXELSHIFT_SECRETS_KEY },
-    outbound: {
-      allow: [
-        ...outboundAllow,
-        ...(e.PIXELSHIFT_OUTBOUND_ALLOW ?? '')
-          .split(',')
-          .map((entry) => entry.trim())
-          .filter(Boolean),
-      ],
-    },
+    outbound: { allow },
     storage,
     logLevel: e.LOG_LEVEL,
   };

@@ -131,6 +131,7 @@ function parseAllowEntry(raw: string): AllowEntry {
   }
   const ip = parseIp(host);
   if (ip) return { kind: 'range', cidr: { ...ip, prefix: ip.family === 4 ? 32 : 128 }, port };
+  if (!/^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_.])?$/.test(host)) fail('is not a hostname, an IP or a CIDR');
   return { kind: 'host', host: normalizeHost(host), port };
 }
 
