@@ -1,5 +1,5 @@
 /**
- * Engine throughput against raw sharp on identical work (DESIGN §14), measured in one run:
+ * Engine throughput against raw sharp on identical work (docs/architecture.md §14), measured in one run:
  * - three outputs per photo (1600 px WebP, 800 px WebP, 320×320 cover JPEG): a hand-written sharp
  *   pipeline vs executeGraph over a local-directory store;
  * - a chain that needs two stages (resize → greyscale → resize): sharp doing the same two passes by hand
@@ -8,6 +8,10 @@
  * (/dev/shm) so that the ratio measures the engine rather than the disk's fsync (the local store syncs
  * each write; BENCH_ROOT overrides). A third contender runs the engine over an in-memory store, which
  * separates the engine's own cost from the local store's (temp file, fsync, sidecar, rename per write).
+ *
+ * Last, HEIC decoding (libheif/libde265 in WebAssembly, on a worker thread) against sharp's JPEG decoder:
+ * milliseconds per megapixel for the 12 MP Apple-style grid photo and the 9.1 MP phone JPEG, each decoded
+ * to full-size pixels, and the peak resident memory of the process while HEIC decodes run.
  */
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -16,6 +20,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { TransformGraph } from '../src/core/graph/index.js';
 import { executeGraph } from '../src/core/imaging/index.js';
+import { decodeHeic } from '../src/core/imaging/heic/heic-decoder.js';
 import { LocalObjectStore } from '../src/core/storage/local-store.js';
 import { fixturePath } from '../test/support/fixtures.js';
 import { photoFixtures } from '../test/support/graphs.js';
@@ -203,7 +208,8 @@ export async function run(): Promise<void> {
         perRound: { ...three, ...two },
       },
     };
-    const file = await writeResult('engine', result);
+    const heic = await heicDecodeCost(Number(process.env.BENCH_HEIC_ROUNDS ?? 3));
+    const file = await writeResult('engine', { ...result, heic });
     printTable([
       ['work', 'raw sharp img/s', 'engine img/s', 'engine ÷ raw', 'engine (memory store) ÷ raw'],
       [
@@ -225,8 +231,69 @@ export async function run(): Promise<void> {
       `peak RSS ${peakRssMb} MB; ${result.machine.cpuCount}× ${result.machine.cpuModel}, node ${result.machine.node}, ` +
         `sharp ${result.machine.sharp} / libvips ${result.machine.libvips}, sharp.concurrency ${concurrency}`,
     );
+    printTable([
+      ['decode to pixels', 'megapixels', 'ms per image', 'ms per MP'],
+      ...heic.rows.map((row) => [row.name, row.megapixels, row.msPerImage, row.msPerMegapixel]),
+    ]);
+    console.log(
+      `HEIC ÷ JPEG per megapixel ${heic.heicToJpegPerMegapixel}; peak RSS while decoding HEIC ${heic.peakRssMb} MB ` +
+        `(${heic.baselineRssMb} MB before), decoder WebAssembly memory ${heic.decoderHeapMb} MB`,
+    );
     console.log(`written to ${path.relative(process.cwd(), file)}`);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+const heicPhoto = 'heif-hevc-4032x3024-irot-90cw.heic';
+const jpegPhoto = 'jpeg-large-4608x1976-phone.jpg';
+
+/** HEIC against JPEG decode cost, per megapixel, in one run (the decoder thread is warmed up first). */
+async function heicDecodeCost(rounds: number) {
+  const heicData = await readFile(fixturePath(heicPhoto));
+  const jpegData = await readFile(fixturePath(jpegPhoto));
+  const heicMp = (4032 * 3024) / 1e6;
+  const jpegMp = (4608 * 1976) / 1e6;
+  let decoderHeapBytes = 0;
+  const baselineRssMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
+  const sampler = sampleRss(20);
+  const timings = await interleaved(
+    [
+      {
+        name: 'HEIC',
+        async runItem() {
+          const image = await decodeHeic(heicData, { pixels: 4032 * 3024, maxPixels: 100_000_000 });
+          decoderHeapBytes = Math.max(decoderHeapBytes, image.decoderHeapBytes);
+        },
+      },
+      {
+        name: 'JPEG',
+        async runItem() {
+          await sharp(jpegData).raw().toBuffer();
+        },
+      },
+    ],
+    { items: 1, rounds, warmup: 1 },
+  );
+  const peakRssMb = sampler.stop();
+  const row = (name: string, file: string, megapixels: number) => {
+    const msPerImage = 1000 / timings[name]!.imagesPerSec;
+    return {
+      name: `${name} (${file})`,
+      megapixels: round3(megapixels),
+      msPerImage: Math.round(msPerImage),
+      msPerMegapixel: Math.round(msPerImage / megapixels),
+    };
+  };
+  const rows = [row('HEIC', heicPhoto, heicMp), row('JPEG', jpegPhoto, jpegMp)];
+  return {
+    rows,
+    heicToJpegPerMegapixel: round3(
+      1000 / timings.HEIC!.imagesPerSec / heicMp / (1000 / timings.JPEG!.imagesPerSec / jpegMp),
+    ),
+    rounds,
+    baselineRssMb,
+    peakRssMb,
+    decoderHeapMb: Math.round(decoderHeapBytes / 1024 / 1024),
+  };
 }

@@ -28,7 +28,7 @@ import { createApiKey } from '../src/db/api-key-credentials.js';
 import { activityDeps } from '../src/app/wiring.js';
 import { loadConfig } from '../src/core/config.js';
 import { ensureAccount, migrate, openDatabase } from '../src/db/index.js';
-import { TemporalBatchOrchestrator } from '../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
 import { createObjectStores } from '../src/core/storage/connections.js';
 import { startMoto } from '../src/tools/moto.js';
 import { startTemporalDevServer } from '../src/tools/temporal-cli.js';
@@ -133,7 +133,7 @@ export async function run(): Promise<void> {
     const startsApi = await serveApi(
       startsConfig,
       database,
-      new TemporalBatchOrchestrator(client, startsConfig),
+      new TemporalJobEngine(client, startsConfig),
       key,
     );
     cleanups.push(() => startsApi.server.close());
@@ -205,7 +205,7 @@ export async function run(): Promise<void> {
     const rawHeadsPerSec = await bounded(eventCount, (index) =>
       s3.send(new HeadObjectCommand({ Bucket: input, Key: keys[index] })),
     );
-    const rawOrchestrator = new TemporalBatchOrchestrator(client, startsConfig);
+    const rawOrchestrator = new TemporalJobEngine(client, startsConfig);
     const rawGraph = {
       transformUnits: [
         { type: 'StorageSource' as const, bucket: input, key: 'photos/0.jpg' },
@@ -225,7 +225,7 @@ export async function run(): Promise<void> {
     );
 
     // ---- (b) upload → SQS → poller → graph done
-    const orchestrator = new TemporalBatchOrchestrator(client, config);
+    const orchestrator = new TemporalJobEngine(client, config);
     const stores = createObjectStores(config.storage.connections);
     cleanups.push(() => Promise.resolve(stores.destroy()));
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });

@@ -8,7 +8,7 @@ import type { Config } from '../src/core/config.js';
 import type { Database } from '../src/db/index.js';
 import { createApp } from '../src/app/http-app.js';
 import { startHttpServer, type HttpServer } from '../src/api/http-server.js';
-import type { BatchOrchestrator } from '../src/core/jobs/orchestrator-ports.js';
+import type { JobEngine } from '../src/core/jobs/orchestrator-ports.js';
 
 export const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 
@@ -137,7 +137,7 @@ export interface ServedApi {
 export async function serveApi(
   config: Config,
   database: Database,
-  orchestrator: BatchOrchestrator,
+  orchestrator: JobEngine,
   key: { keyId: string; secret: string },
 ): Promise<ServedApi> {
   const app = createApp({

@@ -1,5 +1,5 @@
 /**
- * The full path against raw sharp on identical work (DESIGN §14), measured in one run on this machine:
+ * The full path against raw sharp on identical work (docs/architecture.md §14), measured in one run on this machine:
  * - raw sharp: the photos, three outputs each (1600 px WebP, 800 px WebP, 320×320 cover JPEG), two images
  *   in flight (as many as the worker's imaging slots);
  * - the full path: HTTP submit → Temporal → worker → local storage → status complete, with the Temporal
@@ -18,10 +18,10 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import sharp from 'sharp';
 import { createApiKey } from '../src/db/api-key-credentials.js';
-import { batchGraphSource } from '../src/app/wiring.js';
+import { activityDeps } from '../src/app/wiring.js';
 import { loadConfig } from '../src/core/config.js';
 import { ensureAccount, migrate, openDatabase } from '../src/db/index.js';
-import { TemporalBatchOrchestrator } from '../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
 import { createObjectStores } from '../src/core/storage/connections.js';
 import { startTemporalDevServer } from '../src/tools/temporal-cli.js';
 import { installTemporalRuntime } from '../src/temporal/worker/runtime.js';
@@ -78,14 +78,14 @@ export async function run(): Promise<void> {
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });
     const workers = await createWorkers({
       config,
-      deps: { graphs: batchGraphSource(database), stores, imaging: config.imaging },
+      deps: await activityDeps(config, database, stores),
       bundle: await buildWorkflowBundle(),
       connection: nativeConnection,
     });
     const workersDone = workers.run();
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
-    const orchestrator = new TemporalBatchOrchestrator(client, config);
+    const orchestrator = new TemporalJobEngine(client, config);
     const served = await serveApi(config, database, orchestrator, key);
     const { server } = served;
     const api = (pathname: string, body?: unknown) => served.call(pathname, body);

@@ -1,6 +1,6 @@
 /**
  * Benchmark dispatcher: `npm run bench -- <name>` runs bench/<name>.ts. Benchmarks report ratios
- * measured in one run on one machine (DESIGN §14); they are never timed assertions in tests.
+ * measured in one run on one machine (docs/architecture.md §14); they are never timed assertions in tests.
  */
 const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   engine: () => import('./engine.js'),

@@ -23,7 +23,7 @@ import { loadConfig, type Config } from '../src/core/config.js';
 import { ensureAccount, migrate, openDatabase, type Database } from '../src/db/index.js';
 import { createApp } from '../src/app/http-app.js';
 import { startHttpServer, type HttpServer } from '../src/api/http-server.js';
-import { TemporalBatchOrchestrator } from '../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
 import { createObjectStores } from '../src/core/storage/connections.js';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../src/db/database.js';
@@ -157,7 +157,7 @@ async function pipelineRatio(): Promise<{
       on: await startHttpServer(
         createApp({
           db: database.db,
-          orchestrator: new TemporalBatchOrchestrator(client, on),
+          orchestrator: new TemporalJobEngine(client, on),
           config: on,
           jwtSecret,
         }),
@@ -166,7 +166,7 @@ async function pipelineRatio(): Promise<{
       off: await startHttpServer(
         createApp({
           db: database.db,
-          orchestrator: new TemporalBatchOrchestrator(client, off),
+          orchestrator: new TemporalJobEngine(client, off),
           config: off,
           jwtSecret,
         }),

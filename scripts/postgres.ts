@@ -1,5 +1,5 @@
 /**
- * A throwaway PostgreSQL server for tests (DESIGN §12, §14): Debian's binaries, a fresh cluster in a
+ * A throwaway PostgreSQL server for tests (docs/architecture.md §12, §14): Debian's binaries, a fresh cluster in a
  * temp dir, loopback only, durability switched off (the data dies with the run anyway).
  *
  * Usage from code: `const pg = await startPostgres(); ... await pg.stop();`

@@ -19,13 +19,14 @@ import { ensureAccount, insertSubscription, listDeliveries, migrate, openDatabas
 import { createAddressPolicy } from '../src/core/net/address-policy.js';
 import { createOutboundClient } from '../src/core/net/outbound-http.js';
 import { newSubscriptionId } from '../src/core/webhooks/webhook-ids.js';
-import { TemporalBatchOrchestrator } from '../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
 import { createObjectStores } from '../src/core/storage/connections.js';
 import { findTemporalCli, startTemporalDevServer } from '../src/tools/temporal-cli.js';
 import { execFileSync } from 'node:child_process';
 import { installTemporalRuntime } from '../src/temporal/worker/runtime.js';
 import { buildWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
 import { createWorkers } from '../src/temporal/worker/worker.js';
+import { databaseThrottleGate } from '../src/db/throttle-gate.js';
 import { fixturePath } from '../test/support/fixtures.js';
 import { MemoryGraphSource } from '../test/support/memory-graphs.js';
 
@@ -75,7 +76,7 @@ try {
       uiUrl: undefined,
       taskQueues,
     },
-    imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024 },
+    imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024, heic: true },
   };
   // Webhooks: one subscription to every event on a loopback receiver, so the histories record the
   // emission and the delivery children (and a delivery workflow of its own).
@@ -114,6 +115,7 @@ try {
       graphs,
       stores: createObjectStores({ default: { kind: 'local', root } }),
       imaging: config.imaging,
+      throttle: databaseThrottleGate(database.db, { windowMs: 3_600_000 }),
       webhooks: {
         db: database.db,
         secretsKey,
@@ -127,7 +129,7 @@ try {
   const running = workers.run();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const orchestrator = new TemporalBatchOrchestrator(client, config);
+  const orchestrator = new TemporalJobEngine(client, config);
   const waitDone = async (batchId: string) => {
     for (;;) {
       const status = await orchestrator.getBatchStatus('acme', batchId);

@@ -4,7 +4,7 @@
  * renders them as `{ "error": { "code", "message", "issues"? } }`.
  */
 import type { z } from 'zod';
-import { translateZodIssues } from '../core/graph/validate.js';
+import { translateZodIssues } from '../core/graph/zod-issues.js';
 
 export interface ApiIssue {
   path: string;
@@ -23,9 +23,12 @@ export const apiErrorCodes = [
   'not_found',
   'idempotency_conflict',
   'payload_too_large',
+  'headers_too_large',
+  'request_timeout',
   'unsupported_media_type',
   'orchestrator_unavailable',
   'internal_error',
+  'method_not_allowed',
   // inbound hooks
   'invalid_signature',
   'hook_not_found',

@@ -33,14 +33,14 @@ export function requireBearer(deps: BearerDeps): RequestHandler {
     const verified = await verifyAccessToken(match[1], deps.jwtSecret);
     if (!verified.ok) {
       throw unauthorized(
-        verified.reason === 'expired' ? 'The access token has expired' : 'The access token is invalid',
+        verified.error === 'expired' ? 'The access token has expired' : 'The access token is invalid',
         true,
       );
     }
-    if (!(await deps.keyStatus.isActive(verified.claims.keyId, verified.claims.accountId))) {
+    if (!(await deps.keyStatus.isActive(verified.value.keyId, verified.value.accountId))) {
       throw unauthorized('The access token is invalid', true);
     }
-    res.locals.principal = verified.claims;
+    res.locals.principal = verified.value;
     next();
   };
 }

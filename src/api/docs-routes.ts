@@ -1,24 +1,48 @@
+/** The OpenAPI document at `/swagger/v1/swagger.json` and Swagger UI at `/swagger/`. */
 import { Router } from 'express';
 import swaggerUi from 'swagger-ui-express';
-import type { OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { defineRoute, ok, type ApiFeature } from './define-route.js';
+import type { OpenApiDocument } from './openapi-builder.js';
 
-export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
+/** The document as a documented operation of its own, so generated clients and fuzzers can find it. */
+export function docsFeature(document: () => OpenApiDocument): ApiFeature {
+  return {
+    tags: [{ name: 'operations', description: 'Health, readiness, metrics' }],
+    routes: [
+      defineRoute({
+        operationId: 'getOpenApiDocument',
+        method: 'get',
+        path: '/swagger/v1/swagger.json',
+        tags: ['operations'],
+        auth: 'none',
+        summary: 'This OpenAPI 3.1 document',
+        responses: {
+          200: {
+            description: 'The document.',
+            content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+          },
+        },
+        handler: () => ok(document()),
+      }),
+    ],
+  };
+}
 
-/** The OpenAPI document at `/swagger/v1/swagger.json` and Swagger UI at `/swagger/`. */
-export function docsRoutes(document: OpenApiDocument): Router {
+/**
+ * Swagger UI at `/swagger/`: pages, not API operations, so it is middleware rather than routes (the
+ * route table stays equal to the document).
+ */
+export function swaggerUiPages(): Router {
   const router = Router();
-  router.get('/swagger/v1/swagger.json', (_req, res) => {
-    res.json(document);
-  });
   // Swagger UI loads its assets relative to the page, which only resolve under `/swagger/`. A relative
   // redirect keeps working behind a reverse proxy that mounts the API under a prefix.
-  router.get('/swagger', (req, res, next) => {
-    if (req.path === '/swagger') res.redirect(301, 'swagger/');
+  router.use('/swagger', (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') next();
+    else if (req.originalUrl.split('?')[0] === '/swagger') res.redirect(301, 'swagger/');
+    // swagger-ui-dist ships a demo index.html (the Petstore); ours is the page at /swagger/.
+    else if (req.path === '/index.html') res.redirect(301, './');
     else next();
-  });
-  // swagger-ui-dist ships a demo index.html (the Petstore); ours is the page at /swagger/.
-  router.get('/swagger/index.html', (_req, res) => {
-    res.redirect(301, './');
   });
   // The UI fetches the document (relative to /swagger/) instead of embedding a second copy of it.
   const uiOptions = { swaggerUrl: 'v1/swagger.json', customSiteTitle: 'pixelshift API' };

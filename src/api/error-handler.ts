@@ -24,6 +24,24 @@ export function errorHandler(logger?: Logger, maxBodyBytes?: number): ErrorReque
   };
 }
 
+/**
+ * PostgreSQL refuses U+0000 in text (SQLSTATE 22021) and in jsonb (22P05), and nothing else a JavaScript
+ * string can hold. When one reaches a query, the request carried a NUL no validation caught: the client's
+ * mistake, answered as such, where it was a 500.
+ */
+const nulRefusedByDatabase = new Set(['22021', '22P05']);
+
+/** Whether the error, or one of its causes (the query builder wraps the driver's), is such a refusal. */
+function isNulRefusedByDatabase(error: unknown): boolean {
+  let at = error;
+  for (let depth = 0; depth < 4 && typeof at === 'object' && at !== null; depth += 1) {
+    const { code, cause } = at as { code?: unknown; cause?: unknown };
+    if (typeof code === 'string' && nulRefusedByDatabase.has(code)) return true;
+    at = cause;
+  }
+  return false;
+}
+
 /** Errors raised by body-parser (and Express's router) carry a `type` and an HTTP `status`. */
 interface HttpLibraryError {
   type?: unknown;
@@ -50,6 +68,13 @@ export function toApiError(error: unknown, maxBodyBytes?: number): ApiError {
       return new ApiError(415, 'unsupported_media_type', 'The request body must be UTF-8 encoded JSON');
     default:
       break;
+  }
+  if (isNulRefusedByDatabase(error)) {
+    return new ApiError(
+      400,
+      'invalid_request',
+      'The request contains a NUL character (U+0000), which no field accepts',
+    );
   }
   // Other client errors from the libraries (aborted bodies, undecodable path segments, …); their own
   // messages are not shown, only that the request was malformed.

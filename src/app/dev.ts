@@ -1,5 +1,5 @@
 /**
- * `pixelshift dev` (what `npm start` runs): the embedded default of DESIGN §13 in one process tree —
+ * `pixelshift dev` (what `npm start` runs): the embedded default of docs/architecture.md §13 in one process tree —
  * a Temporal dev server (persistent file and UI), PGlite, a `local` storage connection, the API and a
  * worker — with nothing to install by hand. Ctrl-C stops everything; a second start keeps the data.
  */

@@ -1,17 +1,23 @@
 /**
- * The example rule `npm start` gives the dev account (DESIGN §13): every image dropped under the
+ * The example rule `npm start` gives the dev account (docs/architecture.md §13): every image dropped under the
  * `uploads` bucket folder gets a 320 px WebP thumbnail in `thumbnails`, at the same path. It is created
  * through the same checks as `POST /v1/rules` (template, grants, the loop check), and only when the
  * account has no rules at all, so a rule the user deleted or changed is never brought back.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_CONNECTION } from '../core/graph/units.js';
 import type { RuleResponse } from '../features/rules/rules.schemas.js';
-import { createRule, listAccountRules, type RuleDeps } from '../features/rules/rules.service.js';
+import {
+  createRule,
+  listAccountRules,
+  parseRuleBody,
+  type RuleDeps,
+} from '../features/rules/rules.service.js';
 
 export const EXAMPLE_RULE = {
   name: 'Example: a 320 px WebP thumbnail of every image uploaded',
-  connection: 'default',
+  connection: DEFAULT_CONNECTION,
   bucket: 'uploads',
   contentTypes: ['image/*'],
   template: {
@@ -30,7 +36,7 @@ export async function ensureExampleRule(
 ): Promise<RuleResponse | undefined> {
   const { rules } = await listAccountRules(deps, accountId);
   if (rules.length > 0) return undefined;
-  return createRule(deps, accountId, EXAMPLE_RULE);
+  return createRule(deps, accountId, parseRuleBody(EXAMPLE_RULE));
 }
 
 /** Where to drop files and find thumbnails, when the account has the example rule on a local connection. */

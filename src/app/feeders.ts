@@ -1,7 +1,7 @@
 /**
- * Starts the event feeders a process owns (DESIGN §10): an SQS poller for every s3 connection that names
- * `events.sqsQueueUrl`, and a watcher for every watched `local` connection. Both feed the one
- * ingest path. The HTTP ingress (S3 webhooks, SNS) lives in the API instead.
+ * Starts the event feeders a process owns (docs/architecture.md §10): an SQS poller for every s3
+ * connection that names `events.sqsQueueUrl`, and a watcher for every watched `local` connection. Both
+ * feed the one ingest path. The HTTP ingress (S3 webhooks, SNS) lives in the API instead.
  */
 import type { Logger } from 'pino';
 import { localWatchSettings, type StorageConnections } from '../core/storage/connections.js';

@@ -1,42 +1,44 @@
 /**
- * The Express application (DESIGN §8). A factory with no `listen` inside: tests mount it with supertest,
+ * The Express application (docs/architecture.md §8). A factory with no `listen` inside: tests mount it with supertest,
  * `startHttpServer` (server.ts) serves it. Routes stay thin — validate, call one use-case, shape the
  * response — and one error middleware renders every failure.
  */
 import express, { type Express, type RequestHandler } from 'express';
+import { accountFeature } from '../features/account/account.routes.js';
+import { batchesFeature } from '../features/batches/batches.routes.js';
+import { docsFeature, swaggerUiPages } from '../api/docs-routes.js';
+import { graphsFeature } from '../features/graphs/graphs.routes.js';
+import { inboundHooksFeature } from '../features/inbound-hooks/inbound-hooks.routes.js';
+import { keysFeature } from '../features/keys/keys.routes.js';
+import { oauthFeature } from '../features/oauth/oauth.routes.js';
+import { operationsFeature } from '../features/operations/operations.routes.js';
+import type { ApiFeature } from '../api/define-route.js';
+import { mountRoutes } from '../api/mount-routes.js';
+import { buildOpenApiDocument, type OpenApiDocument } from '../api/openapi-builder.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createKeyStatusCache, type KeyStatusCache } from '../api/key-status.js';
 import type { Config } from '../core/config.js';
 import { pingDatabase, type Db } from '../db/database.js';
-import type { BatchOrchestrator } from '../core/jobs/orchestrator-ports.js';
+import type { JobEngine } from '../core/jobs/orchestrator-ports.js';
 import { requireBearer } from '../api/bearer.js';
 import { errorHandler, notFoundHandler } from '../api/error-handler.js';
 import { createHttpMetrics } from '../api/metrics.js';
-import { buildOpenApiDocument } from './openapi-document.js';
-import { accountRoutes } from '../features/account/account.routes.js';
-import { batchRoutes } from '../features/batches/batches.routes.js';
-import { docsRoutes } from '../api/docs-routes.js';
-import { graphRoutes } from '../features/graphs/graphs.routes.js';
-import { hookRoutes, hookTriggerRoutes } from '../features/inbound-hooks/inbound-hooks.routes.js';
-import { keyRoutes } from '../features/keys/keys.routes.js';
-import { oauthRoutes } from '../features/oauth/oauth.routes.js';
-import { operationRoutes } from '../features/operations/operations.routes.js';
-import { ruleRoutes } from '../features/rules/rules.routes.js';
-import { runRoutes } from '../features/runs/runs.routes.js';
-import { s3EventRoutes } from '../features/bucket-events/s3-events.routes.js';
+import { rulesFeature } from '../features/rules/rules.routes.js';
+import { runsFeature } from '../features/runs/runs.routes.js';
+import { s3EventsFeature } from '../features/bucket-events/s3-events.routes.js';
 import { createObjectStores, type StoreRegistry } from '../core/storage/connections.js';
 import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
-import { snsEventRoutes, type SnsRouteDeps } from '../features/bucket-events/sns-events.routes.js';
+import { snsEventsFeature, type SnsRouteDeps } from '../features/bucket-events/sns-events.routes.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { createCertificateFetcher, createSubscriptionConfirmer } from '../core/triggers/sns-messages.js';
-import { webhookRoutes } from '../features/webhooks/webhooks.routes.js';
+import { webhooksFeature } from '../features/webhooks/webhooks.routes.js';
 import type { DeliveryStarter } from '../core/jobs/orchestrator-ports.js';
 import { loadOrCreateSecretsKey, type SecretsKey } from '../core/auth/secret-box.js';
 
 export interface AppDeps {
   db: Db;
-  orchestrator: BatchOrchestrator;
+  orchestrator: JobEngine;
   config: Config;
   /** HMAC key of access tokens: `await loadOrCreateJwtSecret(config)`. */
   jwtSecret: Uint8Array;
@@ -66,32 +68,9 @@ export function createApp(deps: AppDeps): Express {
   const metrics = createHttpMetrics(deps.metricsRegistry);
   const app = express();
   app.disable('x-powered-by');
-
   app.use(metrics.middleware, securityHeaders);
-  app.use(
-    operationRoutes({
-      ping: () => pingDatabase(deps.db),
-      orchestrator: deps.orchestrator,
-      logger,
-      registry: metrics.registry,
-    }),
-  );
-  app.use(docsRoutes(buildOpenApiDocument({ publicUrl: config.http.publicUrl })));
-  app.use(
-    oauthRoutes({ db: deps.db, jwtSecret: deps.jwtSecret, tokenTtlSeconds: config.auth.tokenTtlSeconds }),
-  );
 
-  // Inbound hooks prove themselves with their signature instead of a token.
-  const hookDeps = {
-    db: deps.db,
-    orchestrator: deps.orchestrator,
-    config,
-    secretsKey: deps.secretsKey,
-    logger,
-  };
-  app.use(hookTriggerRoutes(hookDeps));
-
-  // Bucket events: authenticated by their connection's events token, not by an account token.
+  // Bucket events (S3 posts and SNS messages) start runs through one ingest.
   let ownStores: StoreRegistry | undefined;
   const stores = deps.stores ?? {
     get: (name: string) => (ownStores ??= createObjectStores(config.storage.connections)).get(name),
@@ -103,11 +82,33 @@ export function createApp(deps: AppDeps): Express {
     storage: config.storage,
     logger,
   });
-  app.use(s3EventRoutes({ config, ingest: eventIngest, logger, registry: metrics.registry }));
 
-  // Authenticated by the SNS message signature, not a bearer token.
-  app.use(
-    snsEventRoutes({
+  // Opens sealed hook and webhook secrets; loaded once, on first use.
+  const secretsKey = lazySecretsKey(config, deps.secretsKey);
+  // One line per feature: its routes are mounted and documented from the same definitions.
+  const features: ApiFeature[] = [
+    operationsFeature({
+      ping: () => pingDatabase(deps.db),
+      orchestrator: deps.orchestrator,
+      logger,
+      registry: metrics.registry,
+    }),
+    docsFeature(() => document),
+    oauthFeature({ db: deps.db, jwtSecret: deps.jwtSecret, tokenTtlSeconds: config.auth.tokenTtlSeconds }),
+    batchesFeature({ db: deps.db, orchestrator: deps.orchestrator, config, logger }),
+    graphsFeature({ config }),
+    keysFeature({ db: deps.db, keyStatus }),
+    accountFeature({ db: deps.db, orchestrator: deps.orchestrator, config, logger }),
+    inboundHooksFeature({ db: deps.db, orchestrator: deps.orchestrator, config, secretsKey, logger }),
+    webhooksFeature({
+      db: deps.db,
+      config,
+      secretsKey,
+      deliveries: deps.deliveries,
+      uiUrl: (workflowId) => deps.orchestrator.uiUrl(workflowId),
+    }),
+    s3EventsFeature({ config, ingest: eventIngest, logger, registry: metrics.registry }),
+    snsEventsFeature({
       db: deps.db,
       connections: config.storage.connections,
       logger,
@@ -117,40 +118,31 @@ export function createApp(deps: AppDeps): Express {
       confirmSubscription: createSubscriptionConfirmer(),
       ...deps.sns,
     }),
+    rulesFeature({ db: deps.db, config }),
+    runsFeature({ orchestrator: deps.orchestrator, config, logger }),
+  ];
+  const document = buildOpenApiDocument(features, { publicUrl: config.http.publicUrl });
+  app.locals.openApiDocument = document;
+  mountRoutes(
+    app,
+    features.flatMap((feature) => feature.routes),
+    {
+      maxBodyBytes: config.http.maxBodyBytes,
+      // Everything under /v1 needs a token — unknown /v1 paths included, so they reveal nothing either.
+      requireBearer: requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }),
+    },
   );
 
-  // Everything under /v1 needs a token — unknown /v1 paths included, so they reveal nothing either.
-  app.use('/v1', requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }));
-  app.use(batchRoutes({ db: deps.db, orchestrator: deps.orchestrator, config, logger }));
-  app.use(graphRoutes({ config }));
-  app.use(hookRoutes(hookDeps));
-  app.use(keyRoutes({ db: deps.db, keyStatus, maxBodyBytes: config.http.maxBodyBytes }));
-  app.use(
-    accountRoutes({
-      db: deps.db,
-      orchestrator: deps.orchestrator,
-      config,
-      logger,
-      maxBodyBytes: config.http.maxBodyBytes,
-    }),
-  );
-
-  app.use(ruleRoutes({ db: deps.db, config, maxBodyBytes: config.http.maxBodyBytes }));
-  app.use(runRoutes({ orchestrator: deps.orchestrator, config, logger }));
-  app.use(
-    webhookRoutes({
-      db: deps.db,
-      config,
-      secretsKey: lazySecretsKey(config, deps.secretsKey),
-      deliveries: deps.deliveries,
-      uiUrl: (workflowId) => deps.orchestrator.uiUrl(workflowId),
-      maxBodyBytes: config.http.maxBodyBytes,
-    }),
-  );
+  app.use(swaggerUiPages());
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.http.maxBodyBytes));
   return app;
+}
+
+/** The OpenAPI document an app serves (built from the routes it mounts). */
+export function openApiDocumentOf(app: Express): OpenApiDocument {
+  return app.locals.openApiDocument as OpenApiDocument;
 }
 
 /** The given key, or the configured/generated one loaded on first use. */

@@ -14,7 +14,7 @@ import type { Config } from '../core/config.js';
 import { createApp } from './http-app.js';
 import { startHttpServer, type HttpServer } from '../api/http-server.js';
 import { getBatchGraph, listBatchGraphs, openDatabase, migrate, type Database } from '../db/index.js';
-import { TemporalBatchOrchestrator } from '../temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../temporal/client/temporal-orchestrator.js';
 import type { DeliveryStarter } from '../core/jobs/orchestrator-ports.js';
 import { TemporalDeliveryStarter } from '../temporal/client/delivery-starter.js';
 import type { StoreRegistry } from '../core/storage/connections.js';
@@ -41,7 +41,7 @@ export function batchGraphSource(database: Database): BatchGraphSource {
 
 /** Everything the activities need, over the process's database and stores. */
 export async function activityDeps(
-  config: Pick<Config, 'imaging' | 'throttle' | 'dataDir' | 'secrets' | 'outbound' | 'http'>,
+  config: Pick<Config, 'imaging' | 'throttle' | 'dataDir' | 'secrets' | 'outbound' | 'http' | 'webhooks'>,
   database: Database,
   stores: StoreRegistry,
 ): Promise<ActivityDeps> {
@@ -54,13 +54,14 @@ export async function activityDeps(
       db: database.db,
       secretsKey: await loadOrCreateSecretsKey(config),
       outbound: createOutboundClient({ policy: outboundAddressPolicy(config) }),
+      retryScheduleMs: config.webhooks.retryScheduleMs,
     },
   };
 }
 
 export async function connectClient(config: Pick<Config, 'temporal'>): Promise<{
   client: Client;
-  orchestrator: TemporalBatchOrchestrator;
+  orchestrator: TemporalJobEngine;
   deliveries: TemporalDeliveryStarter;
 }> {
   const connection = await Connection.connect({
@@ -71,7 +72,7 @@ export async function connectClient(config: Pick<Config, 'temporal'>): Promise<{
   const client = new Client({ connection, namespace: config.temporal.namespace });
   return {
     client,
-    orchestrator: new TemporalBatchOrchestrator(client, config),
+    orchestrator: new TemporalJobEngine(client, config),
     deliveries: new TemporalDeliveryStarter(client, config),
   };
 }
@@ -80,7 +81,7 @@ export async function connectClient(config: Pick<Config, 'temporal'>): Promise<{
 export async function startApiServer(
   config: Config,
   database: Database,
-  orchestrator: TemporalBatchOrchestrator,
+  orchestrator: TemporalJobEngine,
   logger: Logger,
   extras: {
     /** Shared with the workers when they run in this process; the app builds its own otherwise. */
@@ -100,7 +101,7 @@ export async function startApiServer(
 
 /**
  * glibc reads MALLOC_ARENA_MAX only at process start, so a process that runs sharp re-executes itself
- * once with it set: libvips' threads otherwise each grow a malloc arena and RSS balloons (DESIGN §5).
+ * once with it set: libvips' threads otherwise each grow a malloc arena and RSS balloons (docs/architecture.md §5).
  * Resolves true when this process has handed over to the child (and the child has ended): the caller
  * must then do nothing else. Signals are passed on, so Ctrl-C and SIGTERM reach the real process and
  * this one waits for its clean shutdown instead of dying first.

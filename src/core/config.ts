@@ -7,10 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './durations.js';
-import { limits } from './graph/units.js';
+import { DEFAULT_CONNECTION, limits } from './graph/units.js';
 import { createAddressPolicy } from './net/address-policy.js';
 import { storageConnectionsSchema } from './storage/connections.js';
 import { storageGrantsSchema } from './storage/grants.js';
+import { defaultRetryScheduleMs } from './webhooks/webhook-retry.js';
 
 const booleanText = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -29,6 +30,20 @@ const throttleWindow = z.string().transform((text, ctx) => {
     return z.NEVER;
   }
   return ms;
+});
+
+/** `5s,30s,2m`: the delays between webhook delivery attempts, each from 10 ms to 1 day, at most 100. */
+const retrySchedule = z.string().transform((text, ctx) => {
+  const delays = text.split(',').map((part) => parseDuration(part));
+  const valid = delays.every((ms) => ms !== undefined && ms >= 10 && ms <= 86_400_000);
+  if (!valid || delays.length > 100) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'Expected up to 100 comma-separated durations from 10ms to 1d, such as 5s,30s,2m',
+    });
+    return z.NEVER;
+  }
+  return delays as number[];
 });
 
 const envSchema = z.object({
@@ -50,6 +65,8 @@ const envSchema = z.object({
   PIXELSHIFT_IMAGING_SLOTS: positiveInt.optional(),
   PIXELSHIFT_MAX_INPUT_PIXELS: positiveInt.default(limits.defaultMaxInputPixels),
   PIXELSHIFT_MAX_SOURCE_BYTES: positiveInt.max(limits.maxSourceBytes).default(limits.maxSourceBytes),
+  /** HEIC (HEVC) decoding in WebAssembly; `off` refuses HEIC sources as unsupported_input. */
+  PIXELSHIFT_HEIC: z.enum(['on', 'off']).default('on'),
   PIXELSHIFT_JWT_SECRET: z.string().min(32).optional(),
   PIXELSHIFT_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(3600),
   PIXELSHIFT_MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
@@ -62,13 +79,14 @@ const envSchema = z.object({
     .optional(),
   /** Comma-separated hosts, IPs or CIDRs, each with an optional port, that outbound requests may reach. */
   PIXELSHIFT_OUTBOUND_ALLOW: z.string().optional(),
+  PIXELSHIFT_WEBHOOK_RETRY_SCHEDULE: retrySchedule.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 const fileSchema = z.strictObject({
   connections: storageConnectionsSchema.optional(),
   grants: storageGrantsSchema.optional(),
-  /** Hosts or CIDRs outbound requests (callbacks) may reach even though they are private (DESIGN §11). */
+  /** Hosts or CIDRs outbound requests (callbacks) may reach even though they are private (docs/architecture.md §11). */
   outboundAllow: z.array(z.string().min(1)).optional(),
 });
 
@@ -88,10 +106,10 @@ export interface Config {
     uiUrl: string | undefined;
     taskQueues: { orchestration: string; imaging: string; webhooks: string };
   };
-  imaging: { slots: number; maxInputPixels: number; maxSourceBytes: number };
+  imaging: { slots: number; maxInputPixels: number; maxSourceBytes: number; heic: boolean };
   auth: { jwtSecret: string | undefined; tokenTtlSeconds: number };
   /**
-   * Per-account transforms per window (DESIGN §9). `enabled: false` (PIXELSHIFT_THROTTLE=off) starts graphs
+   * Per-account transforms per window (docs/architecture.md §9). `enabled: false` (PIXELSHIFT_THROTTLE=off) starts graphs
    * without reserving a slot: for benchmarks and deployments that need no limit.
    */
   throttle: { enabled: boolean; windowMs: number };
@@ -99,6 +117,11 @@ export interface Config {
   secrets: { key: string | undefined };
   /** SSRF guard exceptions for outbound requests: hosts, IPs or CIDRs with optional ports (env and file). */
   outbound: { allow: string[] };
+  /**
+   * Delays between the attempts of a webhook delivery (docs/architecture.md §11), read by the webhooks worker when a
+   * delivery starts; about three days in all by default.
+   */
+  webhooks: { retryScheduleMs: readonly number[] };
   storage: {
     connections: z.infer<typeof storageConnectionsSchema>;
     grants: z.infer<typeof storageGrantsSchema>;
@@ -113,8 +136,10 @@ export class ConfigError extends Error {
 /** The embedded default: one local connection under the data dir, every bucket granted to every account. */
 function embeddedStorage(dataDir: string): Config['storage'] {
   return {
-    connections: { default: { kind: 'local', root: path.join(dataDir, 'storage'), watch: true } },
-    grants: { '*': [{ connection: 'default', buckets: ['*'] }] },
+    connections: {
+      [DEFAULT_CONNECTION]: { kind: 'local', root: path.join(dataDir, 'storage'), watch: true },
+    },
+    grants: { '*': [{ connection: DEFAULT_CONNECTION, buckets: ['*'] }] },
   };
 }
 
@@ -184,11 +209,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       slots: e.PIXELSHIFT_IMAGING_SLOTS ?? os.availableParallelism(),
       maxInputPixels: e.PIXELSHIFT_MAX_INPUT_PIXELS,
       maxSourceBytes: e.PIXELSHIFT_MAX_SOURCE_BYTES,
+      heic: e.PIXELSHIFT_HEIC === 'on',
     },
     auth: { jwtSecret: e.PIXELSHIFT_JWT_SECRET, tokenTtlSeconds: e.PIXELSHIFT_TOKEN_TTL_SECONDS },
     throttle: { enabled: e.PIXELSHIFT_THROTTLE === 'on', windowMs: e.PIXELSHIFT_THROTTLE_WINDOW },
     secrets: { key: e.PIXELSHIFT_SECRETS_KEY },
     outbound: { allow },
+    webhooks: { retryScheduleMs: e.PIXELSHIFT_WEBHOOK_RETRY_SCHEDULE ?? defaultRetryScheduleMs() },
     storage,
     logLevel: e.LOG_LEVEL,
   };

@@ -1,5 +1,5 @@
 /**
- * The one error classification of DESIGN §5. It is decided once, where the failure happens
+ * The one error classification of docs/architecture.md §5. It is decided once, where the failure happens
  * (graph validation, storage, imaging), and everything downstream (HTTP status, retries,
  * per-graph outcomes) reads only the code.
  */
@@ -10,21 +10,35 @@ export const errorCodes = [
   'too_large',
   'source_not_found',
   'access_denied',
+  /** An output could not be brought under its ImageFormat.maxBytes; fails that sink only. */
+  'budget_unreachable',
   'transient',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
 
-/** HTTP status a client sees for each class when it surfaces synchronously. */
-export const httpStatusForCode: Record<ErrorCode, number> = {
-  invalid_graph: 422,
-  unsupported_input: 422,
-  corrupt_input: 422,
-  too_large: 413,
-  source_not_found: 404,
-  access_denied: 403,
-  transient: 503,
+/**
+ * Whether a retry can succeed, for every class: only `transient` failures (an unreachable or throttling
+ * store, a dying worker) may; every other class fails the graph at once. A record, so that a new code does
+ * not compile until it is classified here.
+ */
+const retryableByCode: Readonly<Record<ErrorCode, boolean>> = {
+  invalid_graph: false,
+  unsupported_input: false,
+  corrupt_input: false,
+  too_large: false,
+  source_not_found: false,
+  access_denied: false,
+  budget_unreachable: false,
+  transient: true,
 };
+
+export function isRetryableCode(code: ErrorCode): boolean {
+  return retryableByCode[code];
+}
+
+/** The failure types Temporal must not retry (activity retry policies name them). */
+export const nonRetryableCodes: readonly ErrorCode[] = errorCodes.filter((code) => !retryableByCode[code]);
 
 export interface ClassifiedErrorOptions {
   /** JSON pointer of the unit the failure belongs to, e.g. `/transformUnits/0`. */
@@ -49,7 +63,7 @@ export class ClassifiedError extends Error {
   }
 
   get retryable(): boolean {
-    return this.code === 'transient';
+    return isRetryableCode(this.code);
   }
 
   toJSON(): { code: ErrorCode; message: string; unit?: string; retryAfterMs?: number } {

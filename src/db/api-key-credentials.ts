@@ -1,5 +1,5 @@
 /**
- * API key pairs (DESIGN §8): a public key id (`pk_…`, the OAuth client_id) and a secret (`sk_…`, the
+ * API key pairs (docs/architecture.md §8): a public key id (`pk_…`, the OAuth client_id) and a secret (`sk_…`, the
  * client_secret) that is shown once, at creation, and stored only as a hash.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';

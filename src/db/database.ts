@@ -1,6 +1,6 @@
 /**
  * Opens the database: PGlite (PostgreSQL compiled to WebAssembly, in-process) for the embedded default
- * and tests, or a real PostgreSQL server through a `pg` pool (DESIGN §12). Both speak the same SQL and
+ * and tests, or a real PostgreSQL server through a `pg` pool (docs/architecture.md §12). Both speak the same SQL and
  * give the same Drizzle API, so nothing above this file knows which one it runs on.
  */
 import { mkdirSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Upload rules (DESIGN §10). Reads and writes for the owner are scoped to the account (another account's
+ * Upload rules (docs/architecture.md §10). Reads and writes for the owner are scoped to the account (another account's
  * rule does not exist for the caller); event ingress reads the enabled rules of one bucket across accounts
  * and checks each account's grants itself.
  */

@@ -1,5 +1,5 @@
 /**
- * The one Drizzle schema of the database (DESIGN §12). Queries are typed from it; the tables themselves
+ * The one Drizzle schema of the database (docs/architecture.md §12). Queries are typed from it; the tables themselves
  * are created by the hand-written SQL in `migrations/` (a test checks the two agree), because SQL is what
  * an operator reviews before running `pixelshift migrate` against production.
  */
@@ -59,7 +59,7 @@ export const batches = pgTable(
   (table) => [index('batches_account_id_created_at_idx').on(table.accountId, table.createdAt)],
 );
 
-/** The graphs of a batch, one row each: workflows pass references, never the whole batch (DESIGN §7). */
+/** The graphs of a batch, one row each: workflows pass references, never the whole batch (docs/architecture.md §7). */
 export const batchGraphs = pgTable(
   'batch_graphs',
   {
@@ -129,7 +129,7 @@ export const throttleReservations = pgTable(
 
 // ---- rules (issue 5: S3 event triggers)
 
-/** An upload rule: which objects of a bucket start which graph template (DESIGN §10). */
+/** An upload rule: which objects of a bucket start which graph template (docs/architecture.md §10). */
 export const rules = pgTable(
   'rules',
   {
@@ -239,7 +239,7 @@ Object.assign(schema, { hooks, hookMessages });
 export type HookRow = typeof hooks.$inferSelect;
 export type HookMessageRow = typeof hookMessages.$inferSelect;
 
-// ---- webhooks (DESIGN §11; migration 0005). Registered into `schema` below so one Drizzle handle knows them.
+// ---- webhooks (docs/architecture.md §11; migration 0005). Registered into `schema` below so one Drizzle handle knows them.
 
 export const webhookSubscriptions = pgTable(
   'webhook_subscriptions',

@@ -1,5 +1,5 @@
 /**
- * The throttle's state in PostgreSQL (DESIGN §9, §12): one row per graph run holding its start slot, and
+ * The throttle's state in PostgreSQL (docs/architecture.md §9, §12): one row per graph run holding its start slot, and
  * the account's limit. Reservations and limit changes take a transaction-scoped advisory lock keyed by
  * the account, so API replicas and workers anywhere serialise per account (and only per account:
  * accounts never wait for each other). Times come from the database clock unless a test passes `now`, so machines with skewed

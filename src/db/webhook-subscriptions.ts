@@ -1,5 +1,5 @@
 /**
- * Outbound webhooks in the database (DESIGN §11): subscriptions (secrets sealed by the caller), emitted
+ * Outbound webhooks in the database (docs/architecture.md §11): subscriptions (secrets sealed by the caller), emitted
  * events, deliveries and their attempts. Plain functions over the Drizzle handle; PGlite and PostgreSQL.
  */
 import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';

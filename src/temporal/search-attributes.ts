@@ -1,5 +1,5 @@
 /**
- * The search attributes operators filter by in the Temporal UI (DESIGN §7).
+ * The search attributes operators filter by in the Temporal UI (docs/architecture.md §7).
  * Pure: imported by workflows, the client and the dev-server helper alike.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';

@@ -13,7 +13,7 @@ export interface MotoServer {
 }
 
 export async function ensureMoto(): Promise<string> {
-  return ensurePipTarget('moto-5.2.5', MOTO_REQUIREMENT);
+  return ensurePipTarget('moto-5.2.5', [MOTO_REQUIREMENT]);
 }
 
 /** Starts moto in server mode on a free loopback port; `stop()` ends it. */

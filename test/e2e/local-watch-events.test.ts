@@ -15,7 +15,7 @@ import { startEventFeeders, type EventFeeders } from '../../src/app/feeders.js';
 import { activityDeps } from '../../src/app/wiring.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { ensureAccount, migrate, openDatabase, type Database } from '../../src/db/index.js';
-import { TemporalBatchOrchestrator } from '../../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../../src/temporal/client/temporal-orchestrator.js';
 import { createObjectStores, type StoreRegistry } from '../../src/core/storage/connections.js';
 import { parseBucketNotification } from '../../src/core/triggers/bucket-notification.js';
 import { createEventIngest } from '../../src/features/bucket-events/bucket-event-ingest.js';
@@ -30,7 +30,7 @@ let database: Database;
 let stores: StoreRegistry;
 let workers: RunningWorkers;
 let feeders: EventFeeders;
-let orchestrator: TemporalBatchOrchestrator;
+let orchestrator: TemporalJobEngine;
 const accountId = `watch-${randomBytes(3).toString('hex')}`;
 const ingested = { started: 0, duplicates: 0, calls: 0 };
 
@@ -63,7 +63,7 @@ before(async () => {
     shutdownGraceTime: '2 seconds',
   });
   void workers.run();
-  orchestrator = new TemporalBatchOrchestrator(temporal.client, config);
+  orchestrator = new TemporalJobEngine(temporal.client, config);
   const ingest = createEventIngest({
     db: database.db,
     orchestrator,

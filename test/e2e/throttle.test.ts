@@ -1,5 +1,5 @@
 /**
- * The throttle end to end (DESIGN §9): the real API, Temporal dev server, workers, PostgreSQL and moto,
+ * The throttle end to end (docs/architecture.md §9): the real API, Temporal dev server, workers, PostgreSQL and moto,
  * with a 4-second window so that "per hour" takes seconds. Times are read from the reservations table
  * (the slots) and from the workflow histories (when the imaging activity was scheduled and started).
  */
@@ -9,7 +9,7 @@ import type { temporal } from '@temporalio/proto';
 import { openDatabase, type Database } from '../../src/db/index.js';
 import { createApp } from '../../src/app/http-app.js';
 import { startHttpServer } from '../../src/api/http-server.js';
-import { TemporalBatchOrchestrator } from '../../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../../src/temporal/client/temporal-orchestrator.js';
 import { maxInAnyWindow } from '../../src/core/throttle/throttle-schedule.js';
 import { listReservations } from '../../src/db/throttle-reservations.js';
 import { graphStatusQuery } from '../../src/temporal/workflows/definitions.js';
@@ -226,7 +226,7 @@ describe('throttle end to end (window 4 s)', () => {
     const secondDatabase: Database = await openDatabase(stack.config.database);
     const app = createApp({
       db: secondDatabase.db,
-      orchestrator: new TemporalBatchOrchestrator(stack.temporal.client, stack.config),
+      orchestrator: new TemporalJobEngine(stack.temporal.client, stack.config),
       config: stack.config,
       jwtSecret: new TextEncoder().encode(stack.config.auth.jwtSecret),
     });

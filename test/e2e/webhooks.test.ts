@@ -1,5 +1,5 @@
 /**
- * Outbound webhooks end to end (DESIGN §11): real API, Temporal, workers and moto, delivering to a real
+ * Outbound webhooks end to end (docs/architecture.md §11): real API, Temporal, workers and moto, delivering to a real
  * HTTP receiver on loopback (allow-listed in the stack's config), with a short retry schedule. Each test
  * uses its own account, so one test's events never reach another test's subscriptions.
  */
@@ -10,6 +10,10 @@ import type { TransformGraph } from '../../src/core/graph/index.js';
 import { accountIdKey } from '../../src/temporal/search-attributes.js';
 import { deliveryIdFor, deliveryWorkflowIdFor } from '../../src/core/webhooks/webhook-ids.js';
 import { deliveryWorkflow } from '../../src/temporal/workflows/delivery.js';
+import { activityDeps } from '../../src/app/wiring.js';
+import type { Config } from '../../src/core/config.js';
+import { createObjectStores } from '../../src/core/storage/connections.js';
+import { createWorkers } from '../../src/temporal/worker/worker.js';
 import { startStack, type Stack } from '../support/stack.js';
 import {
   hasValidSignature,
@@ -366,11 +370,40 @@ describe('outbound webhooks end to end', () => {
       subscriptionId: subscription.id,
       workflowId,
     });
-    const result = await stack.temporal.client.workflow.execute(deliveryWorkflow, {
-      workflowId,
-      taskQueue: stack.config.temporal.taskQueues.webhooks,
-      args: [{ deliveryId: delivery.id, summary: 'graph.succeeded → test', retryScheduleMs: [100, 100] }],
+    // Workers of their own, configured with a two-delay schedule, on task queues of their own.
+    const prefix = `${stack.config.temporal.taskQueues.webhooks}-giveup`;
+    const config: Config = {
+      ...stack.config,
+      temporal: {
+        ...stack.config.temporal,
+        taskQueues: {
+          orchestration: `${prefix}-orchestration`,
+          imaging: `${prefix}-imaging`,
+          webhooks: `${prefix}-webhooks`,
+        },
+      },
+      webhooks: { retryScheduleMs: [100, 100] },
+    };
+    const stores = createObjectStores(config.storage.connections);
+    const workers = await createWorkers({
+      config,
+      deps: await activityDeps(config, stack.database, stores),
+      bundle: stack.temporal.bundle,
+      connection: stack.temporal.nativeConnection,
+      shutdownGraceTime: '2 seconds',
     });
+    const running = workers.run();
+    const result = await stack.temporal.client.workflow
+      .execute(deliveryWorkflow, {
+        workflowId,
+        taskQueue: config.temporal.taskQueues.webhooks,
+        args: [{ deliveryId: delivery.id, summary: 'graph.succeeded → test' }],
+      })
+      .finally(async () => {
+        await workers.shutdown();
+        await running;
+        stores.destroy();
+      });
     assert.deepEqual(result, { state: 'failed', attempts: 3, lastStatus: 502 });
     assert.equal(receiver.requests('/broken').length, 3);
     const [logged] = await deliveries(account.api, subscription.id);

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
+// Checks every response of the app against its document (also when this file runs on its own).
+import './response-contract.js';
 import { issueAccessToken } from '../../src/core/auth/access-tokens.js';
 import { createApiKey } from '../../src/db/api-key-credentials.js';
 import { createKeyStatusCache } from '../../src/api/key-status.js';

@@ -1,6 +1,6 @@
 import { sourceLabel } from '../../src/core/graph/summary.js';
 import type {
-  BatchOrchestrator,
+  JobEngine,
   GraphRunQuery,
   GraphRunSummary,
   StartBatchInput,
@@ -18,10 +18,10 @@ export type FakeCall =
   | { method: 'ping' };
 
 /**
- * An in-memory BatchOrchestrator for API tests: it records every call, starts each workflow ID once (like
+ * An in-memory job engine (every port) for API tests: it records every call, starts each workflow ID once (like
  * Temporal's ID conflict policy), and lets a test make the engine fail or answer slowly.
  */
-export class FakeOrchestrator implements BatchOrchestrator {
+export class FakeOrchestrator implements JobEngine {
   readonly calls: FakeCall[] = [];
   /** workflowId → the input of the call that started it. */
   readonly started = new Map<string, StartBatchInput>();

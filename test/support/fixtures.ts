@@ -8,6 +8,9 @@ export const fixturesDir = path.resolve(
     path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/images'),
 );
 
+/** HEIC fixtures made for this repository (with their own MANIFEST.tsv: source and licence of each). */
+export const heicFixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/heic');
+
 export interface FixtureEntry {
   file: string;
   bytes: number;
@@ -18,8 +21,8 @@ export interface FixtureEntry {
 }
 
 /** Reads MANIFEST.tsv so tests cover every fixture, including ones added later. */
-export function readManifest(): FixtureEntry[] {
-  const lines = readFileSync(path.join(fixturesDir, 'MANIFEST.tsv'), 'utf8').trim().split('\n');
+export function readManifest(dir = fixturesDir): FixtureEntry[] {
+  const lines = readFileSync(path.join(dir, 'MANIFEST.tsv'), 'utf8').trim().split('\n');
   const header = lines[0]!.split('\t');
   const column = (name: string) => header.indexOf(name);
   return lines.slice(1).map((line) => {
@@ -38,4 +41,8 @@ export function readManifest(): FixtureEntry[] {
 
 export function fixturePath(file: string): string {
   return path.join(fixturesDir, file);
+}
+
+export function heicFixturePath(file: string): string {
+  return path.join(heicFixturesDir, file);
 }

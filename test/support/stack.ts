@@ -13,7 +13,7 @@ import { loadConfig, type Config } from '../../src/core/config.js';
 import { ensureAccount, migrate, openDatabase, type Database } from '../../src/db/index.js';
 import { createApp } from '../../src/app/http-app.js';
 import { startHttpServer, type HttpServer } from '../../src/api/http-server.js';
-import { TemporalBatchOrchestrator } from '../../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../../src/temporal/client/temporal-orchestrator.js';
 import { TemporalDeliveryStarter } from '../../src/temporal/client/delivery-starter.js';
 import { createObjectStores } from '../../src/core/storage/connections.js';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker/worker.js';
@@ -30,7 +30,7 @@ export interface Stack {
   workerEnv: NodeJS.ProcessEnv;
   database: Database;
   server: HttpServer;
-  orchestrator: TemporalBatchOrchestrator;
+  orchestrator: TemporalJobEngine;
   temporal: Awaited<ReturnType<typeof temporalForTests>>;
   s3: ReturnType<typeof testS3Client>;
   buckets: { input: string; output: string };
@@ -62,7 +62,7 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** `events.token` of the `default` connection: enables POST /v1/events/s3 for its buckets. */
   eventsToken?: string;
-  /** Delays between webhook delivery attempts (short, so retries happen within a test). */
+  /** Delays between webhook delivery attempts, as configured (short, so retries happen within a test). */
   webhookRetryScheduleMs?: number[];
 }
 
@@ -107,6 +107,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     PIXELSHIFT_TASK_QUEUE_PREFIX: prefix,
     PIXELSHIFT_IMAGING_SLOTS: '2',
     LOG_LEVEL: 'silent',
+    PIXELSHIFT_WEBHOOK_RETRY_SCHEDULE: (options.webhookRetryScheduleMs ?? testWebhookRetryScheduleMs)
+      .map((ms) => `${ms}ms`)
+      .join(','),
     // Webhook receivers in tests listen on loopback, which the SSRF guard refuses unless allow-listed.
     PIXELSHIFT_OUTBOUND_ALLOW: '127.0.0.1',
     HOST: '127.0.0.1',
@@ -120,7 +123,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await ensureAccount(database.db, { id: accountId, name: accountId });
   const key = await createApiKey(database.db, accountId, 'e2e');
 
-  const orchestrator = new TemporalBatchOrchestrator(temporal.client, config);
+  const orchestrator = new TemporalJobEngine(temporal.client, config);
   const stores = createObjectStores(config.storage.connections);
   const app = createApp({
     db: database.db,
@@ -146,11 +149,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     workers: undefined,
     async startWorkers() {
       const deps = await activityDeps(config, database, stores);
-      deps.webhooks = {
-        ...deps.webhooks!,
-        retryScheduleMs: options.webhookRetryScheduleMs ?? testWebhookRetryScheduleMs,
-        attemptTimeoutMs: 5_000,
-      };
+      deps.webhooks = { ...deps.webhooks, attemptTimeoutMs: 5_000 };
       const workers = await createWorkers({
         config,
         deps,

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { ok, refused, type Result } from '../result.js';
 
 export const TOKEN_ISSUER = 'pixelshift';
 export const TOKEN_AUDIENCE = 'pixelshift-api';
@@ -47,8 +48,7 @@ export async function issueAccessToken(
 
 export type TokenRejection = 'expired' | 'invalid';
 
-export type VerifiedAccessToken =
-  { ok: true; claims: AccessTokenClaims } | { ok: false; reason: TokenRejection };
+export type VerifiedAccessToken = Result<AccessTokenClaims, TokenRejection>;
 
 /** Checks signature (HS256 only: `alg: none` and other algorithms are refused), issuer, audience, type and expiry. */
 export async function verifyAccessToken(token: string, secret: Uint8Array): Promise<VerifiedAccessToken> {
@@ -61,12 +61,12 @@ export async function verifyAccessToken(token: string, secret: Uint8Array): Prom
       requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
     });
     if (typeof payload.sub !== 'string' || typeof payload.client_id !== 'string') {
-      return { ok: false, reason: 'invalid' };
+      return refused('invalid');
     }
-    return { ok: true, claims: { accountId: payload.sub, keyId: payload.client_id } };
+    return ok({ accountId: payload.sub, keyId: payload.client_id });
   } catch (error) {
-    if (error instanceof errors.JWTExpired) return { ok: false, reason: 'expired' };
-    if (error instanceof errors.JOSEError) return { ok: false, reason: 'invalid' };
+    if (error instanceof errors.JWTExpired) return refused('expired');
+    if (error instanceof errors.JOSEError) return refused('invalid');
     throw error;
   }
 }

@@ -2,6 +2,7 @@
  * Reading an OAuth 2.0 client-credentials token request (RFC 6749 §2.3.1, §3.2, §4.4.2) — pure, no I/O.
  * Deciding whether the credentials are good is the caller's job (api-keys.ts).
  */
+import { ok, refused, type Result } from '../result.js';
 
 /** The RFC 6749 §5.2 error codes this server answers with. */
 export const oauthErrorCodes = [
@@ -35,17 +36,14 @@ export interface ClientCredentialsRequest {
   method: 'client_secret_basic' | 'client_secret_post';
 }
 
-export type ParsedTokenRequest =
-  { ok: true; value: ClientCredentialsRequest } | { ok: false; error: OAuthError };
+export type ParsedTokenRequest = Result<ClientCredentialsRequest, OAuthError>;
 
 export function oauthError(error: OAuthErrorCode, description: string): OAuthError {
   return { status: error === 'invalid_client' ? 401 : 400, error, description };
 }
 
-const fail = (error: OAuthErrorCode, description: string): ParsedTokenRequest => ({
-  ok: false,
-  error: oauthError(error, description),
-});
+const fail = (error: OAuthErrorCode, description: string): ParsedTokenRequest =>
+  refused(oauthError(error, description));
 
 export function parseTokenRequest(input: TokenRequestInput): ParsedTokenRequest {
   if (!input.isForm || input.form === undefined) {
@@ -82,16 +80,10 @@ export function parseTokenRequest(input: TokenRequestInput): ParsedTokenRequest 
     if (bodyId !== undefined && bodyId !== basic.id) {
       return fail('invalid_request', 'The client_id in the body differs from the one in HTTP Basic');
     }
-    return {
-      ok: true,
-      value: { clientId: basic.id, clientSecret: basic.secret, scope, method: 'client_secret_basic' },
-    };
+    return ok({ clientId: basic.id, clientSecret: basic.secret, scope, method: 'client_secret_basic' });
   }
   if (bodyId !== undefined && bodySecret !== undefined) {
-    return {
-      ok: true,
-      value: { clientId: bodyId, clientSecret: bodySecret, scope, method: 'client_secret_post' },
-    };
+    return ok({ clientId: bodyId, clientSecret: bodySecret, scope, method: 'client_secret_post' });
   }
   return fail(
     'invalid_client',

@@ -1,5 +1,5 @@
 /**
- * Which storage a graph may touch (DESIGN §6): every StorageSource, StorageSink and Watermark names a
+ * Which storage a graph may touch (docs/architecture.md §6): every StorageSource, StorageSink and Watermark names a
  * connection (default `default`) that must exist in server config, and a bucket that must be granted to
  * the account (its own grants plus those under `"*"`). Pure: checked before anything is stored or started.
  */
@@ -7,8 +7,8 @@ import type { TransformGraph } from '../graph/graph.js';
 import { pointer } from '../graph/issues.js';
 import type { TransformUnit } from '../graph/units.js';
 import type { StorageConnections } from '../storage/connections.js';
-import { DEFAULT_CONNECTION } from '../storage/connections.js';
-import { grantsForAccount, isBucketGranted, type StorageGrants } from '../storage/grants.js';
+import { DEFAULT_CONNECTION } from '../graph/units.js';
+import { effectiveGrants, isBucketGranted, type StorageGrants } from '../storage/grants.js';
 
 export interface StorageReference {
   /** JSON pointer of the unit. */
@@ -71,7 +71,7 @@ export function checkStorageAccess(
   policy: StoragePolicy,
   accountId: string,
 ): StorageAccessResult {
-  const grants = [...grantsForAccount(policy.grants, accountId), ...grantsForAccount(policy.grants, '*')];
+  const grants = effectiveGrants(policy.grants, accountId);
   const result: StorageAccessResult = { unknownConnections: [], denied: [] };
   for (const { graph, base } of graphs) {
     for (const ref of storageReferences(graph, base)) {

@@ -72,3 +72,8 @@ export function issueWords(
 ): ValidationIssue {
   return { path, code, message: `Expected ${what} for ${name} but received ${receivedWords}` };
 }
+
+/** "1 item", "3 items". */
+export function plural(count: number | bigint, noun: string): string {
+  return `${String(count)} ${noun}${count === 1 || count === 1n ? '' : 's'}`;
+}

@@ -1,5 +1,5 @@
 /**
- * The public vocabulary of Transform Graph units (DESIGN §3–4), as zod schemas.
+ * The public vocabulary of Transform Graph units (docs/architecture.md §3–4), as zod schemas.
  * Every object is strict: an unknown field is an error, never silently ignored.
  * Bounds live here so that validation, the OpenAPI document and the engine agree, and so does every
  * default: each optional field states what the engine does without it (`Default: …` in its OpenAPI
@@ -24,9 +24,16 @@ function withDefaultRule<T extends z.ZodType>(schema: T, about: string, rule: st
   return schema.optional().describe(`${about} Default: ${rule}.`);
 }
 
-/** The unit's description and an example with every default written out, for the OpenAPI document. */
-function documented<T extends z.ZodType>(schema: T, description: string, example: z.input<T>): T {
-  return schema.meta({ description, example });
+/**
+ * The unit's description and an example with every default written out, for the OpenAPI document,
+ * where the unit is the component named after its type.
+ */
+function documented<T extends z.ZodType>(
+  schema: T,
+  description: string,
+  example: z.input<T> & { type: string },
+): T {
+  return schema.meta({ id: example.type, description, example });
 }
 
 export const limits = {
@@ -43,10 +50,23 @@ export const limits = {
   maxBucketLength: 63,
 } as const;
 
-const connectionName = z
+/** The storage connection a unit, rule or hook uses when it names none. */
+export const DEFAULT_CONNECTION = 'default';
+
+/**
+ * A storage connection's name, the same wherever one is named: server config, a unit's `storage`, a
+ * rule or an inbound hook.
+ */
+export const connectionNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/)
-  .describe('Name of a storage connection from server config; "default" when omitted.');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    'Expected a connection name of up to 64 letters, digits, dots, underscores and hyphens',
+  );
+
+const connectionName = connectionNameSchema.describe(
+  `Name of a storage connection from server config; "${DEFAULT_CONNECTION}" when omitted.`,
+);
 const bucketName = z
   .string()
   .min(1)
@@ -83,7 +103,7 @@ const gravity = z.enum(gravities);
 // ---------------------------------------------------------------- storage
 
 const storageName = (what: string) =>
-  withDefault(connectionName, `Storage connection (server config) ${what}.`, 'default');
+  withDefault(connectionName, `Storage connection (server config) ${what}.`, DEFAULT_CONNECTION);
 
 export const storageSourceSchema = documented(
   z.strictObject({
@@ -96,7 +116,7 @@ export const storageSourceSchema = documented(
       'Object version to read, on a versioned bucket.',
       'the latest version',
     ),
-    /** Output is upright unless the graph says otherwise (DESIGN §4). */
+    /** Output is upright unless the graph says otherwise (docs/architecture.md §4). */
     autoOrient: withDefault(z.boolean(), 'Apply the EXIF orientation while decoding.', true),
     page: withDefaultRule(
       z.number().int().min(0).max(10_000),
@@ -118,7 +138,7 @@ export const storageSinkSchema = documented(
     storage: withDefaultRule(
       connectionName,
       'Storage connection (server config) to write to.',
-      '"default"; in rule and hook templates, the connection of the triggering object',
+      `"${DEFAULT_CONNECTION}"; in rule and hook templates, the connection of the triggering object`,
     ),
     bucket: bucketName,
     key: objectKey,
@@ -147,7 +167,7 @@ export const storageSinkSchema = documented(
 // ---------------------------------------------------------------- format
 
 export const outputFormats = ['jpeg', 'png', 'webp', 'avif', 'tiff', 'gif'] as const;
-export const metadataPolicies = ['strip', 'keepIcc', 'keepAll'] as const;
+export const metadataPolicies = ['strip', 'keepIcc', 'keepCopyright', 'keepAll'] as const;
 
 /**
  * Format options are flat for the client's convenience; options that do not apply to the chosen
@@ -164,9 +184,12 @@ export const imageFormatSchema = documented(
     ),
     metadata: withDefault(
       z.enum(metadataPolicies),
-      'What metadata to keep: "strip" none, "keepIcc" an sRGB profile, "keepAll" also EXIF, XMP and IPTC.',
+      'What metadata the output keeps. "strip": none. "keepIcc": an sRGB ICC profile. "keepCopyright": the ' +
+        'sRGB profile plus who made and who owns the image (Exif Artist and Copyright, XMP dc:creator and ' +
+        'dc:rights), without GPS or camera data. "keepAll": the sRGB profile plus EXIF (orientation reset), ' +
+        'XMP and IPTC.',
       'strip',
-    ),
+    ).meta({ examples: ['keepCopyright'] }),
     animated: withDefault(
       z.boolean(),
       'Keep the animation of an animated source when the format can hold it (gif, webp).',
@@ -198,6 +221,15 @@ export const imageFormatSchema = documented(
     ),
     // tiff
     compression: withDefault(z.enum(['none', 'lzw', 'deflate', 'jpeg']), 'TIFF compression (tiff).', 'jpeg'),
+    // jpeg / webp / avif
+    maxBytes: withDefaultRule(
+      z.number().int().min(1).max(limits.maxSourceBytes),
+      'Byte budget for the encoded output (jpeg, webp, avif; not lossless). The encoder searches quality ' +
+        'from `quality` (or the format default) down to a floor of 30, then makes the image smaller, to ' +
+        'write the best output at or under the budget in a bounded number of encodes. The sink result ' +
+        'reports the quality chosen; a budget that cannot be met fails that sink with budget_unreachable.',
+      'none (no budget)',
+    ).meta({ examples: [150_000] }),
   }),
   'How an output is encoded: just before its StorageSink. Options that do not apply to the format are refused.',
   { type: 'ImageFormat', format: 'webp', quality: 80, metadata: 'strip', lossless: false, effort: 4 },
@@ -205,10 +237,10 @@ export const imageFormatSchema = documented(
 
 /** Which flat options each format accepts. */
 export const formatOptions: Record<(typeof outputFormats)[number], readonly string[]> = {
-  jpeg: ['quality', 'progressive', 'mozjpeg', 'chromaSubsampling'],
+  jpeg: ['quality', 'progressive', 'mozjpeg', 'chromaSubsampling', 'maxBytes'],
   png: ['palette', 'colors', 'compressionLevel', 'quality', 'effort', 'progressive'],
-  webp: ['quality', 'lossless', 'nearLossless', 'effort', 'animated'],
-  avif: ['quality', 'lossless', 'effort', 'chromaSubsampling'],
+  webp: ['quality', 'lossless', 'nearLossless', 'effort', 'animated', 'maxBytes'],
+  avif: ['quality', 'lossless', 'effort', 'chromaSubsampling', 'maxBytes'],
   tiff: ['quality', 'compression'],
   gif: ['colors', 'effort', 'animated'],
 };
@@ -554,6 +586,68 @@ export const watermarkSchema = documented(
   },
 );
 
+/** Fonts the test tooling and the container image install (Debian's fonts-dejavu-core). */
+export const defaultTextFont = 'DejaVu Sans';
+
+export const textSchema = documented(
+  z.strictObject({
+    type: z.literal('Text'),
+    text: z
+      .string()
+      .min(1)
+      .max(2000)
+      .describe('The text to draw: plain text (no markup); line breaks start new lines.')
+      .meta({ examples: ['© 2026 Ada Lovelace'] }),
+    font: withDefault(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 -]{0,99}$/),
+      'Font family installed on the server, optionally with a style, e.g. "DejaVu Serif Bold"; an unknown ' +
+        "family falls back to the server's default sans-serif.",
+      defaultTextFont,
+    ).meta({ examples: ['DejaVu Sans Bold'] }),
+    size: withDefault(z.number().int().min(4).max(1000), 'Font size in pixels.', 32).meta({
+      examples: [48],
+    }),
+    color: withDefault(
+      colorSchema,
+      'Text colour, #rrggbb or #rrggbbaa (alpha for translucent text).',
+      '#ffffff',
+    ).meta({ examples: ['#ffffffcc'] }),
+    background: withDefaultRule(
+      colorSchema,
+      'Colour of a box drawn behind the text, #rrggbb or #rrggbbaa.',
+      'none',
+    ).meta({ examples: ['#00000080'] }),
+    padding: withDefaultRule(
+      offset,
+      'Space between the text and the edge of its box, in pixels.',
+      'a quarter of size',
+    ).meta({ examples: [8] }),
+    width: withDefaultRule(
+      dimension,
+      'Wrapping width in pixels; longer lines wrap at words.',
+      'the image width',
+    ).meta({ examples: [600] }),
+    align: withDefault(z.enum(['left', 'center', 'right']), 'Alignment of wrapped lines.', 'left'),
+    gravity: withDefault(gravity, 'Where the text box goes when left/top are not given.', 'southeast').meta({
+      examples: ['south'],
+    }),
+    left: withDefaultRule(offset, 'Offset of the text box from the left edge; overrides gravity.', 'none'),
+    top: withDefaultRule(offset, 'Offset of the text box from the top edge; overrides gravity.', 'none'),
+  }),
+  'Draws text over the image (Pango, with the fonts installed on the server). Several Text and Watermark ' +
+    'units in one chain are drawn in order, each over the result of the ones before.',
+  {
+    type: 'Text',
+    text: '© 2026 Ada Lovelace',
+    font: defaultTextFont,
+    size: 32,
+    color: '#ffffff',
+    padding: 8,
+    align: 'left',
+    gravity: 'southeast',
+  },
+);
+
 export const operationSchemas = [
   resizeSchema,
   cropSchema,
@@ -578,14 +672,17 @@ export const operationSchemas = [
   sharpenSchema,
   medianSchema,
   watermarkSchema,
+  textSchema,
 ] as const;
 
-export const transformUnitSchema = z.discriminatedUnion('type', [
-  storageSourceSchema,
-  ...operationSchemas,
-  imageFormatSchema,
-  storageSinkSchema,
-]);
+export const transformUnitSchema = z
+  .discriminatedUnion('type', [
+    storageSourceSchema,
+    ...operationSchemas,
+    imageFormatSchema,
+    storageSinkSchema,
+  ])
+  .meta({ id: 'TransformUnit' });
 
 export type StorageSource = z.infer<typeof storageSourceSchema>;
 export type Resize = z.infer<typeof resizeSchema>;
@@ -594,13 +691,11 @@ export type ImageFormat = z.infer<typeof imageFormatSchema>;
 export type OutputFormat = ImageFormat['format'];
 export type TransformUnit = z.infer<typeof transformUnitSchema>;
 export type Operation = Exclude<TransformUnit, StorageSource | ImageFormat | StorageSink>;
-export type OperationType = Operation['type'];
 export type UnitOfType<T extends TransformUnit['type']> = Extract<TransformUnit, { type: T }>;
 
 export const unitTypes: readonly TransformUnit['type'][] = transformUnitSchema.options.map(
   (option) => option.shape.type.value,
 );
-export const operationTypes: readonly OperationType[] = operationSchemas.map((s) => s.shape.type.value);
 
 export function isOperation(unit: TransformUnit): unit is Operation {
   return unit.type !== 'StorageSource' && unit.type !== 'ImageFormat' && unit.type !== 'StorageSink';

@@ -1,18 +1,21 @@
 /**
- * Graph and batch validation (DESIGN §3). Pure: no I/O, no exceptions for bad input.
+ * Graph and batch validation (docs/architecture.md §3). Pure: no I/O, no exceptions for bad input.
  * Every problem is reported, each once, with a JSON pointer into the submitted document.
  *
  * Order of checks, each guarding the next:
  *  1. size pre-walk over the raw JSON (depth, unit count) so hostile nesting never reaches zod's recursion;
- *  2. shape with zod (types, ranges, unknown fields, unknown unit types);
+ *  2. shape with zod (types, ranges, unknown fields, unknown unit types), worded by zod-issues.ts;
  *  3. meaning: chain rules, sink count, per-format options, cross-field rules.
  */
-import type { z } from 'zod';
+import { isPlainObject } from '../plain-object.js';
+import { ok, refused, type Result } from '../result.js';
 import { batchInputSchema, transformGraphSchema, type BatchInput, type TransformGraph } from './graph.js';
-import { issue, issueWords, pointer, type ValidationIssue } from './issues.js';
-import { effortRange, formatOptions, limits, type TransformUnit } from './units.js';
+import { issue, issueWords, plural, pointer, type ValidationIssue } from './issues.js';
+import { DEFAULT_CONNECTION, effortRange, formatOptions, limits, type TransformUnit } from './units.js';
+import { translateZodIssues } from './zod-issues.js';
 
-export type ValidationResult<T> = { ok: true; value: T } | { ok: false; issues: ValidationIssue[] };
+/** A validated value, or every issue found (never only the first). */
+export type ValidationResult<T> = Result<T, ValidationIssue[]>;
 
 export interface ValidationOptions {
   /** Largest width×height any unit may ask for; defaults to limits.defaultMaxInputPixels. */
@@ -24,15 +27,12 @@ export function validateGraph(
   options: ValidationOptions = {},
 ): ValidationResult<TransformGraph> {
   const issues = checkGraph(input, [], options);
-  return issues.length ? { ok: false, issues } : { ok: true, value: input as TransformGraph };
+  return issues.length ? refused(issues) : ok(input as TransformGraph);
 }
 
 export function validateBatch(input: unknown, options: ValidationOptions = {}): ValidationResult<BatchInput> {
   if (!isPlainObject(input)) {
-    return {
-      ok: false,
-      issues: [issue('', 'invalid_type', 'an object with a graphs array', 'the batch', input)],
-    };
+    return refused([issue('', 'invalid_type', 'an object with a graphs array', 'the batch', input)]);
   }
   const issues: ValidationIssue[] = [];
   const { graphs, ...rest } = input;
@@ -62,24 +62,21 @@ export function validateBatch(input: unknown, options: ValidationOptions = {}): 
   } else {
     graphs.forEach((graph, index) => issues.push(...checkGraph(graph, ['graphs', index], options)));
   }
-  return issues.length ? { ok: false, issues } : { ok: true, value: input as BatchInput };
+  return issues.length ? refused(issues) : ok(input as BatchInput);
 }
 
 /** Parses JSON text, turning a syntax error into an issue instead of an exception. */
 export function parseJson(text: string): ValidationResult<unknown> {
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return ok(JSON.parse(text) as unknown);
   } catch (error) {
-    return {
-      ok: false,
-      issues: [
-        {
-          path: '',
-          code: 'invalid_json',
-          message: `Expected valid JSON for the body but received text that fails to parse: ${(error as Error).message}`,
-        },
-      ],
-    };
+    return refused([
+      {
+        path: '',
+        code: 'invalid_json',
+        message: `Expected valid JSON for the body but received text that fails to parse: ${(error as Error).message}`,
+      },
+    ]);
   }
 }
 
@@ -139,122 +136,6 @@ function checkSize(input: unknown, base: (string | number)[]): ValidationIssue[]
     }
   }
   return [];
-}
-
-// ------------------------------------------------------------------ 2. shape
-
-const expectedTypeWords: Record<string, string> = {
-  object: 'an object',
-  array: 'an array',
-  number: 'a number',
-  int: 'an integer',
-  string: 'a string',
-  boolean: 'true or false',
-};
-
-/** Plain-words expectations for patterned strings, keyed by field name. */
-const patternWords: Record<string, string> = {
-  bucket: 'a bucket name of lower-case letters, digits, dots and hyphens',
-  storage: 'a connection name of letters, digits, dots, underscores and hyphens',
-  color: 'a colour as #rrggbb or #rrggbbaa',
-  background: 'a colour as #rrggbb or #rrggbbaa',
-  contentType: 'a media type such as image/webp',
-  callbackUrl: 'an http or https URL',
-};
-
-function fieldName(path: readonly PropertyKey[]): string {
-  for (let i = path.length - 1; i >= 0; i--) {
-    const segment = path[i];
-    if (typeof segment === 'string')
-      return i === path.length - 1 ? segment : `${segment}[${String(path[i + 1])}]`;
-  }
-  return 'the value';
-}
-
-/** Objects without a `type` are graph nodes or the batch itself. */
-function objectName(input: unknown, rootName: string): string {
-  return isPlainObject(input) && typeof input.type === 'string' ? input.type : rootName;
-}
-
-function plural(count: number | bigint, noun: string): string {
-  return `${String(count)} ${noun}${count === 1 || count === 1n ? '' : 's'}`;
-}
-
-export function translateZodIssues(
-  zodIssues: readonly z.core.$ZodIssue[],
-  base: (string | number)[],
-  rootName = 'the graph',
-): ValidationIssue[] {
-  const out: ValidationIssue[] = [];
-  for (const raw of zodIssues) {
-    const segments = [...base, ...raw.path.map((s) => (typeof s === 'symbol' ? String(s) : s))];
-    const path = pointer(segments);
-    const name = raw.path.length || base.length ? fieldName(raw.path.length ? raw.path : base) : rootName;
-    const input = raw.input;
-    switch (raw.code) {
-      case 'invalid_type': {
-        const words = expectedTypeWords[raw.expected] ?? `a value of type ${raw.expected}`;
-        out.push(issue(path, input === undefined ? 'missing_field' : 'invalid_type', words, name, input));
-        break;
-      }
-      case 'unrecognized_keys':
-        for (const key of raw.keys) {
-          out.push(
-            issueWords(
-              pointer([...segments, key]),
-              'unknown_field',
-              'a known field',
-              objectName(input, rootName),
-              JSON.stringify(key),
-            ),
-          );
-        }
-        break;
-      case 'invalid_union': {
-        const received = isPlainObject(input) ? input.type : undefined;
-        if ((raw as { note?: string }).note === 'No matching discriminator') {
-          out.push(
-            received === undefined
-              ? issue(path, 'missing_field', 'a unit type', 'type', received)
-              : issue(path, 'unknown_unit_type', 'a known unit type', 'type', received),
-          );
-        } else {
-          out.push(issue(path, 'invalid_value', 'one of the allowed shapes', name, input));
-        }
-        break;
-      }
-      case 'too_small':
-      case 'too_big': {
-        const bound = raw.code === 'too_small' ? raw.minimum : raw.maximum;
-        const words =
-          raw.origin === 'array'
-            ? `${raw.code === 'too_small' ? 'at least' : 'at most'} ${plural(bound, 'item')}`
-            : raw.origin === 'string'
-              ? `${raw.code === 'too_small' ? 'at least' : 'at most'} ${plural(bound, 'character')}`
-              : `a number ${raw.code === 'too_small' ? (raw.inclusive ? '>=' : '>') : raw.inclusive ? '<=' : '<'} ${String(bound)}`;
-        out.push(issue(path, 'out_of_range', words, name, input));
-        break;
-      }
-      case 'invalid_value':
-        out.push(
-          issue(
-            path,
-            'invalid_value',
-            `one of ${raw.values.map((v) => JSON.stringify(v)).join(', ')}`,
-            name,
-            input,
-          ),
-        );
-        break;
-      case 'invalid_format':
-        out.push(issue(path, 'invalid_value', patternWords[name] ?? `a valid ${name}`, name, input));
-        break;
-      default:
-        // Refinements in units.ts phrase their message as the "what" of the sentence.
-        out.push(issue(path, 'invalid_value', raw.message, name, input));
-    }
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------ 3. meaning
@@ -374,7 +255,7 @@ function checkMeaning(
             ),
           );
         }
-        const target = `${unit.storage ?? 'default'}\u0000${unit.bucket}\u0000${unit.key}`;
+        const target = `${unit.storage ?? DEFAULT_CONNECTION}\u0000${unit.bucket}\u0000${unit.key}`;
         if (sinkTargets.has(target)) {
           out.push(
             issue(
@@ -529,6 +410,17 @@ function checkUnit(unit: TransformUnit, at: string, maxPixels: number): Validati
           );
         }
       }
+      if (unit.maxBytes !== undefined && unit.lossless === true) {
+        out.push(
+          issueWords(
+            `${at}/maxBytes`,
+            'option_not_for_format',
+            'an option that applies to lossy output',
+            'maxBytes',
+            'a byte budget with lossless: true',
+          ),
+        );
+      }
       const range = effortRange[unit.format];
       if (range && unit.effort !== undefined && (unit.effort < range[0] || unit.effort > range[1])) {
         out.push(
@@ -547,8 +439,4 @@ function checkUnit(unit: TransformUnit, at: string, maxPixels: number): Validati
       break;
   }
   return out;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,9 +1,10 @@
 /**
- * Turns sharp/libvips and storage failures into the one classification of DESIGN §5. Every message has
+ * Turns sharp/libvips and storage failures into the one classification of docs/architecture.md §5. Every message has
  * one form: a sentence about the problem (naming the value where there is one), then the unit it belongs
  * to as "(<UnitType> at <JSON pointer>)". libvips' own words appear only as a short quoted detail.
  */
 import { ClassifiedError, isClassifiedError, type ErrorCode } from '../errors.js';
+import { HeicDecodeError } from './heic/heic-decoder.js';
 
 export interface UnitRef {
   /** JSON pointer of the unit in the submitted graph. */
@@ -13,6 +14,9 @@ export interface UnitRef {
 
 export const heicMessage =
   'The source is HEIC (HEVC-coded), which this server cannot decode; convert it to JPEG, PNG, WebP or AVIF first';
+/** An operator turned HEIC decoding off (PIXELSHIFT_HEIC=off). */
+export const heicOffMessage =
+  'The source is HEIC (HEVC-coded), and HEIC decoding is turned off on this server; convert it to JPEG, PNG, WebP or AVIF first';
 
 export function unitError(code: ErrorCode, text: string, ref: UnitRef, cause?: unknown): ClassifiedError {
   return new ClassifiedError(code, `${text} (${ref.type} at ${ref.unit})`, {
@@ -111,6 +115,37 @@ export function classifySourceError(
     return unitError('transient', `The server ran out of memory while decoding ${subject}`, source, error);
   }
   return unitError('corrupt_input', `${Subject} could not be decoded ("${detail(error)}")`, source, error);
+}
+
+/** Failures of the HEIC decoder thread (heic/heic-decoder.ts), for the source or an overlay image. */
+export function classifyHeicError(
+  error: unknown,
+  ref: UnitRef,
+  maxInputPixels: number,
+  subject = 'the source',
+): unknown {
+  if (!(error instanceof HeicDecodeError)) return error; // cancellation
+  const Subject = subject.charAt(0).toUpperCase() + subject.slice(1);
+  switch (error.kind) {
+    case 'too_large':
+      return unitError(
+        'too_large',
+        `Expected at most ${maxInputPixels} pixels for ${subject} but received more (${error.message})`,
+        ref,
+        error,
+      );
+    case 'memory':
+      return unitError('transient', `The server ran out of memory while decoding ${subject}`, ref, error);
+    case 'unsupported':
+      return unitError(
+        'unsupported_input',
+        `${Subject} could not be decoded as HEIC ("${detail(error)}")`,
+        ref,
+        error,
+      );
+    case 'corrupt':
+      return unitError('corrupt_input', `${Subject} could not be decoded ("${detail(error)}")`, ref, error);
+  }
 }
 
 export interface PipelineRefs {

@@ -1,5 +1,5 @@
 /**
- * The encode at the end of each branch (DESIGN §4): format options, metadata policy, alpha and animation.
+ * The encode at the end of each branch (docs/architecture.md §4): format options, metadata policy, alpha and animation.
  *
  * Colour and metadata policy:
  * - Output is sRGB: sharp converts through the embedded ICC profile (CMYK through its profile, or sharp's
@@ -8,13 +8,16 @@
  * - `keepIcc`: the pixels are still converted to sRGB and an sRGB profile is attached. Keeping the
  *   source's profile instead would mean leaving the pixels in that space (sharp skips the conversion when
  *   it keeps the input profile), breaking the sRGB rule; attaching sRGB keeps profile and pixels truthful.
- * - `keepAll`: EXIF, XMP and IPTC are kept as well (orientation already applied and its tag removed),
- *   again with an sRGB profile. Metadata travels inside one sharp pipeline only: when a branch needs
- *   several stages, the stages after the first receive raw pixels and the source's EXIF/XMP is gone.
+ * - `keepCopyright`: the sRGB profile plus Exif Artist/Copyright and XMP dc:creator/dc:rights, rewritten
+ *   from the source's values (metadata.ts); GPS, camera data and everything else are dropped.
+ * - `keepAll`: EXIF, XMP and IPTC are kept as well (orientation already applied and its tag reset),
+ *   again with an sRGB profile. sharp keeps them only when the encoding pipeline reads the source itself;
+ *   otherwise (several stages, a HEIC source, a byte budget) metadata.ts carries EXIF and XMP over.
  */
-import type { Sharp } from 'sharp';
+import type { OutputInfo, Sharp } from 'sharp';
 import type { ImageFormat, OutputFormat } from '../graph/index.js';
 import { white, type Rgba } from './colours.js';
+import { rightsOf, rightsXmp, uprightExif, withExifBlock, type SourceMetadata } from './metadata.js';
 
 export const mimeTypes: Record<OutputFormat, string> = {
   jpeg: 'image/jpeg',
@@ -45,10 +48,36 @@ export function outputFormatOf(sharpFormat: string, asked: OutputFormat): Output
   return formatNames[sharpFormat] ?? asked;
 }
 
-const metadataPolicies: Record<NonNullable<ImageFormat['metadata']>, (pipeline: Sharp) => void> = {
+/** The source's metadata, and whether the encoding pipeline reads the source (so sharp can keep it). */
+export interface EncodeMetadata {
+  source: SourceMetadata;
+  readsSource: boolean;
+}
+
+const metadataPolicies: Record<
+  NonNullable<ImageFormat['metadata']>,
+  (pipeline: Sharp, metadata: EncodeMetadata) => void
+> = {
   strip: () => {}, // sharp's default
   keepIcc: (pipeline) => pipeline.withIccProfile('srgb'),
-  keepAll: (pipeline) => pipeline.keepMetadata().withIccProfile('srgb'),
+  keepCopyright: (pipeline, metadata) => {
+    pipeline.withIccProfile('srgb');
+    const { artist, copyright } = rightsOf(metadata.source);
+    if (artist === undefined && copyright === undefined) return;
+    pipeline.withExif({
+      IFD0: {
+        ...(artist === undefined ? {} : { Artist: artist }),
+        ...(copyright === undefined ? {} : { Copyright: copyright }),
+      },
+    });
+    pipeline.withXmp(rightsXmp({ artist, copyright }));
+  },
+  keepAll: (pipeline, metadata) => {
+    // From raw pixels, sharp would write a stub EXIF block of its own: EXIF is written in after encoding.
+    if (metadata.readsSource) pipeline.keepMetadata();
+    else if (metadata.source.xmp) pipeline.withXmp(metadata.source.xmp.toString('utf8'));
+    pipeline.withIccProfile('srgb');
+  },
 };
 
 export function wantsAnimation(format: ImageFormat): boolean {
@@ -65,9 +94,28 @@ export interface Animation {
   delay: number[] | undefined;
 }
 
-export function applyEncode(pipeline: Sharp, format: ImageFormat, animation?: Animation): void {
+/** Encodes: format options and metadata policy applied, EXIF written in where sharp could not keep it. */
+export async function encode(
+  pipeline: Sharp,
+  format: ImageFormat,
+  animation: Animation | undefined,
+  metadata: EncodeMetadata,
+): Promise<{ data: Buffer; info: OutputInfo }> {
+  applyEncode(pipeline, format, animation, metadata);
+  const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
+  const { exif } = metadata.source;
+  if (format.metadata !== 'keepAll' || metadata.readsSource || !exif) return { data, info };
+  return { data: withExifBlock(outputFormatOf(info.format, format.format), data, uprightExif(exif)), info };
+}
+
+function applyEncode(
+  pipeline: Sharp,
+  format: ImageFormat,
+  animation: Animation | undefined,
+  metadata: EncodeMetadata,
+): void {
   pipeline.toColourspace('srgb');
-  metadataPolicies[format.metadata ?? 'strip'](pipeline);
+  metadataPolicies[format.metadata ?? 'strip'](pipeline, metadata);
   const frames = animation
     ? {
         ...(animation.loop === undefined ? {} : { loop: animation.loop }),

@@ -17,12 +17,15 @@ import type { ObjectStore } from '../storage/types.js';
 import { executePlan } from './execute.js';
 import { compilePlan } from './plan.js';
 import { isSourceFailure } from './classify.js';
+import { provenanceOf, type Provenance } from './provenance.js';
 import { loadSource, SourceSupersededError } from './source.js';
 
 export interface ExecuteDeps {
   stores: { get(connection: string): ObjectStore };
   maxInputPixels?: number;
   maxSourceBytes?: number;
+  /** Decode HEIC sources (PIXELSHIFT_HEIC); `false` refuses them as `unsupported_input`. Default on. */
+  heic?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: { stage: string; completedSinks: number; totalSinks: number }) => void;
   /** Merged into every sink's metadata (and wins over the graph's), e.g. the generated-output marker. */
@@ -42,6 +45,10 @@ export interface SinkResult {
   width: number;
   height: number;
   etag: string;
+  /** The quality a byte budget (ImageFormat.maxBytes) chose; absent without one. */
+  quality?: number;
+  /** What wrote this output from what (also written as the object's metadata, see provenance.ts). */
+  provenance: Provenance;
 }
 
 export interface SinkFailure {
@@ -68,11 +75,13 @@ export async function executeGraph(graph: TransformGraph, deps: ExecuteDeps): Pr
     const source = await loadSource(plan.source, store, {
       maxInputPixels,
       maxSourceBytes: deps.maxSourceBytes ?? limits.maxSourceBytes,
+      ...(deps.heic === undefined ? {} : { heic: deps.heic }),
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(expected === undefined ? {} : { expectedRevision: expected }),
     });
     deps.signal?.throwIfAborted();
-    return await executePlan(plan, source, { ...deps, maxInputPixels });
+    const provenance = provenanceOf(graph, source.info, plan.source.versionId);
+    return await executePlan(plan, source, { ...deps, maxInputPixels, provenance });
   } catch (error) {
     if (expected === undefined || !isClassifiedError(error)) throw error;
     if (!isSourceFailure(error, { unit: plan.source.unit, type: 'StorageSource' })) throw error;

@@ -1,5 +1,5 @@
 /**
- * Runs a compiled plan with sharp (DESIGN §5): walks the stage tree, decides per fork whether branches
+ * Runs a compiled plan with sharp (docs/architecture.md §5): walks the stage tree, decides per fork whether branches
  * re-decode the source or share the fork's raw pixels, encodes each leaf and writes it to its sink.
  */
 import sharp, { type OutputInfo } from 'sharp';
@@ -14,7 +14,8 @@ import {
   type UnitRef,
 } from './classify.js';
 import { parseColour, white, type Rgba } from './colours.js';
-import { applyEncode, flattenColourFor, mimeTypes, outputFormatOf, wantsAnimation } from './encode.js';
+import { encodeWithinBudget } from './budget.js';
+import { encode, flattenColourFor, mimeTypes, outputFormatOf, wantsAnimation } from './encode.js';
 import { createOverlaySource, type OverlaySource } from './ops-composite.js';
 import { buildPipeline, failOn, interleave, type RawInput, type StageInput } from './pipeline.js';
 import {
@@ -25,13 +26,14 @@ import {
   type PlanOutput,
   type PlanStage,
 } from './plan.js';
+import { provenanceMetadata, type Provenance } from './provenance.js';
 import type { LoadedSource } from './source.js';
 import { canExtend, type Slot } from './stage-order.js';
 
 interface Run {
   plan: Plan;
   source: LoadedSource;
-  deps: ExecuteDeps & { maxInputPixels: number };
+  deps: RunDeps;
   overlays: OverlaySource;
   outcomes: Map<string, { result: SinkResult } | { failure: SinkFailure; error: ClassifiedError }>;
   /** Whether the source decodes on its own: checked once, only after a pipeline that read it failed. */
@@ -44,23 +46,25 @@ interface PathState {
   lastFlatten: Rgba | undefined;
 }
 
-export async function executePlan(
-  plan: Plan,
-  source: LoadedSource,
-  deps: ExecuteDeps & { maxInputPixels: number },
-): Promise<GraphResult> {
+type RunDeps = ExecuteDeps & { maxInputPixels: number; provenance: Provenance };
+
+export async function executePlan(plan: Plan, source: LoadedSource, deps: RunDeps): Promise<GraphResult> {
   const run: Run = {
     plan,
     source,
     deps,
-    overlays: createOverlaySource(deps.stores, deps.signal ? { signal: deps.signal } : {}),
+    overlays: createOverlaySource(deps.stores, {
+      heic: deps.heic !== false,
+      maxInputPixels: deps.maxInputPixels,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    }),
     outcomes: new Map(),
   };
   const input: StageInput = {
     kind: 'source',
     source,
     autoOrient: plan.source.autoOrient,
-    page: plan.source.page,
+    page: source.page,
   };
   // Cancellation is checked between stages and before each write (a branch that sees it rejects the
   // whole run); once every write is done, the result stands.
@@ -300,7 +304,7 @@ async function encodeOutput(
   path: PathState,
 ): Promise<void> {
   const format = output.format.spec;
-  let encoded: { data: Buffer; info: OutputInfo };
+  let encoded: Encoded;
   try {
     run.deps.signal?.throwIfAborted();
     const animated =
@@ -321,8 +325,18 @@ async function encodeOutput(
     if (opaqueOnto && !ops.some((o) => o.slot === 'flatten')) {
       pipeline.flatten({ background: { r: opaqueOnto.r, g: opaqueOnto.g, b: opaqueOnto.b } });
     }
-    applyEncode(pipeline, format, animated ? { loop: run.source.loop, delay: run.source.delay } : undefined);
-    encoded = await pipeline.toBuffer({ resolveWithObject: true });
+    const animation = animated ? { loop: run.source.loop, delay: run.source.delay } : undefined;
+    const { maxBytes } = format;
+    const metadata = {
+      source: run.source.metadata,
+      readsSource: input.kind === 'source' && run.source.metadataInData,
+    };
+    if (maxBytes === undefined) {
+      encoded = await encode(pipeline, format, animation, metadata);
+    } else {
+      const formatRef = { unit: output.format.unit, type: 'ImageFormat' };
+      encoded = await encodeWithinBudget(pipeline, { ...format, maxBytes }, animation, metadata, formatRef);
+    }
   } catch (error) {
     fail(run, output, await classify(run, error, input, ops, output));
     return;
@@ -331,14 +345,21 @@ async function encodeOutput(
   await writeSink(run, output, encoded);
 }
 
-async function writeSink(run: Run, output: PlanOutput, encoded: { data: Buffer; info: OutputInfo }) {
+/** An encoded output; `quality` is the one a byte budget chose. */
+interface Encoded {
+  data: Buffer;
+  info: OutputInfo;
+  quality?: number;
+}
+
+async function writeSink(run: Run, output: PlanOutput, encoded: Encoded) {
   const { spec, connection, unit } = output.sink;
   const format = outputFormatOf(encoded.info.format, output.format.spec.format);
   try {
     const put = await run.deps.stores.get(connection).put(spec.bucket, spec.key, encoded.data, {
       contentType: spec.contentType ?? mimeTypes[format],
       ...(spec.cacheControl === undefined ? {} : { cacheControl: spec.cacheControl }),
-      metadata: { ...spec.metadata, ...run.deps.sinkMetadata },
+      metadata: { ...spec.metadata, ...provenanceMetadata(run.deps.provenance), ...run.deps.sinkMetadata },
       ...(run.deps.signal ? { signal: run.deps.signal } : {}),
     });
     run.outcomes.set(output.id, {
@@ -351,6 +372,8 @@ async function writeSink(run: Run, output: PlanOutput, encoded: { data: Buffer; 
         width: encoded.info.width,
         height: encoded.info.pageHeight ?? encoded.info.height,
         etag: put.etag,
+        ...(encoded.quality === undefined ? {} : { quality: encoded.quality }),
+        provenance: run.deps.provenance,
       },
     });
     report(run, output.id);

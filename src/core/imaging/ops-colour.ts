@@ -1,4 +1,4 @@
-/** Colour operations (DESIGN §4): public vocabulary → sharp calls. */
+/** Colour operations (docs/architecture.md §4): public vocabulary → sharp calls. */
 import type { Sharp } from 'sharp';
 import type { UnitOfType } from '../graph/index.js';
 import { parseColour, white } from './colours.js';

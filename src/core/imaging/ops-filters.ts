@@ -1,4 +1,4 @@
-/** Filter operations (DESIGN §4): public vocabulary → sharp calls. */
+/** Filter operations (docs/architecture.md §4): public vocabulary → sharp calls. */
 import type { Sharp } from 'sharp';
 import type { UnitOfType } from '../graph/index.js';
 

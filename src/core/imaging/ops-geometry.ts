@@ -1,4 +1,4 @@
-/** Geometry operations (DESIGN §4): public vocabulary → sharp calls. */
+/** Geometry operations (docs/architecture.md §4): public vocabulary → sharp calls. */
 import type { FitEnum, KernelEnum, Sharp } from 'sharp';
 import { resizeWithoutEnlargement, type UnitOfType } from '../graph/index.js';
 import { over, parseColour, type Rgba } from './colours.js';
@@ -15,19 +15,13 @@ const fits: Record<NonNullable<Resize['fit']>, keyof FitEnum> = {
   outside: 'outside',
 };
 
-const positions: Record<NonNullable<Resize['position']>, string> = {
-  center: 'centre',
-  north: 'north',
-  northeast: 'northeast',
-  east: 'east',
-  southeast: 'southeast',
-  south: 'south',
-  southwest: 'southwest',
-  west: 'west',
-  northwest: 'northwest',
-  attention: 'attention',
-  entropy: 'entropy',
-};
+/**
+ * sharp's name for a position (Resize's crop position, Watermark's gravity): sharp spells the middle
+ * `centre`; every other compass point and strategy it names as the graph does.
+ */
+export function sharpPosition(position: NonNullable<Resize['position']>): string {
+  return position === 'center' ? 'centre' : position;
+}
 
 const kernels: Record<NonNullable<Resize['kernel']>, keyof KernelEnum> = {
   nearest: 'nearest',
@@ -120,7 +114,7 @@ export function applyGeometry(pipeline: Sharp, op: GeometryOp, ref: UnitRef, con
         ...(op.width === undefined ? {} : { width: op.width }),
         ...(op.height === undefined ? {} : { height: op.height }),
         fit: fits[op.fit ?? 'cover'],
-        ...(op.position === undefined ? {} : { position: positions[op.position] }),
+        ...(op.position === undefined ? {} : { position: sharpPosition(op.position) }),
         ...(op.kernel === undefined ? {} : { kernel: kernels[op.kernel] }),
         // Unless asked for an exact size, never enlarge: upscaling only adds bytes (units.ts).
         withoutEnlargement: resizeWithoutEnlargement(op),

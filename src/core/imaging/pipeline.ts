@@ -6,12 +6,11 @@ import sharp, { type Sharp } from 'sharp';
 import type { LoadedSource } from './source.js';
 import type { OpContext } from './op-context.js';
 import type { PlanOp } from './plan.js';
-import type { Operation } from '../graph/index.js';
-import { parseColour } from './colours.js';
+import { bringsColour, isGrey } from './colours.js';
 import { applyGeometry } from './ops-geometry.js';
 import { applyColour } from './ops-colour.js';
 import { applyFilter } from './ops-filters.js';
-import { applyWatermark } from './ops-composite.js';
+import { applyText, applyWatermark } from './ops-composite.js';
 
 /**
  * `failOn: 'error'`: libvips refuses truncated or undecodable data (a cut-off JPEG is corrupt_input rather
@@ -79,25 +78,6 @@ export function inputSize(input: StageInput): { width: number; height: number } 
   return input.autoOrient && orientation >= 5 ? { width: height, height: width } : { width, height };
 }
 
-/** Whether an operation brings colour that a greyscale pipeline would turn grey. */
-function bringsColour(op: Operation): boolean {
-  switch (op.type) {
-    case 'Tint': // sharp maps the tinted result back to the pipeline's (grey) colour space
-    case 'Watermark':
-      return true;
-    case 'Flatten': // sharp flattens a grey image with the red channel of the colour
-    case 'Extend':
-    case 'Resize':
-    case 'Rotate':
-      return op.background !== undefined && !isGrey(parseColour(op.background));
-    default:
-      return false;
-  }
-}
-
-const isGrey = (colour: { r: number; g: number; b: number }) =>
-  colour.r === colour.g && colour.g === colour.b;
-
 export async function buildPipeline(
   input: StageInput,
   ops: readonly PlanOp[],
@@ -139,6 +119,9 @@ export async function buildPipeline(
         break;
       case 'Watermark':
         await applyWatermark(pipeline, op, { unit, type: op.type }, context);
+        break;
+      case 'Text':
+        await applyText(pipeline, op, { unit, type: op.type }, context);
         break;
       default:
         applyColour(pipeline, op);

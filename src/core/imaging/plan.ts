@@ -1,5 +1,5 @@
 /**
- * The plan compiler (DESIGN §5): a valid Transform Graph becomes a tree of stages, each stage being work
+ * The plan compiler (docs/architecture.md §5): a valid Transform Graph becomes a tree of stages, each stage being work
  * one sharp pipeline does in graph order. Pure: plain JSON in, plain JSON out, no sharp, no I/O.
  *
  * - A chain's operations fill a stage until the next one would be reordered or repeated by sharp
@@ -12,6 +12,7 @@
  */
 import { ClassifiedError } from '../errors.js';
 import {
+  DEFAULT_CONNECTION,
   isOperation,
   pointer,
   type ImageFormat,
@@ -22,15 +23,13 @@ import {
 } from '../graph/index.js';
 import { canExtend, refusal, slotFor, type Slot, type StagedOp } from './stage-order.js';
 
-export const defaultConnection = 'default';
-
 export interface PlanSource {
   unit: string;
   connection: string;
   bucket: string;
   key: string;
   versionId?: string;
-  /** Apply EXIF orientation while decoding (DESIGN §4: output is upright unless the graph says otherwise). */
+  /** Apply EXIF orientation while decoding (docs/architecture.md §4: output is upright unless the graph says otherwise). */
   autoOrient: boolean;
   page?: number;
 }
@@ -98,7 +97,7 @@ export function compilePlan(graph: TransformGraph): Plan {
 function planSource(unit: StorageSource): PlanSource {
   return {
     unit: pointer(['transformUnits', 0]),
-    connection: unit.storage ?? defaultConnection,
+    connection: unit.storage ?? DEFAULT_CONNECTION,
     bucket: unit.bucket,
     key: unit.key,
     ...(unit.versionId === undefined ? {} : { versionId: unit.versionId }),
@@ -135,7 +134,7 @@ function compileChain(
     const at = pointer([...path, 'transformUnits', index]);
     if (unit.type === 'ImageFormat') format = { unit: at, spec: unit };
     else if (unit.type === 'StorageSink')
-      sink = { unit: at, connection: unit.storage ?? defaultConnection, spec: unit };
+      sink = { unit: at, connection: unit.storage ?? DEFAULT_CONNECTION, spec: unit };
     else if (isOperation(unit)) {
       // Once the pixels are upright, a further AutoOrient has nothing left to do.
       if (unit.type === 'AutoOrient') {

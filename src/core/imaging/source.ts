@@ -6,21 +6,31 @@ import sharp, { type Metadata } from 'sharp';
 import { ClassifiedError } from '../errors.js';
 import type { ObjectInfo, ObjectStore } from '../storage/types.js';
 import {
+  classifyHeicError,
   classifySourceError,
   forUnit,
-  heicMessage,
+  heicOffMessage,
   isHevcHeif,
   unitError,
   type UnitRef,
 } from './classify.js';
+import { decodeHeic } from './heic/heic-decoder.js';
+import { sourceMetadataOf, type SourceMetadata } from './metadata.js';
 import type { PlanSource } from './plan.js';
 
 export interface LoadedSource {
   ref: UnitRef;
+  /** What sharp reads: the stored bytes, or for HEIC the decoded image (an uncompressed TIFF). */
   data: Buffer;
   info: ObjectInfo;
   /** sharp's name of the decoder, e.g. `jpeg`, `png`, `heif`. */
   format: string;
+  /** The page of `data` to read; undefined for the first (or all, when animated). */
+  page: number | undefined;
+  /** EXIF and XMP from the header, for metadata policies that outlive one pipeline (metadata.ts). */
+  metadata: SourceMetadata;
+  /** Whether `data` still holds that metadata (not so for a decoded HEIC). */
+  metadataInData: boolean;
   /** Size of one page as stored (before orientation). */
   storedWidth: number;
   storedHeight: number;
@@ -40,6 +50,8 @@ export interface LoadedSource {
 export interface SourceLimits {
   maxInputPixels: number;
   maxSourceBytes: number;
+  /** Decode HEIC (HEVC-coded HEIF) sources; `false` refuses them as `unsupported_input`. Default on. */
+  heic?: boolean;
   signal?: AbortSignal;
   /** The revision (ObjectInfo.revision) the run was started for; another one means it was superseded. */
   expectedRevision?: string;
@@ -91,16 +103,15 @@ export async function loadSource(
       ref,
     );
   }
-  // Prebuilt sharp reads HEIC headers but has no HEVC decoder: refuse before libvips gives a vaguer error.
-  if (isHevcHeif(data)) throw unitError('unsupported_input', heicMessage, ref);
+  // Prebuilt sharp reads HEIC headers but has no HEVC decoder: HEIC is decoded below, in a worker thread.
+  const heicAllowed = limits.heic !== false;
+  if (!heicAllowed && isHevcHeif(data)) throw unitError('unsupported_input', heicOffMessage, ref);
 
   let meta: Metadata;
   try {
     // The header only; the pixel limit is checked below so that the message can give the size.
     meta = await sharp(data, { limitInputPixels: false, failOn: 'error' }).metadata();
-    if (meta.format === 'heif' && meta.compression === 'hevc') {
-      throw unitError('unsupported_input', heicMessage, ref);
-    }
+    if (!heicAllowed && isHevc(meta)) throw unitError('unsupported_input', heicOffMessage, ref);
     const pages = meta.pages ?? 1;
     if (source.page !== undefined && source.page >= pages) {
       throw unitError(
@@ -140,6 +151,36 @@ export async function loadSource(
       { unit: ref.unit },
     );
   }
+  if (isHevc(meta)) {
+    // The header passed the limit: decode the primary image (or the page asked for) once, upright.
+    const image = await decodeHeic(data, {
+      ...(source.page === undefined ? {} : { page: source.page }),
+      pixels,
+      maxPixels: limits.maxInputPixels,
+      ...(limits.signal ? { signal: limits.signal } : {}),
+    }).catch((error: unknown) => {
+      throw classifyHeicError(error, ref, limits.maxInputPixels);
+    });
+    return {
+      ref,
+      data: image.tiff,
+      info,
+      format: 'heif',
+      page: undefined,
+      metadata: sourceMetadataOf(meta),
+      metadataInData: false,
+      storedWidth: image.width,
+      storedHeight: image.height,
+      // HEIF orients with its irot/imir properties, applied while decoding; Exif Orientation is ignored.
+      orientation: 1,
+      animatable: false,
+      pages,
+      loop: undefined,
+      delay: undefined,
+      shrinkOnLoad: false,
+      grey: false,
+    };
+  }
   const orientation =
     meta.orientation !== undefined && meta.orientation >= 1 && meta.orientation <= 8 ? meta.orientation : 1;
   return {
@@ -147,6 +188,9 @@ export async function loadSource(
     data,
     info,
     format: meta.format,
+    page: source.page,
+    metadata: sourceMetadataOf(meta),
+    metadataInData: true,
     storedWidth: width,
     storedHeight: height,
     orientation,
@@ -157,4 +201,9 @@ export async function loadSource(
     shrinkOnLoad: shrinkOnLoadFormats.has(meta.format),
     grey: meta.space === 'b-w' || meta.space === 'grey16',
   };
+}
+
+/** HEVC-coded HEIF (AVIF is HEIF too, with AV1, and stays with sharp's own decoder). */
+function isHevc(meta: Metadata): boolean {
+  return meta.format === 'heif' && meta.compression === 'hevc';
 }

@@ -1,5 +1,5 @@
 /**
- * sharp's fixed processing order, as data (DESIGN §5). Pure: no sharp import.
+ * sharp's fixed processing order, as data (docs/architecture.md §5). Pure: no sharp import.
  *
  * One sharp pipeline applies each kind of operation at most once, at a fixed place, whatever order the
  * methods were called in. The ranks below follow `Execute()` in sharp 0.35 `src/pipeline.cc`, read top to
@@ -8,6 +8,7 @@
  * into a slot nobody holds, and when none of the named exceptions below applies.
  */
 import type { Operation } from '../graph/index.js';
+import { bringsColour } from './colours.js';
 
 export type Slot =
   | 'orient'
@@ -124,6 +125,7 @@ export function slotFor(op: Operation, ops: readonly StagedOp[]): Slot {
     case 'Sharpen':
       return 'sharpen';
     case 'Watermark':
+    case 'Text':
       return 'composite';
     case 'Linear':
       return 'linear';
@@ -142,26 +144,7 @@ export function slotFor(op: Operation, ops: readonly StagedOp[]): Slot {
 
 /** Operations that need the image size where they stand (the executor knows it only at a stage's start). */
 export function needsKnownSize(op: Operation): boolean {
-  return (op.type === 'Crop' && op.unit === 'fraction') || op.type === 'Watermark';
-}
-
-/** `#rrggbb[aa]` with equal channels. */
-function isGreyHex(hex: string): boolean {
-  return hex.slice(1, 3) === hex.slice(3, 5) && hex.slice(3, 5) === hex.slice(5, 7);
-}
-
-/** Operations that add colour to an image. */
-function addsColour(op: Operation): boolean {
-  switch (op.type) {
-    case 'Tint':
-    case 'Watermark':
-      return true;
-    case 'Resize':
-    case 'Extend':
-      return op.background !== undefined && !isGreyHex(op.background);
-    default:
-      return false;
-  }
+  return (op.type === 'Crop' && op.unit === 'fraction') || op.type === 'Watermark' || op.type === 'Text';
 }
 
 /** Steps after which sharp's pipeline is greyscale. */
@@ -202,7 +185,7 @@ export function refusal(ops: readonly StagedOp[], op: Operation): string | undef
   if (needsKnownSize(op) && ops.some((o) => sizeChangingSlots.has(o.slot))) return 'needsKnownSize';
   // Once sharp has made a pipeline grey it stays grey: Tint maps back to grey, fills turn grey and raw
   // output keeps one band. Colour added after that needs a pipeline of its own.
-  if (addsColour(op) && ops.some((o) => makesGrey(o.op))) return 'colourAfterGrey';
+  if (bringsColour(op) && ops.some((o) => makesGrey(o.op))) return 'colourAfterGrey';
   return undefined;
 }
 

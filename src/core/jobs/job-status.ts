@@ -29,6 +29,15 @@ export interface SinkOutcome {
   width: number;
   height: number;
   etag: string;
+  /** The quality a byte budget (ImageFormat.maxBytes) chose; absent without one. */
+  quality?: number;
+  /** What wrote this output from what; absent in outcomes recorded before provenance existed. */
+  provenance?: {
+    graphHash: string;
+    sourceEtag?: string;
+    sourceVersionId?: string;
+    engine: string;
+  };
 }
 
 export interface SinkFailureOutcome {

@@ -1,6 +1,7 @@
 /**
- * The port between the HTTP API and the durable engine. The API depends on this interface only;
- * `temporal-orchestrator.ts` implements it over Temporal, tests use an in-memory fake.
+ * The ports between the HTTP API and the durable engine, split by what callers need: each feature
+ * depends only on the ones it uses. `temporal-orchestrator.ts` implements them all over Temporal, tests
+ * use an in-memory fake.
  */
 import type { TransformGraph } from '../graph/graph.js';
 import type { BatchStatus, GraphOutcome, GraphState } from './job-status.js';
@@ -12,13 +13,13 @@ export interface StartBatchInput {
   callbackUrl?: string;
 }
 
-/** How a graph run outside a batch was started (DESIGN §7 `PixelshiftTrigger`). */
+/** How a graph run outside a batch was started (docs/architecture.md §7 `PixelshiftTrigger`). */
 export type RunTrigger = 's3' | 'webhook';
 
 /** One graph started by an S3 event (a rule) or an inbound hook, with its graph inline. */
 export interface StartGraphRunInput {
   accountId: string;
-  /** The deduplication key (DESIGN §7), e.g. `s3/<connection>/<bucket>/<key>/<sequencer>/<ruleId>`. */
+  /** The deduplication key (docs/architecture.md §7), e.g. `s3/<connection>/<bucket>/<key>/<sequencer>/<ruleId>`. */
   workflowId: string;
   trigger: RunTrigger;
   /** The rule or hook that started it (`PixelshiftTriggerId`). */
@@ -55,7 +56,8 @@ export interface GraphRunSummary {
   closedAt?: string;
 }
 
-export interface BatchOrchestrator {
+/** Batches submitted through the API: start, read and cancel their workflows. */
+export interface BatchJobs {
   /** Starts the batch workflow. Idempotent: a second call for the same batch starts nothing. */
   startBatch(input: StartBatchInput): Promise<{ workflowId: string }>;
   /** Undefined when no such batch exists for this account. */
@@ -63,11 +65,10 @@ export interface BatchOrchestrator {
   getGraphStatus(accountId: string, batchId: string, index: number): Promise<GraphOutcome | undefined>;
   /** False when the batch does not exist; true when cancelled or already finished. */
   cancelBatch(accountId: string, batchId: string): Promise<boolean>;
-  /**
-   * Tells graph workflows that their throttle slot moved (the account's limit changed), so that they
-   * ask for it again. Workflows that have finished or do not exist are skipped.
-   */
-  notifyThrottleChanged(workflowIds: readonly string[]): Promise<void>;
+}
+
+/** Graph runs started by S3 events (rules) and inbound hooks, outside any batch. */
+export interface TriggeredRuns {
   /**
    * Starts one triggered graph run. The workflow ID deduplicates: a second call with the same ID (a
    * redelivered event) starts nothing and reports `started: false`, even after the first run finished.
@@ -80,11 +81,28 @@ export interface BatchOrchestrator {
    * then closed ones, most recent first (SQL visibility stores refuse an explicit ORDER BY).
    */
   listGraphRuns(query: GraphRunQuery): Promise<{ runs: GraphRunSummary[]; nextPageToken?: string }>;
-  /** Temporal UI link for a workflow, when TEMPORAL_UI_URL is configured. */
-  uiUrl(workflowId: string): string | undefined;
+}
+
+export interface ThrottleSignals {
+  /**
+   * Tells graph workflows that their throttle slot moved (the account's limit changed), so that they
+   * ask for it again. Workflows that have finished or do not exist are skipped.
+   */
+  notifyThrottleChanged(workflowIds: readonly string[]): Promise<void>;
+}
+
+export interface EngineReadiness {
   /** Throws when Temporal is unreachable (used by /readyz). */
   ping(): Promise<void>;
 }
+
+export interface WorkflowLinks {
+  /** Temporal UI link for a workflow, when TEMPORAL_UI_URL is configured. */
+  uiUrl(workflowId: string): string | undefined;
+}
+
+/** Everything the engine offers the API; only the wiring needs all of it, each feature names its own ports. */
+export type JobEngine = BatchJobs & TriggeredRuns & ThrottleSignals & EngineReadiness & WorkflowLinks;
 
 /** Starts a webhook delivery from outside a workflow (the redeliver endpoint). */
 export interface StartDeliveryInput {

@@ -1,4 +1,4 @@
-/** Deterministic workflow IDs (DESIGN §7): the ID is the deduplication key and what operators search for. */
+/** Deterministic workflow IDs (docs/architecture.md §7): the ID is the deduplication key and what operators search for. */
 export function batchWorkflowId(accountId: string, batchId: string): string {
   return `batch/${accountId}/${batchId}`;
 }

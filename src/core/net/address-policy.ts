@@ -1,6 +1,6 @@
 /**
  * Which addresses outbound requests (webhook deliveries, batch callbacks) may reach: the SSRF guard of
- * DESIGN §11. Pure: no DNS, no sockets. `outbound-http.ts` asks it about every resolved address at
+ * docs/architecture.md §11. Pure: no DNS, no sockets. `outbound-http.ts` asks it about every resolved address at
  * connect time, the API asks it about literal IPs in URLs it stores.
  *
  * Refused: everything that is not a public unicast address (loopback, private, link-local and cloud

@@ -1,6 +1,6 @@
 /**
  * Every outbound HTTP request the service makes (webhook deliveries, batch callbacks) goes through here,
- * behind the SSRF guard of DESIGN §11:
+ * behind the SSRF guard of docs/architecture.md §11:
  * - the host is resolved by our own `lookup`, every address is checked against the policy and the
  *   socket connects only to an allowed one, so a name that resolves (or re-resolves: DNS rebinding) to
  *   a private address fails at connect time;

@@ -39,13 +39,23 @@ export async function collectBody(body: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Remembers the first error a stream emits, so a caller can tell whose failure ended a transfer. */
-export function watchFailure(stream: Readable): () => Error | undefined {
-  let failure: Error | undefined;
-  stream.on('error', (error) => {
-    failure ??= error;
+/**
+ * Takes over a put's body (the store owns it once put is called). Call the returned function when the
+ * put fails: it ends a streamed body, so that its producer is not left blocked on back-pressure, and
+ * returns the producer's own failure (say, an encoder error) unless the put was cancelled. Such a failure
+ * is thrown as it came, classified by the producer or not: calling it a storage failure would misdirect
+ * retries.
+ */
+export function ownPutBody(body: Buffer | Readable): (signal: AbortSignal | undefined) => Error | undefined {
+  if (Buffer.isBuffer(body)) return () => undefined;
+  let producerFailure: Error | undefined;
+  body.on('error', (error) => {
+    producerFailure ??= error;
   });
-  return () => failure;
+  return (signal) => {
+    body.destroy();
+    return signal?.aborted ? undefined : producerFailure;
+  };
 }
 
 /**

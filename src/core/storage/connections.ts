@@ -1,16 +1,10 @@
 import { z } from 'zod';
 import { parseDuration } from '../durations.js';
 import { ClassifiedError } from '../errors.js';
+import { connectionNameSchema } from '../graph/units.js';
 import { LocalObjectStore } from './local-store.js';
 import { S3ObjectStore } from './s3-store.js';
 import type { ObjectStore } from './types.js';
-
-/** The connection a unit uses when it names none (DESIGN §6). */
-export const DEFAULT_CONNECTION = 'default';
-
-export const connectionNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'Expected a connection name of letters, digits, "_" and "-"');
 
 /**
  * S3 SDK attempts per request when a connection does not say. One: Temporal retries the whole activity,
@@ -33,7 +27,7 @@ export const s3ConnectionSchema = z.strictObject({
     .optional(),
   /** SDK attempts per request (DEFAULT_S3_MAX_ATTEMPTS when omitted); more for flaky networks. */
   maxAttempts: z.number().int().min(1).max(10).optional(),
-  /** How this connection's bucket events reach the service (DESIGN §10); no events without it. */
+  /** How this connection's bucket events reach the service (docs/architecture.md §10); no events without it. */
   events: z
     .strictObject({
       /** Bearer token that `POST /v1/events/s3` requires for this connection (at least 32 characters). */

@@ -1,6 +1,6 @@
 /**
- * Folders below a storage root, walked without ever following a symbolic link (DESIGN §6: nothing is read
- * or written outside the root). The root itself may be a link: the operator chose it.
+ * Folders below a storage root, walked without ever following a symbolic link (docs/architecture.md §6:
+ * nothing is read or written outside the root). The root itself may be a link: the operator chose it.
  *
  * On Linux each folder on the way is opened with O_NOFOLLOW and the next step is taken through that open
  * folder (`/proc/self/fd/<fd>/<name>`), so a link is met where it stands at the moment of the step, even

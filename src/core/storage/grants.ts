@@ -53,6 +53,11 @@ export function grantsForAccount(grants: StorageGrants, accountId: string): Acco
   return Object.hasOwn(grants, accountId) ? (grants[accountId] ?? []) : [];
 }
 
+/** Everything an account may use: its own grants and those given to every account (`*`). */
+export function effectiveGrants(grants: StorageGrants, accountId: string): AccountGrants {
+  return [...grantsForAccount(grants, accountId), ...grantsForAccount(grants, '*')];
+}
+
 export function isBucketGranted(grants: readonly BucketGrant[], connection: string, bucket: string): boolean {
   return grants.some(
     (grant) =>

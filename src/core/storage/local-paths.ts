@@ -8,6 +8,11 @@ export const LOCAL_TEMP_DIR = '.pixelshift-tmp';
 // Starting with a letter or digit keeps `.`, `..` and the store's own dot-directories unreachable.
 const localBucketPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
+/** Whether a folder under the store's root can be a bucket (the store's own `.pixelshift-*` cannot). */
+export function isLocalBucketName(name: string): boolean {
+  return localBucketPattern.test(name);
+}
+
 function refuse(target: ObjectTarget, reason: string): never {
   throw storeError('access_denied', target, reason);
 }
@@ -29,8 +34,7 @@ function assertSafeText(text: string, target: ObjectTarget): void {
 }
 
 export function assertLocalBucket(target: ObjectTarget): void {
-  if (!localBucketPattern.test(target.bucket))
-    refuse(target, 'the bucket name is not valid for local storage');
+  if (!isLocalBucketName(target.bucket)) refuse(target, 'the bucket name is not valid for local storage');
 }
 
 /** Belt and braces after the segment checks: the joined path must still lie under `base`. */

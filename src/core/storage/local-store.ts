@@ -6,7 +6,7 @@ import { addAbortSignal, Transform, type Readable } from 'node:stream';
 import { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
 import { isClassifiedError } from '../errors.js';
-import { collectBody, feed, guardedBody, watchFailure } from './body-streams.js';
+import { collectBody, feed, guardedBody, ownPutBody } from './body-streams.js';
 import { ContainedFolder, CREATE_NO_FOLLOW, READ_NO_FOLLOW } from './contained-folders.js';
 import {
   LOCAL_TEMP_DIR,
@@ -212,7 +212,7 @@ export class LocalObjectStore implements ObjectStore {
   ): Promise<PutResult> {
     const target = this.target('put', bucket, key);
     const { signal } = options;
-    const bodyFailure = Buffer.isBuffer(body) ? undefined : watchFailure(body);
+    const failedBody = ownPutBody(body);
     let temp: ContainedFolder | undefined;
     const tempNames: string[] = [];
     try {
@@ -249,12 +249,10 @@ export class LocalObjectStore implements ObjectStore {
       await this.moveInto(temp, tempName, location.folders, location.name);
       return { bucket, key, bytes, etag };
     } catch (error) {
-      if (!Buffer.isBuffer(body)) body.destroy();
+      // End a streamed body before cleaning up, so that its producer is not left blocked meanwhile.
+      const producerFailure = failedBody(signal);
       for (const name of tempNames) if (temp) await rm(temp.entry(name), { force: true });
-      // The producer's own failure is not a storage failure: pass it on as it came.
-      const producerError = bodyFailure?.();
-      if (producerError !== undefined && !signal?.aborted) throw producerError;
-      throw this.classify(error, target, signal);
+      throw producerFailure ?? this.classify(error, target, signal);
     } finally {
       await temp?.close();
     }

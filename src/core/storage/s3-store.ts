@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, Transform } from 'node:stream';
-import { collectBody, feed, guardedBody, watchFailure } from './body-streams.js';
+import { collectBody, feed, guardedBody, ownPutBody } from './body-streams.js';
 import { classifyS3Error } from './s3-errors.js';
 import {
   abortReasonOf,
@@ -100,7 +100,7 @@ export class S3ObjectStore implements ObjectStore {
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
       // Recent SDKs otherwise send aws-chunked bodies with trailing checksums, which many
-      // S3-compatible servers reject or store corrupted (DESIGN §6).
+      // S3-compatible servers reject or store corrupted (docs/architecture.md §6).
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
@@ -168,7 +168,7 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<PutResult> {
     const target = this.target('put', bucket, key);
     const { signal } = options;
-    const bodyFailure = Buffer.isBuffer(body) ? undefined : watchFailure(body);
+    const failedBody = ownPutBody(body);
     try {
       signal?.throwIfAborted();
       const params: PutObjectCommandInput = {
@@ -187,14 +187,7 @@ export class S3ObjectStore implements ObjectStore {
       }
       return await this.putMultipart(params, body, signal);
     } catch (error) {
-      // The store owns a streamed body once put is called: end it so its producer is not left
-      // blocked on back-pressure.
-      if (!Buffer.isBuffer(body)) body.destroy();
-      // A body that failed on its own (say, an encoder error) is the producer's failure, already
-      // classified there or not; calling it a storage failure would misdirect retries.
-      const producerError = bodyFailure?.();
-      if (producerError !== undefined && !signal?.aborted) throw producerError;
-      throw this.classify(error, target, signal);
+      throw failedBody(signal) ?? this.classify(error, target, signal);
     }
   }
 

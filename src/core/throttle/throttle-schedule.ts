@@ -1,5 +1,5 @@
 /**
- * Where start slots go (DESIGN §9): pure arithmetic over slot times in epoch milliseconds, tested without a
+ * Where start slots go (docs/architecture.md §9): pure arithmetic over slot times in epoch milliseconds, tested without a
  * database. The database layer (reservations.ts) feeds it the few rows it needs and stores what it says.
  *
  * The rule: reservations are appended in order (FIFO), and a new one goes at
@@ -21,7 +21,7 @@ export interface ThrottleRule {
   windowMs: number;
 }
 
-/** The limit of an account that never set one (DESIGN §9). */
+/** The limit of an account that never set one (docs/architecture.md §9). */
 export const DEFAULT_TRANSFORMS_PER_HOUR = 1000;
 export const MAX_TRANSFORMS_PER_HOUR = 1_000_000;
 

@@ -16,11 +16,6 @@ export type ParsedEventBody =
 /** Turns one notification body (already JSON-parsed) of `connection` into events. Pure, never throws. */
 export type EventBodyParser = (body: unknown, connection: string) => ParsedEventBody;
 
-/** An object with string keys (not an array, not null): what every notification body must be. */
-export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** The real parser (AWS Records 2.x, MinIO, EventBridge, `s3:TestEvent`) behind the feeders' seam. */
 export const parseBucketNotification: EventBodyParser = (body, connection) => {
   const parsed = parseS3EventBody(body, connection);

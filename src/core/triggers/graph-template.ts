@@ -1,5 +1,5 @@
 /**
- * Graph templates (DESIGN §10): the graph a rule or an inbound hook runs, written without its source.
+ * Graph templates (docs/architecture.md §10): the graph a rule or an inbound hook runs, written without its source.
  * When an object triggers it, the object becomes the source and each sink key is filled from the source
  * key's parts. Pure: no I/O.
  *
@@ -12,8 +12,9 @@
  */
 import type { TransformGraph } from '../graph/graph.js';
 import type { ValidationIssue } from '../graph/issues.js';
-import type { StorageSink, TransformUnit } from '../graph/units.js';
+import { DEFAULT_CONNECTION, type StorageSink, type TransformUnit } from '../graph/units.js';
 import { validateGraph, type ValidationOptions, type ValidationResult } from '../graph/validate.js';
+import { ok, refused } from '../result.js';
 
 export const templatePlaceholders = ['key', 'dir', 'name', 'ext', 'bucket'] as const;
 export type TemplatePlaceholder = (typeof templatePlaceholders)[number];
@@ -94,7 +95,7 @@ export function expandGraphTemplate(template: TransformGraph, source: TemplateSo
 
 /** A source that makes every placeholder non-empty, for validating a template. */
 const sampleSource: TemplateSource = {
-  connection: 'default',
+  connection: DEFAULT_CONNECTION,
   bucket: 'sample-bucket',
   key: 'sample-dir/sample-name.jpg',
 };
@@ -111,20 +112,17 @@ export function validateGraphTemplate(
   const first = (input as { transformUnits?: unknown[] } | null)?.transformUnits?.[0] as
     { type?: unknown } | undefined;
   if (first?.type === 'StorageSource') {
-    return {
-      ok: false,
-      issues: [
-        {
-          path: '/transformUnits/0',
-          code: 'template_has_source',
-          message:
-            'Expected a template that starts with an operation for transformUnits/0 but received a StorageSource; the triggering object is the source',
-        },
-      ],
-    };
+    return refused([
+      {
+        path: '/transformUnits/0',
+        code: 'template_has_source',
+        message:
+          'Expected a template that starts with an operation for transformUnits/0 but received a StorageSource; the triggering object is the source',
+      },
+    ]);
   }
   const shape = validateGraph(withSampleSource(input), options);
-  if (!shape.ok) return { ok: false, issues: shape.issues.map(unshiftRootUnitPath) };
+  if (!shape.ok) return refused(shape.error.map(unshiftRootUnitPath));
   const template = input as TransformGraph;
   const issues: ValidationIssue[] = [];
   walkSinks(template, '', (sink, path) => {
@@ -138,7 +136,7 @@ export function validateGraphTemplate(
       }
     }
   });
-  return issues.length ? { ok: false, issues } : { ok: true, value: template };
+  return issues.length ? refused(issues) : ok(template);
 }
 
 /** Calls `visit` for each sink of a template with its JSON pointer. */

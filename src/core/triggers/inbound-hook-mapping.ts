@@ -6,14 +6,16 @@
  */
 import { z } from 'zod';
 import { storageSourceSchema } from '../graph/units.js';
-import { DEFAULT_CONNECTION } from '../storage/connections.js';
+import { DEFAULT_CONNECTION } from '../graph/units.js';
+import { isPlainObject } from '../plain-object.js';
+import { ok, refused, type Result } from '../result.js';
 import { parsePointer, resolvePointer } from './json-pointer.js';
 
 const pointerSchema = z
   .string()
   .superRefine((text, context) => {
     const parsed = parsePointer(text);
-    if (!parsed.ok) context.addIssue({ code: 'custom', message: `Expected ${parsed.message}` });
+    if (!parsed.ok) context.addIssue({ code: 'custom', message: `Expected ${parsed.error}` });
   })
   .describe('JSON pointer (RFC 6901) into the request body, e.g. "/data/object/key".');
 
@@ -36,16 +38,18 @@ export interface HookSource {
   key: string;
 }
 
-export type MappedSource = { ok: true; source: HookSource } | { ok: false; pointer: string; message: string };
+/** Why a body gives no source: the pointer that led to the problem, and a sentence for the sender. */
+export interface MappingProblem {
+  pointer: string;
+  message: string;
+}
+
+export type MappedSource = Result<HookSource, MappingProblem>;
 
 export function mapHookBody(mapping: HookMapping, body: unknown): MappedSource {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return { ok: false, pointer: '', message: 'Expected the body to be a JSON object' };
-  }
+  if (!isPlainObject(body)) return refused({ pointer: '', message: 'Expected the body to be a JSON object' });
   const bucket =
-    'value' in mapping.bucket
-      ? { ok: true as const, value: mapping.bucket.value }
-      : stringAt(body, mapping.bucket.pointer, 'bucket');
+    'value' in mapping.bucket ? ok(mapping.bucket.value) : stringAt(body, mapping.bucket.pointer, 'bucket');
   if (!bucket.ok) return bucket;
   const key = stringAt(body, mapping.key.pointer, 'key');
   if (!key.ok) return key;
@@ -60,28 +64,21 @@ export function mapHookBody(mapping: HookMapping, body: unknown): MappedSource {
   if (key.value.split('/').some((segment) => segment === '.' || segment === '..')) {
     return refuse(mapping.key.pointer, 'an object key without "." or ".." segments');
   }
-  return {
-    ok: true,
-    source: { connection: mapping.connection ?? DEFAULT_CONNECTION, bucket: bucket.value, key: key.value },
-  };
+  return ok({ connection: mapping.connection ?? DEFAULT_CONNECTION, bucket: bucket.value, key: key.value });
 }
 
 function bucketPointer(mapping: HookMapping): string {
   return 'pointer' in mapping.bucket ? mapping.bucket.pointer : '';
 }
 
-function stringAt(
-  body: unknown,
-  pointer: string,
-  what: 'bucket' | 'key',
-): { ok: true; value: string } | { ok: false; pointer: string; message: string } {
+function stringAt(body: unknown, pointer: string, what: 'bucket' | 'key'): Result<string, MappingProblem> {
   const found = resolvePointer(body, pointer);
-  if (!found.found)
-    return { ok: false, pointer, message: `Expected the ${what} at ${pointer}: ${found.message}` };
+  if (!found.ok)
+    return refused({ pointer, message: `Expected the ${what} at ${pointer}: ${found.error.message}` });
   if (typeof found.value !== 'string') return refuse(pointer, `a string (the ${what})`);
-  return { ok: true, value: found.value };
+  return ok(found.value);
 }
 
-function refuse(pointer: string, what: string): { ok: false; pointer: string; message: string } {
-  return { ok: false, pointer, message: `Expected ${what} at ${pointer === '' ? 'the mapping' : pointer}` };
+function refuse(pointer: string, what: string): { ok: false; error: MappingProblem } {
+  return refused({ pointer, message: `Expected ${what} at ${pointer === '' ? 'the mapping' : pointer}` });
 }

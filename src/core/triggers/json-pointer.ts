@@ -3,38 +3,46 @@
  * source bucket and key. Pure. Only a document's own properties are followed, so a pointer such as
  * `/__proto__/polluted` or `/constructor/name` finds nothing instead of reaching Object.prototype.
  */
+import { isPlainObject } from '../plain-object.js';
+import { ok, refused, type Result } from '../result.js';
 
 /** Deeper pointers are refused: no real payload needs them, and they bound the work per request. */
 export const MAX_POINTER_SEGMENTS = 32;
 export const MAX_POINTER_LENGTH = 1024;
 
-export type ParsedPointer = { ok: true; segments: string[] } | { ok: false; message: string };
+/** The reference tokens of a pointer, or what a valid pointer would be (the "what" of "Expected …"). */
+export type ParsedPointer = Result<string[], string>;
 
 /** Splits a pointer into unescaped reference tokens (`~1` is `/`, `~0` is `~`, in that order). */
 export function parsePointer(text: string): ParsedPointer {
   if (text.length > MAX_POINTER_LENGTH)
-    return { ok: false, message: `a pointer of at most ${MAX_POINTER_LENGTH} characters` };
-  if (text === '') return { ok: true, segments: [] };
-  if (!text.startsWith('/')) return { ok: false, message: 'a pointer that is empty or starts with "/"' };
+    return refused(`a pointer of at most ${MAX_POINTER_LENGTH} characters`);
+  if (text === '') return ok([]);
+  if (!text.startsWith('/')) return refused('a pointer that is empty or starts with "/"');
   const raw = text.slice(1).split('/');
   if (raw.length > MAX_POINTER_SEGMENTS)
-    return { ok: false, message: `a pointer of at most ${MAX_POINTER_SEGMENTS} segments` };
+    return refused(`a pointer of at most ${MAX_POINTER_SEGMENTS} segments`);
   if (raw.some((segment) => /~(?![01])/.test(segment)))
-    return { ok: false, message: 'a pointer whose "~" is always followed by 0 or 1' };
-  return { ok: true, segments: raw.map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~')) };
+    return refused('a pointer whose "~" is always followed by 0 or 1');
+  return ok(raw.map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~')));
 }
 
-export type PointerResult =
-  { found: true; value: unknown } | { found: false; reason: 'invalid_pointer' | 'missing'; message: string };
+export interface PointerMiss {
+  reason: 'invalid_pointer' | 'missing';
+  message: string;
+}
+
+/** The value a pointer leads to, or why there is none. */
+export type PointerResult = Result<unknown, PointerMiss>;
 
 /** An array index per RFC 6901: `0` or digits without a leading zero (no `-`, no signs, no spaces). */
 const arrayIndexPattern = /^(?:0|[1-9]\d{0,8})$/;
 
 export function resolvePointer(document: unknown, text: string): PointerResult {
   const parsed = parsePointer(text);
-  if (!parsed.ok) return { found: false, reason: 'invalid_pointer', message: `Expected ${parsed.message}` };
+  if (!parsed.ok) return refused({ reason: 'invalid_pointer', message: `Expected ${parsed.error}` });
   let current = document;
-  for (const [depth, segment] of parsed.segments.entries()) {
+  for (const [depth, segment] of parsed.value.entries()) {
     const next = child(current, segment);
     if (next === undefined) {
       const at = text
@@ -42,11 +50,11 @@ export function resolvePointer(document: unknown, text: string): PointerResult {
         .split('/')
         .slice(0, depth + 1)
         .join('/');
-      return { found: false, reason: 'missing', message: `Nothing in the body at /${at}` };
+      return refused({ reason: 'missing', message: `Nothing in the body at /${at}` });
     }
     current = next.value;
   }
-  return { found: true, value: current };
+  return ok(current);
 }
 
 /** One step down, own properties and in-range array indices only. */
@@ -56,8 +64,8 @@ function child(node: unknown, segment: string): { value: unknown } | undefined {
     const index = Number(segment);
     return index < node.length ? { value: node[index] as unknown } : undefined;
   }
-  if (typeof node === 'object' && node !== null && Object.hasOwn(node, segment)) {
-    return { value: (node as Record<string, unknown>)[segment] };
+  if (isPlainObject(node) && Object.hasOwn(node, segment)) {
+    return { value: node[segment] };
   }
   return undefined;
 }

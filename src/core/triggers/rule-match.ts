@@ -1,5 +1,5 @@
 /**
- * Which rules an object event matches, and whether a rule would trigger on its own outputs (DESIGN §10).
+ * Which rules an object event matches, and whether a rule would trigger on its own outputs (docs/architecture.md §10).
  * Pure: the caller supplies what a HEAD learned when the event did not say.
  */
 import type { TransformGraph } from '../graph/graph.js';

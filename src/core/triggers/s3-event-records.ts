@@ -1,5 +1,5 @@
 /**
- * Bucket event bodies → ObjectCreated events (DESIGN §10). Pure: no I/O, never throws on any input.
+ * Bucket event bodies → ObjectCreated events (docs/architecture.md §10). Pure: no I/O, never throws on any input.
  *
  * Shapes understood:
  * - AWS S3 notifications: `{ "Records": [...] }` with `eventVersion` `2.x` (any minor: 2.1 added Glacier
@@ -14,12 +14,17 @@
  * Records that are not ObjectCreated (ObjectRemoved, restores, replication…) are ignored and counted, so
  * a bucket that sends everything does not make the sender retry forever.
  */
+import { isPlainObject } from '../plain-object.js';
 import type { ObjectCreatedEvent } from './trigger-types.js';
 
 /** Records per body: S3 sends one per notification; more than this is not a bucket talking. */
 export const MAX_RECORDS_PER_BODY = 1000;
 /** S3's own limit on key length, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
+/** Event versions understood: any 2.x (later minors add fields, none moves the ones read here). */
+export const S3_EVENT_VERSION_PATTERN = /^2\.\d{1,4}$/;
+/** The longest event name, source, detail type or other text field read from a body. */
+export const MAX_EVENT_TEXT_LENGTH = 256;
 
 export interface S3EventIssue {
   /** JSON pointer into the body. */
@@ -54,11 +59,10 @@ export type S3EventBody =
 const bucketNamePattern = /^[A-Za-z0-9._-]{1,255}$/;
 /** Sequencers are hex; ETags are hex with an optional `-<parts>`; kept tight as they enter workflow IDs. */
 const tokenPattern = /^[A-Za-z0-9._-]{1,128}$/;
-const maxTextLength = 256;
 
 /** Parses a JSON value (already parsed from the body) sent for one connection. */
 export function parseS3EventBody(body: unknown, connection: string): S3EventBody {
-  if (!isRecord(body)) {
+  if (!isPlainObject(body)) {
     return invalid([
       { path: '', code: 'invalid_type', message: `Expected a JSON object but received ${kindOf(body)}` },
     ]);
@@ -121,14 +125,14 @@ function parseRecords(records: unknown, connection: string): S3EventBody {
   records.forEach((record: unknown, index) => {
     const at = `/Records/${index}`;
     const found = new Issues(at);
-    if (!isRecord(record)) {
+    if (!isPlainObject(record)) {
       issues.push(
         found.add('', 'invalid_type', `Expected an object for the record but received ${kindOf(record)}`),
       );
       return;
     }
     const version = found.text(record, 'eventVersion', 'eventVersion');
-    if (version !== undefined && !/^2\.\d{1,4}$/.test(version)) {
+    if (version !== undefined && !S3_EVENT_VERSION_PATTERN.test(version)) {
       found.add(
         '/eventVersion',
         'unsupported_event_version',
@@ -258,7 +262,7 @@ class Issues {
 
   object(holder: Record<string, unknown>, field: string, path: string): Record<string, unknown> | undefined {
     const value = holder[field];
-    if (isRecord(value)) return value;
+    if (isPlainObject(value)) return value;
     this.add(
       `/${path}`,
       value === undefined ? 'missing_field' : 'invalid_type',
@@ -271,7 +275,7 @@ class Issues {
     holder: Record<string, unknown>,
     field: string,
     path: string,
-    maxLength = maxTextLength,
+    maxLength = MAX_EVENT_TEXT_LENGTH,
   ): string | undefined {
     const value = holder[field];
     if (typeof value === 'string' && value.length > 0 && value.length <= maxLength) return value;
@@ -347,10 +351,6 @@ class Issues {
     );
     return undefined;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Names what was received without echoing much of it (bodies come from outside). */

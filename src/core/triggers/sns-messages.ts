@@ -1,5 +1,5 @@
 /**
- * Amazon SNS messages delivered over HTTPS (DESIGN §10): the envelope, its signature, and the two
+ * Amazon SNS messages delivered over HTTPS (docs/architecture.md §10): the envelope, its signature, and the two
  * outbound calls it implies (fetching the signing certificate, confirming a subscription), both
  * injectable so tests can sign with their own key and never leave the machine.
  *
@@ -12,7 +12,7 @@
 import { X509Certificate, verify as verifySignature } from 'node:crypto';
 import https from 'node:https';
 import type { StorageConnections } from '../storage/connections.js';
-import { isJsonObject } from './bucket-notification.js';
+import { isPlainObject } from '../plain-object.js';
 
 export const snsMessageTypes = [
   'Notification',
@@ -66,10 +66,11 @@ export class SnsRefusal extends Error {
  */
 export const SNS_REPLAY_WINDOW_MS = 65 * 60 * 1000;
 
-const messageIdPattern = /^[A-Za-z0-9-]{1,128}$/;
-const timestampPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-const base64Pattern = /^[A-Za-z0-9+/]+={0,2}$/;
-const topicArnPattern = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+// The forms of the envelope's fields (exported for the HTTP schema that documents them).
+export const messageIdPattern = /^[A-Za-z0-9-]{1,128}$/;
+export const timestampPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+export const base64Pattern = /^[A-Za-z0-9+/]+={0,2}$/;
+export const topicArnPattern = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 /** `sns.<region>.amazonaws.com`, or the China partition's `.amazonaws.com.cn`. */
 const snsHostPattern = /^sns\.[a-z]{2}(-[a-z]+)+-\d+\.amazonaws\.com(\.cn)?$/;
 
@@ -91,7 +92,7 @@ function stringField(body: Record<string, unknown>, name: string, required: bool
 
 /** Reads an SNS envelope, refusing anything that is not one (`invalid_sns_message`). */
 export function parseSnsEnvelope(body: unknown): SnsEnvelope {
-  if (!isJsonObject(body)) throw invalid('The body must be a JSON object (an SNS message)');
+  if (!isPlainObject(body)) throw invalid('The body must be a JSON object (an SNS message)');
   const type = stringField(body, 'Type', true)!;
   if (!(snsMessageTypes as readonly string[]).includes(type)) {
     throw invalid(`Type must be one of ${snsMessageTypes.join(', ')}`);

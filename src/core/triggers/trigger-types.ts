@@ -1,5 +1,5 @@
 /**
- * The one shape every bucket event source is turned into (DESIGN §10): AWS `Records`, MinIO, EventBridge,
+ * The one shape every bucket event source is turned into (docs/architecture.md §10): AWS `Records`, MinIO, EventBridge,
  * SNS envelopes, SQS messages and the local watcher all end as ObjectCreated events fed to one ingest path.
  */
 
@@ -13,7 +13,7 @@ export interface ObjectCreatedEvent {
   size?: number;
   /** Without quotes. */
   etag?: string;
-  /** S3's per-key ordering token; with the key it identifies one upload (DESIGN §7). */
+  /** S3's per-key ordering token; with the key it identifies one upload (docs/architecture.md §7). */
   sequencer?: string;
   contentType?: string;
   /** The object version, on versioned buckets: the run then reads exactly the version that was uploaded. */

@@ -1,5 +1,5 @@
 /**
- * Webhook event types and the `data` of each payload (DESIGN §11). Pure and free of Node built-ins:
+ * Webhook event types and the `data` of each payload (docs/architecture.md §11). Pure and free of Node built-ins:
  * workflows build the data from their outcomes, the publishing activity wraps it in the Standard
  * Webhooks envelope `{ type, timestamp, data }`.
  */

@@ -1,5 +1,5 @@
 /**
- * When the next delivery attempt happens (DESIGN §11): a fixed schedule of delays totalling about three
+ * When the next delivery attempt happens (docs/architecture.md §11): a fixed schedule of delays totalling about three
  * days, except that a receiver answering 429 or 503 with `Retry-After` decides the next delay itself
  * (capped, so a hostile header cannot park a delivery for a year). Pure; used by the delivery workflow
  * and the attempt activity.
@@ -40,6 +40,11 @@ export function nextDelayMs(
   const scheduled = schedule[failedAttempts - 1];
   if (scheduled === undefined) return undefined;
   return retryAfterMs ?? scheduled;
+}
+
+/** Whether attempt number `attempt` (from 1) is the last the schedule allows: one more than its delays. */
+export function isLastAttempt(schedule: readonly number[], attempt: number): boolean {
+  return attempt > schedule.length;
 }
 
 /** The default schedule: 5 s, 30 s, 2 m, 10 m, 30 m, 1 h, 2 h, 4 h, 8 h, then 8 h until about 72 h. */

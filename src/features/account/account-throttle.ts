@@ -1,23 +1,51 @@
-/** Reading and changing the account's throttle: `GET/PUT /v1/account/throttle` (DESIGN §9). */
+/** The account (`GET /v1/account`) and its throttle (`GET/PUT /v1/account/throttle`, docs/architecture.md §9). */
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';
 import { describeValue } from '../../core/graph/issues.js';
-import { translateZodIssues } from '../../core/graph/validate.js';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import { translateZodIssues } from '../../core/graph/zod-issues.js';
+import type { ThrottleSignals } from '../../core/jobs/orchestrator-ports.js';
+import { listApiKeys } from '../../db/api-keys.js';
 import { getLimit, setLimit } from '../../db/throttle-reservations.js';
 import { ApiError } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
-import { throttleUpdateSchema, type ThrottleSettingsResponse } from '../../api/schemas.js';
+import {
+  throttleUpdateSchema,
+  type AccountResponse,
+  type ThrottleSettingsResponse,
+  type ThrottleUpdate,
+} from './account.schemas.js';
 
 export interface AccountThrottleDeps {
   db: Db;
-  orchestrator: BatchOrchestrator;
+  orchestrator: ThrottleSignals;
   config: Pick<Config, 'throttle'>;
   logger?: Logger | undefined;
 }
 
 const windowSeconds = (config: Pick<Config, 'throttle'>) => config.throttle.windowMs / 1000;
+
+/** The body of a throttle change, or a 422 `invalid_body` with one issue per field. */
+export function parseThrottleUpdate(body: unknown): ThrottleUpdate {
+  const parsed = throttleUpdateSchema.safeParse(body, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const issues = translateZodIssues(parsed.error.issues, [], 'the request');
+  // zod reports a huge number twice (beyond the safe integers, and over the maximum): one issue per
+  // field, the last, which names our bound.
+  const lastPerField = issues.filter((issue, i) => !issues.slice(i + 1).some((o) => o.path === issue.path));
+  throw new ApiError(422, 'invalid_body', 'The request body is invalid', lastPerField);
+}
+
+/** Who the caller is, the throttle its work runs under, and how many key pairs it has. */
+export async function getAccount(deps: AccountThrottleDeps, accountId: string): Promise<AccountResponse> {
+  const [throttle, keys] = await Promise.all([getThrottle(deps, accountId), listApiKeys(deps.db, accountId)]);
+  return {
+    accountId,
+    throttle,
+    activeKeyCount: keys.filter((key) => key.revokedAt === null).length,
+    keyCount: keys.length,
+  };
+}
 
 export async function getThrottle(
   deps: AccountThrottleDeps,
@@ -34,29 +62,21 @@ export async function getThrottle(
 export async function putThrottle(
   deps: AccountThrottleDeps,
   accountId: string,
-  body: unknown,
+  update: ThrottleUpdate,
 ): Promise<ThrottleSettingsResponse> {
-  const parsed = throttleUpdateSchema.safeParse(body, { reportInput: true });
-  if (!parsed.success) {
-    const issues = translateZodIssues(parsed.error.issues, [], 'the request');
-    // zod reports a huge number twice (beyond the safe integers, and over the maximum): one issue per
-    // field, the last, which names our bound.
-    const lastPerField = issues.filter((issue, i) => !issues.slice(i + 1).some((o) => o.path === issue.path));
-    throw new ApiError(422, 'invalid_body', 'The request body is invalid', lastPerField);
-  }
   const window = windowSeconds(deps.config);
-  if (parsed.data.windowSeconds !== undefined && parsed.data.windowSeconds !== window) {
+  if (update.windowSeconds !== undefined && update.windowSeconds !== window) {
     throw new ApiError(422, 'invalid_body', 'The request body is invalid', [
       {
         path: '/windowSeconds',
         code: 'invalid_value',
-        message: `Expected ${window} (set in server config, read-only) for windowSeconds but received ${describeValue(parsed.data.windowSeconds)}`,
+        message: `Expected ${window} (set in server config, read-only) for windowSeconds but received ${describeValue(update.windowSeconds)}`,
       },
     ]);
   }
   const change = await setLimit(deps.db, {
     accountId,
-    limit: parsed.data.transformsPerHour,
+    limit: update.transformsPerHour,
     windowMs: deps.config.throttle.windowMs,
   });
   const toTell = change.previous === change.limit ? change.waiting : change.moved.map((row) => row.graphKey);

@@ -1,18 +1,65 @@
-import { Router } from 'express';
-import { principalOf } from '../../api/bearer.js';
-import { jsonBody } from '../../api/json-body.js';
-import { getThrottle, putThrottle, type AccountThrottleDeps } from './account-throttle.js';
+/** `/v1/account`: the calling account and its settings (its throttle). */
+import type { z } from 'zod';
+import { defineRoute, ok, type ApiFeature } from '../../api/define-route.js';
+import { errorResponse } from '../../api/openapi-builder.js';
+import {
+  getAccount,
+  getThrottle,
+  parseThrottleUpdate,
+  putThrottle,
+  type AccountThrottleDeps,
+} from './account-throttle.js';
+import { accountSchema, throttleSettingsSchema, throttleUpdateSchema } from './account.schemas.js';
 
-export function accountRoutes(deps: AccountThrottleDeps & { maxBodyBytes: number }): Router {
-  const router = Router();
+const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
 
-  router.get('/v1/account/throttle', async (_req, res) => {
-    res.json(await getThrottle(deps, principalOf(res).accountId));
-  });
-
-  router.put('/v1/account/throttle', ...jsonBody(deps.maxBodyBytes), async (req, res) => {
-    res.json(await putThrottle(deps, principalOf(res).accountId, req.body as unknown));
-  });
-
-  return router;
+export function accountFeature(deps: AccountThrottleDeps): ApiFeature {
+  return {
+    tags: [{ name: 'account', description: 'The account and its settings: the throttle' }],
+    routes: [
+      defineRoute({
+        operationId: 'getAccount',
+        method: 'get',
+        path: '/v1/account',
+        tags: ['account'],
+        auth: 'bearer',
+        summary: 'The calling account: its id, its throttle and how many API key pairs it has',
+        responses: { 200: { description: 'The account.', content: json(accountSchema) } },
+        handler: async ({ principal }) => ok(await getAccount(deps, principal.accountId)),
+      }),
+      defineRoute({
+        operationId: 'getThrottle',
+        method: 'get',
+        path: '/v1/account/throttle',
+        tags: ['account'],
+        auth: 'bearer',
+        summary: 'The account’s throttle: transforms (graph runs) per rolling window',
+        responses: { 200: { description: 'The current setting.', content: json(throttleSettingsSchema) } },
+        handler: async ({ principal }) => ok(await getThrottle(deps, principal.accountId)),
+      }),
+      defineRoute({
+        operationId: 'setThrottle',
+        method: 'put',
+        path: '/v1/account/throttle',
+        tags: ['account'],
+        auth: 'bearer',
+        summary: 'Change the throttle; it applies at once to every graph that has not started',
+        description:
+          'Work over the limit is never refused: it waits, shown as `throttled` with `throttledUntil`. A raised limit lets waiting graphs start within a second or two; a lowered one moves waiting graphs later. Graphs already started are not affected.',
+        request: {
+          body: { schema: throttleUpdateSchema, contentType: 'application/json', parse: parseThrottleUpdate },
+        },
+        responses: {
+          200: { description: 'The new setting.', content: json(throttleSettingsSchema) },
+          422: errorResponse(
+            'Invalid body (`invalid_body`): not an integer from 1 to 1000000, an unknown field, or a changed `windowSeconds`.',
+          ),
+          503: errorResponse(
+            'Saved, but the job engine could not be told (`orchestrator_unavailable`): send the same value again to wake waiting graphs.',
+          ),
+        },
+        handler: async ({ body, principal }) => ok(await putThrottle(deps, principal.accountId, body)),
+      }),
+    ],
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * What the API shows of the throttle beside batch results (DESIGN §9): which running graphs are in fact
+ * What the API shows of the throttle beside batch results (docs/architecture.md §9): which running graphs are in fact
  * waiting for their slot, and when the last graph of a batch is expected to start. Read from the
  * reservations table, which holds every graph's slot: one indexed read per request, no workflow queries.
  */

@@ -1,17 +1,17 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import type { BatchJobs, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import { emptyCounts, type GraphOutcome } from '../../core/jobs/job-status.js';
 import { notFound } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
-import type { BatchStatusResponse, GraphOutcomeResponse } from '../../api/schemas.js';
+import type { BatchStatusResponse, GraphOutcomeResponse } from './batches.schemas.js';
 import { findOwnBatch } from './batch-lookup.js';
 import { runningBatchView } from '../account/throttle-view.js';
 
 export interface BatchQueryDeps {
   db: Db;
-  orchestrator: BatchOrchestrator;
+  orchestrator: BatchJobs & WorkflowLinks;
   config: Pick<Config, 'throttle'>;
   logger?: Logger | undefined;
 }
@@ -54,11 +54,11 @@ export async function getBatchStatus(
   };
 }
 
-export function withUiLink(orchestrator: BatchOrchestrator, graph: GraphOutcome): GraphOutcomeResponse {
+export function withUiLink(orchestrator: WorkflowLinks, graph: GraphOutcome): GraphOutcomeResponse {
   return { ...graph, ...uiLink(orchestrator, graph.workflowId) };
 }
 
-function uiLink(orchestrator: BatchOrchestrator, workflowId: string): { temporalUiUrl?: string } {
+function uiLink(orchestrator: WorkflowLinks, workflowId: string): { temporalUiUrl?: string } {
   const url = orchestrator.uiUrl(workflowId);
   return url === undefined ? {} : { temporalUiUrl: url };
 }

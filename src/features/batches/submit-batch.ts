@@ -1,5 +1,5 @@
 /**
- * Submitting a batch (DESIGN §3, §7, §8): validate every graph, check storage access, store the graphs,
+ * Submitting a batch (docs/architecture.md §3, §7, §8): validate every graph, check storage access, store the graphs,
  * start the batch workflow. A batch is accepted whole or refused whole, and nothing is stored or started
  * for a refused one.
  *
@@ -16,15 +16,12 @@ import { claimIdempotencyKey, getIdempotencyRecord, saveIdempotentResponse } fro
 import { newBatchId } from '../../core/ids.js';
 import type { BatchRow } from '../../db/schema.js';
 import { validateBatch, type BatchInput } from '../../core/graph/index.js';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import type { BatchJobs, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import { ApiError, invalidGraph } from '../../api/api-error.js';
 import { hashCanonicalJson } from '../../core/canonical-json.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
-import {
-  batchStartReportResponseSchema,
-  type BatchStartReportResponse,
-  type ThrottleOutlook,
-} from '../../api/schemas.js';
+import type { ThrottleOutlook } from '../../api/schemas.js';
+import { batchStartReportResponseSchema, type BatchStartReportResponse } from './batches.schemas.js';
 import { OUTBOUND_ADDRESS_REFUSED } from '../../core/net/address-policy.js';
 import { outboundAddressPolicy } from '../../core/net/own-api-address.js';
 import { refusedOutboundUrl } from '../../core/webhooks/webhook-url-policy.js';
@@ -33,14 +30,15 @@ import { submissionOutlook } from '../account/throttle-view.js';
 
 export interface SubmitBatchDeps {
   db: Db;
-  orchestrator: BatchOrchestrator;
+  orchestrator: Pick<BatchJobs, 'startBatch'> & WorkflowLinks;
   config: Config;
   logger?: Logger | undefined;
 }
 
 export interface SubmitBatchRequest {
   accountId: string;
-  body: unknown;
+  /** Validated by `parseBatch`. */
+  batch: BatchInput;
   idempotencyKey?: string | undefined;
 }
 
@@ -50,13 +48,18 @@ export interface SubmitBatchResult {
   replayed: boolean;
 }
 
+/** A batch body checked by every rule of the graph contract, or a 422 `invalid_graph` with each issue. */
+export function parseBatch(config: Pick<Config, 'imaging'>, body: unknown): BatchInput {
+  const validated = validateBatch(body, { maxPixels: config.imaging.maxInputPixels });
+  if (!validated.ok) throw invalidGraph(validated.error);
+  return validated.value;
+}
+
 export async function submitBatch(
   deps: SubmitBatchDeps,
   request: SubmitBatchRequest,
 ): Promise<SubmitBatchResult> {
-  const validated = validateBatch(request.body, { maxPixels: deps.config.imaging.maxInputPixels });
-  if (!validated.ok) throw invalidGraph(validated.issues);
-  const input = validated.value;
+  const input = request.batch;
   // Plainly internal callback targets are refused now; every attempt re-checks the resolved address.
   const refused =
     input.callbackUrl === undefined

@@ -1,5 +1,5 @@
 /**
- * The one ingest path for bucket events (DESIGN §10): HTTP ingress, SNS, SQS and the local watcher all
+ * The one ingest path for bucket events (docs/architecture.md §10): HTTP ingress, SNS, SQS and the local watcher all
  * hand their ObjectCreated events to `createEventIngest(...).ingest(events)`.
  *
  * For each event: the enabled rules of its connection and bucket whose account is granted that bucket
@@ -30,9 +30,14 @@ import type { Db } from '../../db/database.js';
 import { enabledRulesForBucket } from '../../db/rules.js';
 import type { RuleRow } from '../../db/schema.js';
 import { ClassifiedError } from '../../core/errors.js';
-import type { BatchOrchestrator, StartGraphRunInput } from '../../core/jobs/orchestrator-ports.js';
+import type { StartGraphRunInput, TriggeredRuns } from '../../core/jobs/orchestrator-ports.js';
 import { isGeneratedObject } from '../../core/storage/generated-metadata.js';
-import { grantsForAccount, isBucketGranted, type StorageGrants } from '../../core/storage/grants.js';
+import {
+  effectiveGrants,
+  grantsForAccount,
+  isBucketGranted,
+  type StorageGrants,
+} from '../../core/storage/grants.js';
 import type { ObjectInfo, ObjectStore } from '../../core/storage/types.js';
 import { s3RunWorkflowId } from '../../core/jobs/workflow-ids.js';
 import { expandGraphTemplate } from '../../core/triggers/graph-template.js';
@@ -44,7 +49,7 @@ export const INGEST_CONCURRENCY = 16;
 
 export interface EventIngestDeps {
   db: Db;
-  orchestrator: Pick<BatchOrchestrator, 'startGraphRun'>;
+  orchestrator: Pick<TriggeredRuns, 'startGraphRun'>;
   stores: { get(connection: string): ObjectStore };
   /** Storage policy from config: which accounts may use which buckets, and which connections exist. */
   storage: { grants: StorageGrants; connections: StorageConnections };
@@ -64,11 +69,7 @@ export function isBucketGrantedToAnyone(grants: StorageGrants, connection: strin
 export function createEventIngest(deps: EventIngestDeps): EventIngest {
   const concurrency = deps.concurrency ?? INGEST_CONCURRENCY;
   const grantedTo = (accountId: string, connection: string, bucket: string) =>
-    isBucketGranted(
-      [...grantsForAccount(deps.storage.grants, accountId), ...grantsForAccount(deps.storage.grants, '*')],
-      connection,
-      bucket,
-    );
+    isBucketGranted(effectiveGrants(deps.storage.grants, accountId), connection, bucket);
 
   return {
     async ingest(events) {

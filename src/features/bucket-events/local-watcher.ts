@@ -1,7 +1,7 @@
 /**
- * The local storage watcher (DESIGN §6, §10): for a `local` connection with `watch: true`, new or replaced
- * files under `<root>/<bucket>/<key>` become the same ObjectCreated events a real bucket sends, so rules
- * work on a laptop with no S3 at all.
+ * The local storage watcher (docs/architecture.md §6, §10): for a watched `local` connection, new or
+ * replaced files under `<root>/<bucket>/<key>` become the same ObjectCreated events a real bucket sends,
+ * so rules work on a laptop with no S3 at all.
  *
  * It scans periodically (robust on every filesystem, network mounts included) and emits a file only once
  * it is stable: the same size, mtime and inode seen by two scans at least `settleMs` apart (per
@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_WATCH_SETTLE_MS } from '../../core/storage/connections.js';
 import { isGeneratedObject } from '../../core/storage/generated-metadata.js';
-import { localObjectLocation } from '../../core/storage/local-paths.js';
+import { isLocalBucketName, localObjectLocation } from '../../core/storage/local-paths.js';
 import { fileRevision, LocalObjectStore } from '../../core/storage/local-store.js';
 import type { EventIngest, ObjectCreatedEvent } from '../../core/triggers/trigger-types.js';
 
@@ -61,9 +61,6 @@ interface FoundFile {
   mtime: Date;
   signature: string;
 }
-
-/** Bucket folders as the local store names them; its own `.pixelshift-*` folders never match. */
-const bucketFolderPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 /**
  * Files under one bucket folder. Names starting with a dot are skipped: editors, copy tools and desktops
@@ -116,7 +113,7 @@ export function createLocalWatcher(options: LocalWatcherOptions): LocalWatcher {
 
   async function listFiles(): Promise<FoundFile[]> {
     const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
-    const buckets = entries.filter((entry) => entry.isDirectory() && bucketFolderPattern.test(entry.name));
+    const buckets = entries.filter((entry) => entry.isDirectory() && isLocalBucketName(entry.name));
     return (await Promise.all(buckets.map((entry) => walkBucket(root, entry.name)))).flat();
   }
 

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/events/s3` (DESIGN §10): a bucket's event body, authenticated by its connection's token, turned
+ * `POST /v1/events/s3` (docs/architecture.md §10): a bucket's event body, authenticated by its connection's token, turned
  * into graph runs. The answer is 2xx only after every run is durably started, so any failure makes the
  * sender deliver again; redeliveries start nothing twice (the workflow ID is the upload's identity).
  */
@@ -10,7 +10,7 @@ import { isBucketGrantedToAnyone } from './bucket-event-ingest.js';
 import { parseS3EventBody } from '../../core/triggers/s3-event-records.js';
 import type { EventIngest } from '../../core/triggers/trigger-types.js';
 import { ApiError } from '../../api/api-error.js';
-import type { S3EventResult } from '../rules/rules.schemas.js';
+import type { S3EventResult } from './s3-events.schemas.js';
 import { runStatusUrl } from '../runs/runs.service.js';
 
 export interface S3EventDeps {

@@ -1,5 +1,5 @@
 /**
- * The SQS feeder (DESIGN §10): when an s3 connection names `events.sqsQueueUrl`, the worker long-polls
+ * The SQS feeder (docs/architecture.md §10): when an s3 connection names `events.sqsQueueUrl`, the worker long-polls
  * that queue and feeds each bucket notification to the same ingest path as the HTTP ingress.
  *
  * Delivery guarantee: a message is deleted only after the ingest resolved, i.e. after every run it asked
@@ -23,7 +23,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import type { S3Connection } from '../../core/storage/connections.js';
-import { isJsonObject, type EventBodyParser } from '../../core/triggers/bucket-notification.js';
+import { isPlainObject } from '../../core/plain-object.js';
+import type { EventBodyParser } from '../../core/triggers/bucket-notification.js';
 import type { EventIngest, ObjectCreatedEvent } from '../../core/triggers/trigger-types.js';
 
 export interface SqsPollerOptions {
@@ -67,7 +68,7 @@ export function triageSqsBody(body: string | undefined, connection: string, pars
   } catch {
     return { kind: 'poison', reason: 'the body is not JSON' };
   }
-  if (isJsonObject(json) && json.Type === 'Notification' && typeof json.Message === 'string') {
+  if (isPlainObject(json) && json.Type === 'Notification' && typeof json.Message === 'string') {
     try {
       json = JSON.parse(json.Message);
     } catch {

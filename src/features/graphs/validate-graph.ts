@@ -6,18 +6,23 @@
 import type { Config } from '../../core/config.js';
 import { pointer, validateGraph, type TransformGraph } from '../../core/graph/index.js';
 import { invalidGraph } from '../../api/api-error.js';
-import type { GraphValidationResponse } from '../../api/schemas.js';
+import type { GraphValidationResponse } from './graphs.schemas.js';
 import { assertStorageAccess } from '../batches/storage-access.js';
+
+/** A graph checked by every rule of the graph contract, or a 422 `invalid_graph` with each issue. */
+export function parseGraph(config: Pick<Config, 'imaging'>, body: unknown): TransformGraph {
+  const result = validateGraph(body, { maxPixels: config.imaging.maxInputPixels });
+  if (!result.ok) throw invalidGraph(result.error);
+  return result.value;
+}
 
 export function validateGraphDryRun(
   config: Config,
   accountId: string,
-  body: unknown,
+  graph: TransformGraph,
 ): GraphValidationResponse {
-  const result = validateGraph(body, { maxPixels: config.imaging.maxInputPixels });
-  if (!result.ok) throw invalidGraph(result.issues);
-  assertStorageAccess([{ graph: result.value, base: [] }], config.storage, accountId);
-  return { valid: true, chains: compileChains(result.value) };
+  assertStorageAccess([{ graph, base: [] }], config.storage, accountId);
+  return { valid: true, chains: compileChains(graph) };
 }
 
 /** Every root-to-leaf path of a (valid) graph, as unit types in order. Pure. */

@@ -2,7 +2,6 @@
  * Managing an account's inbound hooks: `/v1/hooks` CRUD and secret rotation. The secret is shown once
  * (at creation and at each rotation) and stored sealed, since every trigger request is verified with it.
  */
-import type { z } from 'zod';
 import { generateSigningSecret, sealSecret, type SecretsKey } from '../../core/auth/secret-box.js';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';
@@ -18,17 +17,19 @@ import {
 } from '../../db/inbound-hooks.js';
 import type { HookRow } from '../../db/schema.js';
 import type { TransformGraph } from '../../core/graph/graph.js';
-import { grantsForAccount, isBucketGranted } from '../../core/storage/grants.js';
-import { DEFAULT_CONNECTION } from '../../core/storage/connections.js';
+import { effectiveGrants, isBucketGranted } from '../../core/storage/grants.js';
+import { DEFAULT_CONNECTION } from '../../core/graph/units.js';
 import { validateGraphTemplate } from '../../core/triggers/graph-template.js';
 import type { HookMapping } from '../../core/triggers/inbound-hook-mapping.js';
 import { ApiError, parseRequestBody, invalidGraph, notFound, type ApiIssue } from '../../api/api-error.js';
 import {
-  createHookRequestSchema,
-  updateHookRequestSchema,
+  createHookFieldsSchema,
+  updateHookFieldsSchema,
   type CreatedHookResponse,
+  type CreateHookRequest,
   type HookResponse,
   type RotatedHookSecretResponse,
+  type UpdateHookRequest,
 } from './inbound-hooks.schemas.js';
 
 /** How long the secret before a rotation keeps working, so senders can switch without dropping requests. */
@@ -40,14 +41,24 @@ export interface HookDeps {
   secretsKey: () => Promise<SecretsKey>;
 }
 
+/** A create body: its fields by the documented schema, then its template by the graph-template validator. */
+export function parseHookCreation(config: Pick<Config, 'imaging'>, body: unknown): CreateHookRequest {
+  const input = parseRequestBody(createHookFieldsSchema, body, 'the hook');
+  return { ...input, template: checkTemplate(config, input.template) };
+}
+
+/** A change: its fields by the documented schema, then a new template by the graph-template validator. */
+export function parseHookChange(config: Pick<Config, 'imaging'>, body: unknown): UpdateHookRequest {
+  const { template, ...fields } = parseRequestBody(updateHookFieldsSchema, body, 'the hook');
+  return template === undefined ? fields : { ...fields, template: checkTemplate(config, template) };
+}
+
 export async function createHook(
   deps: HookDeps,
   accountId: string,
-  body: unknown,
+  input: CreateHookRequest,
 ): Promise<CreatedHookResponse> {
-  const input = parseBody(createHookRequestSchema, body);
   checkMapping(deps.config, accountId, input.mapping);
-  const template = checkTemplate(deps.config, input.template);
   const id = newHookId();
   const secret = generateSigningSecret();
   const row = await insertHook(deps.db, {
@@ -56,7 +67,7 @@ export async function createHook(
     name: input.name,
     secretSealed: sealSecret(await deps.secretsKey(), secret, id),
     mapping: input.mapping,
-    template,
+    template: input.template,
     enabled: input.enabled ?? true,
   });
   return { ...toResponse(deps.config, row), secret };
@@ -84,15 +95,14 @@ export async function changeHook(
   deps: Pick<HookDeps, 'db' | 'config'>,
   accountId: string,
   hookId: string,
-  body: unknown,
+  input: UpdateHookRequest,
 ): Promise<HookResponse> {
   if (!hookIdPattern.test(hookId)) throw hookNotFound(hookId);
-  const input = parseBody(updateHookRequestSchema, body);
   if (input.mapping) checkMapping(deps.config, accountId, input.mapping);
   const changes: HookChanges = {
     ...(input.name === undefined ? {} : { name: input.name }),
     ...(input.mapping === undefined ? {} : { mapping: input.mapping }),
-    ...(input.template === undefined ? {} : { template: checkTemplate(deps.config, input.template) }),
+    ...(input.template === undefined ? {} : { template: input.template }),
     ...(input.enabled === undefined ? {} : { enabled: input.enabled }),
   };
   const row = await updateHook(deps.db, accountId, hookId, changes);
@@ -160,10 +170,6 @@ function hookNotFound(hookId: string): ApiError {
   return notFound(`Hook ${JSON.stringify(hookId.slice(0, 64))}`);
 }
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  return parseRequestBody(schema, body, 'the hook');
-}
-
 /** The connection must exist here, and a fixed bucket must be granted (a pointed-to one is checked per request). */
 function checkMapping(config: Pick<Config, 'storage'>, accountId: string, mapping: HookMapping): void {
   const connection = mapping.connection ?? DEFAULT_CONNECTION;
@@ -177,11 +183,9 @@ function checkMapping(config: Pick<Config, 'storage'>, accountId: string, mappin
     ]);
   }
   if ('value' in mapping.bucket) {
-    const grants = [
-      ...grantsForAccount(config.storage.grants, accountId),
-      ...grantsForAccount(config.storage.grants, '*'),
-    ];
-    if (!isBucketGranted(grants, connection, mapping.bucket.value)) {
+    if (
+      !isBucketGranted(effectiveGrants(config.storage.grants, accountId), connection, mapping.bucket.value)
+    ) {
       throw new ApiError(403, 'access_denied', 'The hook uses a bucket that is not granted to this account', [
         {
           path: '/mapping/bucket/value',
@@ -197,7 +201,7 @@ function checkTemplate(config: Pick<Config, 'imaging'>, template: unknown): Tran
   const checked = validateGraphTemplate(template, { maxPixels: config.imaging.maxInputPixels });
   if (!checked.ok) {
     throw invalidGraph(
-      checked.issues.map((issue): ApiIssue => ({ ...issue, path: `/template${issue.path}` })),
+      checked.error.map((issue): ApiIssue => ({ ...issue, path: `/template${issue.path}` })),
     );
   }
   return checked.value;

@@ -14,10 +14,10 @@ import type { Db } from '../../db/database.js';
 import { findHook, findHookMessage, hookIdPattern, recordHookMessage } from '../../db/inbound-hooks.js';
 import type { HookRow } from '../../db/schema.js';
 import { validateGraph } from '../../core/graph/validate.js';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import type { TriggeredRuns, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import { expandGraphTemplate } from '../../core/triggers/graph-template.js';
 import { mapHookBody } from '../../core/triggers/inbound-hook-mapping.js';
-import { verifyHookRequest } from '../../core/triggers/inbound-hook-signature.js';
+import { checkSignatureHeaders, verifyHookRequest } from '../../core/triggers/inbound-hook-signature.js';
 import { hookWorkflowId } from '../../core/jobs/workflow-ids.js';
 import { ApiError } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
@@ -26,7 +26,7 @@ import { assertStorageAccess } from '../batches/storage-access.js';
 
 export interface TriggerHookDeps {
   db: Db;
-  orchestrator: BatchOrchestrator;
+  orchestrator: Pick<TriggeredRuns, 'startGraphRun'> & WorkflowLinks;
   config: Config;
   secretsKey: () => Promise<SecretsKey>;
   logger?: Logger | undefined;
@@ -39,8 +39,14 @@ export interface HookTriggerRequest {
   now?: Date;
 }
 
-/** Standard Webhooks ids are short printable strings; this one ends up in a workflow ID. */
-const webhookIdPattern = /^[\x21-\x7e]{1,256}$/;
+/**
+ * What can be checked before the body is read: the signed headers are there and the timestamp is within
+ * the window. A request that fails is refused without reading its body or looking up its hook.
+ */
+export function authenticateHookRequest(headers: HookTriggerRequest['headers'], now = new Date()): void {
+  const checked = checkSignatureHeaders(headers, now);
+  if (!checked.ok) throw signatureRefused(checked.error.message);
+}
 
 export async function triggerHook(
   deps: TriggerHookDeps,
@@ -60,24 +66,19 @@ export async function triggerHook(
     secrets: await secretsOf(deps, hook, now),
     now,
   });
-  if (!verified.ok) throw new ApiError(401, 'invalid_signature', verified.message);
-  const { webhookId } = verified;
-  if (!webhookIdPattern.test(webhookId)) {
-    throw new ApiError(
-      400,
-      'invalid_request',
-      'Expected webhook-id to be 1 to 256 visible ASCII characters (no spaces or control characters)',
-    );
-  }
+  if (!verified.ok) throw signatureRefused(verified.error.message);
+  // Its form (it becomes part of a workflow ID) was checked with the headers: hookTriggerHeadersSchema.
+  const { webhookId } = verified.value;
 
   const payload = parseJson(text);
   const mapped = mapHookBody(hook.mapping, payload);
   if (!mapped.ok) {
-    throw new ApiError(422, 'invalid_hook_payload', mapped.message, [
-      { path: mapped.pointer, code: 'invalid_hook_payload', message: mapped.message },
+    const { pointer, message } = mapped.error;
+    throw new ApiError(422, 'invalid_hook_payload', message, [
+      { path: pointer, code: 'invalid_hook_payload', message },
     ]);
   }
-  const graph = expandGraphTemplate(hook.template, mapped.source);
+  const graph = expandGraphTemplate(hook.template, mapped.value);
   const checked = validateGraph(graph, { maxPixels: deps.config.imaging.maxInputPixels });
   if (!checked.ok) {
     // The template was valid when saved, so what the body supplied made the graph invalid (e.g. a key
@@ -86,7 +87,7 @@ export async function triggerHook(
       422,
       'invalid_hook_payload',
       `The source from ${hook.mapping.key.pointer} makes the hook's graph invalid; nothing was started`,
-      checked.issues,
+      checked.error,
     );
   }
   assertStorageAccess([{ graph: checked.value, base: [] }], deps.config.storage, hook.accountId);
@@ -110,6 +111,10 @@ export async function triggerHook(
   const recorded = await recordHookMessage(deps.db, { hookId: hook.id, webhookId, workflowId });
   deps.logger?.info({ hookId: hook.id, workflowId, started }, 'inbound hook accepted');
   return response(deps, recorded.workflowId, !started);
+}
+
+function signatureRefused(message: string): ApiError {
+  return new ApiError(401, 'invalid_signature', message);
 }
 
 /** The current secret, and the previous one while its grace period after a rotation lasts. */

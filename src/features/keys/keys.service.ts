@@ -3,15 +3,14 @@ import { createApiKey } from '../../db/api-key-credentials.js';
 import type { KeyStatusCache } from '../../api/key-status.js';
 import type { Db } from '../../db/database.js';
 import { listApiKeys, revokeApiKey, type ApiKeySummary } from '../../db/api-keys.js';
-import { notFound, parseRequestBody } from '../../api/api-error.js';
-import {
-  createKeyRequestSchema,
-  type ApiKeyResponse,
-  type CreatedApiKeyResponse,
-} from '../../api/schemas.js';
+import { notFound } from '../../api/api-error.js';
+import type { ApiKeyResponse, CreatedApiKeyResponse, CreateKeyRequest } from './keys.schemas.js';
 
-export async function createKey(db: Db, accountId: string, body: unknown): Promise<CreatedApiKeyResponse> {
-  const { label } = parseRequestBody(createKeyRequestSchema, body);
+export async function createKey(
+  db: Db,
+  accountId: string,
+  { label }: CreateKeyRequest,
+): Promise<CreatedApiKeyResponse> {
   const created = await createApiKey(db, accountId, label);
   return {
     keyId: created.keyId,

@@ -8,6 +8,7 @@ import {
   type TokenRequestInput,
 } from '../../core/auth/client-credentials.js';
 import type { Db } from '../../db/database.js';
+import { ok, refused, type Result } from '../../core/result.js';
 
 export interface TokenExchangeDeps {
   db: Db;
@@ -21,7 +22,7 @@ export interface TokenResponse {
   expires_in: number;
 }
 
-export type TokenExchangeResult = { ok: true; body: TokenResponse } | { ok: false; error: OAuthError };
+export type TokenExchangeResult = Result<TokenResponse, OAuthError>;
 
 export async function exchangeClientCredentials(
   deps: TokenExchangeDeps,
@@ -31,17 +32,11 @@ export async function exchangeClientCredentials(
   if (!parsed.ok) return parsed;
   const { clientId, clientSecret, scope } = parsed.value;
   const client = await verifyApiKey(deps.db, clientId, clientSecret);
-  if (!client) return { ok: false, error: oauthError('invalid_client', 'Client authentication failed') };
+  if (!client) return refused(oauthError('invalid_client', 'Client authentication failed'));
   // Checked after authentication so an unauthenticated caller learns nothing about what we support.
   if (scope !== undefined) {
-    return {
-      ok: false,
-      error: oauthError('invalid_scope', 'No scopes are defined; omit the scope parameter'),
-    };
+    return refused(oauthError('invalid_scope', 'No scopes are defined; omit the scope parameter'));
   }
   const token = await issueAccessToken(client, { secret: deps.jwtSecret, ttlSeconds: deps.tokenTtlSeconds });
-  return {
-    ok: true,
-    body: { access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn },
-  };
+  return ok({ access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn });
 }

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
-import type { Readiness } from '../../api/schemas.js';
+import type { EngineReadiness } from '../../core/jobs/orchestrator-ports.js';
+import type { Readiness } from './operations.schemas.js';
 
 export interface ReadinessDeps {
   ping(): Promise<void>;
-  orchestrator: Pick<BatchOrchestrator, 'ping'>;
+  orchestrator: EngineReadiness;
   logger?: Logger | undefined;
   /** A dependency that takes longer than this to answer counts as down: load balancers poll with short timeouts. */
   timeoutMs?: number;

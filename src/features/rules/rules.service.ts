@@ -1,5 +1,5 @@
 /**
- * Upload rules, `/v1/rules` (DESIGN §10). A rule is checked whole before it is saved: its body, its
+ * Upload rules, `/v1/rules` (docs/architecture.md §10). A rule is checked whole before it is saved: its body, its
  * template (with the graph validator, filled for a sample object), its connection, its bucket and every
  * bucket its template touches (granted to the account), and that its outputs cannot trigger it again.
  */
@@ -11,8 +11,8 @@ import { newRuleId } from '../../core/ids.js';
 import { deleteRule, getRule, insertRule, listRules, updateRule, type RuleFields } from '../../db/rules.js';
 import type { RuleRow } from '../../db/schema.js';
 import type { TransformGraph } from '../../core/graph/graph.js';
-import { DEFAULT_CONNECTION } from '../../core/storage/connections.js';
-import { grantsForAccount, isBucketGranted } from '../../core/storage/grants.js';
+import { DEFAULT_CONNECTION } from '../../core/graph/units.js';
+import { effectiveGrants, isBucketGranted } from '../../core/storage/grants.js';
 import { expandGraphTemplate, validateGraphTemplate, walkSinks } from '../../core/triggers/graph-template.js';
 import { normalizeMediaType, ruleWouldLoop } from '../../core/triggers/rule-match.js';
 import { ApiError, parseRequestBody, invalidGraph, type ApiIssue } from '../../api/api-error.js';
@@ -23,15 +23,21 @@ export interface RuleDeps {
   config: Pick<Config, 'storage' | 'imaging'>;
 }
 
-/** The body as zod checks it; the template is judged by the graph validator instead. */
+/** The body as zod checks it; the template is judged by the graph validator instead (see checkRule). */
 const ruleBodySchema = ruleRequestSchema.extend({
-  template: z.custom<unknown>((value) => value !== undefined, 'Expected a graph template for template'),
+  template: z.custom<unknown>((value) => value !== undefined, 'a graph template'),
 });
+export type RuleBody = z.output<typeof ruleBodySchema>;
+
+/** A rule body's shape: 422 `invalid_body` with every issue. The rest of a rule's checks are checkRule's. */
+export function parseRuleBody(body: unknown): RuleBody {
+  return parseRequestBody(ruleBodySchema, body, 'the rule', 'The rule is invalid');
+}
 
 /** Rule ids are short; anything longer is not one of ours (and is not echoed back whole). */
 const MAX_RULE_ID_LENGTH = 64;
 
-export async function createRule(deps: RuleDeps, accountId: string, body: unknown): Promise<RuleResponse> {
+export async function createRule(deps: RuleDeps, accountId: string, body: RuleBody): Promise<RuleResponse> {
   const fields = checkRule(deps, accountId, body);
   return toResponse(await insertRule(deps.db, { id: newRuleId(), accountId, ...fields }));
 }
@@ -58,7 +64,7 @@ export async function replaceRule(
   deps: RuleDeps,
   accountId: string,
   ruleId: string,
-  body: unknown,
+  body: RuleBody,
 ): Promise<RuleResponse> {
   if (ruleId.length > MAX_RULE_ID_LENGTH || !(await getRule(deps.db, accountId, ruleId)))
     throw ruleNotFound(ruleId);
@@ -81,9 +87,8 @@ function ruleNotFound(ruleId: string) {
   );
 }
 
-/** Every check a rule must pass, in the order a client can fix them; the fields to store. */
-export function checkRule(deps: RuleDeps, accountId: string, body: unknown): RuleFields {
-  const input = parseRequestBody(ruleBodySchema, body, 'the rule', 'The rule is invalid');
+/** Every check a rule of this shape must pass, in the order a client can fix them; the fields to store. */
+function checkRule(deps: RuleDeps, accountId: string, input: RuleBody): RuleFields {
   const connection = input.connection ?? DEFAULT_CONNECTION;
   const bodyIssues: ApiIssue[] = [];
   if (!Object.hasOwn(deps.config.storage.connections, connection)) {
@@ -103,16 +108,12 @@ export function checkRule(deps: RuleDeps, accountId: string, body: unknown): Rul
   if (bodyIssues.length) throw new ApiError(422, 'invalid_body', 'The rule is invalid', bodyIssues);
 
   const validated = validateGraphTemplate(input.template, { maxPixels: deps.config.imaging.maxInputPixels });
-  if (!validated.ok) throw invalidGraph(validated.issues.map((issue) => underTemplate(issue)));
+  if (!validated.ok) throw invalidGraph(validated.error.map((issue) => underTemplate(issue)));
   const template = validated.value;
   const bucketIssues = keyPlaceholdersInSinkBuckets(template);
   if (bucketIssues.length) throw invalidGraph(bucketIssues);
 
-  const grants = [
-    ...grantsForAccount(deps.config.storage.grants, accountId),
-    ...grantsForAccount(deps.config.storage.grants, '*'),
-  ];
-  if (!isBucketGranted(grants, connection, input.bucket)) {
+  if (!isBucketGranted(effectiveGrants(deps.config.storage.grants, accountId), connection, input.bucket)) {
     throw new ApiError(
       403,
       'access_denied',

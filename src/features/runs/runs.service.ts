@@ -5,14 +5,14 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
-import type { BatchOrchestrator } from '../../core/jobs/orchestrator-ports.js';
+import type { TriggeredRuns, WorkflowLinks } from '../../core/jobs/orchestrator-ports.js';
 import { ApiError } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
-import { translateZodIssues } from '../../core/graph/validate.js';
-import { runListQuerySchema, type RunListResponse, type RunResponse } from '../rules/rules.schemas.js';
+import { encodeRunPageToken } from './run-page-token.js';
+import type { RunListQuery, RunListResponse, RunResponse } from './runs.schemas.js';
 
 export interface RunDeps {
-  orchestrator: BatchOrchestrator;
+  orchestrator: Pick<TriggeredRuns, 'getGraphRun' | 'listGraphRuns'> & WorkflowLinks;
   config: Pick<Config, 'http'>;
   logger?: Logger | undefined;
 }
@@ -25,17 +25,13 @@ export function runStatusUrl(config: Pick<Config, 'http'>, workflowId: string): 
   return `${config.http.publicUrl?.replace(/\/+$/, '') ?? ''}/v1/runs/${encodeURIComponent(workflowId)}`;
 }
 
-export async function listS3Runs(deps: RunDeps, accountId: string, query: unknown): Promise<RunListResponse> {
-  const parsed = runListQuerySchema.safeParse(query ?? {}, { reportInput: true });
-  if (!parsed.success) {
-    throw new ApiError(
-      400,
-      'invalid_request',
-      'The query is invalid',
-      translateZodIssues(parsed.error.issues, [], 'the query'),
-    );
-  }
-  const { rule, state, since, until, pageSize, pageToken } = parsed.data;
+/** `query` is validated; its `pageToken` is already the job engine's own (see run-page-token.ts). */
+export async function listS3Runs(
+  deps: RunDeps,
+  accountId: string,
+  query: RunListQuery,
+): Promise<RunListResponse> {
+  const { rule, state, since, until, pageSize, pageToken } = query;
   const page = await callOrchestrator(
     'list the runs',
     () =>
@@ -66,7 +62,7 @@ export async function listS3Runs(deps: RunDeps, accountId: string, query: unknow
         ...(temporalUiUrl ? { temporalUiUrl } : {}),
       };
     }),
-    ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+    ...(page.nextPageToken ? { nextPageToken: encodeRunPageToken(page.nextPageToken) } : {}),
   };
 }
 

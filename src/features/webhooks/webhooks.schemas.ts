@@ -1,10 +1,12 @@
 /**
  * Request and response shapes of the webhook endpoints (`/v1/webhooks`) and the payloads we send
- * (documented in the OpenAPI document's `webhooks` section). Shared by validation and openapi-webhooks.ts.
+ * (documented in the OpenAPI document's `webhooks` section, webhooks.openapi.ts), named as components.
  */
 import { z } from 'zod';
+import type { DeliveryPageCursor } from '../../db/webhook-subscriptions.js';
 import { webhookEventTypes } from '../../core/webhooks/webhook-events.js';
 import { graphOutcomeSchema, sinkFailureSchema, sinkOutcomeSchema } from '../../api/schemas.js';
+import { decodeDeliveryPageToken, deliveryPageTokenPattern } from './delivery-page-token.js';
 
 /** Longest subscription or callback URL we store. */
 export const maxWebhookUrlLength = 2048;
@@ -18,18 +20,22 @@ const webhookUrl = z
     'An http(s) URL. Private, loopback, link-local and metadata addresses are refused unless the operator allow-listed them; the check is repeated on the resolved address at every attempt.',
   );
 
+// Refinement messages say what was expected; the issue translator writes "Expected … for <field>".
 const eventList = z
   .array(webhookEventTypeSchema)
   .min(1)
   .max(webhookEventTypes.length)
-  .refine((events) => new Set(events).size === events.length, 'Expected each event type at most once')
-  .describe('Event types to receive.');
+  .refine((events) => new Set(events).size === events.length, 'each event type at most once')
+  .meta({ uniqueItems: true })
+  .describe('Event types to receive, each once.');
 
-export const createWebhookRequestSchema = z.strictObject({
-  url: webhookUrl,
-  events: eventList,
-  enabled: z.boolean().optional().describe('Default true.'),
-});
+export const createWebhookRequestSchema = z
+  .strictObject({
+    url: webhookUrl,
+    events: eventList,
+    enabled: z.boolean().optional().describe('Default true.'),
+  })
+  .meta({ id: 'CreateWebhookRequest' });
 export type CreateWebhookRequest = z.infer<typeof createWebhookRequestSchema>;
 
 export const updateWebhookRequestSchema = z
@@ -41,26 +47,33 @@ export const updateWebhookRequestSchema = z
       .optional()
       .describe('true re-enables a disabled subscription and clears the reason.'),
   })
-  .refine((patch) => Object.keys(patch).length > 0, 'Expected at least one of url, events, enabled');
+  .refine((patch) => Object.keys(patch).length > 0, 'at least one of url, events, enabled')
+  .meta({ id: 'UpdateWebhookRequest', minProperties: 1 });
+export type UpdateWebhookRequest = z.infer<typeof updateWebhookRequestSchema>;
 
-export const webhookSchema = z.strictObject({
-  id: z.string().describe('wh_…'),
-  url: z.string(),
-  events: z.array(webhookEventTypeSchema),
-  enabled: z.boolean(),
-  disabledReason: z.string().nullable().describe('Why it was disabled, e.g. the receiver answered 410 Gone.'),
-  previousSecretExpiresAt: z
-    .string()
-    .nullable()
-    .describe('After a rotation: until when the previous secret also signs.'),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
+export const webhookSchema = z
+  .strictObject({
+    id: z.string().describe('wh_…'),
+    url: z.string(),
+    events: z.array(webhookEventTypeSchema),
+    enabled: z.boolean(),
+    disabledReason: z
+      .string()
+      .nullable()
+      .describe('Why it was disabled, e.g. the receiver answered 410 Gone.'),
+    previousSecretExpiresAt: z
+      .string()
+      .nullable()
+      .describe('After a rotation: until when the previous secret also signs.'),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Webhook' });
 export type WebhookResponse = z.infer<typeof webhookSchema>;
 
-export const createdWebhookSchema = webhookSchema.extend({
-  secret: z.string().describe('whsec_… signing secret. Shown in this response only.'),
-});
+export const createdWebhookSchema = webhookSchema
+  .extend({ secret: z.string().describe('whsec_… signing secret. Shown in this response only.') })
+  .meta({ id: 'CreatedWebhook' });
 export const webhookListSchema = z.strictObject({ webhooks: z.array(webhookSchema) });
 
 export const rotatedSecretSchema = z.strictObject({
@@ -104,20 +117,42 @@ export const deliverySchema = z.strictObject({
 });
 export type DeliveryResponse = z.infer<typeof deliverySchema>;
 
-export const deliveryListSchema = z.strictObject({
-  deliveries: z.array(deliverySchema),
-  nextPageToken: z.string().nullable(),
-});
+export const deliveryListSchema = z
+  .strictObject({
+    deliveries: z.array(deliverySchema),
+    nextPageToken: z.string().nullable(),
+  })
+  .meta({ id: 'WebhookDeliveryList' });
+
+/** Decimal text becomes a number, so the integer and its bounds are checked (and reported) as one. */
+const decimalText = /^-?\d+(?:\.\d+)?$/;
+const fromDecimalText = (value: unknown) =>
+  typeof value === 'string' && decimalText.test(value) ? Number(value) : value;
+
+export const DEFAULT_DELIVERY_PAGE_SIZE = 20;
+const MAX_DELIVERY_PAGE_SIZE = 100;
 
 export const deliveryListQuerySchema = z.strictObject({
   pageSize: z
-    .string()
-    .regex(/^\d{1,3}$/)
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(100))
+    .preprocess(fromDecimalText, z.int().min(1).max(MAX_DELIVERY_PAGE_SIZE))
     .optional()
-    .describe('1–100, default 20.'),
-  pageToken: z.string().max(200).optional().describe('nextPageToken of the previous page.'),
+    .describe(
+      `Deliveries per page, 1–${MAX_DELIVERY_PAGE_SIZE}; ${DEFAULT_DELIVERY_PAGE_SIZE} when omitted.`,
+    ),
+  // Checked here, before anything is looked up: a token this API did not issue is a 400 at once.
+  pageToken: z
+    .string()
+    .regex(deliveryPageTokenPattern)
+    .transform((token, context): DeliveryPageCursor => {
+      const cursor = decodeDeliveryPageToken(token);
+      if (cursor) return cursor;
+      context.addIssue({ code: 'custom', message: 'the nextPageToken of an earlier page', input: token });
+      return z.NEVER;
+    })
+    .optional()
+    .describe(
+      'The nextPageToken of the previous page, as given (opaque); any other value is refused with 400.',
+    ),
 });
 
 export const redeliveryResponseSchema = z.strictObject({
@@ -140,43 +175,49 @@ const graphEventDataSchema = z.strictObject({
   finishedAt: z.string().optional(),
 });
 
-export const graphSucceededPayloadSchema = z.strictObject({
-  type: z.literal('graph.succeeded'),
-  timestamp: z.string(),
-  data: graphEventDataSchema,
-});
+export const graphSucceededPayloadSchema = z
+  .strictObject({
+    type: z.literal('graph.succeeded'),
+    timestamp: z.string(),
+    data: graphEventDataSchema,
+  })
+  .meta({ id: 'GraphSucceededEvent' });
 
-export const graphFailedPayloadSchema = z.strictObject({
-  type: z.literal('graph.failed'),
-  timestamp: z.string(),
-  data: graphEventDataSchema.describe('state is failed or partial (some sinks written, see failures).'),
-});
+export const graphFailedPayloadSchema = z
+  .strictObject({
+    type: z.literal('graph.failed'),
+    timestamp: z.string(),
+    data: graphEventDataSchema.describe('state is failed or partial (some sinks written, see failures).'),
+  })
+  .meta({ id: 'GraphFailedEvent' });
 
-export const batchCompletedPayloadSchema = z.strictObject({
-  type: z.literal('batch.completed'),
-  timestamp: z.string(),
-  data: z.strictObject({
-    accountId: z.string(),
-    batchId: z.string(),
-    workflowId: z.string(),
-    state: z.enum(['succeeded', 'partial', 'failed', 'cancelled']),
-    graphCount: z.number().int(),
-    counts: z.record(graphOutcomeSchema.shape.state, z.number().int()),
-    createdAt: z.string(),
-    finishedAt: z.string().optional(),
-    statusPath: z.string().describe('GET this (with a token) for every sink of every graph.'),
-    detail: z
-      .enum(['full', 'states'])
-      .describe('full: graphs carry sinks and failures; states: the batch was too large, see statusPath.'),
-    graphs: z.array(
-      z.strictObject({
-        index: z.number().int(),
-        workflowId: z.string(),
-        state: graphOutcomeSchema.shape.state,
-        errorCode: z.string().optional(),
-        sinks: z.array(sinkOutcomeSchema).optional(),
-        failures: z.array(sinkFailureSchema).optional(),
-      }),
-    ),
-  }),
-});
+export const batchCompletedPayloadSchema = z
+  .strictObject({
+    type: z.literal('batch.completed'),
+    timestamp: z.string(),
+    data: z.strictObject({
+      accountId: z.string(),
+      batchId: z.string(),
+      workflowId: z.string(),
+      state: z.enum(['succeeded', 'partial', 'failed', 'cancelled']),
+      graphCount: z.number().int(),
+      counts: z.record(graphOutcomeSchema.shape.state, z.number().int()),
+      createdAt: z.string(),
+      finishedAt: z.string().optional(),
+      statusPath: z.string().describe('GET this (with a token) for every sink of every graph.'),
+      detail: z
+        .enum(['full', 'states'])
+        .describe('full: graphs carry sinks and failures; states: the batch was too large, see statusPath.'),
+      graphs: z.array(
+        z.strictObject({
+          index: z.number().int(),
+          workflowId: z.string(),
+          state: graphOutcomeSchema.shape.state,
+          errorCode: z.string().optional(),
+          sinks: z.array(sinkOutcomeSchema).optional(),
+          failures: z.array(sinkFailureSchema).optional(),
+        }),
+      ),
+    }),
+  })
+  .meta({ id: 'BatchCompletedEvent' });

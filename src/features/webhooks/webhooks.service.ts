@@ -1,5 +1,5 @@
 /**
- * Webhook subscriptions of an account (`/v1/webhooks`, DESIGN §11): CRUD, secret rotation, the delivery
+ * Webhook subscriptions of an account (`/v1/webhooks`, docs/architecture.md §11): CRUD, secret rotation, the delivery
  * log and redelivery. Signing secrets are shown once and stored sealed (src/auth/secret-box.ts).
  */
 import type { z } from 'zod';
@@ -27,7 +27,6 @@ import {
   type DeliveryPageCursor,
   type SubscriptionPatch,
 } from '../../db/webhook-subscriptions.js';
-import { translateZodIssues } from '../../core/graph/validate.js';
 import { OUTBOUND_ADDRESS_REFUSED } from '../../core/net/address-policy.js';
 import { outboundAddressPolicy } from '../../core/net/own-api-address.js';
 import type { DeliveryStarter } from '../../core/jobs/orchestrator-ports.js';
@@ -40,11 +39,12 @@ import {
 } from '../../core/webhooks/webhook-ids.js';
 import { refusedOutboundUrl } from '../../core/webhooks/webhook-url-policy.js';
 import { ApiError, parseRequestBody, notFound, type ApiIssue } from '../../api/api-error.js';
+import { encodeDeliveryPageToken } from './delivery-page-token.js';
 import {
-  createWebhookRequestSchema,
-  deliveryListQuerySchema,
-  updateWebhookRequestSchema,
+  DEFAULT_DELIVERY_PAGE_SIZE,
+  type CreateWebhookRequest,
   type DeliveryResponse,
+  type UpdateWebhookRequest,
   type WebhookResponse,
 } from './webhooks.schemas.js';
 
@@ -61,9 +61,17 @@ export interface WebhookUseCaseDeps {
   uiUrl?: ((workflowId: string) => string | undefined) | undefined;
 }
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown, config: WebhookUseCaseDeps['config']): T {
+/**
+ * A subscription body: by its schema, then its URL by the outbound address policy (which also runs at
+ * every delivery attempt, on the resolved address), the service's own API kept out.
+ */
+export function parseSubscriptionBody<T extends { url?: string | undefined }>(
+  schema: z.ZodType<T>,
+  body: unknown,
+  config: WebhookUseCaseDeps['config'],
+): T {
   const data = parseRequestBody(schema, body);
-  const url = (data as { url?: string }).url;
+  const url = data.url;
   const refused = url === undefined ? undefined : refusedOutboundUrl(url, outboundAddressPolicy(config));
   if (refused !== undefined) {
     const issue: ApiIssue = { path: '/url', code: OUTBOUND_ADDRESS_REFUSED, message: `url: ${refused}` };
@@ -81,9 +89,8 @@ async function ownSubscription(db: Db, accountId: string, id: string): Promise<W
 export async function createWebhook(
   deps: WebhookUseCaseDeps,
   accountId: string,
-  body: unknown,
+  input: CreateWebhookRequest,
 ): Promise<WebhookResponse & { secret: string }> {
-  const input = parseBody(createWebhookRequestSchema, body, deps.config);
   const key = await deps.secretsKey();
   const id = newSubscriptionId();
   const secret = generateSigningSecret();
@@ -110,10 +117,9 @@ export async function updateWebhook(
   deps: WebhookUseCaseDeps,
   accountId: string,
   id: string,
-  body: unknown,
+  input: UpdateWebhookRequest,
 ): Promise<WebhookResponse> {
   await ownSubscription(deps.db, accountId, id);
-  const input = parseBody(updateWebhookRequestSchema, body, deps.config);
   const patch: SubscriptionPatch = {
     ...(input.url === undefined ? {} : { url: input.url }),
     ...(input.events === undefined ? {} : { events: input.events }),
@@ -171,22 +177,12 @@ export async function listWebhookDeliveries(
   deps: Pick<WebhookUseCaseDeps, 'db' | 'uiUrl'>,
   accountId: string,
   id: string,
-  query: unknown,
+  paging: { pageSize?: number | undefined; pageToken?: DeliveryPageCursor | undefined },
 ): Promise<{ deliveries: DeliveryResponse[]; nextPageToken: string | null }> {
   const { db } = deps;
   await ownSubscription(db, accountId, id);
-  const parsed = deliveryListQuerySchema.safeParse(query);
-  if (!parsed.success) {
-    throw new ApiError(
-      400,
-      'invalid_request',
-      'Invalid query parameters',
-      translateZodIssues(parsed.error.issues, [], 'the query'),
-    );
-  }
-  const pageSize = parsed.data.pageSize ?? 20;
-  const before = parsed.data.pageToken === undefined ? undefined : decodePageToken(parsed.data.pageToken);
-  const rows = await listDeliveries(db, accountId, id, { limit: pageSize + 1, before });
+  const pageSize = paging.pageSize ?? DEFAULT_DELIVERY_PAGE_SIZE;
+  const rows = await listDeliveries(db, accountId, id, { limit: pageSize + 1, before: paging.pageToken });
   const page = rows.slice(0, pageSize);
   const last = page.at(-1);
   return {
@@ -211,7 +207,9 @@ export async function listWebhookDeliveries(
       ...uiLink(deps.uiUrl?.(row.workflowId)),
     })),
     nextPageToken:
-      rows.length > pageSize && last ? encodePageToken({ createdAt: last.createdAt, id: last.id }) : null,
+      rows.length > pageSize && last
+        ? encodeDeliveryPageToken({ createdAt: last.createdAt, id: last.id })
+        : null,
   };
 }
 
@@ -277,21 +275,4 @@ function toResponse(row: WebhookSubscriptionRow): WebhookResponse {
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
-}
-
-function encodePageToken(cursor: DeliveryPageCursor): string {
-  return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString('base64url');
-}
-
-function decodePageToken(token: string): DeliveryPageCursor {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as [unknown, unknown];
-    const createdAt = new Date(String(at));
-    if (typeof id === 'string' && deliveryIdPattern.test(id) && !Number.isNaN(createdAt.getTime())) {
-      return { createdAt, id };
-    }
-  } catch {
-    // falls through to the error below
-  }
-  throw new ApiError(400, 'invalid_request', 'pageToken is not a token this API issued');
 }

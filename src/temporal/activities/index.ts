@@ -1,6 +1,6 @@
 /**
  * Activities: thin adapters from Temporal to the plain modules (imaging, storage, db).
- * Built by a factory over their dependencies and wired in the worker (DESIGN §16).
+ * Built by a factory over their dependencies and wired in the worker (docs/architecture.md §16).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ApplicationFailureCategory } from '@temporalio/common';
@@ -8,7 +8,8 @@ import { ClassifiedError, isClassifiedError } from '../../core/errors.js';
 import type { TransformGraph } from '../../core/graph/graph.js';
 import { graphSinks, sourceLabel, summarizeGraph } from '../../core/graph/summary.js';
 import { executeGraph, SourceSupersededError } from '../../core/imaging/index.js';
-import { DEFAULT_CONNECTION, type StoreRegistry } from '../../core/storage/connections.js';
+import { DEFAULT_CONNECTION } from '../../core/graph/units.js';
+import type { StoreRegistry } from '../../core/storage/connections.js';
 import { generatedMetadata } from '../../core/storage/generated-metadata.js';
 import { objectUri } from '../../core/storage/store-errors.js';
 import type { ThrottleGate } from '../../db/throttle-gate.js';
@@ -34,17 +35,19 @@ export interface BatchGraphSource {
 export interface ActivityDeps {
   graphs: BatchGraphSource;
   stores: StoreRegistry;
-  imaging: { maxInputPixels: number; maxSourceBytes: number };
-  /**
-   * The account throttle (the database in every process the CLI wires). Absent only in engine-level
-   * tests and tools without a database: every graph is then admitted at once.
-   */
-  throttle?: ThrottleGate | undefined;
-  /** Outbound webhooks (DESIGN §11); absent in engine-level tests and tools: no events are delivered. */
-  webhooks?: WebhookDeps | undefined;
+  imaging: { maxInputPixels: number; maxSourceBytes: number; heic?: boolean };
+  /** The account throttle (the database). Required: a worker without it would admit every graph at once. */
+  throttle: ThrottleGate;
+  /** Outbound webhooks (docs/architecture.md §11). Required: a worker without them would drop every event. */
+  webhooks: WebhookDeps;
 }
 
+/** What every worker must be given; checked at start so that a mis-wired worker never starts polling. */
+const requiredDeps = ['graphs', 'stores', 'imaging', 'throttle', 'webhooks'] as const;
+
 export function createActivities(deps: ActivityDeps) {
+  const missing = requiredDeps.filter((name) => deps[name] === undefined);
+  if (missing.length) throw new Error(`The worker's activities lack ${missing.join(', ')}`);
   return {
     ...createWebhookActivities(deps.webhooks),
     describeBatchGraphs: async (input: DescribeBatchInput): Promise<GraphDescription[]> => {
@@ -67,13 +70,12 @@ export function createActivities(deps: ActivityDeps) {
      * a signal, returns the slot the graph holds (moved, perhaps, by a limit change).
      */
     reserveThrottleSlot: async (input: ThrottleSlotInput): Promise<ThrottleSlot> => {
-      if (!deps.throttle) return { slotAt: new Date().toISOString(), waitMs: 0 };
       const { slotAt, now } = await deps.throttle.reserve(input.accountId, input.graphKey);
       return { slotAt: slotAt.toISOString(), waitMs: Math.max(0, slotAt.getTime() - now.getTime()) };
     },
 
     releaseThrottleSlot: async (input: ThrottleSlotInput): Promise<{ released: boolean }> => ({
-      released: (await deps.throttle?.release(input.accountId, input.graphKey)) ?? false,
+      released: await deps.throttle.release(input.accountId, input.graphKey),
     }),
 
     runGraph: async (input: RunGraphInput): Promise<RunGraphResult> => {
@@ -94,6 +96,7 @@ export function createActivities(deps: ActivityDeps) {
           stores: deps.stores,
           maxInputPixels: deps.imaging.maxInputPixels,
           maxSourceBytes: deps.imaging.maxSourceBytes,
+          ...(deps.imaging.heic === undefined ? {} : { heic: deps.imaging.heic }),
           signal: context.cancellationSignal,
           onProgress: (next) => {
             progress = next;

@@ -1,4 +1,4 @@
-/** Activity inputs and results: small descriptions only, never image bytes (DESIGN §2). */
+/** Activity inputs and results: small descriptions only, never image bytes (docs/architecture.md §2). */
 import type { TransformGraph } from '../../core/graph/graph.js';
 import type { SinkFailureOutcome, SinkOutcome } from '../../core/jobs/job-status.js';
 
@@ -47,7 +47,7 @@ export interface GraphProgress {
   totalSinks: number;
 }
 
-/** A graph's throttle reservation (DESIGN §9); `graphKey` is the graph workflow ID. */
+/** A graph's throttle reservation (docs/architecture.md §9); `graphKey` is the graph workflow ID. */
 export interface ThrottleSlotInput {
   accountId: string;
   graphKey: string;

@@ -1,11 +1,13 @@
 /**
- * Webhook activities (DESIGN §11):
+ * Webhook activities (docs/architecture.md §11):
  * - `publishWebhookEvent` (orchestration queue): stores the event under a deterministic id, finds its
  *   targets (the account's enabled subscriptions to the type, and the batch's callbackUrl) and records
  *   one delivery each; the calling workflow then starts the delivery workflows.
  * - `attemptWebhookDelivery` (webhooks queue): one signed HTTP attempt through the SSRF-guarded client,
  *   logged. Secrets are opened here and never enter workflow history. A target the address policy
  *   refuses ends the delivery as `refused` and disables its subscription, with the reason, as 410 does.
+ * - `webhookRetrySchedule` (webhooks queue, local): the configured delays between attempts, read once
+ *   by each delivery workflow.
  */
 import { Webhook } from 'standardwebhooks';
 import {
@@ -41,8 +43,8 @@ export interface WebhookDeps {
   outbound: OutboundClient;
   /** Per-attempt HTTP timeout; `deliveryAttemptTimeoutMs` by default. */
   attemptTimeoutMs?: number | undefined;
-  /** Overrides the delivery schedule in new deliveries' workflow input (tests use short ones). */
-  retryScheduleMs?: readonly number[] | undefined;
+  /** Delays between delivery attempts: `config.webhooks.retryScheduleMs`. */
+  retryScheduleMs: readonly number[];
 }
 
 export interface PublishEventInput {
@@ -61,7 +63,6 @@ export interface DeliveryToStart {
   workflowId: string;
   /** "graph.succeeded → https://host/…" for the Temporal UI. */
   summary: string;
-  retryScheduleMs?: number[];
 }
 
 export interface PublishEventResult {
@@ -107,11 +108,10 @@ export function describeTarget(url: string): string {
   }
 }
 
-export function createWebhookActivities(deps: WebhookDeps | undefined) {
+export function createWebhookActivities(deps: WebhookDeps) {
   return {
     publishWebhookEvent: async (input: PublishEventInput): Promise<PublishEventResult> => {
       const eventId = eventIdFor(input.workflowId, input.runId, input.type);
-      if (!deps) return { eventId, deliveries: [] };
       const { db } = deps;
       const subscriptions = await subscriptionsForEvent(db, input.accountId, input.type);
       const callbackUrl = input.batchId
@@ -145,14 +145,12 @@ export function createWebhookActivities(deps: WebhookDeps | undefined) {
           deliveryId: row.id,
           workflowId: row.workflowId,
           summary: `${input.type} → ${describeTarget(target.url)}`,
-          ...(deps.retryScheduleMs ? { retryScheduleMs: [...deps.retryScheduleMs] } : {}),
         });
       }
       return { eventId, deliveries };
     },
 
     attemptWebhookDelivery: async (input: AttemptInput): Promise<AttemptResult> => {
-      if (!deps) throw new Error('webhook delivery is not configured in this worker');
       const { db } = deps;
       const delivery = await getDelivery(db, input.deliveryId);
       if (!delivery) return { outcome: 'stopped', error: 'the delivery no longer exists' };
@@ -274,9 +272,12 @@ export function createWebhookActivities(deps: WebhookDeps | undefined) {
       };
     },
 
+    /** This worker's retry schedule; recorded in the delivery's history, so a later change of config leaves it be. */
+    webhookRetrySchedule: async (): Promise<number[]> => Promise.resolve([...deps.retryScheduleMs]),
+
     /** The schedule ended on a failed activity (no attempt could record it): mark the delivery failed. */
     failWebhookDelivery: async (input: { deliveryId: string }): Promise<void> => {
-      if (deps) await setDeliveryState(deps.db, input.deliveryId, 'failed');
+      await setDeliveryState(deps.db, input.deliveryId, 'failed');
     },
   };
 }

@@ -1,4 +1,4 @@
-/** BatchOrchestrator over Temporal: starts, reads and cancels batch workflows and triggered graph runs. */
+/** The job engine over Temporal: starts, reads and cancels batch workflows and triggered graph runs. */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes.js';
@@ -23,12 +23,16 @@ import {
 import type { batchWorkflow } from '../workflows/batch.js';
 import type { graphWorkflow } from '../workflows/graph.js';
 import type {
-  BatchOrchestrator,
+  BatchJobs,
+  EngineReadiness,
   GraphRunQuery,
   GraphRunSummary,
   RunTrigger,
   StartBatchInput,
   StartGraphRunInput,
+  ThrottleSignals,
+  TriggeredRuns,
+  WorkflowLinks,
 } from '../../core/jobs/orchestrator-ports.js';
 
 const knownGraphStates = new Set<string>(graphStates);
@@ -36,7 +40,9 @@ const knownGraphStates = new Set<string>(graphStates);
 /** Signals in flight at once when a limit change wakes many waiting graphs. */
 const SIGNAL_CONCURRENCY = 16;
 
-export class TemporalBatchOrchestrator implements BatchOrchestrator {
+export class TemporalJobEngine
+  implements BatchJobs, TriggeredRuns, ThrottleSignals, EngineReadiness, WorkflowLinks
+{
   constructor(
     private readonly client: Client,
     /** Without `throttle`, graphs are throttled (the default of the config). */

@@ -1,8 +1,8 @@
 /**
  * The worker process: one connection, three task queues.
  * - orchestration: the workflows and their light activities (batch descriptions, throttle slots);
- * - imaging: the sharp activity, with slots bounded to the cores (DESIGN §7);
- * - webhooks: delivery workflows and their HTTP attempts (DESIGN §11).
+ * - imaging: the sharp activity, with slots bounded to the cores (docs/architecture.md §7);
+ * - webhooks: delivery workflows and their HTTP attempts (docs/architecture.md §11).
  * Temporal's runtime turns SIGINT/SIGTERM into a graceful shutdown: polling stops, in-flight
  * activities get `shutdownGraceTime` to finish, and whatever is still running after that is
  * cancelled and retried elsewhere (the server notices through the heartbeat timeout).
@@ -71,6 +71,7 @@ export async function createWorkers(options: WorkerOptions): Promise<RunningWork
     activities: {
       attemptWebhookDelivery: activities.attemptWebhookDelivery,
       failWebhookDelivery: activities.failWebhookDelivery,
+      webhookRetrySchedule: activities.webhookRetrySchedule,
     },
     shutdownGraceTime,
   });

@@ -10,7 +10,7 @@ import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const workflowsPath = path.resolve(here, '../workflows/index.ts');
-export const prebuiltBundlePath = path.resolve(here, '../../dist/workflow-bundle.js');
+export const prebuiltBundlePath = path.resolve(here, '../../../dist/workflow-bundle.js');
 
 export async function buildWorkflowBundle(): Promise<WorkflowBundle> {
   const entry = existsSync(workflowsPath) ? workflowsPath : workflowsPath.replace(/\.ts$/, '.js');

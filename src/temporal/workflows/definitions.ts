@@ -1,6 +1,6 @@
 /**
  * Everything workflows and their callers share: signal/query names, timeouts and retry policies.
- * One place, so a change of policy is one edit (DESIGN §7).
+ * One place, so a change of policy is one edit (docs/architecture.md §7).
  */
 import {
   defineQuery,
@@ -8,12 +8,13 @@ import {
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
+import { nonRetryableCodes } from '../../core/errors.js';
 import { defaultRetryScheduleMs } from '../../core/webhooks/webhook-retry.js';
 import type { BatchStatus, GraphOutcome } from '../../core/jobs/job-status.js';
 
 export const batchStatusQuery = defineQuery<BatchStatus>('batchStatus');
 export const graphStatusQuery = defineQuery<GraphOutcome>('graphStatus');
-/** The account's limit changed and this graph's slot moved: ask for the slot again (DESIGN §9). */
+/** The account's limit changed and this graph's slot moved: ask for the slot again (docs/architecture.md §9). */
 export const throttleChangedSignal = defineSignal('throttleChanged');
 
 /** Graph workflows a batch keeps running at once; the worker's imaging slots bound the real work. */
@@ -52,25 +53,26 @@ export const imagingActivityOptions: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '2 minutes',
     maximumAttempts: 8,
-    // Only `transient` is retried; every other class fails the graph at once (DESIGN §5).
-    nonRetryableErrorTypes: [
-      'invalid_graph',
-      'unsupported_input',
-      'corrupt_input',
-      'too_large',
-      'source_not_found',
-      'access_denied',
-    ],
+    // Only retryable classes (`transient`) are retried; every other one fails the graph at once.
+    nonRetryableErrorTypes: [...nonRetryableCodes],
   },
 };
 
 /** How often the imaging activity heartbeats while it works (well inside heartbeatTimeout). */
 export const imagingHeartbeatIntervalMs = 2_000;
 
-// ---- webhooks (DESIGN §11)
+// ---- webhooks (docs/architecture.md §11)
 
-/** Delivery retry delays (about three days in all); tests pass a short schedule in the workflow input. */
-export const deliveryRetryScheduleMs: readonly number[] = defaultRetryScheduleMs();
+/**
+ * The retry delays of deliveries started before they read the webhooks worker's configured schedule
+ * (`retryScheduleFromConfigPatch`): the default one, about three days in all.
+ */
+export const builtInDeliveryRetryScheduleMs: readonly number[] = defaultRetryScheduleMs();
+
+/** Reading the configured schedule: a local activity that only copies a value. */
+export const retryScheduleActivityOptions: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+};
 
 /** Time for one HTTP attempt of a delivery (the activity also applies it as the request's own timeout). */
 export const deliveryAttemptTimeoutMs = 15_000;

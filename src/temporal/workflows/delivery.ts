@@ -1,25 +1,36 @@
 /**
- * One webhook delivery (`delivery/<eventId>/<target>`, DESIGN §11): attempts on a durable schedule of
- * about three days until the receiver answers 2xx. 410 Gone disables the subscription and stops; a
- * target the outbound address policy refuses ends it at once as `refused` (the policy would answer the
- * same on every attempt); `Retry-After` on 429/503 replaces the next delay; a subscription disabled
- * meanwhile stops it. The attempt activity signs and sends; the signing secret never enters this
- * workflow's history.
+ * One webhook delivery (`delivery/<eventId>/<target>`, docs/architecture.md §11): attempts on a durable
+ * schedule of about three days until the receiver answers 2xx. 410 Gone disables the subscription and
+ * stops; a target the outbound address policy refuses ends it at once as `refused` (the policy would
+ * answer the same on every attempt); `Retry-After` on 429/503 replaces the next delay; a subscription
+ * disabled meanwhile stops it. The attempt activity signs and sends; the signing secret never enters
+ * this workflow's history.
  */
-import { patched, proxyActivities, setCurrentDetails, sleep } from '@temporalio/workflow';
+import {
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  sleep,
+} from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { AttemptResult } from '../activities/webhook-activities.js';
-import { maxRetryAfterMs, nextDelayMs } from '../../core/webhooks/webhook-retry.js';
-import { deliveryAttemptActivityOptions, deliveryRetryScheduleMs } from './definitions.js';
+import { isLastAttempt, maxRetryAfterMs, nextDelayMs } from '../../core/webhooks/webhook-retry.js';
+import {
+  builtInDeliveryRetryScheduleMs,
+  deliveryAttemptActivityOptions,
+  retryScheduleActivityOptions,
+} from './definitions.js';
 
 type Activities = ReturnType<typeof createActivities>;
+
+/** The patch that made deliveries read the webhooks worker's configured retry schedule. */
+export const retryScheduleFromConfigPatch = 'retry-schedule-from-config';
 
 export interface DeliveryWorkflowInput {
   deliveryId: string;
   /** "graph.succeeded → https://host/…" */
   summary: string;
-  /** Delays between attempts; `deliveryRetryScheduleMs` (about three days) by default. */
-  retryScheduleMs?: number[];
 }
 
 /** The patch that ends a delivery at once when the address policy refused its target. */
@@ -32,13 +43,16 @@ export interface DeliveryWorkflowResult {
 }
 
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryWorkflowResult> {
-  const schedule = input.retryScheduleMs ?? deliveryRetryScheduleMs;
+  const { webhookRetrySchedule } = proxyLocalActivities<Activities>(retryScheduleActivityOptions);
+  const schedule = patched(retryScheduleFromConfigPatch)
+    ? await webhookRetrySchedule()
+    : builtInDeliveryRetryScheduleMs;
   const { attemptWebhookDelivery, failWebhookDelivery } = proxyActivities<Activities>({
     ...deliveryAttemptActivityOptions,
     summary: input.summary,
   });
   for (let attempt = 1; ; attempt += 1) {
-    const final = attempt > schedule.length;
+    const final = isLastAttempt(schedule, attempt);
     setCurrentDetails(`attempt ${attempt} in progress`);
     let result: AttemptResult;
     try {

@@ -2,7 +2,7 @@
  * One Transform Graph run. Thin: it passes the account's throttle, names the work for operators, runs
  * the imaging activity, and turns the outcome (or the classified failure) into a GraphOutcome.
  *
- * The throttle (DESIGN §9): a local activity reserves the graph's start slot; while the slot is ahead the
+ * The throttle (docs/architecture.md §9): a local activity reserves the graph's start slot; while the slot is ahead the
  * graph is `throttled` and waits on a durable timer. A `throttleChanged` signal (the limit changed and
  * the slot moved) wakes it to ask for the slot again; so does the timer, which also catches a slot moved
  * later by a lowered limit. Cancelled before it started, the graph gives its slot back.
@@ -98,7 +98,7 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
   // True from the first reservation until the imaging starts: what a cancellation must give back.
   let holdsSlot = false;
   try {
-    // Patched: histories recorded before the throttle existed replay without it (DESIGN §7).
+    // Patched: histories recorded before the throttle existed replay without it (docs/architecture.md §7).
     if (input.throttle !== false && patched(throttlePatch)) {
       holdsSlot = true;
       for (;;) {
@@ -152,7 +152,7 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     }
   }
   outcome.finishedAt = new Date().toISOString();
-  // Patched: histories recorded before webhook events existed replay without them (DESIGN §7).
+  // Patched: histories recorded before webhook events existed replay without them (docs/architecture.md §7).
   const eventType = graphEventType(outcome.state);
   if (eventType && patched(webhookEventsPatch)) {
     const batchId = input.ref?.batchId;

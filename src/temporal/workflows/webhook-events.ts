@@ -1,5 +1,5 @@
 /**
- * Emitting a webhook event from a workflow (DESIGN §11): one activity stores the event and its
+ * Emitting a webhook event from a workflow (docs/architecture.md §11): one activity stores the event and its
  * deliveries, then each delivery runs as its own workflow on the webhooks queue, abandoned by the
  * emitter (a graph or batch finishes without waiting for receivers that may be down for days).
  */
@@ -66,13 +66,7 @@ export async function emitWebhookEvent(input: EmitInput): Promise<void> {
           await startChild(deliveryWorkflow, {
             workflowId: delivery.workflowId,
             taskQueue: input.webhooksTaskQueue,
-            args: [
-              {
-                deliveryId: delivery.deliveryId,
-                summary: delivery.summary,
-                ...(delivery.retryScheduleMs ? { retryScheduleMs: delivery.retryScheduleMs } : {}),
-              },
-            ],
+            args: [{ deliveryId: delivery.deliveryId, summary: delivery.summary }],
             staticSummary: delivery.summary,
             staticDetails: `Delivery ${delivery.deliveryId} of event ${published.eventId}`,
             typedSearchAttributes: [{ key: accountIdKey, value: input.accountId }],

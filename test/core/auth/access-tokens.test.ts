@@ -13,7 +13,7 @@ describe('access tokens', () => {
     const { accessToken, expiresIn } = await issueAccessToken(claims, { secret, ttlSeconds: 900, now });
     assert.equal(expiresIn, 900);
     assert.equal(decodeJwt(accessToken).exp, now + 900);
-    assert.deepEqual(await verifyAccessToken(accessToken, secret), { ok: true, claims });
+    assert.deepEqual(await verifyAccessToken(accessToken, secret), { ok: true, value: claims });
   });
 
   test('when two tokens are issued, then their ids differ', async () => {
@@ -28,19 +28,19 @@ describe('access tokens', () => {
       ttlSeconds: 60,
       now: Math.floor(Date.now() / 1000) - 3600,
     });
-    assert.deepEqual(await verifyAccessToken(accessToken, secret), { ok: false, reason: 'expired' });
+    assert.deepEqual(await verifyAccessToken(accessToken, secret), { ok: false, error: 'expired' });
   });
 
   test('when the token was signed with another secret or tampered with, then it is refused as invalid', async () => {
     const { accessToken } = await issueAccessToken(claims, { secret: randomBytes(32), ttlSeconds: 60 });
-    assert.deepEqual(await verifyAccessToken(accessToken, secret), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await verifyAccessToken(accessToken, secret), { ok: false, error: 'invalid' });
     const good = (await issueAccessToken(claims, { secret, ttlSeconds: 60 })).accessToken;
     const [header, , signature] = good.split('.');
     const payload = Buffer.from(JSON.stringify({ ...decodeJwt(good), sub: 'globex' })).toString('base64url');
     assert.deepEqual(await verifyAccessToken(`${header}.${payload}.${signature}`, secret), {
       ok: false,
-      reason: 'invalid',
+      error: 'invalid',
     });
-    assert.deepEqual(await verifyAccessToken('garbage', secret), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await verifyAccessToken('garbage', secret), { ok: false, error: 'invalid' });
   });
 });

@@ -18,11 +18,11 @@ const chain = (...tail: unknown[]) => ({ transformUnits: [source, resize, ...tai
 function issuesOf(input: unknown): ValidationIssue[] {
   const result = validateGraph(input);
   assert.equal(result.ok, false, 'expected the graph to be refused');
-  return result.ok ? [] : result.issues;
+  return result.ok ? [] : result.error;
 }
 
 describe('graph validation', () => {
-  test('when the DESIGN example graph is validated, then it is accepted', () => {
+  test('when the architecture example graph is validated, then it is accepted', () => {
     const graph = {
       transformUnits: [source, { type: 'Resize', width: 1600, fit: 'inside' }],
       outputs: [
@@ -435,7 +435,7 @@ describe('batch validation', () => {
     const result = validateBatch({ graphs: Array.from({ length: 1001 }, () => ({})) });
     assert.deepEqual(result, {
       ok: false,
-      issues: [
+      error: [
         {
           path: '/graphs',
           code: 'too_many_graphs',
@@ -449,7 +449,7 @@ describe('batch validation', () => {
     const result = validateBatch({ graphs: [good, good, { transformUnits: [source, webp, sink('a')] }] });
     assert.deepEqual(result, {
       ok: false,
-      issues: [
+      error: [
         {
           path: '/graphs/2/transformUnits/1',
           code: 'missing_operation',
@@ -465,7 +465,7 @@ describe('batch validation', () => {
       callbackUrl: 'ftp://x',
       extra: 1,
     });
-    assert.deepEqual(result.ok ? [] : result.issues, [
+    assert.deepEqual(result.ok ? [] : result.error, [
       {
         path: '/callbackUrl',
         code: 'invalid_value',
@@ -487,7 +487,7 @@ describe('batch validation', () => {
   test('when the batch is empty or not an object, then it is refused with a precise code', () => {
     assert.deepEqual(validateBatch({ graphs: [] }), {
       ok: false,
-      issues: [
+      error: [
         {
           path: '/graphs',
           code: 'out_of_range',
@@ -497,7 +497,7 @@ describe('batch validation', () => {
     });
     assert.deepEqual(validateBatch({}), {
       ok: false,
-      issues: [
+      error: [
         {
           path: '/graphs',
           code: 'missing_field',
@@ -507,7 +507,7 @@ describe('batch validation', () => {
     });
     assert.deepEqual(validateBatch([]), {
       ok: false,
-      issues: [
+      error: [
         {
           path: '',
           code: 'invalid_type',
@@ -520,6 +520,6 @@ describe('batch validation', () => {
   test('when the body is not JSON, then invalid_json is an issue, not an exception', () => {
     const result = parseJson('{"graphs": [');
     assert.equal(result.ok, false);
-    assert.equal(result.ok ? '' : result.issues[0]!.code, 'invalid_json');
+    assert.equal(result.ok ? '' : result.error[0]!.code, 'invalid_json');
   });
 });

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { isClassifiedError } from '../../../src/core/errors.js';
 import type { TransformGraph } from '../../../src/core/graph/index.js';
+import { hashCanonicalJson } from '../../../src/core/canonical-json.js';
 import { executeGraph, SourceSupersededError } from '../../../src/core/imaging/index.js';
 import { LocalObjectStore } from '../../../src/core/storage/local-store.js';
 import { fixturePath } from '../../support/fixtures.js';
@@ -15,7 +16,7 @@ import { fixtureStore, graphOf, inBucket, outBucket } from './helpers.js';
 
 const photo = 'jpeg-baseline-photo-2725x2225.jpg';
 
-/** DESIGN §3 example, on a fixture. */
+/** docs/architecture.md §3 example, on a fixture. */
 function designExample(prefix: string, sinkBucket = outBucket): TransformGraph {
   return graphOf(
     photo,
@@ -107,9 +108,43 @@ describe('executeGraph', () => {
       width: 64,
       height: 64,
       etag: written.etag,
+      provenance: thumb.provenance,
     });
     assert.equal(progress[0]?.stage, 'download');
     assert.deepEqual(progress.at(-1), { stage: progress.at(-1)!.stage, completedSinks: 3, totalSinks: 3 });
+  });
+
+  it('when an output is written, then its metadata says which graph, source and engine made it', async () => {
+    const store = fixtureStore();
+    const graph = designExample('provenance');
+    const result = await executeGraph(graph, {
+      stores: storesOf(store),
+      sinkMetadata: { 'pixelshift-graph-id': 'wf-123' },
+    });
+    const source = store.object(inBucket, photo)!;
+    const { version } = JSON.parse(
+      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+    ) as {
+      version: string;
+    };
+    const expected = {
+      graphHash: hashCanonicalJson(graph),
+      sourceEtag: source.etag.replaceAll('"', ''),
+      engine: `pixelshift/${version} sharp/${sharp.versions.sharp} libvips/${sharp.versions.vips}`,
+    };
+    for (const sink of result.sinks) {
+      assert.deepEqual(sink.provenance, expected);
+      const { metadata } = store.object(sink.bucket, sink.key)!;
+      assert.equal(metadata['pixelshift-graph-hash'], expected.graphHash);
+      assert.equal(metadata['pixelshift-source-etag'], expected.sourceEtag);
+      assert.equal(metadata['pixelshift-engine'], expected.engine);
+      assert.equal(metadata['pixelshift-graph-id'], 'wf-123');
+    }
+    // The hash names the graph, not the run: the same graph gives the same hash, another graph another.
+    const again = await executeGraph(designExample('provenance'), { stores: storesOf(store) });
+    assert.equal(again.sinks[0]!.provenance.graphHash, expected.graphHash);
+    const other = await executeGraph(designExample('other'), { stores: storesOf(store) });
+    assert.notEqual(other.sinks[0]!.provenance.graphHash, expected.graphHash);
   });
 
   describe('cancellation', () => {

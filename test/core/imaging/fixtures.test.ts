@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { ErrorCode } from '../../../src/core/errors.js';
 import { isClassifiedError } from '../../../src/core/errors.js';
-import { executeGraph, heicMessage } from '../../../src/core/imaging/index.js';
+import { executeGraph } from '../../../src/core/imaging/index.js';
 import { storesOf } from '../../support/memory-store.js';
 import { fixturePath, readManifest } from '../../support/fixtures.js';
 import { fixtureStore, graphOf, outBucket } from './helpers.js';
@@ -25,7 +25,6 @@ const expectedFailures: Record<string, { code: ErrorCode; message?: RegExp | str
   // A damaged signature means nothing identifies the bytes as an image any more.
   'bad-png-corrupt-signature.png': { code: 'unsupported_input', message: /not a supported image format/ },
   'bad-truncated.jpg': { code: 'corrupt_input', message: /premature end of JPEG/ },
-  'heif-hevc-4032x3024-irot-90cw.heic': { code: 'unsupported_input', message: heicMessage },
   // 280 MP against the default limit of 100 MP (execute-graph.test.ts raises the limit).
   'jpeg-huge-20000x14000-gray.jpg': { code: 'too_large', message: /20000×14000/ },
 };

@@ -1,4 +1,4 @@
-/** Every output format and option of DESIGN §4, and the metadata policy, checked on the written bytes. */
+/** Every output format and option of docs/architecture.md §4, and the metadata policy, checked on the written bytes. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -205,19 +205,22 @@ describe('sinks', () => {
       key: 'sinks/a.webp',
       contentType: 'image/x-custom',
       cacheControl: 'public, max-age=60',
-      metadata: { origin: 'test', 'pixelshift-generated': 'forged' },
+      metadata: { origin: 'test', 'pixelshift-generated': 'forged', 'pixelshift-graph-hash': 'forged' },
     };
     await executeGraph(graph, { stores: storesOf(store), sinkMetadata: { 'pixelshift-generated': '1' } });
     const custom = store.object(outBucket, 'sinks/a.webp')!;
     assert.equal(custom.contentType, 'image/x-custom');
     assert.equal(custom.cacheControl, 'public, max-age=60');
-    assert.deepEqual(
-      custom.metadata,
-      { origin: 'test', 'pixelshift-generated': '1' },
-      'the engine’s marker wins',
-    );
+    const { origin, 'pixelshift-generated': generated, 'pixelshift-graph-hash': hash } = custom.metadata;
+    assert.deepEqual([origin, generated], ['test', '1'], 'the engine’s marker wins');
+    assert.match(hash ?? '', /^[0-9a-f]{64}$/, 'and so does its provenance');
     const avif = store.object(outBucket, 'sinks/a.avif')!;
     assert.equal(avif.contentType, 'image/avif');
-    assert.deepEqual(avif.metadata, { 'pixelshift-generated': '1' });
+    assert.deepEqual(Object.keys(avif.metadata).sort(), [
+      'pixelshift-engine',
+      'pixelshift-generated',
+      'pixelshift-graph-hash',
+      'pixelshift-source-etag',
+    ]);
   });
 });

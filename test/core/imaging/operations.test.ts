@@ -1,4 +1,4 @@
-/** Every operation of DESIGN §4 on a real fixture, each with a property it must give the picture. */
+/** Every operation of docs/architecture.md §4 on a real fixture, each with a property it must give the picture. */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';

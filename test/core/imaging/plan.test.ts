@@ -16,7 +16,7 @@ function chain(...ops: Operation[]): TransformGraph {
 
 function compileValid(graph: TransformGraph): Plan {
   const validation = validateGraph(graph);
-  assert.ok(validation.ok, JSON.stringify(!validation.ok && validation.issues));
+  assert.ok(validation.ok, JSON.stringify(!validation.ok && validation.error));
   return compilePlan(graph);
 }
 
@@ -47,7 +47,7 @@ function outline(node: PlanNode): string {
 }
 
 describe('plan compiler', () => {
-  it('when the DESIGN §3 example compiles, then the shared resize is one stage with two leaves below it', () => {
+  it('when the docs/architecture.md §3 example compiles, then the shared resize is one stage with two leaves below it', () => {
     const graph: TransformGraph = {
       transformUnits: [
         { type: 'StorageSource', bucket: 'photos', key: 'in/cat.jpg' },

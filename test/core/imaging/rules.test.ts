@@ -1,5 +1,5 @@
 /**
- * The rules DESIGN §4 says the engine guarantees: upright, sRGB, alpha kept or flattened by format,
+ * The rules docs/architecture.md §4 says the engine guarantees: upright, sRGB, alpha kept or flattened by format,
  * animation kept where the format holds it, and inputs judged by content.
  */
 import assert from 'node:assert/strict';

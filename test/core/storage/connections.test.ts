@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { ClassifiedError } from '../../../src/core/errors.js';
+import { validateGraph } from '../../../src/core/graph/validate.js';
 import {
   createObjectStores,
   DEFAULT_WATCH_SETTLE_MS,
@@ -43,6 +44,26 @@ void test('when a connection is malformed, then the schema rejects it', () => {
   ];
   for (const config of invalid) {
     assert.equal(storageConnectionsSchema.safeParse(config).success, false, JSON.stringify(config));
+  }
+});
+
+void test('when a connection name is valid in server config, then a graph may name it too, and the reverse', () => {
+  const graphNaming = (name: string) =>
+    validateGraph({
+      transformUnits: [
+        { type: 'StorageSource', storage: name, bucket: 'in', key: 'a.png' },
+        { type: 'Flip' },
+        { type: 'ImageFormat', format: 'png' },
+        { type: 'StorageSink', storage: name, bucket: 'out', key: 'a.png' },
+      ],
+    }).ok;
+  const configNaming = (name: string) =>
+    storageConnectionsSchema.safeParse({ [name]: { kind: 'local', root: scratch } }).success;
+  for (const name of ['default', 'eu.west', 'my_store-2', 'x'.repeat(64)]) {
+    assert.deepEqual([configNaming(name), graphNaming(name)], [true, true], name);
+  }
+  for (const name of ['', '-lead', 'bad name!', 'x'.repeat(65)]) {
+    assert.deepEqual([configNaming(name), graphNaming(name)], [false, false], name);
   }
 });
 

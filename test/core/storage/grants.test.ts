@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ClassifiedError } from '../../../src/core/errors.js';
 import {
   assertGranted,
+  effectiveGrants,
   grantsForAccount,
   isBucketGranted,
   matchesBucketPattern,
@@ -56,6 +57,15 @@ void test('when an account has grants, then only its connections and buckets are
   assert.equal(isBucketGranted(account, 'archive', 'whatever'), true);
   assert.equal(isBucketGranted(account, 'other', 'photos'), false, 'grants are per connection');
   assert.equal(isBucketGranted(grantsForAccount(grants, 'acct-2'), 'default', 'photos'), false);
+});
+
+void test('when buckets are granted to every account (*), then each account may use them besides its own', () => {
+  const withEveryone: StorageGrants = { ...grants, '*': [{ connection: 'default', buckets: ['shared'] }] };
+  assert.equal(isBucketGranted(effectiveGrants(withEveryone, 'acct-1'), 'default', 'shared'), true);
+  assert.equal(isBucketGranted(effectiveGrants(withEveryone, 'acct-1'), 'default', 'photos'), true);
+  assert.equal(isBucketGranted(effectiveGrants(withEveryone, 'unknown'), 'default', 'shared'), true);
+  assert.equal(isBucketGranted(effectiveGrants(withEveryone, 'unknown'), 'default', 'photos'), false);
+  assert.equal(isBucketGranted(grantsForAccount(withEveryone, 'acct-1'), 'default', 'shared'), false);
 });
 
 void test('when the account is unknown or a prototype name, then nothing is granted', () => {

@@ -80,7 +80,7 @@ describe('graph templates', () => {
       outputs: thumbnailTemplate.outputs,
     });
     assert.equal(result.ok, false);
-    assert.deepEqual(!result.ok && result.issues.map((i) => [i.path, i.code]), [
+    assert.deepEqual(!result.ok && result.error.map((i) => [i.path, i.code]), [
       ['/transformUnits/0', 'template_has_source'],
     ]);
   });
@@ -93,7 +93,7 @@ describe('graph templates', () => {
         { type: 'StorageSink', bucket: 'b', key: 'x/{date}/{name}.png' },
       ],
     });
-    assert.deepEqual(!result.ok && result.issues.map((i) => [i.path, i.code]), [
+    assert.deepEqual(!result.ok && result.error.map((i) => [i.path, i.code]), [
       ['/transformUnits/2/key', 'unknown_placeholder'],
     ]);
   });
@@ -115,7 +115,7 @@ describe('graph templates', () => {
     });
     assert.equal(result.ok, false);
     assert.ok(
-      !result.ok && result.issues.some((i) => i.path.startsWith('/transformUnits/1')),
+      !result.ok && result.error.some((i) => i.path.startsWith('/transformUnits/1')),
       JSON.stringify(result),
     );
   });

@@ -15,14 +15,14 @@ describe('inbound hook mapping', () => {
   it('when the pointers find strings, then they become the source on the default connection', () => {
     assert.deepEqual(mapHookBody(pointed, body({ bucket: 'photos', object: { key: 'in/cat.jpg' } })), {
       ok: true,
-      source: { connection: 'default', bucket: 'photos', key: 'in/cat.jpg' },
+      value: { connection: 'default', bucket: 'photos', key: 'in/cat.jpg' },
     });
   });
 
   it('when the bucket is fixed, then only the key comes from the body, on the named connection', () => {
     assert.deepEqual(mapHookBody(fixed, { key: 'a b/c.png' }), {
       ok: true,
-      source: { connection: 'archive', bucket: 'photos', key: 'a b/c.png' },
+      value: { connection: 'archive', bucket: 'photos', key: 'a b/c.png' },
     });
   });
 
@@ -30,7 +30,7 @@ describe('inbound hook mapping', () => {
     for (const value of [null, 42, 'text', [], [{ key: 'x' }], true]) {
       const result = mapHookBody(fixed, value);
       assert.equal(result.ok, false);
-      assert.equal(!result.ok && result.pointer, '');
+      assert.equal(!result.ok && result.error.pointer, '');
     }
   });
 
@@ -46,8 +46,8 @@ describe('inbound hook mapping', () => {
     for (const [input, pointer] of cases) {
       const result = mapHookBody(pointed, input);
       assert.equal(result.ok, false, pointer);
-      assert.equal(!result.ok && result.pointer, pointer);
-      assert.match(!result.ok ? result.message : '', new RegExp(pointer.replaceAll('/', '\\/')));
+      assert.equal(!result.ok && result.error.pointer, pointer);
+      assert.match(!result.ok ? result.error.message : '', new RegExp(pointer.replaceAll('/', '\\/')));
     }
   });
 
@@ -66,7 +66,7 @@ describe('inbound hook mapping', () => {
     for (const [data, pointer] of cases) {
       const result = mapHookBody(pointed, body(data));
       assert.equal(result.ok, false, JSON.stringify(data).slice(0, 60));
-      assert.equal(!result.ok && result.pointer, pointer);
+      assert.equal(!result.ok && result.error.pointer, pointer);
     }
   });
 

@@ -38,8 +38,8 @@ describe('inbound hook verification', () => {
     const headers = headersFor();
     const result = verify(headers);
     assert.equal(result.ok, true);
-    assert.equal(result.ok && result.webhookId, headers['webhook-id']);
-    assert.equal(result.ok && result.timestamp.getTime() / 1000, Number(headers['webhook-timestamp']));
+    assert.equal(result.ok && result.value.webhookId, headers['webhook-id']);
+    assert.equal(result.ok && result.value.timestamp.getTime() / 1000, Number(headers['webhook-timestamp']));
   });
 
   it('when the signature is made by the library, then it is verified too', () => {
@@ -138,5 +138,5 @@ describe('inbound hook verification', () => {
 });
 
 function cause(result: ReturnType<typeof verifyHookRequest>): string | undefined {
-  return result.ok ? undefined : result.cause;
+  return result.ok ? undefined : result.error.cause;
 }

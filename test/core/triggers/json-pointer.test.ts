@@ -13,24 +13,24 @@ const document = JSON.parse(
 
 describe('JSON pointers', () => {
   it('when a pointer names nested members and array indices, then it finds the value', () => {
-    assert.deepEqual(resolvePointer(document, '/data/object/key'), { found: true, value: 'in/cat.jpg' });
-    assert.deepEqual(resolvePointer(document, '/data/list/1/k'), { found: true, value: 'one' });
-    assert.deepEqual(resolvePointer(document, ''), { found: true, value: document });
+    assert.deepEqual(resolvePointer(document, '/data/object/key'), { ok: true, value: 'in/cat.jpg' });
+    assert.deepEqual(resolvePointer(document, '/data/list/1/k'), { ok: true, value: 'one' });
+    assert.deepEqual(resolvePointer(document, ''), { ok: true, value: document });
   });
 
   it('when segments use ~1 and ~0, then they stand for "/" and "~" (and an empty segment is a key)', () => {
-    assert.deepEqual(resolvePointer(document, '/data/object/a~1b'), { found: true, value: 'slash' });
-    assert.deepEqual(resolvePointer(document, '/data/object/m~0n'), { found: true, value: 'tilde' });
-    assert.deepEqual(resolvePointer(document, '/data/object/'), { found: true, value: 'empty' });
+    assert.deepEqual(resolvePointer(document, '/data/object/a~1b'), { ok: true, value: 'slash' });
+    assert.deepEqual(resolvePointer(document, '/data/object/m~0n'), { ok: true, value: 'tilde' });
+    assert.deepEqual(resolvePointer(document, '/data/object/'), { ok: true, value: 'empty' });
     // ~01 is "~1" literally, not "/": ~1 is unescaped before ~0.
-    assert.deepEqual(parsePointer('/~01'), { ok: true, segments: ['~1'] });
+    assert.deepEqual(parsePointer('/~01'), { ok: true, value: ['~1'] });
   });
 
   it('when a pointer is malformed, then it is refused as invalid, not resolved', () => {
     for (const bad of ['data/key', '/a~2b', '/a~', 'x']) {
       const result = resolvePointer(document, bad);
-      assert.equal(result.found, false, bad);
-      assert.equal(!result.found && result.reason, 'invalid_pointer', bad);
+      assert.equal(result.ok, false, bad);
+      assert.equal(!result.ok && result.error.reason, 'invalid_pointer', bad);
     }
   });
 
@@ -50,8 +50,8 @@ describe('JSON pointers', () => {
       '/data/list/length',
     ]) {
       const result = resolvePointer(document, pointer);
-      assert.equal(result.found, false, pointer);
-      assert.equal(!result.found && result.reason, 'missing', pointer);
+      assert.equal(result.ok, false, pointer);
+      assert.equal(!result.ok && result.error.reason, 'missing', pointer);
     }
   });
 
@@ -63,23 +63,23 @@ describe('JSON pointers', () => {
       '/data/constructor/name',
       '/data/object/hasOwnProperty',
     ]) {
-      assert.equal(resolvePointer(document, pointer).found, false, pointer);
+      assert.equal(resolvePointer(document, pointer).ok, false, pointer);
     }
     // A member literally named "__proto__" in the JSON is data like any other.
-    assert.deepEqual(resolvePointer(document, '/__proto__/own'), { found: true, value: 'yes' });
+    assert.deepEqual(resolvePointer(document, '/__proto__/own'), { ok: true, value: 'yes' });
     assert.equal(({} as Record<string, unknown>).own, undefined);
   });
 
   it('when a pointer goes through a string or a number, then nothing is found', () => {
-    assert.equal(resolvePointer(document, '/data/object/key/0').found, false);
-    assert.equal(resolvePointer(document, '/data/object/key/length').found, false);
-    assert.equal(resolvePointer(42, '/a').found, false);
-    assert.equal(resolvePointer(null, '/a').found, false);
+    assert.equal(resolvePointer(document, '/data/object/key/0').ok, false);
+    assert.equal(resolvePointer(document, '/data/object/key/length').ok, false);
+    assert.equal(resolvePointer(42, '/a').ok, false);
+    assert.equal(resolvePointer(null, '/a').ok, false);
   });
 
   it('when something is missing, then the message names the first missing part', () => {
     const result = resolvePointer(document, '/data/nothing/key');
-    assert.equal(result.found, false);
-    assert.match(!result.found ? result.message : '', /\/data\/nothing$/);
+    assert.equal(result.ok, false);
+    assert.match(!result.ok ? result.error.message : '', /\/data\/nothing$/);
   });
 });

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import {
   defaultRetryScheduleMs,
   honoursRetryAfter,
+  isLastAttempt,
   maxRetryAfterMs,
   nextDelayMs,
   parseRetryAfter,
@@ -24,6 +25,24 @@ describe('delivery retry schedule', () => {
     assert.equal(nextDelayMs(schedule, 1), 100);
     assert.equal(nextDelayMs(schedule, 3), 300);
     assert.equal(nextDelayMs(schedule, 4), undefined);
+  });
+
+  test('when every attempt of a delivery fails on the default schedule, then it tries once more than there are delays, over about three days, and the last attempt is the final one', () => {
+    const schedule = defaultRetryScheduleMs();
+    let waitedMs = 0;
+    let attempt = 1;
+    const finals: boolean[] = [];
+    for (;;) {
+      finals.push(isLastAttempt(schedule, attempt));
+      const delay = nextDelayMs(schedule, attempt);
+      if (delay === undefined) break;
+      waitedMs += delay;
+      attempt += 1;
+    }
+    assert.equal(attempt, schedule.length + 1);
+    assert.deepEqual(finals, [...schedule.map(() => false), true]);
+    const hours = waitedMs / 3_600_000;
+    assert.ok(hours > 66 && hours <= 72, `${hours} h`);
   });
 
   test('when the receiver gave a Retry-After, then it replaces the scheduled delay but not the count', () => {

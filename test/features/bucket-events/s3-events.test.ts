@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import request from 'supertest';
+import { openApiDocumentOf } from '../../../src/app/http-app.js';
 import { MAX_RECORDS_PER_BODY } from '../../../src/core/triggers/s3-event-records.js';
 import {
   createTestAccount,
@@ -10,6 +11,7 @@ import {
   type TestApi,
 } from '../../support/api-harness.js';
 import { MemoryStore, storesOf } from '../../support/memory-store.js';
+import { documentAllowsBody } from '../../support/request-contract.js';
 
 const lakeToken = 'lake-token-0123456789abcdef0123456789abcdef';
 const pondToken = 'pond-token-0123456789abcdef0123456789abcdef';
@@ -366,5 +368,78 @@ describe('POST /v1/events/s3: hostile and failing requests start nothing', () =>
     const metrics = await request(api.app).get('/metrics').expect(200);
     assert.match(metrics.text, /pixelshift_s3_events_total\{result="failed"\} [1-9]/);
     assert.match(metrics.text, /pixelshift_s3_events_total\{result="refused"\} [1-9]/);
+  });
+});
+
+describe('POST /v1/events/s3: the document is as strict as the server', () => {
+  const allowed = (body: unknown, mediaType = 'application/json') =>
+    documentAllowsBody(openApiDocumentOf(api.app), 'post', '/v1/events/s3', body, mediaType);
+
+  /** The fixtures as senders write them, pointed at a granted bucket and a key no rule watches. */
+  function senderBodies(): [string, Record<string, unknown>][] {
+    const minio = fixture('minio-webhook.json');
+    const record = (minio.Records as { s3: { bucket: { name: string }; object: { key: string } } }[])[0]!;
+    record.s3.bucket.name = 'alice-in';
+    record.s3.object.key = 'elsewhere%2Fminio.jpg';
+    const bridge = fixture('eventbridge-object-created.json');
+    const detail = bridge.detail as { bucket: { name: string }; object: { key: string } };
+    detail.bucket.name = 'alice-in';
+    detail.object.key = 'elsewhere/bridge.jpg';
+    const removed = awsBody('elsewhere/gone.jpg');
+    (removed.Records as { eventName: string }[])[0]!.eventName = 'ObjectRemoved:Delete';
+    return [
+      ['S3’s TestEvent', fixture('s3-test-event.json')],
+      ['an S3 notification', awsBody('elsewhere/aws.jpg')],
+      ['an S3 notification of a removal', removed],
+      ['a MinIO webhook body', minio],
+      ['an EventBridge Object Created event', bridge],
+      ['an EventBridge event of another kind', { ...bridge, 'detail-type': 'Object Deleted' }],
+      ['an empty list of records', { Records: [] }],
+    ];
+  }
+
+  test('when senders post their bodies, then the document allows each one, as JSON and as text, and the server accepts it', async () => {
+    for (const [name, body] of senderBodies()) {
+      assert.ok(allowed(body), `the document forbids ${name}`);
+      assert.ok(allowed(body, 'text/plain'), `the document forbids ${name} as text/plain`);
+      const res = await post(body);
+      assert.equal(res.status, 200, `${name}: ${res.text}`);
+    }
+  });
+
+  test('when the document forbids a body, then the server refuses it and nothing starts', async () => {
+    const record = (awsBody('uploads/a.jpg').Records as Record<string, unknown>[])[0]!;
+    const bridge = fixture('eventbridge-object-created.json');
+    const cases: [string, unknown, string][] = [
+      ['a JSON array', [awsBody('uploads/a.jpg')], 'invalid_event'],
+      ['an object of no known shape', { Hello: 'world' }, 'invalid_event'],
+      ['null records', { Records: null }, 'invalid_event'],
+      ['a record that is not an object', { Records: ['record'] }, 'invalid_event'],
+      [
+        'a record without eventVersion',
+        { Records: [{ ...record, eventVersion: undefined }] },
+        'invalid_event',
+      ],
+      ['a record without eventName', { Records: [{ ...record, eventName: undefined }] }, 'invalid_event'],
+      ['an empty eventName', { Records: [{ ...record, eventName: '' }] }, 'invalid_event'],
+      ['event version 3.0', { Records: [{ ...record, eventVersion: '3.0' }] }, 'invalid_event'],
+      [
+        'too many records',
+        { Records: Array.from({ length: MAX_RECORDS_PER_BODY + 1 }, () => record) },
+        'too_many_records',
+      ],
+      ['an EventBridge event from another source', { ...bridge, source: 'aws.ec2' }, 'invalid_event'],
+      ['an EventBridge event without detail', { ...bridge, detail: undefined }, 'invalid_event'],
+      ['an EventBridge event without detail-type', { ...bridge, 'detail-type': undefined }, 'invalid_event'],
+      ['another S3 test event name', { Event: 's3:SomethingElse' }, 'invalid_event'],
+    ];
+    const count = api.orchestrator.startedGraphRuns().length;
+    for (const [name, body, code] of cases) {
+      assert.equal(allowed(body), false, `the document allows ${name}`);
+      const res = await post(body);
+      assert.equal(res.status, 400, `${name}: ${res.text}`);
+      assert.equal(res.body.error.code, code, name);
+    }
+    assert.equal(api.orchestrator.startedGraphRuns().length, count);
   });
 });

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Express } from 'express';
 import request from 'supertest';
-import { createApp } from '../../../src/app/http-app.js';
+import { createApp, openApiDocumentOf } from '../../../src/app/http-app.js';
 import { snsReceiptSchema } from '../../../src/features/bucket-events/sns-events.schemas.js';
 import { SNS_REPLAY_WINDOW_MS } from '../../../src/core/triggers/sns-messages.js';
 import { createTestApi, type TestApi } from '../../support/api-harness.js';
 import { FakeIngest, fakeS3Parser, s3RecordsBody } from '../../support/fake-ingest.js';
+import { documentAllowsBody } from '../../support/request-contract.js';
 import {
   confirmationFields,
   createTestCertificate,
@@ -266,6 +267,22 @@ describe('POST /v1/events/sns', () => {
     assertNothingDone();
   });
 
+  test('when x-amz-sns-message-type is not an SNS message type, then 400 invalid_request naming the header', async () => {
+    const res = await request(app)
+      .post('/v1/events/sns')
+      .set('Content-Type', 'text/plain')
+      .set('x-amz-sns-message-type', 'Surprise')
+      .send(JSON.stringify(signed(notificationFields(s3RecordsBody('uploads', ['a.jpg'])))))
+      .expect(400);
+    assert.equal(res.body.error.code, 'invalid_request');
+    assert.equal(res.body.error.message, 'The headers are invalid');
+    assert.deepEqual(
+      res.body.error.issues.map((issue: { path: string }) => issue.path),
+      ['/x-amz-sns-message-type'],
+    );
+    assertNothingDone();
+  });
+
   test('when the body is larger than 512 KiB, then 413 payload_too_large before it is parsed', async () => {
     const huge = JSON.stringify(signed(notificationFields('x'.repeat(600 * 1024))));
     const res = await post(huge).expect(413);
@@ -290,5 +307,56 @@ describe('POST /v1/events/sns', () => {
       )
       .expect(403);
     assert.equal(res.body.error.code, 'sns_certificate_host_refused');
+  });
+});
+
+describe('POST /v1/events/sns: the document is as strict as the server', () => {
+  const allowed = (body: unknown) =>
+    documentAllowsBody(openApiDocumentOf(app), 'post', '/v1/events/sns', body, 'text/plain');
+
+  test('when messages SNS sends are checked against the document, then it allows every one and the server accepts them', async () => {
+    const messages = [
+      signed(notificationFields(s3RecordsBody('uploads', ['a.jpg']), { SignatureVersion: '1' })),
+      signed(notificationFields(s3RecordsBody('uploads', ['b.jpg']), { Subject: undefined })),
+      signed(confirmationFields({ SignatureVersion: '2' })),
+      signed(confirmationFields({ Type: 'UnsubscribeConfirmation' })),
+    ];
+    for (const message of messages) {
+      assert.ok(allowed(message), JSON.stringify(message));
+      await post(message).expect(200);
+    }
+  });
+
+  test('when a field is empty, malformed or missing, then the document forbids it and the server refuses it with nothing done', async () => {
+    const notification = signed(notificationFields(s3RecordsBody('uploads', ['a.jpg'])));
+    const confirmation = signed(confirmationFields());
+    const cases: [string, Record<string, unknown>, number][] = [
+      ...['MessageId', 'TopicArn', 'Message', 'Timestamp', 'SigningCertURL'].map(
+        (field): [string, Record<string, unknown>, number] => [
+          `an empty ${field}`,
+          { ...notification, [field]: '' },
+          400,
+        ],
+      ),
+      ['an empty Signature', { ...notification, Signature: '' }, 400],
+      ['an empty SignatureVersion', { ...notification, SignatureVersion: '' }, 400],
+      ['an empty Subject', { ...notification, Subject: '' }, 400],
+      ['a confirmation with an empty SubscribeURL', { ...confirmation, SubscribeURL: '' }, 400],
+      ['a confirmation with an empty Token', { ...confirmation, Token: '' }, 400],
+      ['a confirmation without a Token', { ...confirmation, Token: undefined }, 400],
+      ['a MessageId with spaces', { ...notification, MessageId: 'not an id' }, 400],
+      ['a TopicArn that is not an SNS topic', { ...notification, TopicArn: 'arn:aws:s3:::bucket' }, 400],
+      ['a Timestamp that is not ISO 8601 UTC', { ...notification, Timestamp: 'yesterday' }, 400],
+      ['an unknown Type', { ...notification, Type: 'Surprise' }, 400],
+      ['a Signature that is not base64', { ...notification, Signature: 'not base64!' }, 403],
+      ['SignatureVersion 3', { ...notification, SignatureVersion: '3' }, 403],
+    ];
+    for (const [name, body, status] of cases) {
+      assert.equal(allowed(body), false, `the document allows ${name}`);
+      const res = await post(body);
+      assert.equal(res.status, status, `${name}: ${res.text}`);
+    }
+    assert.deepEqual(certificateFetches, []);
+    assertNothingDone();
   });
 });

@@ -46,6 +46,7 @@ describe('OpenAPI document: inbound hooks', () => {
       '404',
       '413',
       '422',
+      '500',
       '503',
     ]);
     assert.deepEqual(doc.components.schemas.HookTriggerResponse.required.sort(), [
@@ -75,5 +76,39 @@ describe('OpenAPI document: inbound hooks', () => {
       undefined,
       'management uses the default token security',
     );
+  });
+
+  test('when the request bodies are documented, then they are the schemas the server validates with', () => {
+    const paths = doc.paths;
+    const body = (path: string, method: string) =>
+      paths[path][method].requestBody.content['application/json'].schema;
+    assert.deepEqual(body('/v1/hooks', 'post'), { $ref: '#/components/schemas/CreateHookRequest' });
+    assert.deepEqual(body('/v1/hooks/{hookId}', 'patch'), { $ref: '#/components/schemas/UpdateHookRequest' });
+    const update = doc.components.schemas.UpdateHookRequest;
+    assert.equal(update.minProperties, 1, 'a change names at least one field');
+    assert.equal(update.additionalProperties, false);
+    assert.deepEqual(doc.components.schemas.CreateHookRequest.required.sort(), [
+      'mapping',
+      'name',
+      'template',
+    ]);
+    for (const name of ['CreateHookRequest', 'UpdateHookRequest']) {
+      // What the graph validator checks beyond the schema is said where the template is documented.
+      assert.match(doc.components.schemas[name].description, /without its StorageSource/, name);
+      assert.match(doc.components.schemas[name].description, /\{dir\}/, name);
+    }
+  });
+
+  test('when the trigger’s headers are documented, then their patterns are the ones the server checks', () => {
+    const trigger = doc.paths['/v1/hooks/{hookId}'].post;
+    const schemaOf = (name: string) => trigger.parameters.find((p: any) => p.name === name).schema;
+    const id = new RegExp(schemaOf('webhook-id').pattern);
+    assert.ok(id.test('msg_2KWPBgLlAfxdpx2AI54pPJ85f4W') && id.test('m'.repeat(256)));
+    assert.ok(!id.test('m'.repeat(257)) && !id.test('msg with space') && !id.test(''));
+    const timestamp = new RegExp(schemaOf('webhook-timestamp').pattern);
+    assert.ok(timestamp.test('1733232037') && !timestamp.test('soon'));
+    assert.equal(schemaOf('webhook-signature').minLength, 1);
+    // Any media type is taken (the signature covers the raw bytes), so 415 is never answered.
+    assert.equal(trigger.responses['415'], undefined);
   });
 });

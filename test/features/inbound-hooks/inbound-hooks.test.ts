@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { findHookMessage, newHookId, updateHook } from '../../../src/db/inbound-hooks.js';
 import { createApp } from '../../../src/app/http-app.js';
-import { HOOK_MAX_BODY_BYTES } from '../../../src/features/inbound-hooks/inbound-hooks.routes.js';
+import { HOOK_MAX_BODY_BYTES } from '../../../src/features/inbound-hooks/inbound-hooks.schemas.js';
 import {
   createTestAccount,
   createTestApi,
@@ -183,6 +183,38 @@ describe('inbound hooks: management', () => {
 
     const list = await request(api.app).get('/v1/hooks').set(account.auth).expect(200);
     assert.deepEqual(list.body.hooks, []);
+  });
+
+  test('when a template or a change breaks the documented schema, then 422 points into the body and nothing changes', async () => {
+    const account = await createTestAccount(api);
+    const post = (body: Record<string, unknown>) =>
+      request(api.app).post('/v1/hooks').set(account.auth).send(body);
+
+    // The documented TransformGraph: no unknown fields, transformUnits an array of units.
+    const unknownField = await post({ name: 'x', mapping, template: { ...template, colour: 'red' } });
+    assertError(unknownField, 422, 'invalid_graph');
+    assert.deepEqual(
+      unknownField.body.error.issues.map((issue: { path: string }) => issue.path),
+      ['/template/colour'],
+    );
+    const notUnits = await post({ name: 'x', mapping, template: { transformUnits: 'Resize' } });
+    assertError(notUnits, 422, 'invalid_graph');
+    assert.equal(notUnits.body.error.issues[0].path, '/template/transformUnits');
+    // A template is required on creation; its absence is a field of the body, not a graph problem.
+    const noTemplate = await post({ name: 'x', mapping });
+    assert.deepEqual(
+      noTemplate.body.error.issues.map((issue: { path: string; code: string }) => [issue.path, issue.code]),
+      [['/template', 'missing_field']],
+    );
+    assert.deepEqual((await request(api.app).get('/v1/hooks').set(account.auth).expect(200)).body.hooks, []);
+
+    const hook = await createHook(account);
+    const empty = await request(api.app).patch(`/v1/hooks/${hook.hookId}`).set(account.auth).send({});
+    assertError(empty, 422, 'invalid_body');
+    assert.equal(
+      empty.body.error.issues[0].message,
+      'Expected at least one field to change for the hook but received an object',
+    );
   });
 
   test('when no access token is sent, then management answers 401', async () => {
@@ -436,6 +468,41 @@ describe('inbound hooks: POST /v1/hooks/{hookId}', () => {
       }
       assert.equal(messages.size, 4);
     });
+  });
+
+  test('when a request carries no signature headers, then it answers 401 before its hook is looked up or its body read', async () => {
+    const fresh = await createHook(account);
+    const body = uploadEvent();
+    assertError(await trigger(newHookId(), body, {}), 401, 'invalid_signature');
+    const unsigned = await trigger(fresh.hookId, 'x'.repeat(HOOK_MAX_BODY_BYTES + 1), {});
+    assertError(unsigned, 401, 'invalid_signature');
+    const stale = sign(fresh.secret, body, { timestamp: Math.floor(Date.now() / 1000) - 360 });
+    assertError(await trigger(newHookId(), body, stale), 401, 'invalid_signature');
+    await assertNothingStarted(fresh.hookId);
+  });
+
+  test('when the webhook-id is not 1 to 256 visible ASCII characters, then 400 names the header before any signature is checked', async () => {
+    const body = uploadEvent();
+    const headers = { ...sign(hook.secret, uploadEvent('in/other.jpg')), 'webhook-id': 'msg with space' };
+    const res = await trigger(hook.hookId, body, headers);
+    assertError(res, 400, 'invalid_request');
+    assert.deepEqual(
+      res.body.error.issues.map((issue: { path: string }) => issue.path),
+      ['/webhook-id'],
+    );
+    await assertNothingStarted(hook.hookId, 'msg with space');
+  });
+
+  test('when the body comes without a Content-Type, then it is verified and run like any other', async () => {
+    const body = uploadEvent('in/untyped.jpg');
+    // A Buffer with no type set goes out without a Content-Type header.
+    const res = await request(api.app)
+      .post(`/v1/hooks/${hook.hookId}`)
+      .set(sign(hook.secret, body, { id: 'msg_untyped' }))
+      .send(Buffer.from(body));
+    assert.equal(res.request.getHeader('Content-Type'), undefined);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(runsOf(hook.hookId).filter((run) => run.workflowId.endsWith('/msg_untyped')).length, 1);
   });
 
   test('when the hook is unknown, malformed, disabled or deleted, then it answers 404 hook_not_found alike', async () => {

@@ -163,10 +163,11 @@ describe('POST /oauth/token', () => {
     assertOAuthError(res, 400, 'invalid_request');
   });
 
-  test('when the form is oversized, then 400 invalid_request in the OAuth format', async () => {
+  test('when the form is oversized, then 413 invalid_request in the OAuth format, naming the limit', async () => {
     const res = await token()
       .set('Authorization', basic(account.keyId, account.secret))
       .send(`grant_type=client_credentials&pad=${'x'.repeat(20_000)}`);
-    assertOAuthError(res, 400, 'invalid_request');
+    assertOAuthError(res, 413, 'invalid_request');
+    assert.match(res.body.error_description, /16384 bytes/);
   });
 });

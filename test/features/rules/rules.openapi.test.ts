@@ -12,25 +12,16 @@ before(async () => {
 });
 after(() => api.close());
 
-describe('OpenAPI document: rules, bucket events and runs', () => {
-  test('when fetched, then every rules, events and runs operation is documented', () => {
+describe('OpenAPI document: rules', () => {
+  test('when fetched, then every rules operation is documented', () => {
     const expected: [string, string][] = [
       ['/v1/rules', 'post'],
       ['/v1/rules', 'get'],
       ['/v1/rules/{ruleId}', 'get'],
       ['/v1/rules/{ruleId}', 'put'],
       ['/v1/rules/{ruleId}', 'delete'],
-      ['/v1/events/s3', 'post'],
-      ['/v1/events/s3/runs', 'get'],
-      ['/v1/runs/{runId}', 'get'],
     ];
     for (const [path, method] of expected) assert.ok(doc.paths[path]?.[method], `${method} ${path}`);
-  });
-
-  test('when the ingress is documented, then it uses the event token scheme, not the account token', () => {
-    assert.deepEqual(doc.paths['/v1/events/s3'].post.security, [{ eventToken: [] }]);
-    assert.equal(doc.components.securitySchemes.eventToken.scheme, 'bearer');
-    assert.ok(doc.paths['/v1/events/s3'].post.requestBody.content['text/plain']);
   });
 
   test('when the rule body is documented, then it refers to the TransformGraph component and rejects unknown fields', () => {
@@ -41,19 +32,5 @@ describe('OpenAPI document: rules, bucket events and runs', () => {
       rule.properties.template.$ref ?? rule.properties.template.allOf?.[0]?.$ref,
       '#/components/schemas/TransformGraph',
     );
-  });
-
-  test('when the run list query is documented, then its parameters are there with their bounds', () => {
-    const parameters = doc.paths['/v1/events/s3/runs'].get.parameters as { name: string; schema: any }[];
-    assert.deepEqual(parameters.map((p) => p.name).sort(), [
-      'pageSize',
-      'pageToken',
-      'rule',
-      'since',
-      'state',
-      'until',
-    ]);
-    const pageSize = parameters.find((p) => p.name === 'pageSize')!;
-    assert.equal(pageSize.schema.maximum, 100);
   });
 });

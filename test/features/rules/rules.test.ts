@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
+import { openApiDocumentOf } from '../../../src/app/http-app.js';
 import { listRules } from '../../../src/db/index.js';
 import {
   createTestAccount,
@@ -8,6 +9,7 @@ import {
   type TestAccount,
   type TestApi,
 } from '../../support/api-harness.js';
+import { documentAllowsBody } from '../../support/request-contract.js';
 
 let api: TestApi;
 before(async () => {
@@ -272,6 +274,19 @@ describe('/v1/rules refusals (nothing is saved)', () => {
     assert.equal(stored.body.prefix, 'uploads/');
   });
 
+  test('when the template is missing, then the issue says so once', async () => {
+    const account = await createTestAccount(api);
+    const res = await create(account, ruleBody({ template: undefined }));
+    assert.equal(res.status, 422, res.text);
+    assert.deepEqual(res.body.error.issues, [
+      {
+        path: '/template',
+        code: 'invalid_value',
+        message: 'Expected a graph template for template but received nothing',
+      },
+    ]);
+  });
+
   test('when the body is not JSON or too large, then 400/415/413 with the usual codes', async () => {
     const account = await createTestAccount(api);
     const bad = await request(api.app)
@@ -295,6 +310,68 @@ describe('/v1/rules refusals (nothing is saved)', () => {
       .send(JSON.stringify(ruleBody({ name: 'x'.repeat(2 * 1024 * 1024) })))
       .expect(413);
     assert.equal(huge.body.error.code, 'payload_too_large');
+    assert.equal(await ruleCount(account), 0);
+  });
+});
+
+describe('/v1/rules: the document is as strict as the server', () => {
+  const allowed = (body: unknown) =>
+    documentAllowsBody(openApiDocumentOf(api.app), 'post', '/v1/rules', body);
+
+  test('when a rule body is valid, then the document allows it and the server saves it, on POST and PUT', async () => {
+    const account = await createTestAccount(api);
+    const template = {
+      transformUnits: [
+        { type: 'Resize', width: 320 },
+        { type: 'ImageFormat', format: 'webp' },
+        { type: 'StorageSink', bucket: 'shared-thumbnails', key: '{dir}/{name}.webp' },
+      ],
+    };
+    for (const body of [ruleBody({ template }), { bucket: 'photos', template }]) {
+      assert.ok(allowed(body), JSON.stringify(body));
+      assert.ok(documentAllowsBody(openApiDocumentOf(api.app), 'put', '/v1/rules/{ruleId}', body));
+      const created = await create(account, body);
+      assert.equal(created.status, 201, created.text);
+      await request(api.app)
+        .put(`/v1/rules/${(created.body as { ruleId: string }).ruleId}`)
+        .set(account.auth)
+        .send(body)
+        .expect(200);
+    }
+  });
+
+  test('when the document forbids a rule body, then the server refuses it with invalid_body at the same field', async () => {
+    const account = await createTestAccount(api);
+    const cases: [string, unknown, string][] = [
+      ['an unknown field', ruleBody({ admin: true }), '/admin'],
+      ['no bucket', ruleBody({ bucket: undefined }), '/bucket'],
+      ['a bucket pattern', ruleBody({ bucket: 'photos*' }), '/bucket'],
+      ['no template', ruleBody({ template: undefined }), '/template'],
+      ['an empty name', ruleBody({ name: '' }), '/name'],
+      ['a name of 201 characters', ruleBody({ name: 'n'.repeat(201) }), '/name'],
+      ['a connection name with spaces', ruleBody({ connection: 'my lake' }), '/connection'],
+      ['a prefix of 1025 characters', ruleBody({ prefix: 'p'.repeat(1025) }), '/prefix'],
+      [
+        '33 media types',
+        ruleBody({ contentTypes: Array.from({ length: 33 }, () => 'image/png') }),
+        '/contentTypes',
+      ],
+      ['a bad media type', ruleBody({ contentTypes: ['jpeg'] }), '/contentTypes/0'],
+      ['a negative minSize', ruleBody({ minSize: -1 }), '/minSize'],
+      ['a fractional maxSize', ruleBody({ maxSize: 1.5 }), '/maxSize'],
+      ['enabled as a string', ruleBody({ enabled: 'yes' }), '/enabled'],
+      ['an array body', [ruleBody()], ''],
+    ];
+    for (const [name, body, path] of cases) {
+      assert.equal(allowed(body), false, `the document allows ${name}`);
+      const res = await create(account, body);
+      assert.equal(res.status, 422, `${name}: ${res.text}`);
+      assert.equal(res.body.error.code, 'invalid_body', name);
+      assert.ok(
+        res.body.error.issues.some((issue: { path: string }) => issue.path === path),
+        `${name}: ${JSON.stringify(res.body.error.issues)}`,
+      );
+    }
     assert.equal(await ruleCount(account), 0);
   });
 });

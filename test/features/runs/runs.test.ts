@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
+import { openApiDocumentOf } from '../../../src/app/http-app.js';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
+import { runPageTokenPattern } from '../../../src/features/runs/run-page-token.js';
 import {
   createTestAccount,
   createTestApi,
@@ -178,6 +180,10 @@ describe('GET /v1/events/s3/runs', () => {
     ['until=2026-13-45T00:00:00Z', '/until'],
     ['color=blue', '/color'],
     ['rule=a&rule=b', '/rule'],
+    ['pageSize=', '/pageSize'],
+    ['pageSize=0x10', '/pageSize'],
+    ['pageSize=1e1', '/pageSize'],
+    ['pageToken=garbage', '/pageToken'],
   ] as const) {
     test(`when the query has ${query}, then 400 invalid_request at ${path}`, async () => {
       const res = await request(api.app).get(`/v1/events/s3/runs?${query}`).set(alice.auth).expect(400);
@@ -189,7 +195,115 @@ describe('GET /v1/events/s3/runs', () => {
     });
   }
 
+  test('when pageSize is out of range or not an integer, then the message says what was received', async () => {
+    for (const [value, message] of [
+      ['101', 'Expected a number <= 100 for pageSize but received 101'],
+      ['0', 'Expected a number >= 1 for pageSize but received 0'],
+      ['ten', 'Expected a number for pageSize but received "ten"'],
+      ['', 'Expected a number for pageSize but received ""'],
+      ['1.5', 'Expected an integer for pageSize but received 1.5'],
+    ] as const) {
+      const res = await request(api.app)
+        .get(`/v1/events/s3/runs?pageSize=${value}`)
+        .set(alice.auth)
+        .expect(400);
+      assert.equal(res.body.error.message, 'The query is invalid');
+      assert.deepEqual(
+        res.body.error.issues.map((issue: { message: string }) => issue.message),
+        [message],
+      );
+    }
+  });
+
+  test('when the pageToken is not one this API handed out, then 400 invalid_request at once, without asking the engine', async () => {
+    const first = await request(api.app).get('/v1/events/s3/runs?pageSize=2').set(alice.auth).expect(200);
+    const token = first.body.nextPageToken as string;
+    const altered = `${token.slice(0, 5)}${token[5] === 'A' ? 'B' : 'A'}${token.slice(6)}`;
+    const madeUp = [
+      'garbage',
+      'garbagegarbagegarbage',
+      token.slice(0, -2),
+      altered,
+      `${token}A`,
+      `${token}==`,
+      '%E2%9C%93'.repeat(8),
+      'A'.repeat(9000),
+    ];
+    // An engine that is down answers 503: a 400 shows the token was refused before it was asked.
+    api.orchestrator.down = true;
+    try {
+      for (const pageToken of madeUp) {
+        const res = await request(api.app)
+          .get(`/v1/events/s3/runs?pageToken=${pageToken}`)
+          .set(alice.auth)
+          .expect(400);
+        assert.equal(res.body.error.code, 'invalid_request', pageToken);
+        assert.deepEqual(
+          res.body.error.issues.map((issue: { path: string; message: string }) => [
+            issue.path,
+            issue.message.replace(/ but received .*$/, ''),
+          ]),
+          [['/pageToken', 'Expected a nextPageToken this API returned for pageToken']],
+          pageToken,
+        );
+      }
+    } finally {
+      api.orchestrator.down = false;
+    }
+    await request(api.app)
+      .get(`/v1/events/s3/runs?pageSize=2&pageToken=${token}`)
+      .set(alice.auth)
+      .expect(200);
+  });
+
   test('when no token is sent, then 401 (the list is not part of the token-free ingress)', async () => {
     await request(api.app).get('/v1/events/s3/runs').expect(401);
+  });
+});
+
+describe('OpenAPI document: triggered runs', () => {
+  interface Parameter {
+    name: string;
+    description?: string;
+    schema: { type?: string; minimum?: number; maximum?: number; pattern?: string };
+  }
+  const listParameters = () =>
+    (openApiDocumentOf(api.app).paths?.['/v1/events/s3/runs']?.get?.parameters ?? []) as Parameter[];
+
+  test('when fetched, then the run list and the run are documented', () => {
+    const paths = openApiDocumentOf(api.app).paths ?? {};
+    assert.ok(paths['/v1/events/s3/runs']?.get, 'get /v1/events/s3/runs');
+    assert.ok(paths['/v1/runs/{runId}']?.get, 'get /v1/runs/{runId}');
+  });
+
+  test('when the run list query is documented, then its parameters are there with their bounds', () => {
+    const parameters = listParameters();
+    assert.deepEqual(parameters.map((p) => p.name).sort(), [
+      'pageSize',
+      'pageToken',
+      'rule',
+      'since',
+      'state',
+      'until',
+    ]);
+    const pageSize = parameters.find((p) => p.name === 'pageSize')!;
+    assert.equal(pageSize.schema.maximum, 100);
+  });
+
+  test('when pageSize is at either documented bound, then the server accepts it, and one past either bound is refused', async () => {
+    const { minimum, maximum, type } = listParameters().find((p) => p.name === 'pageSize')!.schema;
+    assert.equal(type, 'integer');
+    for (const pageSize of [minimum!, maximum!]) {
+      await request(api.app).get(`/v1/events/s3/runs?pageSize=${pageSize}`).set(alice.auth).expect(200);
+    }
+    for (const pageSize of [minimum! - 1, maximum! + 1]) {
+      await request(api.app).get(`/v1/events/s3/runs?pageSize=${pageSize}`).set(alice.auth).expect(400);
+    }
+  });
+
+  test('when the page token is documented, then its form is the one the server checks first', () => {
+    const pageToken = listParameters().find((p) => p.name === 'pageToken')!;
+    assert.equal(pageToken.schema.pattern, runPageTokenPattern.source);
+    assert.match(pageToken.description ?? '', /refused with 400/);
   });
 });

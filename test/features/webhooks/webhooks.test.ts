@@ -101,6 +101,26 @@ describe('/v1/webhooks subscriptions', () => {
     assert.deepEqual(list.body.webhooks, []);
   });
 
+  test('when a refinement refuses the body, then its message reads as one sentence', async () => {
+    const account = await createTestAccount(api);
+    const repeated = await create(account.auth, {
+      url: receiverUrl,
+      events: ['graph.failed', 'graph.failed'],
+    });
+    assert.equal(repeated.status, 422);
+    assert.equal(
+      repeated.body.error.issues[0].message,
+      'Expected each event type at most once for events but received an array of 2',
+    );
+    const { body } = await create(account.auth, { url: receiverUrl, events: ['graph.succeeded'] });
+    const empty = await request(app).patch(`/v1/webhooks/${body.id}`).set(account.auth).send({}).expect(422);
+    assert.equal(
+      empty.body.error.issues[0].message,
+      'Expected at least one of url, events, enabled for the request but received an object',
+    );
+    for (const res of [repeated, empty]) assert.doesNotMatch(JSON.stringify(res.body), /Expected Expected/);
+  });
+
   for (const url of [
     'http://127.0.0.1/hook',
     'http://10.0.0.1/hook',
@@ -358,6 +378,70 @@ describe('/v1/webhooks/{id}/deliveries', () => {
     }
   });
 
+  test('when pageSize is out of range, then the message names the value received', async () => {
+    const account = await createTestAccount(api);
+    const { body } = await create(account.auth, { url: receiverUrl, events: ['graph.succeeded'] });
+    for (const [pageSize, expected] of [
+      ['101', 'Expected a number <= 100 for pageSize but received 101'],
+      ['0', 'Expected a number >= 1 for pageSize but received 0'],
+      ['2.5', 'Expected an integer for pageSize but received 2.5'],
+    ] as const) {
+      const res = await request(app)
+        .get(`/v1/webhooks/${body.id}/deliveries`)
+        .query({ pageSize })
+        .set(account.auth)
+        .expect(400);
+      assert.equal(res.body.error.message, 'The query is invalid');
+      assert.deepEqual(res.body.error.issues, [
+        { path: '/pageSize', code: res.body.error.issues[0].code, message: expected },
+      ]);
+    }
+  });
+
+  test('when a pageToken was not issued by the API, then 400 at once, before the subscription is looked up', async () => {
+    const account = await createTestAccount(api);
+    // No such subscription: a lookup would answer 404, so a 400 shows the token was judged first.
+    const unknown = `wh_${'0'.repeat(26)}`;
+    for (const pageToken of [
+      'garbage',
+      'not a token',
+      Buffer.from('["yesterday","dlv_x"]').toString('base64url'),
+    ]) {
+      const res = await request(app)
+        .get(`/v1/webhooks/${unknown}/deliveries`)
+        .query({ pageToken })
+        .set(account.auth)
+        .expect(400);
+      assert.equal(res.body.error.code, 'invalid_request');
+      assert.deepEqual(
+        res.body.error.issues.map((issue: { path: string }) => issue.path),
+        ['/pageToken'],
+      );
+    }
+  });
+
+  test('when the paging bounds are documented, then the document allows exactly what the server accepts', async () => {
+    const account = await createTestAccount(api);
+    const { body } = await create(account.auth, { url: receiverUrl, events: ['graph.succeeded'] });
+    await seedDeliveries(account.accountId, body.id, 2);
+    const doc = (await request(app).get('/swagger/v1/swagger.json').expect(200)).body as {
+      paths: Record<string, { get: { parameters: { name: string; schema: Record<string, unknown> }[] } }>;
+    };
+    const parameters = doc.paths['/v1/webhooks/{id}/deliveries']!.get.parameters;
+    const pageSize = parameters.find((p) => p.name === 'pageSize')!.schema;
+    assert.deepEqual([pageSize.type, pageSize.minimum, pageSize.maximum], ['integer', 1, 100]);
+    const tokenPattern = new RegExp(parameters.find((p) => p.name === 'pageToken')!.schema.pattern as string);
+
+    const deliveries = (query: Record<string, string | number>) =>
+      request(app).get(`/v1/webhooks/${body.id}/deliveries`).query(query).set(account.auth);
+    await deliveries({ pageSize: 100 }).expect(200);
+    const first = await deliveries({ pageSize: 1 }).expect(200);
+    assert.match(first.body.nextPageToken, tokenPattern, 'the tokens the server issues are documented ones');
+    await deliveries({ pageSize: 1, pageToken: first.body.nextPageToken }).expect(200);
+    await deliveries({ pageSize: 101 }).expect(400);
+    await deliveries({ pageToken: '' }).expect(400);
+  });
+
   test('when a delivery is redelivered, then a new delivery workflow starts for the same event', async () => {
     const account = await createTestAccount(api);
     const { body } = await create(account.auth, { url: receiverUrl, events: ['graph.succeeded'] });
@@ -433,7 +517,12 @@ describe('OpenAPI for webhooks', () => {
     const doc = (await request(app).get('/swagger/v1/swagger.json').expect(200)).body as {
       paths: Record<string, Record<string, { tags: string[] }>>;
       webhooks: Record<string, { post: { requestBody: { content: Record<string, { schema: unknown }> } } }>;
-      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+      components: {
+        schemas: Record<
+          string,
+          { properties: Record<string, Record<string, unknown>>; minProperties?: number }
+        >;
+      };
     };
     for (const [path, method] of [
       ['/v1/webhooks', 'post'],
@@ -447,6 +536,13 @@ describe('OpenAPI for webhooks', () => {
     ] as const) {
       assert.deepEqual(doc.paths[path]?.[method]?.tags, ['webhooks'], `${method} ${path}`);
     }
+    const schemas = doc.components.schemas;
+    // As strict as the server: events are each named once, and a change names at least one field.
+    for (const name of ['CreateWebhookRequest', 'UpdateWebhookRequest']) {
+      assert.equal(schemas[name]!.properties.events!.uniqueItems, true, name);
+      assert.equal(schemas[name]!.properties.events!.minItems, 1, name);
+    }
+    assert.equal(schemas.UpdateWebhookRequest!.minProperties, 1);
     const payloads = {
       'graph.succeeded': 'GraphSucceededEvent',
       'graph.failed': 'GraphFailedEvent',

@@ -8,10 +8,13 @@ import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
 import { createObjectStores, type StoreRegistry } from '../../../src/core/storage/connections.js';
+import { databaseThrottleGate } from '../../../src/db/throttle-gate.js';
 import { createActivities } from '../../../src/temporal/activities/index.js';
 import { formatLogEntry } from '../../../src/temporal/worker/runtime.js';
+import { webhookDepsFor } from '../../support/engine-deps.js';
 import { fixturePath } from '../../support/fixtures.js';
 import { MemoryGraphSource } from '../../support/memory-graphs.js';
+import { databaseTargets, openMigrated, type TestDatabase } from '../../support/test-databases.js';
 
 const graphOf = (key: string): TransformGraph => ({
   transformUnits: [
@@ -25,13 +28,18 @@ const graphOf = (key: string): TransformGraph => ({
 describe('runGraph logging', () => {
   let root: string;
   let stores: StoreRegistry;
-  before(() => {
+  let database: TestDatabase;
+  before(async () => {
+    database = await openMigrated(databaseTargets()[0]!);
     root = mkdtempSync(path.join(os.tmpdir(), 'pixelshift-activity-logs-'));
     mkdirSync(path.join(root, 'uploads'));
     copyFileSync(fixturePath('bad-truncated.jpg'), path.join(root, 'uploads', 'broken.jpg'));
     stores = createObjectStores({ default: { kind: 'local', root } });
   });
-  after(() => rmSync(root, { recursive: true, force: true }));
+  after(async () => {
+    rmSync(root, { recursive: true, force: true });
+    await database.close();
+  });
 
   /** Runs runGraph as Temporal's worker does (its failure logging included), capturing every log entry. */
   async function run(graph: TransformGraph, deps: Partial<Parameters<typeof createActivities>[0]> = {}) {
@@ -44,6 +52,8 @@ describe('runGraph logging', () => {
       graphs: new MemoryGraphSource(),
       stores,
       imaging: { maxInputPixels: 100_000_000, maxSourceBytes: 10_000_000 },
+      throttle: databaseThrottleGate(database.db, { windowMs: 60_000 }),
+      webhooks: webhookDepsFor(database.db),
       ...deps,
     });
     const error = await environment

@@ -7,6 +7,7 @@ import type { ThrottleSlot } from '../../../src/temporal/activities/types.js';
 import { ensureAccount } from '../../../src/db/index.js';
 import { databaseThrottleGate, type ThrottleGate } from '../../../src/db/throttle-gate.js';
 import { listReservations, setLimit } from '../../../src/db/throttle-reservations.js';
+import { webhookDepsFor } from '../../support/engine-deps.js';
 import { MemoryGraphSource } from '../../support/memory-graphs.js';
 import { databaseTargets, openMigrated, type TestDatabase } from '../../support/test-databases.js';
 
@@ -29,6 +30,7 @@ describe('throttle activities', () => {
       stores: { get: () => assert.fail('no storage'), has: () => false, names: () => [], destroy() {} },
       imaging: { maxInputPixels: 1, maxSourceBytes: 1 },
       throttle,
+      webhooks: webhookDepsFor(database.db),
     });
 
   test('when the worker dies after the reservation committed and the activity is retried, then the graph holds one slot, the one first given', async () => {

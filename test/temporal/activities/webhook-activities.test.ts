@@ -26,6 +26,7 @@ import {
 } from '../../support/webhook-receiver.js';
 
 const key = secretsKeyFromBase64(Buffer.alloc(32, 7).toString('base64'));
+const configuredSchedule = [100, 200, 400];
 
 describe('webhook activities', () => {
   let database: TestDatabase;
@@ -39,6 +40,7 @@ describe('webhook activities', () => {
       secretsKey: key,
       outbound: createOutboundClient({ policy: createAddressPolicy(['127.0.0.1']) }),
       attemptTimeoutMs: 5_000,
+      retryScheduleMs: configuredSchedule,
     });
   });
   after(async () => {
@@ -79,6 +81,13 @@ describe('webhook activities', () => {
     assert.match(first.deliveries[0]!.workflowId, /^delivery\/evt_[0-9a-f]{32}\/wh_/);
     const other = await publish('acct-retry', 'run-2');
     assert.notEqual(other.eventId, first.eventId);
+  });
+
+  test('when a delivery asks for its retry schedule, then it gets the configured one, which no delivery to start carries', async () => {
+    assert.deepEqual(await activities.webhookRetrySchedule(), configuredSchedule);
+    await subscription('acct-schedule', '/schedule');
+    const { deliveries } = await publish('acct-schedule');
+    assert.deepEqual(Object.keys(deliveries[0]!).sort(), ['deliveryId', 'summary', 'workflowId']);
   });
 
   test('when nobody subscribes to the type, then nothing is stored and nothing is to be delivered', async () => {
@@ -147,6 +156,7 @@ describe('webhook activities', () => {
       secretsKey: key,
       outbound: createOutboundClient({ policy: createAddressPolicy([]) }),
       attemptTimeoutMs: 5_000,
+      retryScheduleMs: configuredSchedule,
     });
     const result = await closedPolicy.attemptWebhookDelivery({
       deliveryId: deliveries[0]!.deliveryId,

@@ -6,12 +6,16 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
-import { TemporalBatchOrchestrator } from '../../../src/temporal/client/temporal-orchestrator.js';
+import { TemporalJobEngine } from '../../../src/temporal/client/temporal-orchestrator.js';
 import { createObjectStores } from '../../../src/core/storage/connections.js';
 import { createWorkers, type RunningWorkers } from '../../../src/temporal/worker/worker.js';
 import type { BatchStatus } from '../../../src/core/jobs/job-status.js';
+import { ensureAccount } from '../../../src/db/index.js';
+import { databaseThrottleGate } from '../../../src/db/throttle-gate.js';
 import { fixturePath } from '../../support/fixtures.js';
+import { webhookDepsFor } from '../../support/engine-deps.js';
 import { MemoryGraphSource } from '../../support/memory-graphs.js';
+import { databaseTargets, openMigrated, type TestDatabase } from '../../support/test-databases.js';
 import { temporalForTests } from '../../support/temporal.js';
 
 const account = 'acme';
@@ -57,12 +61,17 @@ async function waitFor<T>(
 describe('batch and graph workflows on a real Temporal dev server', () => {
   let root: string;
   let workers: RunningWorkers;
-  let orchestrator: TemporalBatchOrchestrator;
+  let orchestrator: TemporalJobEngine;
   let temporal: Awaited<ReturnType<typeof temporalForTests>>;
+  let database: TestDatabase;
   const graphs = new MemoryGraphSource();
 
   before(async () => {
     temporal = await temporalForTests();
+    // The throttle and the webhook events run for real: over an empty database, no graph waits and
+    // no event has a subscriber.
+    database = await openMigrated(databaseTargets()[0]!);
+    await ensureAccount(database.db, { id: account, name: account });
     root = await mkdtemp(path.join(os.tmpdir(), 'pixelshift-wf-'));
     await mkdir(path.join(root, 'photos'), { recursive: true });
     await mkdir(path.join(root, 'out'), { recursive: true });
@@ -84,21 +93,28 @@ describe('batch and graph workflows on a real Temporal dev server', () => {
         uiUrl: 'http://127.0.0.1:8233',
         taskQueues: temporal.taskQueues,
       },
-      imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024 },
+      imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024, heic: true },
     };
     workers = await createWorkers({
       config,
-      deps: { graphs, stores, imaging: config.imaging },
+      deps: {
+        graphs,
+        stores,
+        imaging: config.imaging,
+        throttle: databaseThrottleGate(database.db, { windowMs: 3_600_000 }),
+        webhooks: webhookDepsFor(database.db),
+      },
       bundle: temporal.bundle,
       connection: temporal.nativeConnection,
       shutdownGraceTime: '2 seconds',
     });
     void workers.run();
-    orchestrator = new TemporalBatchOrchestrator(temporal.client, config);
+    orchestrator = new TemporalJobEngine(temporal.client, config);
   });
 
   after(async () => {
     await workers?.shutdown();
+    await database?.close();
     await rm(root, { recursive: true, force: true });
   });
 

@@ -28,7 +28,8 @@ import {
   openDatabase,
   type Database,
 } from '../../../src/db/index.js';
-import { TemporalBatchOrchestrator } from '../../../src/temporal/client/temporal-orchestrator.js';
+import { databaseThrottleGate } from '../../../src/db/throttle-gate.js';
+import { TemporalJobEngine } from '../../../src/temporal/client/temporal-orchestrator.js';
 import { stateKey } from '../../../src/temporal/search-attributes.js';
 import { createWorkers, type RunningWorkers } from '../../../src/temporal/worker/worker.js';
 import { fixturePath } from '../../support/fixtures.js';
@@ -70,7 +71,7 @@ describe('triggered graph runs on a real Temporal dev server', () => {
   let database: Database;
   let receiver: WebhookReceiver;
   let workers: RunningWorkers;
-  let orchestrator: TemporalBatchOrchestrator;
+  let orchestrator: TemporalJobEngine;
   let temporal: Awaited<ReturnType<typeof temporalForTests>>;
   let subscriptionId: string;
 
@@ -102,7 +103,7 @@ describe('triggered graph runs on a real Temporal dev server', () => {
         uiUrl: undefined,
         taskQueues: temporal.taskQueues,
       },
-      imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024 },
+      imaging: { slots: 2, maxInputPixels: 100_000_000, maxSourceBytes: 800 * 1024 * 1024, heic: true },
     };
     workers = await createWorkers({
       config,
@@ -110,6 +111,7 @@ describe('triggered graph runs on a real Temporal dev server', () => {
         graphs: new MemoryGraphSource(),
         stores,
         imaging: config.imaging,
+        throttle: databaseThrottleGate(database.db, { windowMs: 3_600_000 }),
         webhooks: {
           db: database.db,
           secretsKey,
@@ -122,7 +124,7 @@ describe('triggered graph runs on a real Temporal dev server', () => {
       shutdownGraceTime: '2 seconds',
     });
     void workers.run();
-    orchestrator = new TemporalBatchOrchestrator(temporal.client, config);
+    orchestrator = new TemporalJobEngine(temporal.client, config);
   });
 
   after(async () => {

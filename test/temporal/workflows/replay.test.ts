@@ -1,5 +1,5 @@
 /**
- * Determinism guard (DESIGN §7): every recorded history in ./histories must replay against the current
+ * Determinism guard (docs/architecture.md §7): every recorded history in ./histories must replay against the current
  * workflow code. A change that breaks this needs `patched()` for executions already running.
  */
 import assert from 'node:assert/strict';

@@ -1,0 +1,134 @@
+/**
+ * The OpenAPI 3.1 document, generated from the route definitions the server mounts (define-route.ts)
+ * and the zod schemas they validate with. Schemas named with `.meta({ id })` become components; the
+ * Transform Unit union carries a `discriminator` with a mapping, so generated clients need no fix-ups.
+ */
+import {
+  OpenAPIRegistry,
+  OpenApiGeneratorV31,
+  type ResponseConfig,
+  type RouteConfig as OpenApiRouteConfig,
+} from '@asteasolutions/zod-to-openapi';
+import type { z } from 'zod';
+import { errorResponseSchema } from './schemas.js';
+import { acceptsAnyMediaType, type ApiFeature, type Route } from './define-route.js';
+
+export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
+
+export interface OpenApiOptions {
+  /** Absolute base URL clients should use (PUBLIC_URL); relative URLs otherwise. */
+  publicUrl?: string | undefined;
+}
+
+const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
+
+/** A documented error response in the API's error format. */
+export function errorResponse(description: string): ResponseConfig {
+  return { description, content: json(errorResponseSchema) };
+}
+
+/** The responses every route of its kind has; a route's own entries take precedence. */
+function commonResponses(route: Route): Record<number, ResponseConfig> {
+  const responses: Record<number, ResponseConfig> = {};
+  const request = route.request ?? {};
+  if (request.params || request.query || request.headers) {
+    responses[400] = errorResponse(
+      'A path parameter, query parameter or header is invalid (`invalid_request`).',
+    );
+  }
+  if (request.body) {
+    responses[400] = errorResponse(
+      request.params || request.query || request.headers
+        ? 'Malformed body (`invalid_json`), or an invalid parameter or header (`invalid_request`).'
+        : 'Malformed body (`invalid_json`).',
+    );
+    responses[413] = errorResponse('Body larger than the limit (`payload_too_large`).');
+    if (!acceptsAnyMediaType(request.body)) {
+      responses[415] = errorResponse('Body in another media type (`unsupported_media_type`).');
+    }
+    if (!request.body.parse) {
+      responses[422] = errorResponse(
+        'The body does not match the schema (`invalid_body`, every issue by pointer).',
+      );
+    }
+  }
+  if (route.auth === 'bearer') {
+    responses[401] = errorResponse(
+      'Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.',
+    );
+  }
+  responses[500] = errorResponse(
+    'Unexpected failure (`internal_error`); the message never carries internal details.',
+  );
+  return responses;
+}
+
+const mediaTypes = (types: string | readonly string[]): readonly string[] =>
+  typeof types === 'string' ? [types] : types;
+
+function toOpenApiRoute(route: Route): OpenApiRouteConfig {
+  const { params, query, headers, body } = route.request ?? {};
+  return {
+    method: route.method,
+    path: route.path,
+    operationId: route.operationId,
+    tags: [...route.tags],
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    ...(route.security ? { security: route.security } : route.auth === 'none' ? { security: [] } : {}),
+    request: {
+      ...(params ? { params: params as z.ZodObject } : {}),
+      ...(query ? { query: query as z.ZodObject } : {}),
+      ...(headers ? { headers: headers as z.ZodObject } : {}),
+      ...(body
+        ? {
+            body: {
+              required: body.required ?? true,
+              content: Object.fromEntries(
+                mediaTypes(body.contentType).map((type) => [type, { schema: body.schema }]),
+              ),
+            },
+          }
+        : {}),
+    },
+    responses: { ...commonResponses(route), ...route.responses },
+  };
+}
+
+export function buildOpenApiDocument(
+  features: readonly ApiFeature[],
+  options: OpenApiOptions = {},
+): OpenApiDocument {
+  const base = options.publicUrl?.replace(/\/+$/, '') ?? '';
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'oauth2', {
+    type: 'oauth2',
+    description: 'Client credentials: an API key id and secret exchanged at /oauth/token.',
+    flows: { clientCredentials: { tokenUrl: `${base}/oauth/token`, scopes: {} } },
+  });
+  registry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'An access token from /oauth/token.',
+  });
+  for (const feature of features) {
+    for (const route of feature.routes) registry.registerPath(toOpenApiRoute(route));
+    feature.document?.(registry);
+  }
+  const tags = new Map<string, string>();
+  for (const feature of features) for (const tag of feature.tags ?? []) tags.set(tag.name, tag.description);
+
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'pixelshift',
+      version: '1.0.0',
+      description:
+        'Self-hostable image transform service. Submit batches of Transform Graphs (source → operations → format → sink, with branches); they run durably and write to your storage. Errors are `{ "error": { "code", "message", "issues"? } }` with stable codes; the token endpoint answers in the OAuth 2.0 error format.',
+    },
+    servers: [{ url: base === '' ? '/' : base }],
+    security: [{ oauth2: [] }, { bearerAuth: [] }],
+    tags: [...tags].map(([name, description]) => ({ name, description })),
+  });
+}

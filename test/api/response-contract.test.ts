@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import request from 'supertest';
+import { openApiDocumentOf } from '../../src/app/http-app.js';
+import { createTestAccount, createTestApi, type TestAccount, type TestApi } from '../support/api-harness.js';
+import { contractViolation } from '../support/response-contract.js';
+
+describe('responses checked against the document', () => {
+  let api: TestApi;
+  let account: TestAccount;
+  let document: Record<string, unknown>;
+  before(async () => {
+    api = await createTestApi();
+    account = await createTestAccount(api);
+    document = openApiDocumentOf(api.app) as unknown as Record<string, unknown>;
+  });
+  after(() => api.close());
+
+  const keyList = { keys: [] };
+  const json = { 'content-type': 'application/json; charset=utf-8' };
+
+  test('when a body matches the documented schema, then no violation is reported', () => {
+    assert.equal(
+      contractViolation(document, 'GET', '/v1/keys', {
+        status: 200,
+        headers: json,
+        body: keyList,
+        text: '{}',
+      }),
+      undefined,
+    );
+  });
+
+  test('when a body has a field the schema does not allow, then the violation names it', () => {
+    const violation = contractViolation(document, 'GET', '/v1/keys', {
+      status: 200,
+      headers: json,
+      body: { keys: [], secret: 'x' },
+      text: '{}',
+    });
+    assert.match(violation ?? '', /GET \/v1\/keys answered 200 with a body the document does not allow/);
+  });
+
+  test('when the status is not documented for the operation, then that is a violation', () => {
+    const violation = contractViolation(document, 'GET', '/v1/keys', {
+      status: 418,
+      headers: json,
+      body: {},
+      text: '{}',
+    });
+    assert.match(violation ?? '', /a status the document does not list/);
+  });
+
+  test('when the media type is not documented, then that is a violation', () => {
+    const violation = contractViolation(document, 'GET', '/v1/keys', {
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+      body: {},
+      text: '<p>',
+    });
+    assert.match(violation ?? '', /in text\/html, where the document says application\/json/);
+  });
+
+  test('when the path is templated, then the request path matches it and literal paths win', () => {
+    const error = { error: { code: 'not_found', message: 'x' } };
+    assert.equal(
+      contractViolation(document, 'GET', '/v1/batches/b_1', {
+        status: 404,
+        headers: json,
+        body: error,
+        text: '{}',
+      }),
+      undefined,
+    );
+  });
+
+  test('when a real request is answered, then supertest’s assertion runs the check (a valid answer passes)', async () => {
+    await request(api.app).get('/v1/keys').set(account.auth).expect(200);
+  });
+});
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return testFiles(full);
+    return entry.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+test('when a test file sends requests with supertest, then it loads the response check (directly or through the harness)', () => {
+  const unchecked = testFiles('test').filter((file) => {
+    const text = readFileSync(file, 'utf8');
+    return (
+      /from 'supertest'/.test(text) &&
+      !/support\/(api-harness|response-contract)\.js'/.test(text) &&
+      !file.endsWith(path.join('support', 'response-contract.ts'))
+    );
+  });
+  assert.deepEqual(unchecked, []);
+});
