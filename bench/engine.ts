@@ -127,7 +127,7 @@ export async function run(): Promise<void> {
             .then((data) => writeFile(rawOut(`${photo}-800.webp`), data)),
           sharp(input)
             .autoOrient()
-            .resize({ width: 320, height: 320, fit: 'cover', withoutEnlargement: true })
+            .resize({ width: 320, height: 320, fit: 'cover' })
             .jpeg()
             .toBuffer()
             .then((data) => writeFile(rawOut(`${photo}-320.jpg`), data)),

@@ -129,7 +129,7 @@ export async function run(): Promise<void> {
               .then((d) => writeFile(out('800.webp'), d)),
             sharp(input)
               .autoOrient()
-              .resize({ width: 320, height: 320, fit: 'cover', withoutEnlargement: true })
+              .resize({ width: 320, height: 320, fit: 'cover' })
               .jpeg()
               .toBuffer()
               .then((d) => writeFile(out('thumb.jpg'), d)),

@@ -99,6 +99,16 @@ try {
     enabled: true,
     secretSealed: sealSecret(secretsKey, generateSigningSecret(), subscriptionId),
   });
+  // A subscription the address policy refuses at connect time: its delivery ends as refused.
+  const refusedSubscriptionId = newSubscriptionId();
+  await insertSubscription(database.db, {
+    id: refusedSubscriptionId,
+    accountId: 'acme',
+    url: 'http://10.0.0.1:9/hook',
+    events: ['batch.completed'],
+    enabled: true,
+    secretSealed: sealSecret(secretsKey, generateSigningSecret(), refusedSubscriptionId),
+  });
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const workers = await createWorkers({
     config,
@@ -143,6 +153,23 @@ try {
   await waitDone('cancelled');
   release();
 
+  // A triggered run whose source was replaced after its event: it ends as superseded.
+  const replaced = path.join(root, 'photos', 'replaced.webp');
+  await copyFile(fixturePath('webp-lossy.webp'), replaced);
+  const stores = createObjectStores({ default: { kind: 'local', root } });
+  const named = (await stores.get('default').head('photos', 'replaced.webp')).revision!;
+  await writeFile(replaced, 'a newer upload');
+  const supersededId = 's3/default/photos/replaced.webp/0001/rule';
+  await orchestrator.startGraphRun({
+    accountId: 'acme',
+    workflowId: supersededId,
+    trigger: 's3',
+    triggerId: 'rule',
+    graph: graph('replaced.webp', 'replaced'),
+    sourceRevision: named,
+  });
+  await client.workflow.getHandle(supersededId).result();
+
   await mkdir(outDir, { recursive: true });
   // The batch.completed delivery of the partial batch, once it has finished.
   const [delivery] = (await listDeliveries(database.db, 'acme', subscriptionId, { limit: 100 })).filter(
@@ -150,8 +177,13 @@ try {
   );
   if (!delivery) throw new Error('no batch.completed delivery was recorded');
   await client.workflow.getHandle(delivery.workflowId).result();
+  const [refused] = await listDeliveries(database.db, 'acme', refusedSubscriptionId, { limit: 100 });
+  if (!refused) throw new Error('no refused delivery was recorded');
+  await client.workflow.getHandle(refused.workflowId).result();
   const ids = [
     delivery.workflowId,
+    refused.workflowId,
+    supersededId,
     'batch/acme/partial',
     'graph/acme/partial/0',
     'graph/acme/partial/1',
@@ -165,9 +197,14 @@ try {
       ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', server.address],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
-    const name = id.startsWith('delivery/')
-      ? 'delivery_acme_partial_batch-completed'
-      : id.replace(/\//g, '_');
+    const name =
+      id === refused.workflowId
+        ? 'delivery_acme_partial_batch-completed_refused'
+        : id.startsWith('delivery/')
+          ? 'delivery_acme_partial_batch-completed'
+          : id === supersededId
+            ? 'graph_acme_superseded'
+            : id.replace(/\//g, '_');
     const file = path.join(outDir, `${label}-${name}.json`);
     await writeFile(file, json);
     console.log(`wrote ${file} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);

@@ -1,6 +1,7 @@
 /** `pixelshift api`: serves the HTTP API until SIGINT/SIGTERM. */
 import { pino } from 'pino';
 import { loadConfig } from '../core/config.js';
+import { configurationDescription } from './banner.js';
 import type { CliIo } from './io.js';
 import { connectClient, openMigratedDatabase, startApiServer } from './wiring.js';
 
@@ -10,6 +11,7 @@ export async function apiCommand(io: CliIo): Promise<void> {
   const database = await openMigratedDatabase(config, io.log);
   const { client, orchestrator, deliveries } = await connectClient(config);
   const server = await startApiServer(config, database, orchestrator, logger, { deliveries });
+  io.log(`configuration: ${configurationDescription(config)}`);
   io.log(`API listening on ${server.url} (OpenAPI at ${server.url}/swagger)`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

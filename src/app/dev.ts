@@ -15,7 +15,8 @@ import { createWorkers } from '../temporal/worker/worker.js';
 import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { devAccountId, ensureDevKeyPair } from './dev-key.js';
-import { prepareExampleRule, type ExampleFolders } from './example-rule.js';
+import { devBannerLines } from './banner.js';
+import { prepareExampleRule } from './example-rule.js';
 import { startEventFeeders } from './feeders.js';
 import type { CliIo } from './io.js';
 import { activityDeps, connectClient, openMigratedDatabase, startApiServer } from './wiring.js';
@@ -87,14 +88,19 @@ export async function devCommand(io: CliIo): Promise<void> {
       },
     );
 
-    printBanner(io, {
-      api: server.url,
-      temporalUi: config.temporal.uiUrl,
-      dataDir,
-      storageRoot: path.join(dataDir, 'storage'),
-      devKey,
-      exampleFolders,
-    });
+    io.log(
+      devBannerLines({
+        config,
+        api: server.url,
+        temporalUi: config.temporal.uiUrl,
+        dataDir,
+        storageRoot: path.join(dataDir, 'storage'),
+        feeders: feeders.descriptions,
+        devKey,
+        devAccountId,
+        exampleFolders,
+      }).join('\n'),
+    );
 
     await Promise.race([
       new Promise<void>((resolve) => {
@@ -109,45 +115,4 @@ export async function devCommand(io: CliIo): Promise<void> {
   } finally {
     await stopAll();
   }
-}
-
-function printBanner(
-  io: CliIo,
-  info: {
-    api: string;
-    temporalUi: string | undefined;
-    dataDir: string;
-    storageRoot: string;
-    devKey: { keyId: string; secret: string };
-    exampleFolders: ExampleFolders | undefined;
-  },
-): void {
-  const lines = [
-    '',
-    'pixelshift is running (embedded defaults)',
-    `  API          ${info.api}`,
-    `  Swagger      ${info.api}/swagger`,
-    `  Temporal UI  ${info.temporalUi ?? '(not configured)'}`,
-    `  storage      ${info.storageRoot}  (connection "default": bucket = first folder)`,
-    `  data         ${info.dataDir}`,
-    '',
-    ...(info.exampleFolders
-      ? [
-          'drop a photo into the uploads folder; its 320 px WebP thumbnail appears in thumbnails (example rule):',
-          `  uploads      ${info.exampleFolders.uploads}${path.sep}`,
-          `  thumbnails   ${info.exampleFolders.thumbnails}${path.sep}`,
-          '',
-        ]
-      : []),
-    `dev key pair for account "${devAccountId}":`,
-    `  client_id      ${info.devKey.keyId}`,
-    `  client_secret  ${info.devKey.secret}`,
-    '',
-    'get a token:',
-    `  curl -s -u ${info.devKey.keyId}:${info.devKey.secret} -d grant_type=client_credentials ${info.api}/oauth/token`,
-    '',
-    'Ctrl-C stops everything.',
-    '',
-  ];
-  io.log(lines.join('\n'));
 }

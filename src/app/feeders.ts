@@ -1,10 +1,10 @@
 /**
- * Starts the event feeders a process owns (docs/architecture.md §10): an SQS poller for every s3 connection that names
- * `events.sqsQueueUrl`, and a watcher for every `local` connection with `watch: true`. Both feed the one
- * ingest path. The HTTP ingress (S3 webhooks, SNS) lives in the API instead.
+ * Starts the event feeders a process owns (docs/architecture.md §10): an SQS poller for every s3
+ * connection that names `events.sqsQueueUrl`, and a watcher for every watched `local` connection. Both
+ * feed the one ingest path. The HTTP ingress (S3 webhooks, SNS) lives in the API instead.
  */
 import type { Logger } from 'pino';
-import type { StorageConnections } from '../core/storage/connections.js';
+import { localWatchSettings, type StorageConnections } from '../core/storage/connections.js';
 import type { EventBodyParser } from '../core/triggers/bucket-notification.js';
 import { createLocalWatcher } from '../features/bucket-events/local-watcher.js';
 import { createSqsClientFor, startSqsPoller } from '../features/bucket-events/sqs-poller.js';
@@ -47,16 +47,20 @@ export function startEventFeeders(deps: EventFeederDeps): EventFeeders {
       });
       descriptions.push(`connection "${name}": polling ${connection.events.sqsQueueUrl}`);
     }
-    if (connection.kind === 'local' && connection.watch === true && deps.watch !== false) {
+    const watch = connection.kind === 'local' ? localWatchSettings(connection) : undefined;
+    if (connection.kind === 'local' && watch && deps.watch !== false) {
       const watcher = createLocalWatcher({
         connectionName: name,
         root: connection.root,
         ingest: deps.ingest,
         logger: deps.logger,
+        settleMs: watch.settleMs,
       });
       watcher.start();
       stops.push(() => watcher.stop());
-      descriptions.push(`connection "${name}": watching ${connection.root}`);
+      descriptions.push(
+        `connection "${name}": watching ${connection.root} (files settle for ${watch.settleMs / 1000} s)`,
+      );
     }
   }
   return {

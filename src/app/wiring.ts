@@ -8,7 +8,7 @@ import type { ActivityDeps, BatchGraphSource } from '../temporal/activities/inde
 import type { Logger } from 'pino';
 import { loadOrCreateJwtSecret } from '../core/auth/jwt-secret.js';
 import { loadOrCreateSecretsKey } from '../core/auth/secret-box.js';
-import { createAddressPolicy } from '../core/net/address-policy.js';
+import { outboundAddressPolicy } from '../core/net/own-api-address.js';
 import { createOutboundClient } from '../core/net/outbound-http.js';
 import type { Config } from '../core/config.js';
 import { createApp } from './http-app.js';
@@ -42,7 +42,7 @@ export function batchGraphSource(database: Database): BatchGraphSource {
 
 /** Everything the activities need, over the process's database and stores. */
 export async function activityDeps(
-  config: Pick<Config, 'imaging' | 'throttle' | 'dataDir' | 'secrets' | 'outbound' | 'webhooks'>,
+  config: Pick<Config, 'imaging' | 'throttle' | 'dataDir' | 'secrets' | 'outbound' | 'http' | 'webhooks'>,
   database: Database,
   stores: StoreRegistry,
 ): Promise<ActivityDeps> {
@@ -55,7 +55,7 @@ export async function activityDeps(
     webhooks: {
       db: database.db,
       secretsKey: await loadOrCreateSecretsKey(config),
-      outbound: createOutboundClient({ policy: createAddressPolicy(config.outbound.allow) }),
+      outbound: createOutboundClient({ policy: outboundAddressPolicy(config) }),
       retryScheduleMs: config.webhooks.retryScheduleMs,
     },
   };

@@ -4,12 +4,13 @@
  */
 import { pino } from 'pino';
 import { loadConfig } from '../core/config.js';
-import { createObjectStores } from '../core/storage/connections.js';
+import { createObjectStores, localWatchSettings } from '../core/storage/connections.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
 import { installTemporalRuntime } from '../temporal/worker/runtime.js';
 import { loadWorkflowBundle } from '../temporal/worker/workflow-bundle.js';
 import { createWorkers } from '../temporal/worker/worker.js';
+import { configurationDescription, feederLines } from './banner.js';
 import { startEventFeeders, type EventFeeders } from './feeders.js';
 import type { CliIo } from './io.js';
 import { activityDeps, connectClient, openMigratedDatabase } from './wiring.js';
@@ -17,7 +18,9 @@ import { activityDeps, connectClient, openMigratedDatabase } from './wiring.js';
 export async function workerCommand(io: CliIo): Promise<void> {
   const config = loadConfig();
   const needsFeeders = Object.values(config.storage.connections).some((connection) =>
-    connection.kind === 's3' ? connection.events?.sqsQueueUrl !== undefined : connection.watch === true,
+    connection.kind === 's3'
+      ? connection.events?.sqsQueueUrl !== undefined
+      : localWatchSettings(connection) !== undefined,
   );
   // With feeders, shutdown is ordered here (feeders first, their starts finished, then the workers);
   // without, Temporal's runtime turns SIGINT/SIGTERM into a graceful shutdown of every worker itself.
@@ -29,6 +32,7 @@ export async function workerCommand(io: CliIo): Promise<void> {
     deps: await activityDeps(config, database, stores),
     bundle: await loadWorkflowBundle(),
   });
+  io.log(`configuration: ${configurationDescription(config)}`);
   io.log(
     `worker polling ${config.temporal.taskQueues.orchestration}, ${config.temporal.taskQueues.imaging} ` +
       `and ${config.temporal.taskQueues.webhooks} ` +
@@ -48,7 +52,8 @@ export async function workerCommand(io: CliIo): Promise<void> {
         parse: parseBucketNotification,
         logger,
       });
-      for (const line of feeders.descriptions) io.log(line);
+      io.log('event feeders:');
+      for (const line of feederLines(feeders.descriptions, '  ')) io.log(line);
       await Promise.race([
         new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
@@ -59,6 +64,8 @@ export async function workerCommand(io: CliIo): Promise<void> {
       await feeders.stop();
       feeders = undefined;
       await running.shutdown();
+    } else {
+      io.log(`event feeders: ${feederLines([]).join('')}`);
     }
     await workersDone;
   } finally {

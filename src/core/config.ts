@@ -6,7 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseDuration } from './durations.js';
 import { DEFAULT_CONNECTION, limits } from './graph/units.js';
+import { createAddressPolicy } from './net/address-policy.js';
 import { storageConnectionsSchema } from './storage/connections.js';
 import { storageGrantsSchema } from './storage/grants.js';
 import { defaultRetryScheduleMs } from './webhooks/webhook-retry.js';
@@ -16,14 +18,7 @@ const booleanText = z
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 const positiveInt = z.coerce.number().int().positive();
 
-const durationUnits = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** `3000ms`, `10s`, `5m`, `1h`, `1d`: one whole number and one unit, in milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(text.trim());
-  if (!match) return undefined;
-  return Number(match[1]) * durationUnits[match[2] as keyof typeof durationUnits];
-}
+export { parseDuration };
 
 const throttleWindow = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
@@ -82,7 +77,7 @@ const envSchema = z.object({
     .string()
     .refine((text) => Buffer.from(text, 'base64').length === 32, 'Expected 32 bytes encoded as base64')
     .optional(),
-  /** Comma-separated hosts or CIDRs that outbound requests may reach despite the SSRF guard. */
+  /** Comma-separated hosts, IPs or CIDRs, each with an optional port, that outbound requests may reach. */
   PIXELSHIFT_OUTBOUND_ALLOW: z.string().optional(),
   PIXELSHIFT_WEBHOOK_RETRY_SCHEDULE: retrySchedule.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -99,6 +94,8 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   dataDir: string;
+  /** The PIXELSHIFT_CONFIG file, resolved; undefined when the embedded defaults are in use. */
+  configFile: string | undefined;
   database: { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string };
   http: { host: string; port: number; publicUrl: string | undefined; maxBodyBytes: number };
   temporal: {
@@ -118,7 +115,7 @@ export interface Config {
   throttle: { enabled: boolean; windowMs: number };
   /** Key that encrypts stored signing secrets; undefined means "load or create one under the data dir". */
   secrets: { key: string | undefined };
-  /** SSRF guard exceptions for outbound requests: hosts or CIDRs (env and config file together). */
+  /** SSRF guard exceptions for outbound requests: hosts, IPs or CIDRs with optional ports (env and file). */
   outbound: { allow: string[] };
   /**
    * Delays between the attempts of a webhook delivery (docs/architecture.md §11), read by the webhooks worker when a
@@ -173,9 +170,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     storage = { connections: file.data.connections ?? storage.connections, grants: file.data.grants ?? {} };
     outboundAllow = file.data.outboundAllow ?? [];
   }
+  const allow = [
+    ...outboundAllow,
+    ...(e.PIXELSHIFT_OUTBOUND_ALLOW ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  ];
+  try {
+    createAddressPolicy(allow);
+  } catch (error) {
+    throw new ConfigError(
+      `PIXELSHIFT_OUTBOUND_ALLOW / outboundAllow: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   const prefix = e.PIXELSHIFT_TASK_QUEUE_PREFIX;
   return {
     dataDir,
+    configFile: e.PIXELSHIFT_CONFIG === undefined ? undefined : path.resolve(e.PIXELSHIFT_CONFIG),
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL }
       : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
@@ -202,15 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: { jwtSecret: e.PIXELSHIFT_JWT_SECRET, tokenTtlSeconds: e.PIXELSHIFT_TOKEN_TTL_SECONDS },
     throttle: { enabled: e.PIXELSHIFT_THROTTLE === 'on', windowMs: e.PIXELSHIFT_THROTTLE_WINDOW },
     secrets: { key: e.PIXELSHIFT_SECRETS_KEY },
-    outbound: {
-      allow: [
-        ...outboundAllow,
-        ...(e.PIXELSHIFT_OUTBOUND_ALLOW ?? '')
-          .split(',')
-          .map((entry) => entry.trim())
-          .filter(Boolean),
-      ],
-    },
+    outbound: { allow },
     webhooks: { retryScheduleMs: e.PIXELSHIFT_WEBHOOK_RETRY_SCHEDULE ?? defaultRetryScheduleMs() },
     storage,
     logLevel: e.LOG_LEVEL,

@@ -311,8 +311,9 @@ export const webhookDeliveries = pgTable(
     }),
     callbackUrl: text('callback_url'),
     workflowId: text('workflow_id').notNull().unique(),
+    // `refused`: the outbound address policy refused the target at connect time (no retry).
     state: text('state')
-      .$type<'pending' | 'succeeded' | 'failed' | 'disabled'>()
+      .$type<'pending' | 'succeeded' | 'failed' | 'disabled' | 'refused'>()
       .notNull()
       .default('pending'),
     attempts: integer('attempts').notNull().default(0),

@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
-import { batchInputSchema, transformGraphSchema, unitTypes } from '../../src/core/graph/index.js';
+import {
+  batchInputSchema,
+  transformGraphSchema,
+  transformUnitSchema,
+  unitTypes,
+} from '../../src/core/graph/index.js';
 import { createTestApi, type TestApi } from '../support/api-harness.js';
 
 let api: TestApi;
@@ -63,6 +68,30 @@ describe('OpenAPI document', () => {
     assert.deepEqual(
       union.oneOf.map((option: { $ref: string }) => option.$ref).sort(),
       unitTypes.map((type) => `#/components/schemas/${type}`).sort(),
+    );
+  });
+
+  test('when a generator reads a unit, then every optional field states its default and the example is a valid unit', () => {
+    for (const type of unitTypes) {
+      const component = doc.components.schemas[type];
+      assert.ok(component.description, `${type} is described`);
+      assert.equal(component.example?.type, type, `${type} has an example of itself`);
+      const parsed = transformUnitSchema.safeParse(component.example);
+      assert.ok(parsed.success, `${type} example is valid: ${JSON.stringify(parsed.error?.issues)}`);
+      for (const [name, property] of Object.entries(component.properties as Record<string, any>)) {
+        if (component.required.includes(name)) continue;
+        assert.match(property.description ?? '', /Default: /, `${type}.${name} states its default`);
+        if (property.default !== undefined) {
+          assert.ok(
+            (property.description as string).endsWith(`Default: ${JSON.stringify(property.default)}.`),
+            `${type}.${name}: the description and the default keyword agree`,
+          );
+        }
+      }
+    }
+    assert.match(
+      doc.components.schemas.Resize.properties.withoutEnlargement.description,
+      /false for "cover" and "fill" with both width and height/,
     );
   });
 

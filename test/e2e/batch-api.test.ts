@@ -48,6 +48,7 @@ describe('a batch end to end: token → HTTP → Temporal → worker → S3 (mot
       partial: 0,
       failed: 1,
       cancelled: 0,
+      superseded: 0,
     });
     assert.equal(status.graphs[3]!.error?.code, 'corrupt_input');
     assert.deepEqual(status.graphs[3]!.sinks, []);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, open, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,6 +20,7 @@ import { createObjectStores, type StoreRegistry } from '../../src/core/storage/c
 import { parseBucketNotification } from '../../src/core/triggers/bucket-notification.js';
 import { createEventIngest } from '../../src/features/bucket-events/bucket-event-ingest.js';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker/worker.js';
+import { DEFAULT_WATCH_SETTLE_MS } from '../../src/core/storage/connections.js';
 import { fixturePath } from '../support/fixtures.js';
 import { temporalForTests } from '../support/temporal.js';
 
@@ -105,8 +106,8 @@ test('when a photo is copied into the uploads folder, then the example rule writ
   const meta = await sharp(thumbnail).metadata();
   assert.equal(meta.format, 'webp');
   assert.equal(meta.width, 320);
-  // Several more scans: neither the original nor the thumbnail (a generated output) starts anything more.
-  await new Promise((resolve) => setTimeout(resolve, 3500));
+  // Scans past the settle time: neither the original nor the thumbnail (a generated output) starts more.
+  await new Promise((resolve) => setTimeout(resolve, DEFAULT_WATCH_SETTLE_MS + 1500));
   assert.equal(ingested.started, 1);
   let runs = await orchestrator.listGraphRuns({ accountId, trigger: 's3', pageSize: 10 });
   // Visibility is eventually consistent: give the listing the time to show the run.
@@ -118,4 +119,40 @@ test('when a photo is copied into the uploads folder, then the example rule writ
     runs.runs.map((run) => run.source),
     ['uploads/pets/cat.jpg'],
   );
+});
+
+test('when a writer pauses 3 s between chunks, then exactly one run succeeds and none fails', async () => {
+  const storage = path.join(dataDir, 'storage');
+  mkdirSync(path.join(storage, EXAMPLE_RULE.bucket, 'slow'), { recursive: true });
+  const photo = await readFile(fixturePath('jpeg-exif-orientation-1.jpg'));
+  // Like a copy over a slow network share: the file grows in three chunks with pauses in between.
+  const file = await open(path.join(storage, 'uploads', 'slow', 'cat.jpg'), 'w');
+  const third = Math.ceil(photo.length / 3);
+  for (let chunk = 0; chunk < 3; chunk++) {
+    if (chunk > 0) await new Promise((resolve) => setTimeout(resolve, 3000));
+    await file.write(photo.subarray(chunk * third, (chunk + 1) * third));
+    await file.sync();
+  }
+  await file.close();
+
+  const thumbnail = path.join(storage, 'thumbnails', 'slow', 'cat.webp');
+  const deadline = Date.now() + 90_000;
+  while (!existsSync(thumbnail)) {
+    if (Date.now() > deadline) assert.fail('the thumbnail did not appear');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.equal((await sharp(thumbnail).metadata()).width, 320);
+  // Past another settle time: nothing else is started for the file.
+  await new Promise((resolve) => setTimeout(resolve, DEFAULT_WATCH_SETTLE_MS + 1500));
+  const states = async () =>
+    (await orchestrator.listGraphRuns({ accountId, trigger: 's3', pageSize: 50 })).runs
+      .filter((run) => run.source === 'uploads/slow/cat.jpg')
+      .map((run) => run.state);
+  let seen = await states();
+  // Visibility is eventually consistent: give the listing the time to show the finished run.
+  for (let attempt = 0; attempt < 50 && !seen.includes('succeeded'); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    seen = await states();
+  }
+  assert.deepEqual(seen, ['succeeded'], 'one run, which succeeded: none failed on a half-written file');
 });

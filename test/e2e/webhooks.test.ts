@@ -319,7 +319,7 @@ describe('outbound webhooks end to end', () => {
     assert.equal(request!.json.data.batchId, undefined);
   });
 
-  test('when a stored URL points at a private address the API would refuse, then the worker refuses to connect and logs why', async () => {
+  test('when a stored URL points at a private address the API would refuse, then the worker refuses to connect, the delivery ends as refused at once and the subscription shows why', async () => {
     const account = await stack.addAccount('wh-ssrf');
     const subscription = await subscribe(account.api, '/never', ['batch.completed']);
     // As if the row predated the API check, or an operator edited it: the connect-time guard still holds.
@@ -328,12 +328,26 @@ describe('outbound webhooks end to end', () => {
     });
     await submit(account.api, [graph('webp-lossy.webp', 'ssrf')]);
     const [delivery] = await poll(
-      'a refused attempt',
+      'the delivery to end',
       () => deliveries(account.api, subscription.id),
-      (list) => (list[0]?.attempts ?? 0) >= 1,
+      (list) => list[0] !== undefined && list[0].state !== 'pending',
     );
+    assert.equal(delivery!.state, 'refused');
+    assert.equal(delivery!.attempts, 1, 'no retries: the policy answers the same every time');
     assert.equal(delivery!.attemptLog[0]!.status, null);
-    assert.match(delivery!.attemptLog[0]!.error ?? '', /^outbound_address_refused: 10\.0\.0\.1/);
+    assert.equal(
+      delivery!.attemptLog[0]!.error,
+      'outbound_address_refused: 10.0.0.1 is a private IPv4 address',
+    );
+    const result: unknown = await stack.temporal.client.workflow.getHandle(delivery!.workflowId).result();
+    assert.deepEqual(result, { state: 'refused', attempts: 1 });
+    const shown = await account.api(`/v1/webhooks/${subscription.id}`);
+    const webhook = shown.body as { enabled: boolean; disabledReason: string | null };
+    assert.equal(webhook.enabled, false);
+    assert.match(
+      webhook.disabledReason ?? '',
+      /^outbound_address_refused: 10\.0\.0\.1 is a private IPv4 address/,
+    );
     assert.equal(receiver.requests('/never').length, 0);
   });
 

@@ -94,6 +94,7 @@ export class MemoryStore implements ObjectStore {
       etag: stored.etag,
       contentType: stored.contentType,
       lastModified: stored.lastModified,
+      revision: stored.etag.replace(/"/g, ''),
       metadata: { ...stored.metadata },
     };
   }

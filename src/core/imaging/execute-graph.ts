@@ -6,14 +6,19 @@
  * fails only the sinks below it and is listed in `failures` while the other sinks complete. If any of
  * those failures is `transient`, the call rejects with it once everything else is done, so that a retry
  * reruns the graph; writes are idempotent (same keys, same bytes).
+ *
+ * A run started for one version of its source (`expectedSourceRevision`, from the event) rejects with
+ * SourceSupersededError when it finds another, and also when the source fails to decode and has changed
+ * by then: a file still being written when the run read it is then not reported as corrupt.
  */
-import type { ErrorCode } from '../errors.js';
+import { isClassifiedError, type ErrorCode } from '../errors.js';
 import { limits, type OutputFormat, type TransformGraph } from '../graph/index.js';
 import type { ObjectStore } from '../storage/types.js';
 import { executePlan } from './execute.js';
 import { compilePlan } from './plan.js';
+import { isSourceFailure } from './classify.js';
 import { provenanceOf, type Provenance } from './provenance.js';
-import { loadSource } from './source.js';
+import { loadSource, SourceSupersededError } from './source.js';
 
 export interface ExecuteDeps {
   stores: { get(connection: string): ObjectStore };
@@ -25,6 +30,8 @@ export interface ExecuteDeps {
   onProgress?: (progress: { stage: string; completedSinks: number; totalSinks: number }) => void;
   /** Merged into every sink's metadata (and wins over the graph's), e.g. the generated-output marker. */
   sinkMetadata?: Record<string, string>;
+  /** The source revision the run was started for (ObjectInfo.revision); see SourceSupersededError. */
+  expectedSourceRevision?: string;
 }
 
 export interface SinkResult {
@@ -64,13 +71,31 @@ export async function executeGraph(graph: TransformGraph, deps: ExecuteDeps): Pr
   const maxInputPixels = deps.maxInputPixels ?? limits.defaultMaxInputPixels;
   const totalSinks = plan.outputCount;
   deps.onProgress?.({ stage: 'download', completedSinks: 0, totalSinks });
-  const source = await loadSource(plan.source, deps.stores.get(plan.source.connection), {
-    maxInputPixels,
-    maxSourceBytes: deps.maxSourceBytes ?? limits.maxSourceBytes,
-    ...(deps.heic === undefined ? {} : { heic: deps.heic }),
-    ...(deps.signal ? { signal: deps.signal } : {}),
-  });
-  deps.signal?.throwIfAborted();
-  const provenance = provenanceOf(graph, source.info, plan.source.versionId);
-  return executePlan(plan, source, { ...deps, maxInputPixels, provenance });
+  const store = deps.stores.get(plan.source.connection);
+  const expected = deps.expectedSourceRevision;
+  try {
+    const source = await loadSource(plan.source, store, {
+      maxInputPixels,
+      maxSourceBytes: deps.maxSourceBytes ?? limits.maxSourceBytes,
+      ...(deps.heic === undefined ? {} : { heic: deps.heic }),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      ...(expected === undefined ? {} : { expectedRevision: expected }),
+    });
+    deps.signal?.throwIfAborted();
+    const provenance = provenanceOf(graph, source.info, plan.source.versionId);
+    return await executePlan(plan, source, { ...deps, maxInputPixels, provenance });
+  } catch (error) {
+    if (expected === undefined || !isClassifiedError(error)) throw error;
+    if (!isSourceFailure(error, { unit: plan.source.unit, type: 'StorageSource' })) throw error;
+    // A pinned version cannot change; a missing source has nothing newer to defer to.
+    if (plan.source.versionId !== undefined || error.code === 'source_not_found') throw error;
+    // The version read was the expected one but would not decode: if a writer has replaced it since,
+    // it was still being written, and the finished file is the newer version's run to process.
+    const now = await store
+      .head(plan.source.bucket, plan.source.key, deps.signal ? { signal: deps.signal } : {})
+      .then((info) => info.revision)
+      .catch(() => expected);
+    if (now !== expected) throw new SourceSupersededError(expected, now);
+    throw error;
+  }
 }

@@ -1,6 +1,6 @@
 /** Geometry operations (docs/architecture.md §4): public vocabulary → sharp calls. */
 import type { FitEnum, KernelEnum, Sharp } from 'sharp';
-import type { UnitOfType } from '../graph/index.js';
+import { resizeWithoutEnlargement, type UnitOfType } from '../graph/index.js';
 import { over, parseColour, type Rgba } from './colours.js';
 import { unitError, type UnitRef } from './classify.js';
 import type { OpContext } from './op-context.js';
@@ -116,8 +116,8 @@ export function applyGeometry(pipeline: Sharp, op: GeometryOp, ref: UnitRef, con
         fit: fits[op.fit ?? 'cover'],
         ...(op.position === undefined ? {} : { position: sharpPosition(op.position) }),
         ...(op.kernel === undefined ? {} : { kernel: kernels[op.kernel] }),
-        // Never enlarge by default: upscaling only adds bytes (units.ts).
-        withoutEnlargement: op.withoutEnlargement ?? true,
+        // Unless asked for an exact size, never enlarge: upscaling only adds bytes (units.ts).
+        withoutEnlargement: resizeWithoutEnlargement(op),
         ...(background ? { background } : {}),
       });
       break;

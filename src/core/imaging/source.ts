@@ -53,6 +53,24 @@ export interface SourceLimits {
   /** Decode HEIC (HEVC-coded HEIF) sources; `false` refuses them as `unsupported_input`. Default on. */
   heic?: boolean;
   signal?: AbortSignal;
+  /** The revision (ObjectInfo.revision) the run was started for; another one means it was superseded. */
+  expectedRevision?: string;
+}
+
+/**
+ * The source is no longer the version the run was started for (its event named another revision): the
+ * run must not process it, and must not report a failure either. Not a ClassifiedError: it is no failure.
+ */
+export class SourceSupersededError extends Error {
+  override readonly name = 'SourceSupersededError';
+  constructor(
+    readonly expected: string,
+    readonly found: string | undefined,
+  ) {
+    super(
+      `The source changed after its event (revision ${expected}, now ${found ?? 'unknown'}); the newer version has its own run`,
+    );
+  }
 }
 
 const animatedFormats = new Set(['gif', 'webp']);
@@ -75,6 +93,9 @@ export async function loadSource(
     throw forUnit(error, ref);
   }
   const { data, info } = downloaded;
+  if (limits.expectedRevision !== undefined && info.revision !== limits.expectedRevision) {
+    throw new SourceSupersededError(limits.expectedRevision, info.revision);
+  }
   if (data.length === 0) {
     throw unitError(
       'unsupported_input',

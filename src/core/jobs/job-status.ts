@@ -13,6 +13,9 @@ export const graphStates = [
   'partial',
   'failed',
   'cancelled',
+  // The source was replaced after the event that started the run: that version is not processed, nothing
+  // is announced, and the newer version has a run of its own.
+  'superseded',
 ] as const;
 export type GraphState = (typeof graphStates)[number];
 export type BatchState = 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
@@ -73,7 +76,16 @@ export interface BatchStatus {
 }
 
 export function emptyCounts(): StateCounts {
-  return { queued: 0, throttled: 0, running: 0, succeeded: 0, partial: 0, failed: 0, cancelled: 0 };
+  return {
+    queued: 0,
+    throttled: 0,
+    running: 0,
+    succeeded: 0,
+    partial: 0,
+    failed: 0,
+    cancelled: 0,
+    superseded: 0,
+  };
 }
 
 /** The final state of a graph whose imaging ran to the end: every sink written, some, or none. */

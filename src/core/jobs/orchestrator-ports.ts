@@ -4,7 +4,7 @@
  * use an in-memory fake.
  */
 import type { TransformGraph } from '../graph/graph.js';
-import type { BatchStatus, GraphOutcome, GraphState } from './job-status.js';
+import type { GraphState } from './job-status.js';
 
 export interface StartBatchInput {
   accountId: string;
@@ -25,6 +25,11 @@ export interface StartGraphRunInput {
   /** The rule or hook that started it (`PixelshiftTriggerId`). */
   triggerId: string;
   graph: TransformGraph;
+  /**
+   * The source revision the event named (ObjectInfo.revision: a file's revision, an ETag): a run that
+   * finds another one ends as `superseded` instead of processing (or failing on) a different version.
+   */
+  sourceRevision?: string;
 }
 
 export interface GraphRunQuery {

@@ -19,6 +19,7 @@ import {
   isHostAllowed,
   normalizeHost,
   parseIp,
+  urlPort,
   type AddressPolicy,
 } from './address-policy.js';
 
@@ -76,45 +77,50 @@ export function createOutboundClient(options: OutboundClientOptions): OutboundCl
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const { policy } = options;
 
-  /** Resolves a URL host and keeps the allowed addresses; the reason when none is. */
+  /** Resolves a URL host and keeps the addresses allowed on `port`; the reason when none is. */
   async function allowedAddresses(
     hostname: string,
+    port: number,
   ): Promise<{ addresses: ResolvedAddress[] } | { refused: string }> {
     const host = normalizeHost(hostname);
     const literal = parseIp(host);
     if (literal) {
-      const verdict = checkAddress(policy, host);
+      const verdict = checkAddress(policy, { address: host, port });
       return verdict.allowed
         ? { addresses: [{ address: host, family: literal.family }] }
         : { refused: verdict.reason };
     }
     const resolved = await resolver(host);
-    const allowed = resolved.filter((entry) => checkAddress(policy, entry.address, host).allowed);
+    const verdicts = resolved.map((entry) =>
+      checkAddress(policy, { address: entry.address, port, hostname: host }),
+    );
+    const allowed = resolved.filter((_entry, index) => verdicts[index]!.allowed);
     if (allowed.length > 0) return { addresses: allowed };
-    const first = resolved[0];
-    const reason = first ? (checkAddress(policy, first.address) as { reason: string }).reason : 'no address';
-    return { refused: `${host} resolves to ${reason}` };
+    const first = verdicts[0] as { reason: string } | undefined;
+    return { refused: `${host} resolves to ${first ? first.reason : 'no address'}` };
   }
 
-  /** Node's connect-time hook: only allowed addresses ever reach the socket. */
-  const guardedLookup: LookupFunction = (hostname, lookupOptions, callback) => {
-    allowedAddresses(hostname).then(
-      (result) => {
-        if ('refused' in result) {
-          callback(new RefusedAddressError(result.refused), '', 4);
-        } else if (lookupOptions.all) {
-          (callback as unknown as (error: null, addresses: ResolvedAddress[]) => void)(
-            null,
-            result.addresses,
-          );
-        } else {
-          const first = result.addresses[0]!;
-          callback(null, first.address, first.family);
-        }
-      },
-      (error: unknown) => callback(error as NodeJS.ErrnoException, '', 4),
-    );
-  };
+  /** Node's connect-time hook for one port: only allowed addresses ever reach the socket. */
+  const guardedLookup =
+    (port: number): LookupFunction =>
+    (hostname, lookupOptions, callback) => {
+      allowedAddresses(hostname, port).then(
+        (result) => {
+          if ('refused' in result) {
+            callback(new RefusedAddressError(result.refused), '', 4);
+          } else if (lookupOptions.all) {
+            (callback as unknown as (error: null, addresses: ResolvedAddress[]) => void)(
+              null,
+              result.addresses,
+            );
+          } else {
+            const first = result.addresses[0]!;
+            callback(null, first.address, first.family);
+          }
+        },
+        (error: unknown) => callback(error as NodeJS.ErrnoException, '', 4),
+      );
+    };
 
   async function describeRedirect(
     location: string,
@@ -126,8 +132,9 @@ export function createOutboundClient(options: OutboundClientOptions): OutboundCl
     } catch {
       return { location };
     }
-    if (isHostAllowed(policy, target.hostname)) return { location: target.href };
-    const result = await allowedAddresses(target.hostname).catch(() => undefined);
+    const port = urlPort(target);
+    if (isHostAllowed(policy, target.hostname, port)) return { location: target.href };
+    const result = await allowedAddresses(target.hostname, port).catch(() => undefined);
     return result && 'refused' in result
       ? { location: target.href, refused: result.refused }
       : { location: target.href };
@@ -146,8 +153,9 @@ export function createOutboundClient(options: OutboundClientOptions): OutboundCl
       }
       // Literal IPs skip `lookup` inside Node, so they are judged here.
       const host = normalizeHost(url.hostname);
+      const port = urlPort(url);
       if (parseIp(host)) {
-        const verdict = checkAddress(policy, host);
+        const verdict = checkAddress(policy, { address: host, port });
         if (!verdict.allowed) {
           return { kind: 'error', code: OUTBOUND_ADDRESS_REFUSED, message: verdict.reason, latencyMs: 0 };
         }
@@ -165,7 +173,7 @@ export function createOutboundClient(options: OutboundClientOptions): OutboundCl
         const req = transport.request(url, {
           method: 'POST',
           headers: { ...request.headers, 'content-length': String(body.length) },
-          lookup: guardedLookup,
+          lookup: guardedLookup(port),
           // No keep-alive pool: each attempt resolves and checks afresh.
           agent: false,
         });

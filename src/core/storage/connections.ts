@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from '../durations.js';
 import { ClassifiedError } from '../errors.js';
 import { connectionNameSchema } from '../graph/units.js';
 import { LocalObjectStore } from './local-store.js';
@@ -41,12 +42,38 @@ export const s3ConnectionSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * How long a watched file must stay unchanged (size, mtime, inode) before it becomes an event. Writers
+ * that pause between chunks (slow copies, uploads over a network share) must not have a half-written
+ * file taken: 5 s outlasts the pauses of ordinary copies; raise it per connection for slower writers.
+ */
+export const DEFAULT_WATCH_SETTLE_MS = 5_000;
+
+const settleDuration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1_000 || ms > 3_600_000) {
+    ctx.addIssue({ code: 'custom', message: 'Expected a duration between 1s and 1h such as 5s or 30s' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 export const localConnectionSchema = z.strictObject({
   kind: z.literal('local'),
   root: z.string().min(1),
-  /** Turn new files under `<root>/<bucket>/` into ObjectCreated events (the embedded default does). */
-  watch: z.boolean().optional(),
+  /**
+   * Turn new files under `<root>/<bucket>/` into ObjectCreated events (the embedded default does):
+   * `true`, or `{ "settle": "10s" }` to wait longer than DEFAULT_WATCH_SETTLE_MS for files to settle.
+   */
+  watch: z.union([z.boolean(), z.strictObject({ settle: settleDuration.optional() })]).optional(),
 });
+
+/** The watcher settings of a local connection; undefined when it is not watched. */
+export function localWatchSettings(connection: LocalConnection): { settleMs: number } | undefined {
+  const { watch } = connection;
+  if (watch === undefined || watch === false) return undefined;
+  return { settleMs: (watch === true ? undefined : watch.settle) ?? DEFAULT_WATCH_SETTLE_MS };
+}
 
 export const storageConnectionSchema = z.discriminatedUnion('kind', [
   s3ConnectionSchema,

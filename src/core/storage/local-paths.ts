@@ -17,6 +17,7 @@ function refuse(target: ObjectTarget, reason: string): never {
   throw storeError('access_denied', target, reason);
 }
 
+/** Only `.` and `..` (and empty) segments move around the tree; `..cover.jpg` or `.well-known` are names. */
 function assertSafeSegments(segments: string[], target: ObjectTarget): void {
   for (const segment of segments) {
     if (segment === '' || segment === '.' || segment === '..') {
@@ -36,50 +37,60 @@ export function assertLocalBucket(target: ObjectTarget): void {
   if (!isLocalBucketName(target.bucket)) refuse(target, 'the bucket name is not valid for local storage');
 }
 
-/** Belt and braces after the segment checks: the resolved path must still lie under `base`. */
+/** Belt and braces after the segment checks: the joined path must still lie under `base`. */
 function assertInside(base: string, candidate: string, target: ObjectTarget): void {
   const relative = path.relative(base, candidate);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+  if (
+    relative === '' ||
+    relative === '..' ||
+    relative.startsWith(`..${path.sep}`) ||
+    path.isAbsolute(relative)
+  ) {
     refuse(target, 'the key resolves outside the bucket');
   }
 }
 
-export interface LocalObjectPaths {
-  bucketDir: string;
-  objectPath: string;
-  sidecarPath: string;
+/**
+ * Where an object lives, as steps below the storage root: `<bucket>/<folders…>/<name>`, and its sidecar
+ * at `.pixelshift-meta/<bucket>/<folders…>/<name>`. The sidecar tree mirrors the object tree exactly,
+ * so it can never have a file/folder clash the object tree does not already have.
+ */
+export interface LocalObjectLocation {
+  /** Folders from the root to the object's folder: the bucket first. */
+  folders: string[];
+  /** Folders from the root to the sidecar's folder. */
+  sidecarFolders: string[];
+  name: string;
 }
 
-/** Maps a bucket and key to files, refusing (access_denied) anything that could escape the root. */
-export function localObjectPaths(root: string, target: ObjectTarget): LocalObjectPaths {
+/** Maps a bucket and key to steps below the root, refusing (access_denied) anything that could escape it. */
+export function localObjectLocation(target: ObjectTarget): LocalObjectLocation {
   assertLocalBucket(target);
   const { key } = target;
   if (key === '') refuse(target, 'the key is empty');
   assertSafeText(key, target);
   const segments = key.split('/');
   assertSafeSegments(segments, target);
-  const bucketDir = path.join(root, target.bucket);
-  const objectPath = path.join(bucketDir, ...segments);
-  assertInside(bucketDir, objectPath, target);
-  // The sidecar tree mirrors the object tree exactly, so it can never have a file/folder clash
-  // the object tree does not already have.
-  const sidecarPath = path.join(root, LOCAL_METADATA_DIR, target.bucket, ...segments);
-  return { bucketDir, objectPath, sidecarPath };
+  assertInside(target.bucket, path.join(target.bucket, ...segments), target);
+  const name = segments.pop()!;
+  return {
+    folders: [target.bucket, ...segments],
+    sidecarFolders: [LOCAL_METADATA_DIR, target.bucket, ...segments],
+    name,
+  };
 }
 
 /**
- * For `list`: the bucket folder and the deepest folder named by the prefix, where the walk can
- * start. The part after the last `/` is only a filter on names.
+ * For `list`: the folders from the root to the deepest folder named by the prefix, where the walk can
+ * start (the bucket first). The part after the last `/` is only a filter on names.
  */
-export function localListStart(root: string, target: ObjectTarget): { bucketDir: string; startDir: string } {
+export function localListStart(target: ObjectTarget): string[] {
   assertLocalBucket(target);
-  const bucketDir = path.join(root, target.bucket);
   const prefix = target.key;
-  if (prefix === '') return { bucketDir, startDir: bucketDir };
+  if (prefix === '') return [target.bucket];
   assertSafeText(prefix, target);
   const folders = prefix.split('/').slice(0, -1);
   assertSafeSegments(folders, target);
-  const startDir = path.join(bucketDir, ...folders);
-  if (folders.length > 0) assertInside(bucketDir, startDir, target);
-  return { bucketDir, startDir };
+  if (folders.length > 0) assertInside(target.bucket, path.join(target.bucket, ...folders), target);
+  return [target.bucket, ...folders];
 }

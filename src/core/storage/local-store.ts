@@ -1,25 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
-import {
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  unlink,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { addAbortSignal, Transform, type Readable } from 'node:stream';
 import { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
 import { isClassifiedError } from '../errors.js';
 import { collectBody, feed, guardedBody, ownPutBody } from './body-streams.js';
-import { LOCAL_TEMP_DIR, localListStart, localObjectPaths, type LocalObjectPaths } from './local-paths.js';
+import { ContainedFolder, CREATE_NO_FOLLOW, READ_NO_FOLLOW } from './contained-folders.js';
+import {
+  LOCAL_TEMP_DIR,
+  localListStart,
+  localObjectLocation,
+  type LocalObjectLocation,
+} from './local-paths.js';
 import {
   abortReasonOf,
   isAbortError,
@@ -72,6 +66,7 @@ const fsErrorRules = new Map<string, FsErrorRule>([
   ['ENOENT', { code: 'source_not_found', reason: 'the object was not found' }],
   ['ENOTDIR', { code: 'source_not_found', reason: 'the object was not found' }],
   ['EISDIR', { code: 'source_not_found', reason: 'the object was not found' }],
+  ['ELOOP', { code: 'access_denied', reason: 'the path has a symbolic link in it' }],
   ['EACCES', { code: 'access_denied', reason: 'access was denied' }],
   ['EPERM', { code: 'access_denied', reason: 'access was denied' }],
   ['EROFS', { code: 'access_denied', reason: 'the storage is read-only' }],
@@ -115,11 +110,33 @@ function assertNoVersion(options: ReadOptions, target: ObjectTarget): void {
   }
 }
 
+/** The numbers ObjectInfo and sidecars speak in, from the exact (bigint) stats. */
+function fileFacts(stats: BigIntStats): { size: number; mtimeMs: number; mtime: Date } {
+  const mtimeMs = Number(stats.mtimeNs / 1000n) / 1000;
+  return { size: Number(stats.size), mtimeMs, mtime: new Date(mtimeMs) };
+}
+
+/**
+ * A file's revision (ObjectInfo.revision): its mtime in nanoseconds, size and inode, in hex. A write by
+ * the store (a rename) or by hand gives a new one; the local watcher names each version of a file by it.
+ */
+export function fileRevision(stats: Pick<BigIntStats, 'mtimeNs' | 'size' | 'ino'>): string {
+  return `${stats.mtimeNs.toString(16)}-${stats.size.toString(16)}-${stats.ino.toString(16)}`;
+}
+
+/** Missing folders on the way to an object: the object is simply not there. */
+const missingCodes = new Set(['ENOENT', 'ENOTDIR']);
+
 /**
  * An object store over a folder: objects at `<root>/<bucket>/<key>`, with content type and user
  * metadata in JSON sidecars under `<root>/.pixelshift-meta/`. Writes land in
  * `<root>/.pixelshift-tmp/` and are renamed into place, so readers (and folder watchers) only
  * ever see whole files. Buckets must exist for reads; writes create them.
+ *
+ * Nothing below the root is reached through a symbolic link (contained-folders.ts): a link anywhere on
+ * an object's path, or as the object itself, is refused with access_denied by reads, writes, deletes
+ * and listings alike, so a link dropped into a bucket folder can neither expose nor overwrite a file
+ * outside the root.
  */
 export class LocalObjectStore implements ObjectStore {
   readonly kind = 'local' as const;
@@ -131,14 +148,15 @@ export class LocalObjectStore implements ObjectStore {
 
   async head(bucket: string, key: string, options: ReadOptions = {}): Promise<ObjectInfo> {
     const target = this.target('head', bucket, key);
-    const paths = localObjectPaths(this.root, target);
+    const location = localObjectLocation(target);
     assertNoVersion(options, target);
-    return this.call(target, options.signal, async () => {
-      await this.assertBucketExists(paths.bucketDir, target);
-      const stats = await stat(paths.objectPath);
-      if (!stats.isFile()) throw storeError('source_not_found', target, 'the object was not found');
-      return this.objectInfo(bucket, key, stats, await this.readSidecar(paths.sidecarPath, stats));
-    });
+    return this.call(target, options.signal, () =>
+      this.inObjectFolder(location, target, async (folder) => {
+        const stats = await folder.statEntry(location.name);
+        if (!stats.isFile()) throw storeError('source_not_found', target, 'the object was not found');
+        return this.objectInfo(bucket, key, stats, await this.readSidecar(location, stats));
+      }),
+    );
   }
 
   async getStream(
@@ -147,20 +165,23 @@ export class LocalObjectStore implements ObjectStore {
     options: ReadOptions = {},
   ): Promise<{ info: ObjectInfo; body: Readable }> {
     const target = this.target('get', bucket, key);
-    const paths = localObjectPaths(this.root, target);
+    const location = localObjectLocation(target);
     assertNoVersion(options, target);
     const { maxBytes, signal } = options;
     return this.call(target, signal, async () => {
-      await this.assertBucketExists(paths.bucketDir, target);
       // Size and content come from one open file, so a concurrent rename cannot mix two versions.
-      const handle = await open(paths.objectPath, 'r');
+      const handle = await this.inObjectFolder(location, target, (folder) =>
+        open(folder.entry(location.name), READ_NO_FOLLOW),
+      );
       try {
-        const stats = await handle.stat();
+        const stats = await handle.stat({ bigint: true });
         if (!stats.isFile()) throw storeError('source_not_found', target, 'the object was not found');
-        if (maxBytes !== undefined && stats.size > maxBytes)
-          throw objectTooLargeError(target, maxBytes, stats.size);
-        const info = this.objectInfo(bucket, key, stats, await this.readSidecar(paths.sidecarPath, stats));
-        const body = guardedBody(handle.createReadStream(), {
+        const size = Number(stats.size);
+        if (maxBytes !== undefined && size > maxBytes) throw objectTooLargeError(target, maxBytes, size);
+        const info = this.objectInfo(bucket, key, stats, await this.readSidecar(location, stats));
+        // Only the bytes the stats describe: a writer still appending cannot slip more in.
+        const stream = handle.createReadStream(size > 0 ? { start: 0, end: size - 1 } : {});
+        const body = guardedBody(stream, {
           ...(maxBytes === undefined ? {} : { maxBytes }),
           ...(signal === undefined ? {} : { signal }),
           tooLarge: () => objectTooLargeError(target, maxBytes ?? 0),
@@ -191,17 +212,24 @@ export class LocalObjectStore implements ObjectStore {
   ): Promise<PutResult> {
     const target = this.target('put', bucket, key);
     const { signal } = options;
-    const tempPath = path.join(this.root, LOCAL_TEMP_DIR, `${randomUUID()}.partial`);
     const failedBody = ownPutBody(body);
+    let temp: ContainedFolder | undefined;
+    const tempNames: string[] = [];
     try {
-      const paths = localObjectPaths(this.root, target);
+      const location = localObjectLocation(target);
       const metadata = normaliseUserMetadata(options.metadata, target);
       signal?.throwIfAborted();
-      await mkdir(path.dirname(tempPath), { recursive: true });
-      const { etag, bytes } = await this.writeTempFile(tempPath, body, signal);
-      // The sidecar records this exact mtime, which rename preserves, to recognise its object later.
-      const mtime = new Date();
-      await utimes(tempPath, mtime, mtime);
+      // The root is the operator's folder, trusted as it is; writes create it like they create buckets.
+      await mkdir(this.root, { recursive: true });
+      const root = await ContainedFolder.openRoot(this.root);
+      try {
+        temp = await root.descend([LOCAL_TEMP_DIR], { create: true });
+      } finally {
+        await root.close();
+      }
+      const tempName = `${randomUUID()}.partial`;
+      tempNames.push(tempName);
+      const { etag, bytes, mtime } = await this.writeTempFile(temp, tempName, body, signal);
       const sidecar: Sidecar = {
         version: 1,
         size: bytes,
@@ -213,85 +241,134 @@ export class LocalObjectStore implements ObjectStore {
       };
       // Sidecar first: whoever notices the new file (a folder watcher turning it into an
       // ObjectCreated event) must already see its metadata, including the generated marker.
-      await this.writeSidecar(paths.sidecarPath, sidecar);
+      const sidecarName = `${randomUUID()}.meta.partial`;
+      tempNames.push(sidecarName);
+      await this.writeTempSidecar(temp, sidecarName, sidecar);
+      await this.moveInto(temp, sidecarName, location.sidecarFolders, location.name);
       signal?.throwIfAborted();
-      await mkdir(path.dirname(paths.objectPath), { recursive: true });
-      await rename(tempPath, paths.objectPath);
+      await this.moveInto(temp, tempName, location.folders, location.name);
       return { bucket, key, bytes, etag };
     } catch (error) {
-      await rm(tempPath, { force: true });
-      throw failedBody(signal) ?? this.classify(error, target, signal);
+      // End a streamed body before cleaning up, so that its producer is not left blocked meanwhile.
+      const producerFailure = failedBody(signal);
+      for (const name of tempNames) if (temp) await rm(temp.entry(name), { force: true });
+      throw producerFailure ?? this.classify(error, target, signal);
+    } finally {
+      await temp?.close();
     }
   }
 
   async delete(bucket: string, key: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     const target = this.target('delete', bucket, key);
-    const paths = localObjectPaths(this.root, target);
+    const location = localObjectLocation(target);
     await this.call(target, options.signal, async () => {
-      await this.assertBucketExists(paths.bucketDir, target);
+      await this.inBucket(target, () => Promise.resolve());
       // Like S3, deleting a key that is not there succeeds.
-      await this.unlinkIfPresent(paths.objectPath);
-      await this.unlinkIfPresent(paths.sidecarPath);
+      await this.unlinkIfPresent(location.folders, location.name);
+      await this.unlinkIfPresent(location.sidecarFolders, location.name);
     });
   }
 
   async list(bucket: string, prefix = '', options: { signal?: AbortSignal } = {}): Promise<ObjectInfo[]> {
     const target = this.target('list', bucket, prefix);
-    const { bucketDir, startDir } = localListStart(this.root, target);
+    const [, ...startFolders] = localListStart(target);
     const { signal } = options;
-    return this.call(target, signal, async () => {
-      await this.assertBucketExists(bucketDir, target);
-      const keys = (await this.walk(bucketDir, startDir, signal)).filter((key) => key.startsWith(prefix));
-      // S3 lists in UTF-8 byte order, which differs from JS string order for astral characters.
-      keys.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-      const objects: ObjectInfo[] = [];
-      for (const key of keys) {
-        signal?.throwIfAborted();
-        const paths = this.addressable(target, key);
-        if (!paths) continue; // a name made by hand that no key could reach (e.g. with a backslash)
-        const stats = await stat(paths.objectPath).catch(() => undefined);
-        if (!stats?.isFile()) continue; // deleted while listing
-        const sidecar = await this.readSidecar(paths.sidecarPath, stats);
-        // Mirrors S3 listings, which carry no content type or user metadata.
-        objects.push({
-          ...this.objectInfo(bucket, key, stats, sidecar),
-          contentType: undefined,
-          metadata: {},
-        });
-      }
-      return objects;
-    });
+    return this.call(target, signal, () =>
+      this.inBucket(target, async (bucketFolder) => {
+        let start: ContainedFolder;
+        try {
+          start = await bucketFolder.descend(startFolders);
+        } catch (error) {
+          // A prefix naming a folder that does not exist simply matches nothing.
+          if (missingCodes.has(errnoOf(error) ?? '')) return [];
+          throw error;
+        }
+        let found: { key: string; stats: BigIntStats }[];
+        try {
+          found = await this.walk(start, startFolders, signal);
+        } finally {
+          await start.close();
+        }
+        const files = found.filter((file) => file.key.startsWith(prefix));
+        // S3 lists in UTF-8 byte order, which differs from JS string order for astral characters.
+        files.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+        const objects: ObjectInfo[] = [];
+        for (const { key: fileKey, stats } of files) {
+          signal?.throwIfAborted();
+          const location = this.addressable(target, fileKey);
+          if (!location) continue; // a name made by hand that no key could reach (e.g. with a backslash)
+          const sidecar = await this.readSidecar(location, stats);
+          // Mirrors S3 listings, which carry no content type or user metadata.
+          objects.push({
+            ...this.objectInfo(bucket, fileKey, stats, sidecar),
+            contentType: undefined,
+            metadata: {},
+          });
+        }
+        return objects;
+      }),
+    );
   }
 
+  /** Streams the body into a new temp file; the file's mtime is set to the moment the sidecar records. */
   private async writeTempFile(
-    tempPath: string,
+    temp: ContainedFolder,
+    name: string,
     body: Buffer | Readable,
     signal: AbortSignal | undefined,
-  ): Promise<{ etag: string; bytes: number }> {
-    const hashing = hashingCounter();
-    if (Buffer.isBuffer(body)) hashing.stream.end(body);
-    else feed(body, hashing.stream);
-    // `flush` fsyncs before close: a crash must not leave a renamed but empty file.
-    await pipeline(hashing.stream, createWriteStream(tempPath, { flags: 'wx', flush: true }), {
-      ...(signal === undefined ? {} : { signal }),
-    });
-    return hashing.digest();
-  }
-
-  private async writeSidecar(sidecarPath: string, sidecar: Sidecar): Promise<void> {
-    const tempPath = path.join(this.root, LOCAL_TEMP_DIR, `${randomUUID()}.meta.partial`);
+  ): Promise<{ etag: string; bytes: number; mtime: Date }> {
+    const handle = await open(temp.entry(name), CREATE_NO_FOLLOW, 0o666);
     try {
-      await writeFile(tempPath, JSON.stringify(sidecar), { flag: 'wx' });
-      await mkdir(path.dirname(sidecarPath), { recursive: true });
-      await rename(tempPath, sidecarPath);
-    } catch (error) {
-      await rm(tempPath, { force: true });
-      throw error;
+      // Fed only now, when it is read at once: a producer error must find the reader listening.
+      const hashing = hashingCounter();
+      if (Buffer.isBuffer(body)) hashing.stream.end(body);
+      else feed(body, hashing.stream);
+      const source = signal ? addAbortSignal(signal, hashing.stream) : hashing.stream;
+      for await (const chunk of source) await handle.write(chunk as Buffer);
+      // Synced before the rename: a crash must not leave a renamed but empty file.
+      await handle.sync();
+      // The sidecar records this exact mtime, which rename preserves, to recognise its object later.
+      const mtime = new Date();
+      await handle.utimes(mtime, mtime);
+      return { ...hashing.digest(), mtime };
+    } finally {
+      await handle.close();
     }
   }
 
-  private async readSidecar(sidecarPath: string, stats: Stats): Promise<Sidecar | undefined> {
-    const text = await readFile(sidecarPath, 'utf8').catch(() => undefined);
+  private async writeTempSidecar(temp: ContainedFolder, name: string, sidecar: Sidecar): Promise<void> {
+    const handle = await open(temp.entry(name), CREATE_NO_FOLLOW, 0o666);
+    try {
+      await handle.writeFile(JSON.stringify(sidecar));
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Renames a temp file to `<folders>/<name>`, creating the folders; a link standing there is refused. */
+  private async moveInto(
+    temp: ContainedFolder,
+    tempName: string,
+    folders: readonly string[],
+    name: string,
+  ): Promise<void> {
+    await ContainedFolder.within(this.root, folders, { create: true }, async (folder) => {
+      await folder.statEntry(name).catch((error: unknown) => {
+        if (errnoOf(error) !== 'ENOENT') throw error;
+      });
+      await rename(temp.entry(tempName), folder.entry(name));
+    });
+  }
+
+  private async readSidecar(location: LocalObjectLocation, stats: BigIntStats): Promise<Sidecar | undefined> {
+    const text = await ContainedFolder.within(this.root, location.sidecarFolders, {}, async (folder) => {
+      const handle = await open(folder.entry(location.name), READ_NO_FOLLOW);
+      try {
+        return await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
+    }).catch(() => undefined);
     if (text === undefined) return undefined;
     let parsed: unknown;
     try {
@@ -302,67 +379,118 @@ export class LocalObjectStore implements ObjectStore {
     const result = sidecarSchema.safeParse(parsed);
     if (!result.success) return undefined;
     const sidecar = result.data;
+    const facts = fileFacts(stats);
     const sameWrite =
-      sidecar.size === stats.size && Math.abs(sidecar.mtimeMs - stats.mtimeMs) < MTIME_TOLERANCE_MS;
+      sidecar.size === facts.size && Math.abs(sidecar.mtimeMs - facts.mtimeMs) < MTIME_TOLERANCE_MS;
     return sameWrite ? sidecar : undefined;
   }
 
-  private objectInfo(bucket: string, key: string, stats: Stats, sidecar: Sidecar | undefined): ObjectInfo {
+  private objectInfo(
+    bucket: string,
+    key: string,
+    stats: BigIntStats,
+    sidecar: Sidecar | undefined,
+  ): ObjectInfo {
+    const facts = fileFacts(stats);
     return {
       bucket,
       key,
-      size: stats.size,
+      size: facts.size,
       // Files placed by hand have no recorded ETag; hashing them on every HEAD would cost a full read.
       etag: sidecar?.etag,
       contentType: sidecar?.contentType ?? contentTypeByExtension[path.extname(key).toLowerCase()],
-      lastModified: stats.mtime,
+      lastModified: facts.mtime,
+      revision: fileRevision(stats),
       metadata: lowerCaseKeys(sidecar?.metadata ?? {}),
     };
   }
 
-  /** Keys of all regular files under `startDir`, relative to the bucket, with `/` separators. */
+  /**
+   * Regular files below `start` (at `startFolders` in the bucket), with keys relative to the bucket.
+   * Links are skipped, never followed; a folder swapped for a link while walking is skipped too.
+   */
   private async walk(
-    bucketDir: string,
-    startDir: string,
+    start: ContainedFolder,
+    startFolders: readonly string[],
     signal: AbortSignal | undefined,
-  ): Promise<string[]> {
-    const keys: string[] = [];
-    const pending = [startDir];
-    for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+  ): Promise<{ key: string; stats: BigIntStats }[]> {
+    const files: { key: string; stats: BigIntStats }[] = [];
+    const visit = async (folder: ContainedFolder, folders: readonly string[]): Promise<void> => {
       signal?.throwIfAborted();
-      const entries = await readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
-        // A prefix naming a folder that does not exist simply matches nothing.
-        if (errnoOf(error) === 'ENOENT' || errnoOf(error) === 'ENOTDIR') return [];
-        throw error;
-      });
+      const entries = await readdir(folder.entry('.'), { withFileTypes: true });
       for (const entry of entries) {
-        const full = path.join(dir, entry.name);
-        // Symlinks are skipped: they could lead outside the root.
-        if (entry.isDirectory()) pending.push(full);
-        else if (entry.isFile()) keys.push(path.relative(bucketDir, full).split(path.sep).join('/'));
+        if (entry.isDirectory()) {
+          const child = await folder.descend([entry.name]).catch(() => undefined);
+          if (!child) continue;
+          try {
+            await visit(child, [...folders, entry.name]);
+          } finally {
+            await child.close();
+          }
+        } else if (entry.isFile()) {
+          const stats = await folder.statEntry(entry.name).catch(() => undefined);
+          if (stats?.isFile()) files.push({ key: [...folders, entry.name].join('/'), stats });
+        }
       }
-    }
-    return keys;
+    };
+    await visit(start, startFolders);
+    return files;
   }
 
-  private addressable(target: ObjectTarget, key: string): LocalObjectPaths | undefined {
+  private addressable(target: ObjectTarget, key: string): LocalObjectLocation | undefined {
     try {
-      return localObjectPaths(this.root, { ...target, key });
+      return localObjectLocation({ ...target, key });
     } catch {
       return undefined;
     }
   }
 
-  private async assertBucketExists(bucketDir: string, target: ObjectTarget): Promise<void> {
-    const stats = await stat(bucketDir).catch(() => undefined);
-    if (!stats?.isDirectory()) throw storeError('source_not_found', target, 'the bucket was not found');
+  /** Runs `use` in the bucket's folder; a missing bucket is source_not_found. */
+  private async inBucket<T>(target: ObjectTarget, use: (folder: ContainedFolder) => Promise<T>): Promise<T> {
+    let bucketFolder: ContainedFolder;
+    try {
+      const root = await ContainedFolder.openRoot(this.root);
+      try {
+        bucketFolder = await root.descend([target.bucket]);
+      } finally {
+        await root.close();
+      }
+    } catch (error) {
+      if (missingCodes.has(errnoOf(error) ?? ''))
+        throw storeError('source_not_found', target, 'the bucket was not found');
+      throw error;
+    }
+    try {
+      return await use(bucketFolder);
+    } finally {
+      await bucketFolder.close();
+    }
   }
 
-  private async unlinkIfPresent(filePath: string): Promise<void> {
+  /** Runs `use` in the folder that holds the object; the bucket must exist. */
+  private inObjectFolder<T>(
+    location: LocalObjectLocation,
+    target: ObjectTarget,
+    use: (folder: ContainedFolder) => Promise<T>,
+  ): Promise<T> {
+    return this.inBucket(target, async (bucketFolder) => {
+      const folder = await bucketFolder.descend(location.folders.slice(1));
+      try {
+        return await use(folder);
+      } finally {
+        await folder.close();
+      }
+    });
+  }
+
+  private async unlinkIfPresent(folders: readonly string[], name: string): Promise<void> {
     try {
-      await unlink(filePath);
+      await ContainedFolder.within(this.root, folders, {}, async (folder) => {
+        const stats = await folder.statEntry(name);
+        if (stats.isFile()) await unlink(folder.entry(name));
+      });
     } catch (error) {
-      if (!['ENOENT', 'ENOTDIR', 'EISDIR'].includes(errnoOf(error) ?? '')) throw error;
+      if (!missingCodes.has(errnoOf(error) ?? '')) throw error;
     }
   }
 

@@ -63,11 +63,13 @@ interface HeadLikeOutput {
 }
 
 function objectInfoFrom(bucket: string, key: string, output: HeadLikeOutput): ObjectInfo {
+  const etag = unquoteEtag(output.ETag);
   return {
     bucket,
     key,
     size: output.ContentLength ?? 0,
-    etag: unquoteEtag(output.ETag),
+    etag,
+    revision: etag,
     contentType: output.ContentType,
     lastModified: output.LastModified,
     metadata: lowerCaseKeys(output.Metadata),
@@ -245,11 +247,13 @@ export class S3ObjectStore implements ObjectStore {
         for (const entry of page.Contents ?? []) {
           if (entry.Key === undefined) continue;
           // Listings carry no content type or user metadata; HEAD the object when they matter.
+          const etag = unquoteEtag(entry.ETag);
           objects.push({
             bucket,
             key: entry.Key,
             size: entry.Size ?? 0,
-            etag: unquoteEtag(entry.ETag),
+            etag,
+            revision: etag,
             contentType: undefined,
             lastModified: entry.LastModified,
             metadata: {},

@@ -8,6 +8,12 @@ export interface ObjectInfo {
   etag: string | undefined;
   contentType: string | undefined;
   lastModified: Date | undefined;
+  /**
+   * Changes whenever the content may have changed: the ETag on S3, the file's mtime, size and inode on
+   * local storage (hand-placed files have no ETag). An event that recorded it lets a run notice that the
+   * object was replaced before it read it (the run is then superseded).
+   */
+  revision: string | undefined;
   /** User metadata, keys lower-cased (S3 semantics). */
   metadata: Record<string, string>;
 }

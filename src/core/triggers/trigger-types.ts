@@ -18,6 +18,11 @@ export interface ObjectCreatedEvent {
   contentType?: string;
   /** The object version, on versioned buckets: the run then reads exactly the version that was uploaded. */
   versionId?: string;
+  /**
+   * The object's revision (ObjectInfo.revision) as the event saw it, when the source knows it in the
+   * store's own terms: the local watcher's file revision. For S3 events the ETag plays this part.
+   */
+  revision?: string;
   /** ISO time of the event as the source reported it. */
   eventTime?: string;
   /** The source's event name, e.g. `ObjectCreated:Put`, without MinIO's `s3:` prefix. */

@@ -31,7 +31,8 @@ create table graph_runs (
   source text not null,
   source_version text,
   state text not null default 'queued'
-    check (state in ('queued', 'throttled', 'running', 'succeeded', 'partial', 'failed', 'cancelled')),
+    check (state in ('queued', 'throttled', 'running', 'succeeded', 'partial', 'failed', 'cancelled',
+      'superseded')),
   -- queued 0, throttled 1, running 2, final 3: an update may only keep or raise it.
   state_rank smallint not null default 0,
   throttled_until timestamptz,
@@ -107,7 +108,7 @@ begin
     failures = case when v_rank = 3 then coalesce(p_failures, '[]'::jsonb) else r.failures end,
     source_pixels = coalesce(p_source_pixels, r.source_pixels)
   where r.workflow_id = p_workflow_id;
-  if v_old_rank < 2 and v_rank >= 2 and p_state <> 'cancelled' then
+  if v_old_rank < 2 and v_rank >= 2 and p_state not in ('cancelled', 'superseded') then
     insert into usage_hourly as u (account_id, hour, transforms)
       values (v_account, date_trunc('hour', v_at), 1)
       on conflict (account_id, hour) do update set transforms = u.transforms + 1;

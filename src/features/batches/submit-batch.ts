@@ -22,7 +22,8 @@ import { hashCanonicalJson } from '../../core/canonical-json.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
 import type { ThrottleOutlook } from '../../api/schemas.js';
 import { batchStartReportResponseSchema, type BatchStartReportResponse } from './batches.schemas.js';
-import { OUTBOUND_ADDRESS_REFUSED, createAddressPolicy } from '../../core/net/address-policy.js';
+import { OUTBOUND_ADDRESS_REFUSED } from '../../core/net/address-policy.js';
+import { outboundAddressPolicy } from '../../core/net/own-api-address.js';
 import { refusedOutboundUrl } from '../../core/webhooks/webhook-url-policy.js';
 import { assertStorageAccess } from './storage-access.js';
 import { submissionOutlook } from '../account/throttle-view.js';
@@ -63,7 +64,7 @@ export async function submitBatch(
   const refused =
     input.callbackUrl === undefined
       ? undefined
-      : refusedOutboundUrl(input.callbackUrl, createAddressPolicy(deps.config.outbound.allow));
+      : refusedOutboundUrl(input.callbackUrl, outboundAddressPolicy(deps.config));
   if (refused !== undefined) {
     throw invalidGraph([
       { path: '/callbackUrl', code: OUTBOUND_ADDRESS_REFUSED, message: `callbackUrl: ${refused}` },

@@ -9,6 +9,15 @@
  * rule, with a workflow ID built from the upload's identity (`s3RunWorkflowId`), so a redelivered event
  * starts nothing twice.
  *
+ * An event that names a version (a versioned bucket) is looked at, and run, at exactly that version, so
+ * an overwrite between the event and the run cannot change what is processed. A bucket that keeps no
+ * versions refuses a version id as a bad request (S3 answers 400, the local store refuses it): then the
+ * object is looked at as it is and the version is left out of the run.
+ *
+ * Each run carries the revision its event named (the local watcher's file revision, or the ETag), and a
+ * run that finds its source replaced by then ends as `superseded` rather than processing another version
+ * or failing on a file still being written: the newer version's own event starts the run that counts.
+ *
  * `ingest` resolves only after Temporal acknowledged every start; when any start (or a HEAD, or the
  * database) fails it rejects, and the caller must not acknowledge the events (HTTP 5xx, SQS message left
  * in the queue). Starts that did succeed are found again by their IDs on redelivery.
@@ -102,11 +111,12 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
           deps.logger?.warn({ event }, 'bucket event without sequencer, ETag or time: skipped');
           return;
         }
-        const info = await headObject(deps, event);
-        if (info === undefined) {
+        const found = await headObject(deps, event);
+        if (found === undefined) {
           result.skipped += 1;
           return;
         }
+        const { info, versionId } = found;
         if (isGeneratedObject(info)) {
           result.unmatched += 1;
           return;
@@ -117,12 +127,14 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
           result.unmatched += 1;
           return;
         }
+        // What the run must find to process this upload: on S3 the ETag is the object's revision.
+        const sourceRevision = event.revision ?? event.etag;
         for (const rule of matching) {
           const graph = expandGraphTemplate(rule.template, {
             connection: event.connection,
             bucket: event.bucket,
             key: event.key,
-            ...(event.versionId ? { versionId: event.versionId } : {}),
+            ...(versionId ? { versionId } : {}),
           });
           // Grants are config and may have shrunk since the rule was saved: never write where it may not.
           const access = checkStorageAccess([{ graph, base: [] }], deps.storage, rule.accountId);
@@ -147,6 +159,7 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
             trigger: 's3',
             triggerId: rule.id,
             graph,
+            ...(sourceRevision === undefined ? {} : { sourceRevision }),
           });
         }
       });
@@ -168,10 +181,32 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
   };
 }
 
-/** The object as it is now; undefined when it is gone or may not be read (nothing to run on). */
-async function headObject(deps: EventIngestDeps, event: ObjectCreatedEvent): Promise<ObjectInfo | undefined> {
+/**
+ * The object at the event's version (or as it is now, when the bucket keeps no versions), with the
+ * version the run is to read; undefined when it is gone or may not be read (nothing to run on).
+ */
+async function headObject(
+  deps: EventIngestDeps,
+  event: ObjectCreatedEvent,
+): Promise<{ info: ObjectInfo; versionId: string | undefined } | undefined> {
+  const store = deps.stores.get(event.connection);
   try {
-    return await deps.stores.get(event.connection).head(event.bucket, event.key);
+    if (event.versionId === undefined) {
+      return { info: await store.head(event.bucket, event.key), versionId: undefined };
+    }
+    try {
+      const info = await store.head(event.bucket, event.key, { versionId: event.versionId });
+      return { info, versionId: event.versionId };
+    } catch (error) {
+      if (!(error instanceof ClassifiedError && error.code === 'invalid_graph')) throw error;
+      // The bucket keeps no versions: the event's version id means nothing to it.
+      const info = await store.head(event.bucket, event.key);
+      deps.logger?.info(
+        { connection: event.connection, bucket: event.bucket, key: event.key, versionId: event.versionId },
+        'bucket keeps no versions: the event version is ignored',
+      );
+      return { info, versionId: undefined };
+    }
   } catch (error) {
     if (
       error instanceof ClassifiedError &&

@@ -1,21 +1,25 @@
 /**
- * The local storage watcher (docs/architecture.md §6, §10): for a `local` connection with `watch: true`, new or replaced
- * files under `<root>/<bucket>/<key>` become the same ObjectCreated events a real bucket sends, so rules
- * work on a laptop with no S3 at all.
+ * The local storage watcher (docs/architecture.md §6, §10): for a watched `local` connection, new or
+ * replaced files under `<root>/<bucket>/<key>` become the same ObjectCreated events a real bucket sends,
+ * so rules work on a laptop with no S3 at all.
  *
  * It scans periodically (robust on every filesystem, network mounts included) and emits a file only once
- * it is stable: the same size, mtime and inode seen by two scans at least `settleMs` apart. A file still
- * being written keeps changing and is not picked up half-written; the store's own writes land by rename,
- * whole. Each version of a file gets a sequencer from its mtime, size and inode, so a rescan or a
+ * it is stable: the same size, mtime and inode seen by two scans at least `settleMs` apart (per
+ * connection, DEFAULT_WATCH_SETTLE_MS by default). A file still being written keeps changing and is not
+ * picked up half-written; the store's own writes land by rename, whole. Each version of a file is named
+ * by its revision (mtime, size and inode), which serves as the event's sequencer, so a rescan or a
  * restart asks for the same workflow ID (the ingest finds the run already there) while a new upload of
- * the same key gets a new one.
+ * the same key gets a new one. The event carries the revision too: a writer that resumes after a longer
+ * pause than the settle time changes it, and the run started for the earlier version then ends as
+ * `superseded` instead of failing on a half-written file, while the finished file gets a run of its own.
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { DEFAULT_WATCH_SETTLE_MS } from '../../core/storage/connections.js';
 import { isGeneratedObject } from '../../core/storage/generated-metadata.js';
-import { isLocalBucketName, localObjectPaths } from '../../core/storage/local-paths.js';
-import { LocalObjectStore } from '../../core/storage/local-store.js';
+import { isLocalBucketName, localObjectLocation } from '../../core/storage/local-paths.js';
+import { fileRevision, LocalObjectStore } from '../../core/storage/local-store.js';
 import type { EventIngest, ObjectCreatedEvent } from '../../core/triggers/trigger-types.js';
 
 export interface LocalWatcherOptions {
@@ -25,7 +29,7 @@ export interface LocalWatcherOptions {
   logger?: Logger | undefined;
   /** Time between scans (default 1 s). */
   intervalMs?: number;
-  /** How long a file must stay unchanged before it is emitted (default 0.9 s: the next scan). */
+  /** How long a file must stay unchanged before it is emitted (DEFAULT_WATCH_SETTLE_MS by default). */
   settleMs?: number;
   /** Events per ingest call. */
   batchSize?: number;
@@ -43,7 +47,7 @@ export interface LocalWatcher {
 }
 
 interface Sighting {
-  /** Identity of this version of the file: mtime (ns), size and inode. */
+  /** Identity of this version of the file: its revision (mtime in ns, size and inode). */
   signature: string;
   /** When this signature was first seen (the watcher's clock). */
   since: number;
@@ -54,13 +58,8 @@ interface Sighting {
 interface FoundFile {
   bucket: string;
   key: string;
-  size: number;
   mtime: Date;
   signature: string;
-}
-
-function signatureOf(stats: { mtimeNs: bigint; size: bigint; ino: bigint }): string {
-  return `${stats.mtimeNs.toString(16)}-${stats.size.toString(16)}-${stats.ino.toString(16)}`;
 }
 
 /**
@@ -81,7 +80,7 @@ async function walkBucket(root: string, bucket: string): Promise<FoundFile[]> {
       if (!entry.isFile()) continue;
       const key = path.relative(bucketDir, full).split(path.sep).join('/');
       try {
-        localObjectPaths(root, { scheme: 'local', operation: 'head', bucket, key });
+        localObjectLocation({ scheme: 'local', operation: 'head', bucket, key });
       } catch {
         continue; // a name no key can address (a backslash, say): the store could not read it either
       }
@@ -90,9 +89,8 @@ async function walkBucket(root: string, bucket: string): Promise<FoundFile[]> {
       found.push({
         bucket,
         key,
-        size: Number(stats.size),
         mtime: stats.mtime,
-        signature: signatureOf(stats),
+        signature: fileRevision(stats),
       });
     }
   }
@@ -105,7 +103,7 @@ export function createLocalWatcher(options: LocalWatcherOptions): LocalWatcher {
   const store = new LocalObjectStore(root);
   const log = options.logger?.child({ connection: connectionName, root });
   const intervalMs = options.intervalMs ?? 1000;
-  const settleMs = options.settleMs ?? Math.round(intervalMs * 0.9);
+  const settleMs = options.settleMs ?? DEFAULT_WATCH_SETTLE_MS;
   const batchSize = options.batchSize ?? 100;
   const now = options.now ?? Date.now;
   const sightings = new Map<string, Sighting>();
@@ -124,7 +122,7 @@ export function createLocalWatcher(options: LocalWatcherOptions): LocalWatcher {
     // HEAD through the store reads the sidecar the same way the graph will: content type, ETag and the
     // generated-output marker, which lets outputs be skipped here without asking the ingest.
     const info = await store.head(file.bucket, file.key);
-    if (info.size !== file.size) return undefined;
+    if (info.revision !== file.signature) return undefined; // changed since the scan: the next one sees it
     if (isGeneratedObject(info)) return undefined;
     return {
       connection: connectionName,
@@ -134,6 +132,7 @@ export function createLocalWatcher(options: LocalWatcherOptions): LocalWatcher {
       ...(info.etag === undefined ? {} : { etag: info.etag }),
       ...(info.contentType === undefined ? {} : { contentType: info.contentType }),
       sequencer: file.signature,
+      revision: file.signature,
       eventTime: file.mtime.toISOString(),
       eventName: 'ObjectCreated:Put',
     };
@@ -194,7 +193,7 @@ export function createLocalWatcher(options: LocalWatcherOptions): LocalWatcher {
       if (timer || stopped) return;
       void scan();
       timer = setInterval(() => void scan(), intervalMs);
-      log?.info({ intervalMs }, 'watching local storage for new files');
+      log?.info({ intervalMs, settleMs }, 'watching local storage for new files');
     },
     async stop() {
       stopped = true;

@@ -6,8 +6,16 @@
  * for is durably started (or found to exist). A crash or an ingest failure before that leaves the message
  * in the queue, which redelivers it once its visibility timeout ends — redelivery, never loss. Duplicates
  * are the ingest's business: its workflow IDs make a redelivered event find the run already started.
+ *
+ * Stopping: the waiting long poll is aborted, and every message received but not yet ingested is made
+ * visible again at once (visibility timeout 0), so the next poller (a restarted worker, another replica)
+ * takes it now instead of after the visibility timeout. An ingest already running still finishes, but
+ * its message is left to that next poller. One gap remains that no client can close: a message SQS hands
+ * to a long poll at the very moment it is aborted is never seen here, and reappears only after the
+ * queue's visibility timeout.
  */
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   SQSClient,
@@ -35,7 +43,10 @@ export interface SqsPollerOptions {
 }
 
 export interface SqsPoller {
-  /** Aborts the waiting long poll, lets the messages in hand finish (ingest, delete), then resolves. */
+  /**
+   * Aborts the waiting long poll, makes the messages not yet ingested visible again at once, waits for
+   * ingests already running, then resolves.
+   */
   stop(): Promise<void>;
 }
 
@@ -127,6 +138,36 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     }
   }
 
+  /** Received and not yet ingested: what a stop hands back to the queue. */
+  const unfinished = new Set<Message>();
+  /** Handed back: another poller may hold it by now, so it is no longer this one's to delete. */
+  const released = new Set<Message>();
+
+  async function release(messages: Message[]): Promise<void> {
+    if (messages.length === 0) return;
+    for (const message of messages) released.add(message);
+    try {
+      const output = await sqsClient.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: 0,
+          })),
+        }),
+      );
+      for (const failure of output.Failed ?? []) {
+        log?.warn({ failure }, 'SQS message could not be released; it returns after its visibility timeout');
+      }
+    } catch (error) {
+      log?.warn(
+        { err: error },
+        'SQS messages could not be released; they return after their visibility timeout',
+      );
+    }
+  }
+
   async function deleteDone(messages: Message[]): Promise<void> {
     if (messages.length === 0) return;
     const output = await sqsClient.send(
@@ -162,6 +203,11 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
         );
         messages = output.Messages ?? [];
         backoffMs = baseBackoffMs;
+        if (stopping.signal.aborted) {
+          // Answered just as the stop came: not ours to start any more.
+          await release(messages);
+          break;
+        }
       } catch (error) {
         if (stopping.signal.aborted) break;
         log?.error({ err: error, retryInMs: backoffMs }, 'SQS receive failed');
@@ -169,9 +215,15 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
         backoffMs = Math.min(backoffMs * 2, 30_000);
         continue;
       }
-      // Messages in hand are finished even when stop() is called meanwhile: their runs may be starting.
+      for (const message of messages) unfinished.add(message);
+      // An ingest running when stop() is called still finishes (its runs may be starting), but its message
+      // was released by then and is left to the next poller.
       const handled = await Promise.all(
-        messages.map(async (message) => ((await handle(message)) ? message : undefined)),
+        messages.map(async (message) => {
+          const done = await handle(message);
+          unfinished.delete(message);
+          return done && !released.has(message) ? message : undefined;
+        }),
       );
       try {
         await deleteDone(handled.filter((message): message is Message => message !== undefined));
@@ -186,6 +238,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   return {
     async stop() {
       stopping.abort();
+      await release([...unfinished].filter((message) => !released.has(message)));
       await running;
       log?.info('SQS poller stopped');
     },

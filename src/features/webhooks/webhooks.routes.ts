@@ -34,7 +34,7 @@ const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
 const idParam = z.object({ id: z.string().describe('Webhook id, wh_…') });
 const noSuchWebhook = errorResponse('No such webhook for this account (`not_found`).');
 const invalidSubscription = errorResponse(
-  'Invalid body (`invalid_body`): a URL that is not http(s), unknown, repeated or no event types, unknown fields, or an internal address (issue code `outbound_address_refused`).',
+  'Invalid body (`invalid_body`): a URL that is not http(s), unknown, repeated or no event types, unknown fields, or an internal address, the API itself included (issue code `outbound_address_refused`).',
 );
 
 export function webhooksFeature(deps: WebhookUseCaseDeps): ApiFeature {
@@ -42,7 +42,7 @@ export function webhooksFeature(deps: WebhookUseCaseDeps): ApiFeature {
   const subscriptionBody = <T extends { url?: string | undefined }>(schema: z.ZodType<T>) => ({
     schema,
     contentType: 'application/json',
-    parse: (body: unknown) => parseSubscriptionBody(schema, body, deps.config.outbound),
+    parse: (body: unknown) => parseSubscriptionBody(schema, body, deps.config),
   });
   return {
     tags: [

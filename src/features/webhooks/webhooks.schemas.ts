@@ -102,7 +102,11 @@ export const deliverySchema = z.strictObject({
   eventId: z.string().describe('evt_…, also the webhook-id header of every attempt'),
   eventType: webhookEventTypeSchema,
   workflowId: z.string(),
-  state: z.enum(['pending', 'succeeded', 'failed', 'disabled']),
+  state: z
+    .enum(['pending', 'succeeded', 'failed', 'disabled', 'refused'])
+    .describe(
+      '`refused`: the outbound address policy refused the target at connect time; the subscription is disabled with the reason.',
+    ),
   attempts: z.number().int(),
   lastStatus: z.number().int().nullable(),
   lastError: z.string().nullable(),

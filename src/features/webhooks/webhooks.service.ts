@@ -27,7 +27,8 @@ import {
   type DeliveryPageCursor,
   type SubscriptionPatch,
 } from '../../db/webhook-subscriptions.js';
-import { OUTBOUND_ADDRESS_REFUSED, createAddressPolicy } from '../../core/net/address-policy.js';
+import { OUTBOUND_ADDRESS_REFUSED } from '../../core/net/address-policy.js';
+import { outboundAddressPolicy } from '../../core/net/own-api-address.js';
 import type { DeliveryStarter } from '../../core/jobs/orchestrator-ports.js';
 import {
   deliveryIdFor,
@@ -52,7 +53,7 @@ export const secretRotationOverlapMs = 24 * 3_600_000;
 
 export interface WebhookUseCaseDeps {
   db: Db;
-  config: Pick<Config, 'outbound'>;
+  config: Pick<Config, 'outbound' | 'http'>;
   secretsKey: () => Promise<SecretsKey>;
   /** Starts redeliveries; absent when the API runs without the job engine (then 503). */
   deliveries?: DeliveryStarter | undefined;
@@ -62,16 +63,16 @@ export interface WebhookUseCaseDeps {
 
 /**
  * A subscription body: by its schema, then its URL by the outbound address policy (which also runs at
- * every delivery attempt, on the resolved address).
+ * every delivery attempt, on the resolved address), the service's own API kept out.
  */
 export function parseSubscriptionBody<T extends { url?: string | undefined }>(
   schema: z.ZodType<T>,
   body: unknown,
-  policy: Config['outbound'],
+  config: WebhookUseCaseDeps['config'],
 ): T {
   const data = parseRequestBody(schema, body);
   const url = data.url;
-  const refused = url === undefined ? undefined : refusedOutboundUrl(url, createAddressPolicy(policy.allow));
+  const refused = url === undefined ? undefined : refusedOutboundUrl(url, outboundAddressPolicy(config));
   if (refused !== undefined) {
     const issue: ApiIssue = { path: '/url', code: OUTBOUND_ADDRESS_REFUSED, message: `url: ${refused}` };
     throw new ApiError(422, 'invalid_body', 'The request body is invalid', [issue]);

@@ -3,14 +3,17 @@
  * Built by a factory over their dependencies and wired in the worker (docs/architecture.md §16).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailureCategory } from '@temporalio/common';
 import { ClassifiedError, isClassifiedError } from '../../core/errors.js';
 import type { TransformGraph } from '../../core/graph/graph.js';
 import { graphSinks, sourceLabel, summarizeGraph } from '../../core/graph/summary.js';
-import { executeGraph } from '../../core/imaging/index.js';
+import { executeGraph, SourceSupersededError } from '../../core/imaging/index.js';
+import { DEFAULT_CONNECTION } from '../../core/graph/units.js';
 import type { StoreRegistry } from '../../core/storage/connections.js';
 import { generatedMetadata } from '../../core/storage/generated-metadata.js';
 import { finalStateOf } from '../../core/jobs/job-status.js';
 import type { GraphRunRecorder } from '../../db/graph-runs.js';
+import { objectUri } from '../../core/storage/store-errors.js';
 import type { ThrottleGate } from '../../db/throttle-gate.js';
 import { imagingHeartbeatIntervalMs } from '../workflows/definitions.js';
 import type {
@@ -125,6 +128,7 @@ export function createActivities(deps: ActivityDeps) {
             sourceBucket: source?.type === 'StorageSource' ? source.bucket : '',
             sourceKey: source?.type === 'StorageSource' ? source.key : '',
           }),
+          ...(input.sourceRevision === undefined ? {} : { expectedSourceRevision: input.sourceRevision }),
         });
         // Recorded before the activity completes: if this write fails or the worker dies first, the
         // activity is retried (the outputs are rewritten with the same bytes) until the row is right.
@@ -137,12 +141,38 @@ export function createActivities(deps: ActivityDeps) {
         return { sinks: result.sinks, failures: result.failures };
       } catch (error) {
         if (context.cancellationSignal.aborted) throw error;
+        const object = source?.type === 'StorageSource' ? sourceUri(deps, source) : 'the source';
+        // Not a failure: the event's version is gone, and the newer one has its own run.
+        if (error instanceof SourceSupersededError) {
+          context.log.info(`graph superseded: ${object} changed after its event`, { object });
+          await deps.runs.advance(input.workflowId, { state: 'superseded' });
+          return { sinks: [], failures: [], superseded: { reason: error.message } };
+        }
+        // An expected failure (a corrupt upload, a missing object, storage that is down) is one line with
+        // its code and object; Temporal's own log of the failure carries the stack, which is for bugs.
+        if (isClassifiedError(error)) {
+          const what = error.retryable ? 'graph attempt failed, to be retried' : 'graph failed';
+          context.log.warn(`${what}: ${error.code} ${object}: ${error.message}`, {
+            code: error.code,
+            object,
+          });
+        }
         throw toApplicationFailure(error);
       } finally {
         clearInterval(ticker);
       }
     },
   };
+}
+
+/** `local://uploads/cat.jpg`, `s3://photos/in/cat.jpg`: the source as log lines name it. */
+function sourceUri(
+  deps: ActivityDeps,
+  source: { storage?: string | undefined; bucket: string; key: string },
+) {
+  const connection = source.storage ?? DEFAULT_CONNECTION;
+  const scheme = deps.stores.has(connection) ? deps.stores.get(connection).kind : 's3';
+  return objectUri({ scheme, bucket: source.bucket, key: source.key });
 }
 
 async function loadGraph(deps: ActivityDeps, input: RunGraphInput): Promise<TransformGraph> {
@@ -161,7 +191,9 @@ async function loadGraph(deps: ActivityDeps, input: RunGraphInput): Promise<Tran
 
 /**
  * The classification becomes the failure type; only `transient` is retryable, and a server-given
- * delay (S3 Retry-After / SlowDown) becomes the next retry delay.
+ * delay (S3 Retry-After / SlowDown) becomes the next retry delay. Classified failures are expected, not
+ * bugs: they are BENIGN, which keeps Temporal from logging each with its stack as a warning (runGraph
+ * logs its own line instead) and from counting it in its failure metrics.
  *
  * The cause recorded in the history is the classified error alone, not the library error under it:
  * an SDK error's chain and stacks push a failure past the server's 4 KB limit for retried activities,
@@ -178,6 +210,7 @@ export function toApplicationFailure(error: unknown): unknown {
     type: error.code,
     message: error.message,
     nonRetryable: !error.retryable,
+    category: ApplicationFailureCategory.BENIGN,
     details: error.unit === undefined ? [] : [{ unit: error.unit }],
     ...(error.retryAfterMs === undefined ? {} : { nextRetryDelay: error.retryAfterMs }),
     cause: recorded,

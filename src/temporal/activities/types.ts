@@ -26,11 +26,15 @@ export interface RunGraphInput {
    * throttle, whose reservation would otherwise have recorded it.
    */
   recordStart?: boolean;
+  /** The source revision the run's event named: another one makes the run `superseded`. */
+  sourceRevision?: string;
 }
 
 export interface RunGraphResult {
   sinks: SinkOutcome[];
   failures: SinkFailureOutcome[];
+  /** Set when the source was replaced after its event: nothing was written, nothing is to be announced. */
+  superseded?: { reason: string };
 }
 
 export interface GraphDescription {

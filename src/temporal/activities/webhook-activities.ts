@@ -4,7 +4,8 @@
  *   targets (the account's enabled subscriptions to the type, and the batch's callbackUrl) and records
  *   one delivery each; the calling workflow then starts the delivery workflows.
  * - `attemptWebhookDelivery` (webhooks queue): one signed HTTP attempt through the SSRF-guarded client,
- *   logged. Secrets are opened here and never enter workflow history.
+ *   logged. Secrets are opened here and never enter workflow history. A target the address policy
+ *   refuses ends the delivery as `refused` and disables its subscription, with the reason, as 410 does.
  * - `webhookRetrySchedule` (webhooks queue, local): the configured delays between attempts, read once
  *   by each delivery workflow.
  */
@@ -29,6 +30,7 @@ import {
   setDeliveryState,
   subscriptionsForEvent,
 } from '../../db/webhook-subscriptions.js';
+import { OUTBOUND_ADDRESS_REFUSED } from '../../core/net/address-policy.js';
 import type { OutboundClient } from '../../core/net/outbound-http.js';
 import type { WebhookEventType } from '../../core/webhooks/webhook-events.js';
 import { deliveryIdFor, deliveryWorkflowIdFor, eventIdFor } from '../../core/webhooks/webhook-ids.js';
@@ -75,8 +77,11 @@ export interface AttemptInput {
 }
 
 export interface AttemptResult {
-  /** `gone`: 410, the subscription is disabled; `stopped`: disabled or deleted before the attempt. */
-  outcome: 'succeeded' | 'retry' | 'gone' | 'stopped';
+  /**
+   * `gone`: 410, the subscription is disabled; `stopped`: disabled or deleted before the attempt;
+   * `refused`: the address policy refused the target at connect time, which no retry can change.
+   */
+  outcome: 'succeeded' | 'retry' | 'gone' | 'stopped' | 'refused';
   attempt?: number;
   status?: number;
   error?: string;
@@ -192,6 +197,24 @@ export function createWebhookActivities(deps: WebhookDeps) {
         },
       });
 
+      if (result.kind === 'error' && result.code === OUTBOUND_ADDRESS_REFUSED) {
+        // The policy answers the same on every attempt: retrying for three days would change nothing.
+        const error = `${result.code}: ${result.message}`;
+        if (subscriptionId) {
+          await disableSubscription(
+            db,
+            subscriptionId,
+            `${error} (delivery ${delivery.id} at ${now.toISOString()})`,
+          );
+        }
+        const attempt = await recordAttempt(db, delivery.id, {
+          status: null,
+          latencyMs: result.latencyMs,
+          error,
+          state: 'refused',
+        });
+        return { outcome: 'refused', attempt, error };
+      }
       if (result.kind === 'error') {
         const error = `${result.code}: ${result.message}`;
         const attempt = await recordAttempt(db, delivery.id, {

@@ -141,6 +141,7 @@ export class TemporalJobEngine
             graph: input.graph,
             summary,
             imagingTaskQueue: this.config.temporal.taskQueues.imaging,
+            ...(input.sourceRevision === undefined ? {} : { sourceRevision: input.sourceRevision }),
             ...(this.config.throttle?.enabled === false ? { throttle: false } : {}),
           },
         ],

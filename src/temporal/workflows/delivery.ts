@@ -1,8 +1,10 @@
 /**
- * One webhook delivery (`delivery/<eventId>/<target>`, docs/architecture.md §11): attempts on a durable schedule of
- * about three days until the receiver answers 2xx. 410 Gone disables the subscription and stops;
- * `Retry-After` on 429/503 replaces the next delay; a subscription disabled meanwhile stops it. The
- * attempt activity signs and sends; the signing secret never enters this workflow's history.
+ * One webhook delivery (`delivery/<eventId>/<target>`, docs/architecture.md §11): attempts on a durable
+ * schedule of about three days until the receiver answers 2xx. 410 Gone disables the subscription and
+ * stops; a target the outbound address policy refuses ends it at once as `refused` (the policy would
+ * answer the same on every attempt); `Retry-After` on 429/503 replaces the next delay; a subscription
+ * disabled meanwhile stops it. The attempt activity signs and sends; the signing secret never enters
+ * this workflow's history.
  */
 import {
   patched,
@@ -31,8 +33,11 @@ export interface DeliveryWorkflowInput {
   summary: string;
 }
 
+/** The patch that ends a delivery at once when the address policy refused its target. */
+export const refusedDeliveriesPatch = 'refused-deliveries';
+
 export interface DeliveryWorkflowResult {
-  state: 'succeeded' | 'failed' | 'disabled';
+  state: 'succeeded' | 'failed' | 'disabled' | 'refused';
   attempts: number;
   lastStatus?: number;
 }
@@ -68,6 +73,11 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
           : 'subscription disabled',
       );
       return { state: 'disabled', attempts: attempt, ...status };
+    }
+    // Patched: a delivery recorded before refusals ended it kept retrying, and must replay that way.
+    if (result.outcome === 'refused' && patched(refusedDeliveriesPatch)) {
+      setCurrentDetails(`refused by the outbound address policy: ${result.error ?? ''}`);
+      return { state: 'refused', attempts: attempt };
     }
     const retryAfter =
       result.retryAfterMs === undefined ? undefined : Math.min(result.retryAfterMs, maxRetryAfterMs);

@@ -53,6 +53,8 @@ export interface GraphWorkflowInput {
   throttle?: boolean;
   /** Where delivery workflows run; by default the webhooks queue beside this workflow's own queue. */
   webhooksTaskQueue?: string;
+  /** Triggered runs: the source revision their event named (see RunGraphInput). */
+  sourceRevision?: string;
 }
 
 /** The patch that introduced the throttle into graph runs. */
@@ -61,6 +63,9 @@ export const throttlePatch = 'throttle';
 export const readModelPatch = 'read-model';
 /** The patch after which a failed graph is a failed workflow execution (Failed in the Temporal UI). */
 export const failedGraphsFailPatch = 'failed-graphs-fail';
+
+/** The patch that lets a run end as `superseded` when its source was replaced after its event. */
+export const supersededPatch = 'superseded-source';
 
 export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOutcome> {
   const { workflowId } = workflowInfo();
@@ -130,11 +135,18 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
       ...(input.graph ? { graph: input.graph } : {}),
       // Without the throttle no reservation records the start; the activity does.
       ...(input.throttle === false && patched(readModelPatch) ? { recordStart: true } : {}),
+      ...(input.sourceRevision === undefined ? {} : { sourceRevision: input.sourceRevision }),
     });
     outcome.sinks = result.sinks;
     outcome.failures = result.failures;
-    const state = finalStateOf(result);
-    moveTo(state, `${state}: ${result.sinks.length} written, ${result.failures.length} failed`);
+    // Patched: histories recorded before a run could be superseded replay as they ran. A superseded run
+    // wrote nothing and announces nothing (graphEventType has no event for it).
+    if (result.superseded && patched(supersededPatch)) {
+      moveTo('superseded', `superseded: ${result.superseded.reason}`);
+    } else {
+      const state = finalStateOf(result);
+      moveTo(state, `${state}: ${result.sinks.length} written, ${result.failures.length} failed`);
+    }
   } catch (error) {
     if (isCancellation(error)) {
       delete outcome.throttledUntil;

@@ -1,12 +1,16 @@
 /** executeGraph's contract: outcomes per sink, one download, idempotent bytes, cancellation, limits. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { isClassifiedError } from '../../../src/core/errors.js';
 import type { TransformGraph } from '../../../src/core/graph/index.js';
 import { hashCanonicalJson } from '../../../src/core/canonical-json.js';
-import { executeGraph } from '../../../src/core/imaging/index.js';
+import { executeGraph, SourceSupersededError } from '../../../src/core/imaging/index.js';
+import { LocalObjectStore } from '../../../src/core/storage/local-store.js';
+import { fixturePath } from '../../support/fixtures.js';
 import { MemoryStore, storesOf } from '../../support/memory-store.js';
 import { fixtureStore, graphOf, inBucket, outBucket } from './helpers.js';
 
@@ -243,5 +247,87 @@ describe('executeGraph', () => {
     assert.deepEqual([meta.width, meta.height], [256, 179]);
     assert.deepEqual([result.sinks[0]!.width, result.sinks[0]!.height], [256, 179]);
     assert.ok(Date.now() - started < 15_000, `${Date.now() - started} ms`);
+  });
+});
+
+describe('executeGraph on a source replaced after its event', () => {
+  const jpeg = readFileSync(fixturePath('jpeg-progressive-srgb-icc.jpg'));
+  const graph = graphOf(
+    'upload.jpg',
+    [{ type: 'Resize', width: 32 }],
+    [{ format: { format: 'webp' }, key: 'superseded/upload.webp' }],
+  );
+  let root: string;
+  let store: LocalObjectStore;
+  let file: string;
+
+  beforeEach(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'pixelshift-superseded-'));
+    mkdirSync(path.join(root, inBucket));
+    store = new LocalObjectStore(root);
+    file = path.join(root, inBucket, 'upload.jpg');
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  const revisionNow = async () => (await store.head(inBucket, 'upload.jpg')).revision!;
+  const written = () => store.list(outBucket).catch(() => []);
+
+  it('when the file the event named has been replaced, then the run is superseded and writes nothing', async () => {
+    writeFileSync(file, jpeg);
+    const named = await revisionNow();
+    writeFileSync(file, Buffer.concat([jpeg, Buffer.from('a newer upload')]));
+    const error = await executeGraph(graph, { stores: storesOf(store), expectedSourceRevision: named }).then(
+      () => assert.fail('expected the run to be superseded'),
+      (caught: unknown) => caught,
+    );
+    assert.ok(error instanceof SourceSupersededError, String(error));
+    assert.equal(error.expected, named);
+    assert.equal(error.found, await revisionNow());
+    assert.deepEqual(await written(), []);
+  });
+
+  it('when the file is still the revision the event named, then the run processes it', async () => {
+    writeFileSync(file, jpeg);
+    const result = await executeGraph(graph, {
+      stores: storesOf(store),
+      expectedSourceRevision: await revisionNow(),
+    });
+    assert.deepEqual(result.failures, []);
+    assert.equal(result.sinks.length, 1);
+  });
+
+  it('when a half-written file is read and its writer resumes before the decode fails, then the run is superseded, not failed', async () => {
+    writeFileSync(file, jpeg.subarray(0, 20_000));
+    const named = await revisionNow();
+    // The writer appends the rest right after the run has downloaded the first part.
+    const resumingWriter = Object.assign(Object.create(store) as LocalObjectStore, {
+      async getBuffer(...args: Parameters<LocalObjectStore['getBuffer']>) {
+        const read = await store.getBuffer(...args);
+        appendFileSync(file, jpeg.subarray(20_000));
+        return read;
+      },
+    });
+    const error = await executeGraph(graph, {
+      stores: storesOf(resumingWriter),
+      expectedSourceRevision: named,
+    }).then(
+      () => assert.fail('expected the run to be superseded'),
+      (caught: unknown) => caught,
+    );
+    assert.ok(error instanceof SourceSupersededError, String(error));
+    assert.deepEqual(await written(), []);
+  });
+
+  it('when a half-written file stays as it is, then the run fails as corrupt_input as before', async () => {
+    writeFileSync(file, jpeg.subarray(0, 20_000));
+    const error = await executeGraph(graph, {
+      stores: storesOf(store),
+      expectedSourceRevision: await revisionNow(),
+    }).then(
+      () => assert.fail('expected the run to fail'),
+      (caught: unknown) => caught,
+    );
+    assert.ok(isClassifiedError(error), String(error));
+    assert.equal(error.code, 'corrupt_input');
   });
 });

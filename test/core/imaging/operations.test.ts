@@ -69,6 +69,23 @@ describe('geometry', () => {
     assert.deepEqual(await size([{ type: 'Resize', width: 492, withoutEnlargement: false }]), [492, 690]);
   });
 
+  it('when a small source gets a cover or fill thumbnail with both dimensions, then it is exactly that size', async () => {
+    // photo is 246×345: smaller than the box on one side, so never-enlarge would break square grids.
+    assert.deepEqual(await size([{ type: 'Resize', width: 320, height: 320 }]), [320, 320]);
+    assert.deepEqual(await size([{ type: 'Resize', width: 320, height: 320, fit: 'cover' }]), [320, 320]);
+    assert.deepEqual(await size([{ type: 'Resize', width: 400, height: 300, fit: 'fill' }]), [400, 300]);
+    assert.notDeepEqual(
+      await size([{ type: 'Resize', width: 320, height: 320, fit: 'cover', withoutEnlargement: true }]),
+      [320, 320],
+      'unless withoutEnlargement is set explicitly',
+    );
+    assert.deepEqual(
+      await size([{ type: 'Resize', width: 1000, height: 1000, fit: 'inside' }]),
+      [246, 345],
+      'inside, contain and outside keep never enlarging',
+    );
+  });
+
   it('when Resize letterboxes with contain, then the bars have the background colour', async () => {
     const pixels = await run([
       { type: 'Resize', width: 100, height: 100, fit: 'contain', background: '#ff0000' },

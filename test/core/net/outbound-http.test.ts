@@ -92,6 +92,42 @@ describe('outbound HTTP client', () => {
     assert.equal(result.kind === 'error' && result.code, 'invalid_url');
   });
 
+  test("when the target is where the service's own API listens, then nothing is sent unless its port is allow-listed", async () => {
+    const ownApi = { ranges: ['127.0.0.1'], port: receiver.port };
+    const loopbackAllowed = createOutboundClient({
+      policy: createAddressPolicy(['127.0.0.1', 'public.example.test'], ownApi),
+      resolver: fakeDns,
+    });
+    const before = receiver.hits;
+    for (const url of [
+      `http://127.0.0.1:${receiver.port}/v1/keys`,
+      `http://public.example.test:${receiver.port}/v1/keys`,
+    ]) {
+      const result = await loopbackAllowed.post(post(url));
+      assert.equal(result.kind === 'error' && result.code, 'outbound_address_refused', url);
+      assert.match(result.kind === 'error' ? result.message : '', /own API/);
+    }
+    assert.equal(receiver.hits, before);
+
+    const portAllowed = createOutboundClient({
+      policy: createAddressPolicy([`127.0.0.1:${receiver.port}`], ownApi),
+      resolver: fakeDns,
+    });
+    const result = await portAllowed.post(post(`http://127.0.0.1:${receiver.port}/hook`));
+    assert.equal(result.kind === 'response' && result.status, 200);
+  });
+
+  test('when the allow-list names another port, then the receiver is refused', async () => {
+    const otherPort = createOutboundClient({
+      policy: createAddressPolicy([`127.0.0.1:${receiver.port + 1}`]),
+      resolver: fakeDns,
+    });
+    const before = receiver.hits;
+    const result = await otherPort.post(post(`http://127.0.0.1:${receiver.port}/hook`));
+    assert.equal(result.kind === 'error' && result.code, 'outbound_address_refused');
+    assert.equal(receiver.hits, before);
+  });
+
   describe('with loopback allow-listed', () => {
     const open = createOutboundClient({
       policy: createAddressPolicy(['127.0.0.1', 'public.example.test']),

@@ -5,7 +5,12 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { ClassifiedError } from '../../../src/core/errors.js';
 import { validateGraph } from '../../../src/core/graph/validate.js';
-import { createObjectStores, storageConnectionsSchema } from '../../../src/core/storage/connections.js';
+import {
+  createObjectStores,
+  DEFAULT_WATCH_SETTLE_MS,
+  localWatchSettings,
+  storageConnectionsSchema,
+} from '../../../src/core/storage/connections.js';
 import { LocalObjectStore } from '../../../src/core/storage/local-store.js';
 import { S3ObjectStore } from '../../../src/core/storage/s3-store.js';
 
@@ -94,5 +99,30 @@ void test('when an unknown connection is asked for, then it fails as invalid_gra
         error.message === `Unknown storage connection ${JSON.stringify(name)}`,
     );
     assert.equal(registry.has(name), false);
+  }
+});
+
+void test('when a local connection is watched, then its settle time is the default or the one it gives', () => {
+  const parsed = storageConnectionsSchema.parse({
+    plain: { kind: 'local', root: scratch },
+    watched: { kind: 'local', root: scratch, watch: true },
+    patient: { kind: 'local', root: scratch, watch: { settle: '30s' } },
+    defaulted: { kind: 'local', root: scratch, watch: {} },
+    off: { kind: 'local', root: scratch, watch: false },
+  });
+  const settle = (name: string) => {
+    const connection = parsed[name]!;
+    return connection.kind === 'local' ? localWatchSettings(connection)?.settleMs : 'not local';
+  };
+  assert.equal(settle('plain'), undefined);
+  assert.equal(settle('off'), undefined);
+  assert.equal(settle('watched'), DEFAULT_WATCH_SETTLE_MS);
+  assert.equal(settle('defaulted'), DEFAULT_WATCH_SETTLE_MS);
+  assert.equal(settle('patient'), 30_000);
+  assert.equal(DEFAULT_WATCH_SETTLE_MS, 5_000);
+  for (const bad of ['0s', '2h', 'soon', 5, { settle: '1s', interval: '1s' }]) {
+    const watch = typeof bad === 'object' ? bad : { settle: bad };
+    const result = storageConnectionsSchema.safeParse({ x: { kind: 'local', root: scratch, watch } });
+    assert.equal(result.success, false, JSON.stringify(bad));
   }
 });

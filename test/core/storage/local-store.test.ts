@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { after, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { isClassifiedError, type ErrorCode } from '../../../src/core/errors.js';
 import { generatedMetadata, isGeneratedObject } from '../../../src/core/storage/generated-metadata.js';
 import { LocalObjectStore } from '../../../src/core/storage/local-store.js';
@@ -325,4 +326,154 @@ void test('when a read pins a version, then local storage refuses it rather than
     'Could not get local://photos/versions/cat.jpg: local storage does not keep object versions',
   );
   await rejectsWith(store.head(bucket, 'versions/cat.jpg', { versionId: 'v1' }), 'invalid_graph');
+});
+
+describe('symbolic links below the root', () => {
+  // Everything a link could reach lives here, beside the root: none of it may be read or written.
+  const outside = path.join(scratch, 'outside');
+  const secret = 'outside the root';
+
+  before(async () => {
+    await mkdir(outside, { recursive: true });
+    await writeFile(path.join(outside, 'secret.txt'), secret);
+  });
+
+  async function outsideUntouched(): Promise<void> {
+    assert.deepEqual(await filesUnder(outside), ['secret.txt'], 'nothing was written outside the root');
+    assert.equal(await readFile(path.join(outside, 'secret.txt'), 'utf8'), secret);
+  }
+
+  test('when a key is a link to a file outside, then reads, writes and deletes refuse it and listings skip it', async () => {
+    await mkdir(path.join(root, bucket, 'linked-file'), { recursive: true });
+    await symlink(path.join(outside, 'secret.txt'), path.join(root, bucket, 'linked-file', 'secret.txt'));
+    const key = 'linked-file/secret.txt';
+    const read = await rejectsWith(store.getBuffer(bucket, key), 'access_denied');
+    assert.equal(
+      read.message,
+      'Could not get local://photos/linked-file/secret.txt: the path has a symbolic link in it',
+    );
+    await rejectsWith(store.head(bucket, key), 'access_denied');
+    await rejectsWith(store.put(bucket, key, Buffer.from('overwritten')), 'access_denied');
+    await rejectsWith(store.delete(bucket, key), 'access_denied');
+    assert.deepEqual(await store.list(bucket, 'linked-file/'), []);
+    await outsideUntouched();
+  });
+
+  test('when a folder on the key is a link to a folder outside, then nothing is read, written or listed through it', async () => {
+    await symlink(outside, path.join(root, bucket, 'linked-folder'));
+    await rejectsWith(store.getBuffer(bucket, 'linked-folder/secret.txt'), 'access_denied');
+    await rejectsWith(store.head(bucket, 'linked-folder/secret.txt'), 'access_denied');
+    await rejectsWith(store.put(bucket, 'linked-folder/new.jpg', Buffer.from('x')), 'access_denied');
+    await rejectsWith(store.put(bucket, 'linked-folder/deeper/new.jpg', Buffer.from('x')), 'access_denied');
+    await rejectsWith(store.delete(bucket, 'linked-folder/secret.txt'), 'access_denied');
+    await rejectsWith(store.list(bucket, 'linked-folder/'), 'access_denied');
+    const everything = (await store.list(bucket)).map((object) => object.key);
+    assert.ok(!everything.some((key) => key.startsWith('linked-folder/')), 'the whole listing skips it');
+    await outsideUntouched();
+  });
+
+  test('when the bucket folder itself is a link, then it is refused like any other link', async () => {
+    await symlink(outside, path.join(root, 'linked-bucket'));
+    await rejectsWith(store.getBuffer('linked-bucket', 'secret.txt'), 'access_denied');
+    await rejectsWith(store.put('linked-bucket', 'new.jpg', Buffer.from('x')), 'access_denied');
+    await rejectsWith(store.list('linked-bucket'), 'access_denied');
+    await outsideUntouched();
+  });
+
+  test("when the store's own metadata or temp folders are links, then writes refuse to go through them", async () => {
+    const ownRoot = path.join(scratch, 'own-root');
+    await mkdir(path.join(ownRoot, bucket), { recursive: true });
+    const ownStore = new LocalObjectStore(ownRoot);
+    await symlink(outside, path.join(ownRoot, '.pixelshift-tmp'));
+    await rejectsWith(ownStore.put(bucket, 'a.jpg', Buffer.from('x')), 'access_denied');
+    await rm(path.join(ownRoot, '.pixelshift-tmp'));
+    await mkdir(path.join(ownRoot, '.pixelshift-meta'), { recursive: true });
+    await symlink(outside, path.join(ownRoot, '.pixelshift-meta', bucket));
+    await rejectsWith(ownStore.put(bucket, 'a.jpg', Buffer.from('x')), 'access_denied');
+    await rejectsWith(ownStore.head(bucket, 'a.jpg'), 'source_not_found');
+    await outsideUntouched();
+  });
+
+  test('when a folder is swapped for a link while reads and writes go on, then none of them ever goes through it', async () => {
+    const swapped = path.join(root, bucket, 'swapped');
+    await mkdir(swapped, { recursive: true });
+    await writeFile(path.join(swapped, 'secret.txt'), 'inside the root');
+    await symlink(outside, `${swapped}.link`);
+    // Another process swaps the real folder and the link back and forth as fast as it can (a folder that
+    // a write recreated in between is swept away).
+    const swapper = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs');
+         const [dir, link, parked] = process.argv.slice(1);
+         const move = (from, to) => {
+           try { fs.renameSync(from, to); } catch { fs.rmSync(to, { recursive: true, force: true }); fs.renameSync(from, to); }
+         };
+         for (;;) { move(dir, parked); move(link, dir); move(dir, link); move(parked, dir); }`,
+        swapped,
+        `${swapped}.link`,
+        `${swapped}.parked`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const outcomes = new Map<string, number>();
+    const count = (outcome: string) => outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    try {
+      for (let round = 0; round < 2_000; round++) {
+        const read = await store.getBuffer(bucket, 'swapped/secret.txt').then(
+          ({ data }) => data.toString(),
+          (error: unknown) => (isClassifiedError(error) ? error.code : String(error)),
+        );
+        assert.notEqual(read, secret, `round ${round} read the file outside the root`);
+        count(read);
+        await store.put(bucket, `swapped/written-${round % 10}.jpg`, Buffer.from('x')).then(
+          () => count('written'),
+          (error: unknown) => count(isClassifiedError(error) ? error.code : String(error)),
+        );
+        if (round >= 100 && outcomes.has('inside the root') && outcomes.has('access_denied')) break;
+      }
+    } finally {
+      if (swapper.exitCode === null) {
+        const exited = new Promise((resolve) => swapper.once('exit', resolve));
+        swapper.kill();
+        await exited;
+      }
+    }
+    const seen = JSON.stringify(Object.fromEntries(outcomes));
+    assert.ok(outcomes.has('inside the root'), `some reads found the real folder: ${seen}`);
+    assert.ok(outcomes.has('access_denied'), `some reads met the link and were refused: ${seen}`);
+    const unexpected = [...outcomes.keys()].filter(
+      (outcome) =>
+        !['inside the root', 'written', 'access_denied', 'source_not_found', 'invalid_graph'].includes(
+          outcome,
+        ),
+    );
+    assert.deepEqual(unexpected, []);
+    await outsideUntouched();
+  });
+});
+
+void test('when key segments merely start with dots, then they are ordinary keys', async () => {
+  const dotted = 'dotted';
+  const keys = ['..cover.jpg', '.well-known/x', 'a/..b/c.png', '.../d.jpg'];
+  for (const key of keys) {
+    await store.put(dotted, key, Buffer.from(key));
+    assert.equal((await store.getBuffer(dotted, key)).data.toString(), key);
+    assert.equal((await store.head(dotted, key)).size, key.length);
+  }
+  assert.deepEqual(
+    (await store.list(dotted)).map((object) => object.key),
+    [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+  );
+  for (const key of keys) await store.delete(dotted, key);
+  assert.deepEqual(await store.list(dotted), []);
+});
+
+void test('when the root folder does not exist yet, then reads find no bucket and the first write creates it', async () => {
+  const fresh = new LocalObjectStore(path.join(scratch, 'not-yet', 'root'));
+  const missing = await rejectsWith(fresh.head('photos', 'a.jpg'), 'source_not_found');
+  assert.match(missing.message, /bucket was not found/);
+  await fresh.put('photos', 'a.jpg', Buffer.from('x'));
+  assert.equal((await fresh.head('photos', 'a.jpg')).size, 1);
 });

@@ -201,6 +201,7 @@ describe('throttle outlook in batches', () => {
       partial: 0,
       failed: 0,
       cancelled: 0,
+      superseded: 0,
     });
     assert.deepEqual(res.body.throttle, {
       transformsPerHour: 1,

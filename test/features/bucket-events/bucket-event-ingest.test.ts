@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ensureAccount, insertRule, newRuleId, type RuleFields } from '../../../src/db/index.js';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
+import { executeGraph } from '../../../src/core/imaging/index.js';
 import { generatedMetadata } from '../../../src/core/storage/generated-metadata.js';
+import { S3ObjectStore } from '../../../src/core/storage/s3-store.js';
 import type { StorageGrants } from '../../../src/core/storage/grants.js';
 import {
   createEventIngest,
@@ -13,6 +17,9 @@ import type { ObjectCreatedEvent } from '../../../src/core/triggers/trigger-type
 import { MAX_S3_RUN_ID_BYTES } from '../../../src/core/jobs/workflow-ids.js';
 import { FakeOrchestrator } from '../../support/fake-orchestrator.js';
 import { MemoryStore, storesOf } from '../../support/memory-store.js';
+import { fixturePath } from '../../support/fixtures.js';
+import { createTestBucket, testS3Client, testS3Credentials, testS3Region } from '../../support/s3-buckets.js';
+import { s3Endpoint } from '../../support/services.js';
 import { databaseTargets, openMigrated, type TestDatabase } from '../../support/test-databases.js';
 
 const thumbTemplate: TransformGraph = {
@@ -333,5 +340,102 @@ describe('isBucketGrantedToAnyone', () => {
     assert.equal(isBucketGrantedToAnyone(policy, 'archive', 'pub'), true);
     assert.equal(isBucketGrantedToAnyone(policy, 'default', 'pub'), false);
     assert.equal(isBucketGrantedToAnyone(policy, 'archive', 'in-1'), false);
+  });
+});
+
+describe('createEventIngest on a real S3 server', () => {
+  let endpoint: string;
+  let s3: S3Client;
+  let s3Store: S3ObjectStore;
+  const s3Stores = { get: () => s3Store };
+
+  before(async () => {
+    endpoint = await s3Endpoint();
+    s3 = testS3Client(endpoint);
+    s3Store = new S3ObjectStore({
+      endpoint,
+      region: testS3Region,
+      forcePathStyle: true,
+      credentials: testS3Credentials,
+    });
+  });
+  after(() => {
+    s3.destroy();
+    s3Store.destroy();
+  });
+
+  async function upload(bucket: string, key: string, file: string, contentType: string): Promise<string> {
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: readFileSync(fixturePath(file)),
+        ContentType: contentType,
+      }),
+    );
+    return put.VersionId ?? '';
+  }
+
+  /** Ingests one event on `bucket` with a PNG-only rule, and runs the graph it started. */
+  async function ingestAndRun(bucket: string, versionId: string) {
+    grants[accountId] = [{ connection: 'default', buckets: [bucket] }];
+    await insertRule(database.db, {
+      id: newRuleId(),
+      accountId,
+      ...fields({ bucket, contentTypes: ['image/png'] }),
+    });
+    // Like S3's own notifications: the event names the version but carries no content type.
+    const result = await ingestFor({ stores: s3Stores }).ingest([
+      event('uploads/pic.png', {
+        bucket,
+        versionId,
+        sequencer: undefined,
+        etag: undefined,
+        eventTime: '2026-01-01T00:00:00Z',
+      }),
+    ]);
+    const [run] = orchestrator.startedGraphRuns();
+    const output = run && (await executeGraph(run.graph, { stores: s3Stores }));
+    return { result, run, output };
+  }
+
+  it('when an event names a version that was overwritten since, then the rule and the run see that version', async () => {
+    const bucket = await createTestBucket(endpoint, 'versioned');
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+    );
+    // 68×68 PNG, then overwritten by a 290×442 JPEG before the event is handled.
+    const first = await upload(bucket, 'uploads/pic.png', 'png-palette-8bit.png', 'image/png');
+    await upload(bucket, 'uploads/pic.png', 'jpeg-icc-adobe-rgb.jpg', 'image/jpeg');
+    const { result, run, output } = await ingestAndRun(bucket, first);
+    assert.equal(result.started, 1, 'the rule for PNGs matched the named version');
+    assert.deepEqual(run!.graph.transformUnits[0], {
+      type: 'StorageSource',
+      storage: 'default',
+      bucket,
+      key: 'uploads/pic.png',
+      versionId: first,
+    });
+    assert.deepEqual(output!.failures, []);
+    assert.deepEqual(
+      output!.sinks.map((sink) => [sink.width, sink.height]),
+      [[64, 64]],
+      'made from the square PNG, not the JPEG that replaced it',
+    );
+  });
+
+  it('when an event names a version on a bucket that keeps none, then the version is ignored and the run succeeds', async () => {
+    const bucket = await createTestBucket(endpoint, 'unversioned');
+    await upload(bucket, 'uploads/pic.png', 'png-palette-8bit.png', 'image/png');
+    const { result, run, output } = await ingestAndRun(bucket, '3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY');
+    assert.equal(result.started, 1);
+    assert.deepEqual(run!.graph.transformUnits[0], {
+      type: 'StorageSource',
+      storage: 'default',
+      bucket,
+      key: 'uploads/pic.png',
+    });
+    assert.deepEqual(output!.failures, []);
+    assert.equal(output!.sinks.length, 1);
   });
 });

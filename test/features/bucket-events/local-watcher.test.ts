@@ -56,6 +56,32 @@ describe('local storage watcher', () => {
     assert.match(event!.sequencer!, /^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/);
   });
 
+  test('when a file is emitted, then its event carries the revision the store reports for that version', async () => {
+    drop('uploads/rev.jpg');
+    await tick();
+    await tick();
+    const [event] = ingest.events;
+    const info = await new LocalObjectStore(root).head('uploads', 'rev.jpg');
+    assert.equal(event!.revision, info.revision);
+    assert.equal(event!.sequencer, info.revision);
+  });
+
+  test('when no settle time is given, then a file must stay unchanged for five seconds of scans', async () => {
+    const patient = createLocalWatcher({ connectionName: 'default', root, ingest, now: () => clock });
+    try {
+      drop('uploads/slow.jpg');
+      for (let second = 0; second < 5; second += 1) {
+        await patient.scan();
+        clock += 1000;
+      }
+      assert.deepEqual(keys(), [], 'still settling after four seconds unchanged');
+      await patient.scan();
+      assert.deepEqual(keys(), ['uploads/slow.jpg']);
+    } finally {
+      await patient.stop();
+    }
+  });
+
   test('when a file is still being written across several scans, then it is emitted once, whole, after it stops changing', async () => {
     const file = drop('uploads/big.jpg', Buffer.alloc(1000, 1));
     for (let chunk = 0; chunk < 6; chunk += 1) {

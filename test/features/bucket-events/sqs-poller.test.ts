@@ -178,6 +178,41 @@ describe('SQS poller on a real queue', () => {
     }
   });
 
+  test('when the poller stops while a received message is still being ingested, then the message is visible again at once for the next poller', async () => {
+    // Ten minutes: without the release on stop, the next poller would not see the message in this test.
+    const queueUrl = await createQueue(600);
+    const stuck = new FakeIngest();
+    let release!: () => void;
+    stuck.gate = new Promise((resolve) => (release = resolve));
+    const first = poll(queueUrl, stuck);
+    await send(queueUrl, s3RecordsBody('uploads', ['handed-back.jpg']));
+    await eventually(async () => {
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return Attributes?.ApproximateNumberOfMessagesNotVisible === '1';
+    }, 'the first poller holds the message');
+    const stopping = first.stop();
+    const ingest = new FakeIngest();
+    const second = poll(queueUrl, ingest);
+    try {
+      await ingest.waitForEvents(1);
+      assert.deepEqual(
+        ingest.events.map((event) => event.key),
+        ['handed-back.jpg'],
+      );
+      release();
+      await stopping;
+      await eventually(async () => (await queued(queueUrl)) === 0, 'the next poller deleted it');
+    } finally {
+      release();
+      await second.stop();
+    }
+  });
+
   test('when the same body is delivered twice, then both reach the ingest (deduplication is the ingest workflow IDs)', async () => {
     const queueUrl = await createQueue();
     const ingest = new FakeIngest();

@@ -151,6 +151,46 @@ describe('/v1/webhooks subscriptions', () => {
     );
   });
 
+  test("when loopback is allow-listed for a local receiver, then the service's own API address is still refused", async () => {
+    const local = await createTestApi({
+      env: { PIXELSHIFT_OUTBOUND_ALLOW: '127.0.0.1', HOST: '127.0.0.1', PORT: '3200' },
+    });
+    try {
+      const account = await createTestAccount(local);
+      const post = (url: string) =>
+        request(local.app)
+          .post('/v1/webhooks')
+          .set(account.auth)
+          .send({ url, events: ['graph.failed'] });
+      for (const url of ['http://localhost:3200/v1/keys', 'http://127.0.0.1:3200/v1/keys']) {
+        const refused = await post(url);
+        assert.equal(refused.status, 422, url);
+        assert.deepEqual(issueCodes(refused), [['/url', 'outbound_address_refused']]);
+        assert.match(
+          refused.body.error.issues[0].message,
+          /127\.0\.0\.1:3200 is where pixelshift's own API listens/,
+        );
+      }
+      assert.equal((await post('http://localhost:3201/hook')).status, 201, 'a receiver beside it is fine');
+      assert.equal((await post('http://127.0.0.1:3201/hook')).status, 201);
+    } finally {
+      await local.close();
+    }
+    const listed = await createTestApi({
+      env: { PIXELSHIFT_OUTBOUND_ALLOW: '127.0.0.1:3200', HOST: '127.0.0.1', PORT: '3200' },
+    });
+    try {
+      const account = await createTestAccount(listed);
+      const accepted = await request(listed.app)
+        .post('/v1/webhooks')
+        .set(account.auth)
+        .send({ url: 'http://127.0.0.1:3200/v1/hooks/h_1', events: ['graph.failed'] });
+      assert.equal(accepted.status, 201, 'listed with its port, the operator meant it');
+    } finally {
+      await listed.close();
+    }
+  });
+
   test('when the body is too large or not JSON, then 413 or 415', async () => {
     const account = await createTestAccount(api);
     const huge = await create(account.auth, {

@@ -10,6 +10,7 @@ import { ensureAccount } from '../../../src/db/index.js';
 import {
   deleteSubscription,
   getDelivery,
+  getSubscription,
   insertSubscription,
   listDeliveries,
   updateSubscription,
@@ -144,6 +145,38 @@ describe('webhook activities', () => {
     assert.equal(logged!.state, 'failed');
     assert.equal(logged!.attemptLog[0]!.status, 302);
     assert.match(logged!.attemptLog[0]!.error ?? '', /redirect_not_followed.*outbound_address_refused/);
+  });
+
+  test('when the address policy refuses the receiver at connect time, then the delivery ends as refused and the subscription says why', async () => {
+    const { id } = await subscription('acct-refused', '/refused');
+    const { deliveries } = await publish('acct-refused');
+    // The operator took loopback off the allow-list after the subscription was made.
+    const closedPolicy = createWebhookActivities({
+      db: database.db,
+      secretsKey: key,
+      outbound: createOutboundClient({ policy: createAddressPolicy([]) }),
+      attemptTimeoutMs: 5_000,
+      retryScheduleMs: configuredSchedule,
+    });
+    const result = await closedPolicy.attemptWebhookDelivery({
+      deliveryId: deliveries[0]!.deliveryId,
+      final: false,
+    });
+    assert.equal(result.outcome, 'refused');
+    assert.equal(receiver.requests('/refused').length, 0);
+    const [logged] = await listDeliveries(database.db, 'acct-refused', id, { limit: 10 });
+    assert.equal(logged!.state, 'refused');
+    assert.equal(logged!.attempts, 1);
+    assert.equal(
+      logged!.attemptLog[0]!.error,
+      'outbound_address_refused: 127.0.0.1 is a loopback IPv4 address',
+    );
+    const subscriptionRow = await getSubscription(database.db, 'acct-refused', id);
+    assert.equal(subscriptionRow!.enabled, false);
+    assert.match(
+      subscriptionRow!.disabledReason ?? '',
+      /^outbound_address_refused: 127\.0\.0\.1 is a loopback IPv4 address \(delivery dlv_/,
+    );
   });
 
   test('when the receiver answers 503 with an HTTP-date Retry-After, then the attempt returns the delay', async () => {

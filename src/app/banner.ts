@@ -1,0 +1,68 @@
+/**
+ * What the processes print when they start: which configuration runs (the embedded defaults, or the file
+ * PIXELSHIFT_CONFIG names) and every event feeder started, so an operator sees at once what is fed from
+ * where.
+ */
+import path from 'node:path';
+import type { Config } from '../core/config.js';
+import type { ExampleFolders } from './example-rule.js';
+
+export function configurationDescription(config: Pick<Config, 'configFile'>): string {
+  return config.configFile === undefined
+    ? 'embedded defaults (no PIXELSHIFT_CONFIG)'
+    : `${config.configFile} (PIXELSHIFT_CONFIG)`;
+}
+
+/** One line per feeder, or one saying there is none (events then come only over HTTP). */
+export function feederLines(descriptions: readonly string[], indent = ''): string[] {
+  if (descriptions.length === 0) return [`${indent}none (bucket events arrive only over HTTP)`];
+  return descriptions.map((description) => `${indent}${description}`);
+}
+
+export interface DevBannerInfo {
+  config: Pick<Config, 'configFile'>;
+  api: string;
+  temporalUi: string | undefined;
+  dataDir: string;
+  storageRoot: string;
+  feeders: readonly string[];
+  devKey: { keyId: string; secret: string };
+  devAccountId: string;
+  exampleFolders: ExampleFolders | undefined;
+}
+
+export function devBannerLines(info: DevBannerInfo): string[] {
+  const embedded = info.config.configFile === undefined;
+  return [
+    '',
+    'pixelshift is running',
+    `  config       ${configurationDescription(info.config)}`,
+    `  API          ${info.api}`,
+    `  Swagger      ${info.api}/swagger`,
+    `  Temporal UI  ${info.temporalUi ?? '(not configured)'}`,
+    ...(embedded
+      ? [`  storage      ${info.storageRoot}  (connection "default": bucket = first folder)`]
+      : []),
+    `  data         ${info.dataDir}`,
+    '  event feeders',
+    ...feederLines(info.feeders, '    '),
+    '',
+    ...(info.exampleFolders
+      ? [
+          'drop a photo into the uploads folder; its 320 px WebP thumbnail appears in thumbnails (example rule):',
+          `  uploads      ${info.exampleFolders.uploads}${path.sep}`,
+          `  thumbnails   ${info.exampleFolders.thumbnails}${path.sep}`,
+          '',
+        ]
+      : []),
+    `dev key pair for account "${info.devAccountId}":`,
+    `  client_id      ${info.devKey.keyId}`,
+    `  client_secret  ${info.devKey.secret}`,
+    '',
+    'get a token:',
+    `  curl -s -u ${info.devKey.keyId}:${info.devKey.secret} -d grant_type=client_credentials ${info.api}/oauth/token`,
+    '',
+    'Ctrl-C stops everything.',
+    '',
+  ];
+}
