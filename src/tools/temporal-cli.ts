@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { searchAttributeFlags } from '../temporal/search-attributes.js';
+import { fairnessDynamicConfig } from '../temporal/scheduling.js';
 import { freePort, unrefStream, waitForPort } from './ports.js';
 import { ensurePipTarget, toolsRoot } from './python-tools.js';
 
@@ -79,6 +80,8 @@ export interface DevServerOptions {
   /** No web UI (tests): saves memory and a port. */
   headless?: boolean;
   namespace?: string;
+  /** Task-queue fairness across accounts (docs/architecture.md §7.1); on unless false (a test's control run). */
+  fairness?: boolean;
   log?: (line: string) => void;
 }
 
@@ -97,6 +100,11 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
   const namespace = options.namespace ?? 'default';
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace];
   args.push('--log-level', 'error', ...searchAttributeFlags());
+  if (options.fairness !== false) {
+    for (const [key, value] of Object.entries(fairnessDynamicConfig)) {
+      args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+    }
+  }
   // The metrics and HTTP ports default to fixed numbers; pick free ones so parallel servers never collide.
   args.push('--metrics-port', String(await freePort()), '--http-port', String(await freePort()));
   let uiUrl: string | undefined;

@@ -5,6 +5,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Config } from '../../core/config.js';
 import { accountIdKey } from '../search-attributes.js';
+import { accountPriority } from '../scheduling.js';
 import type { DeliveryStarter, StartDeliveryInput } from '../../core/jobs/orchestrator-ports.js';
 import type { deliveryWorkflow } from '../workflows/delivery.js';
 
@@ -24,6 +25,7 @@ export class TemporalDeliveryStarter implements DeliveryStarter {
         staticSummary: input.summary,
         staticDetails: `Redelivery ${input.deliveryId}`,
         typedSearchAttributes: [{ key: accountIdKey, value: input.accountId }],
+        priority: accountPriority(input.accountId),
       });
       return true;
     } catch (error) {

@@ -13,6 +13,7 @@ import {
   triggerKey,
 } from '../search-attributes.js';
 import { batchStatusQuery, graphStatusQuery, throttleChangedSignal } from '../workflows/definitions.js';
+import { accountPriority } from '../scheduling.js';
 import { batchWorkflowId } from '../../core/jobs/workflow-ids.js';
 import {
   graphStates,
@@ -76,6 +77,7 @@ export class TemporalJobEngine
           { key: triggerKey, value: 'api' },
           { key: stateKey, value: 'running' },
         ],
+        priority: accountPriority(input.accountId),
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -157,6 +159,7 @@ export class TemporalJobEngine
           { key: sourceKey, value: sourceLabel(input.graph) },
           { key: stateKey, value: 'queued' },
         ],
+        priority: accountPriority(input.accountId),
       });
       return { workflowId: input.workflowId, started: true };
     } catch (error) {

@@ -29,6 +29,7 @@ import {
   recordStateActivityOptions,
 } from './definitions.js';
 import { graphWorkflow, readModelPatch } from './graph.js';
+import { accountPriority } from '../scheduling.js';
 import { graphWorkflowId } from '../../core/jobs/workflow-ids.js';
 import { batchCompletedData } from '../../core/webhooks/webhook-events.js';
 import { emitWebhookEvent, webhookEventsPatch, webhooksTaskQueueBeside } from './webhook-events.js';
@@ -123,6 +124,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
         // A graph ID runs once: a replayed or retried batch never starts a graph twice.
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        priority: accountPriority(input.accountId),
       });
       graphs[description.index] = outcome;
     } catch (error) {

@@ -25,6 +25,7 @@ import {
 import type { createActivities } from '../activities/index.js';
 import type { TransformGraph } from '../../core/graph/graph.js';
 import { stateKey } from '../search-attributes.js';
+import { accountPriority } from '../scheduling.js';
 import type { GraphRef } from '../activities/types.js';
 import {
   graphStatusQuery,
@@ -86,6 +87,7 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     ...imagingActivityOptions,
     taskQueue: input.imagingTaskQueue,
     summary: `transform ${input.summary}`,
+    priority: accountPriority(input.accountId),
   });
 
   // Local activities: one short transaction each, run inside the workflow task (no extra round trip

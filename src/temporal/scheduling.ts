@@ -1,0 +1,33 @@
+/**
+ * Fair scheduling across accounts (docs/architecture.md §7.1). Every workflow and activity an account
+ * causes carries the account as its Temporal fairness key, so a server with task-queue fairness enabled
+ * dispatches each queue's backlog round-robin across accounts instead of first in, first out: one
+ * account's flood of graphs waits behind its own backlog, not in front of everyone else's work.
+ *
+ * Temporal passes a workflow's priority on to its activities and child workflows; the batch's child
+ * graphs and the imaging activity set it explicitly all the same, so the work of batches and graphs that
+ * began before the key existed (no priority to pass on) is keyed too. Without fairness enabled on the server the key is carried and
+ * ignored: dispatch stays first in, first out.
+ */
+import type { Priority } from '@temporalio/common';
+
+/**
+ * The account id as the fairness key, at the default weight (every account gets an equal share).
+ * Account ids are at most 63 ASCII characters (src/db/accounts.ts), inside Temporal's 64-byte limit.
+ */
+export function accountPriority(accountId: string): Priority {
+  return { fairnessKey: accountId };
+}
+
+/**
+ * The server's dynamic config that makes it honour fairness keys (Temporal server 1.29 or later; off by
+ * default). `enableFairness` implies the priority matcher (`useNewMatcher`), spelled out all the
+ * same, as in the documented cluster config; `enableMigration` drains tasks queued before fairness was switched on, which
+ * would otherwise be stranded in the old backlog. All three are task-queue settings: an operator may set
+ * them globally, per namespace or per task queue (docs/configuration.md).
+ */
+export const fairnessDynamicConfig: Readonly<Record<string, boolean>> = {
+  'matching.useNewMatcher': true,
+  'matching.enableFairness': true,
+  'matching.enableMigration': true,
+};
