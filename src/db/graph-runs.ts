@@ -109,9 +109,7 @@ export async function advanceGraphRun(db: Db, workflowId: string, change: GraphR
 
 /** Records how a batch ended; if it was cancelled, its graphs that never started end as cancelled. */
 export async function finishBatch(db: Db, batchId: string, state: BatchState, at?: Date): Promise<void> {
-  await db.execute(
-    sql`select batch_finish(${batchId}, ${state}, ${at?.toISOString() ?? null}::timestamptz)`,
-  );
+  await db.execute(sql`select batch_finish(${batchId}, ${state}, ${at?.toISOString() ?? null}::timestamptz)`);
 }
 
 export function graphOutcomeOf(row: GraphRunRow): GraphOutcome {
@@ -177,7 +175,11 @@ export async function listBatchGraphRuns(
     .limit(page.limit);
 }
 
-export async function getBatchGraphRun(db: Db, batchId: string, index: number): Promise<GraphRunRow | undefined> {
+export async function getBatchGraphRun(
+  db: Db,
+  batchId: string,
+  index: number,
+): Promise<GraphRunRow | undefined> {
   const [row] = await db
     .select()
     .from(graphRuns)
@@ -187,7 +189,11 @@ export async function getBatchGraphRun(db: Db, batchId: string, index: number): 
 }
 
 /** A run of the account; another account's run is reported like a missing one. */
-export async function getGraphRun(db: Db, accountId: string, workflowId: string): Promise<GraphRunRow | undefined> {
+export async function getGraphRun(
+  db: Db,
+  accountId: string,
+  workflowId: string,
+): Promise<GraphRunRow | undefined> {
   const [row] = await db
     .select()
     .from(graphRuns)
@@ -247,7 +253,9 @@ export async function usageOf(
   accountId: string,
   range: { from: Date; to: Date; granularity: 'hour' | 'day' },
 ): Promise<UsageRow[]> {
-  const bucket = sql`date_trunc(${range.granularity}, ${usageHourly.hour}, 'UTC')`;
+  // Inlined, not a parameter: GROUP BY must see the same expression as the select list.
+  const unit = range.granularity === 'day' ? sql.raw(`'day'`) : sql.raw(`'hour'`);
+  const bucket = sql`date_trunc(${unit}, ${usageHourly.hour}, 'UTC')`;
   const rows = await db
     .select({
       start: sql<string>`${bucket}`,

@@ -18,12 +18,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import type { TransformGraph } from '../core/graph/graph.js';
-import type {
-  BatchState,
-  GraphState,
-  SinkFailureOutcome,
-  SinkOutcome,
-} from '../core/jobs/job-status.js';
+import type { BatchState, GraphState, SinkFailureOutcome, SinkOutcome } from '../core/jobs/job-status.js';
 import type { RunTrigger } from '../core/jobs/orchestrator-ports.js';
 import type { HookMapping } from '../core/triggers/inbound-hook-mapping.js';
 

@@ -15,7 +15,7 @@ import { listReservations } from '../../src/db/throttle-reservations.js';
 import { graphStatusQuery } from '../../src/temporal/workflows/definitions.js';
 import type { BatchStatus, GraphOutcome } from '../../src/core/jobs/job-status.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
-import { callApi, startStack, type Stack } from '../support/stack.js';
+import { callApi, readBatch, startStack, type Stack } from '../support/stack.js';
 
 const W = 4000;
 /** Observed activity starts follow their slot by a scheduling delay; this much of it is tolerated. */
@@ -85,7 +85,7 @@ describe('throttle end to end (window 4 s)', () => {
   }
 
   const status = async (api: Api, batchId: string) =>
-    (await api(`/v1/batches/${batchId}`)).body as BatchStatus & {
+    (await readBatch(api, batchId)) as BatchStatus & {
       throttle?: { expectedLastStartAt: string };
     };
 

@@ -189,7 +189,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       for (;;) {
         const { status, body } = await stack.api(`/v1/batches/${batchId}`, { token });
         const batch = body as BatchStatus;
-        if (status === 200 && batch.state !== 'running') return batch;
+        if (status === 200 && batch.state !== 'running') {
+          return readBatch((pathname) => stack.api(pathname, { token }), batchId);
+        }
         if (Date.now() > deadline)
           throw new Error(`batch ${batchId} still ${batch.state} after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 250));
@@ -218,6 +220,31 @@ async function exchangeToken(baseUrl: string, keyId: string, secret: string): Pr
   });
   const body = (await response.json()) as { access_token: string };
   return body.access_token;
+}
+
+/**
+ * A batch's status with all its graphs, paged as a client pages them (`GET /v1/batches/{id}/graphs`): the
+ * shape e2e tests assert on. Throws when the status is not 200.
+ */
+export async function readBatch(
+  call: (pathname: string) => Promise<{ status: number; body: unknown }>,
+  batchId: string,
+): Promise<BatchStatus> {
+  const status = await call(`/v1/batches/${batchId}`);
+  if (status.status !== 200)
+    throw new Error(`batch ${batchId}: ${status.status} ${JSON.stringify(status.body)}`);
+  const graphs: BatchStatus['graphs'] = [];
+  let pageToken: string | undefined;
+  do {
+    const query = `pageSize=1000${pageToken ? `&pageToken=${pageToken}` : ''}`;
+    const page = await call(`/v1/batches/${batchId}/graphs?${query}`);
+    if (page.status !== 200)
+      throw new Error(`graphs of ${batchId}: ${page.status} ${JSON.stringify(page.body)}`);
+    const body = page.body as { graphs: BatchStatus['graphs']; nextPageToken?: string };
+    graphs.push(...body.graphs);
+    pageToken = body.nextPageToken;
+  } while (pageToken);
+  return { ...(status.body as Omit<BatchStatus, 'graphs'>), graphs };
 }
 
 export async function callApi(

@@ -89,7 +89,10 @@ export function emptyCounts(): StateCounts {
 }
 
 /** The final state of a graph whose imaging ran to the end: every sink written, some, or none. */
-export function finalStateOf(result: { sinks: readonly unknown[]; failures: readonly unknown[] }): GraphState {
+export function finalStateOf(result: {
+  sinks: readonly unknown[];
+  failures: readonly unknown[];
+}): GraphState {
   if (result.failures.length === 0) return 'succeeded';
   return result.sinks.length ? 'partial' : 'failed';
 }

@@ -22,9 +22,17 @@ export const runListQuerySchema = z.strictObject({
 export type RunListQuery = z.output<typeof runListQuerySchema>;
 
 export const allRunsQuerySchema = z.strictObject({
-  trigger: z.enum(['s3', 'webhook']).optional().describe('Only runs started by bucket events or by inbound hooks.'),
+  trigger: z
+    .enum(['s3', 'webhook'])
+    .optional()
+    .describe('Only runs started by bucket events or by inbound hooks.'),
   rule: z.string().min(1).max(64).optional().describe('Only runs of this rule (implies `trigger=s3`).'),
-  hook: z.string().min(1).max(64).optional().describe('Only runs of this inbound hook (implies `trigger=webhook`).'),
+  hook: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('Only runs of this inbound hook (implies `trigger=webhook`).'),
   ...runFilters,
 });
 export type AllRunsQuery = z.output<typeof allRunsQuerySchema>;
@@ -39,7 +47,10 @@ export const runSummarySchema = z
     ruleId: z.string().optional().describe('The rule that started it (bucket events).'),
     hookId: z.string().optional().describe('The inbound hook that started it.'),
     source: z.string().describe('`bucket/key` of the source image.'),
-    sourceVersion: z.string().optional().describe('The object version the event named, when the bucket keeps versions.'),
+    sourceVersion: z
+      .string()
+      .optional()
+      .describe('The object version the event named, when the bucket keeps versions.'),
     state: z.enum(graphStates),
     startedAt: z.string().describe('When the run was started (its event or hook call accepted).'),
     closedAt: z.string().optional(),

@@ -37,7 +37,11 @@ export function listS3Runs(deps: RunDeps, accountId: string, query: RunListQuery
 }
 
 /** `query` is validated; its `pageToken` is already the sequence number the previous page ended at. */
-export async function listRuns(deps: RunDeps, accountId: string, query: AllRunsQuery): Promise<RunListResponse> {
+export async function listRuns(
+  deps: RunDeps,
+  accountId: string,
+  query: AllRunsQuery,
+): Promise<RunListResponse> {
   const { rule, hook, state, since, until, pageSize, pageToken } = query;
   // A rule only starts bucket-event runs and a hook only webhook runs: asking for both finds nothing.
   const trigger = query.trigger ?? (rule ? 's3' : hook ? 'webhook' : undefined);

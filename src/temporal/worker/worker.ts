@@ -50,6 +50,8 @@ export async function createWorkers(options: WorkerOptions): Promise<RunningWork
       describeBatchGraphs: activities.describeBatchGraphs,
       reserveThrottleSlot: activities.reserveThrottleSlot,
       releaseThrottleSlot: activities.releaseThrottleSlot,
+      recordGraphRun: activities.recordGraphRun,
+      recordBatchEnd: activities.recordBatchEnd,
       publishWebhookEvent: activities.publishWebhookEvent,
     },
     shutdownGraceTime,

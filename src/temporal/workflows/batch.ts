@@ -205,7 +205,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
 
 /** A graph that failed reports its outcome in the failure's details (graph.ts, `failedGraphsFailPatch`). */
 function reportedOutcome(error: unknown): GraphOutcome | undefined {
-  if (!(error instanceof ChildWorkflowFailure) || !(error.cause instanceof ApplicationFailure)) return undefined;
+  if (!(error instanceof ChildWorkflowFailure) || !(error.cause instanceof ApplicationFailure))
+    return undefined;
   const [outcome] = error.cause.details ?? [];
   return isGraphOutcome(outcome) ? outcome : undefined;
 }

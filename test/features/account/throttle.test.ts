@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { graphWorkflowId } from '../../../src/core/jobs/workflow-ids.js';
+import { finishBatch } from '../../../src/db/graph-runs.js';
 import { listReservations, reserveSlot, setLimit } from '../../../src/db/throttle-reservations.js';
 import {
   createTestAccount,
@@ -171,19 +172,24 @@ describe('throttle outlook in batches', () => {
       .send({ graphs })
       .expect(201);
     const batchId = submitted.body.batchId as string;
-    // The engine has started graphs 0 and 1 (each reserved its slot); graph 2 is still queued in the batch.
-    const status = api.orchestrator.statuses.get(`batch/${accountId}/${batchId}`)!;
+    // The engine has started graphs 0 and 1 (each reserved its slot, as the worker does, recording what it
+    // decided); graph 2 has not reached the throttle yet.
     const slots: number[] = [];
     for (const index of [0, 1]) {
-      status.graphs[index]!.state = 'running';
       const graphKey = graphWorkflowId(accountId, batchId, index);
-      slots.push((await reserveSlot(api.db, { accountId, graphKey, windowMs: hour })).slotAt.getTime());
+      const reservation = await reserveSlot(api.db, {
+        accountId,
+        graphKey,
+        windowMs: hour,
+        recordOnRun: true,
+      });
+      slots.push(reservation.slotAt.getTime());
     }
-    status.counts = { ...status.counts, queued: 1, running: 2 };
 
     const res = await request(api.app).get(`/v1/batches/${batchId}`).set(account.auth).expect(200);
+    const page = await request(api.app).get(`/v1/batches/${batchId}/graphs`).set(account.auth).expect(200);
     assert.deepEqual(
-      res.body.graphs.map((graph: { state: string; throttledUntil?: string }) => [
+      page.body.graphs.map((graph: { state: string; throttledUntil?: string }) => [
         graph.state,
         graph.throttledUntil,
       ]),
@@ -214,7 +220,7 @@ describe('throttle outlook in batches', () => {
     assert.equal(one.body.outcome.throttledUntil, new Date(slots[1]!).toISOString());
 
     // Finished batches carry no outlook.
-    status.state = 'succeeded';
+    await finishBatch(api.db, batchId, 'succeeded');
     const done = await request(api.app).get(`/v1/batches/${batchId}`).set(account.auth).expect(200);
     assert.equal(done.body.throttle, undefined);
   });

@@ -10,6 +10,9 @@ describe('activity dependencies', () => {
       stores: { get: () => assert.fail('no storage'), has: () => false, names: () => [], destroy() {} },
       imaging: { maxInputPixels: 1, maxSourceBytes: 1 },
     };
-    assert.throws(() => createActivities(partial as unknown as ActivityDeps), /lack throttle, webhooks$/);
+    assert.throws(
+      () => createActivities(partial as unknown as ActivityDeps),
+      /lack throttle, webhooks, runs$/,
+    );
   });
 });

@@ -1,3 +1,4 @@
+import type { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import type { TransformGraph } from '../../../src/core/graph/graph.js';
 import { TemporalJobEngine } from '../../../src/temporal/client/temporal-orchestrator.js';
 import { createObjectStores } from '../../../src/core/storage/connections.js';
 import { createWorkers, type RunningWorkers } from '../../../src/temporal/worker/worker.js';
-import type { BatchStatus } from '../../../src/core/jobs/job-status.js';
+import type { BatchStatus, GraphOutcome } from '../../../src/core/jobs/job-status.js';
 import { ensureAccount } from '../../../src/db/index.js';
 import { databaseThrottleGate } from '../../../src/db/throttle-gate.js';
 import { databaseRunRecorder } from '../../../src/db/graph-runs.js';
@@ -174,6 +175,29 @@ describe('batch and graph workflows on a real Temporal dev server', () => {
       listed,
       [`batch/${account}/${batchId}`, ...[0, 1, 2, 3].map((i) => `graph/${account}/${batchId}/${i}`)].sort(),
     );
+    // The failed graph is a Failed execution (the UI's status filter finds it), failing with its code.
+    const failedIds = await waitFor(
+      async () => {
+        const ids: string[] = [];
+        for await (const execution of temporal.client.workflow.list({
+          query: `PixelshiftBatchId="${batchId}" AND ExecutionStatus="Failed"`,
+        })) {
+          ids.push(execution.workflowId);
+        }
+        return ids;
+      },
+      (ids) => ids.length === 1,
+    );
+    assert.deepEqual(failedIds, [`graph/${account}/${batchId}/2`]);
+    const failure = await temporal.client.workflow
+      .getHandle(`graph/${account}/${batchId}/2`)
+      .result()
+      .then(
+        () => assert.fail('the failed graph completed'),
+        (error: WorkflowFailedError) => error.cause as ApplicationFailure,
+      );
+    assert.equal(failure.type, 'corrupt_input');
+    assert.equal((failure.details?.[0] as GraphOutcome).state, 'failed');
     assert.equal(
       orchestrator.uiUrl(`batch/${account}/${batchId}`),
       `http://127.0.0.1:8233/namespaces/default/workflows/batch%2F${account}%2F${batchId}`,
