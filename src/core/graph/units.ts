@@ -4,6 +4,7 @@
  * Bounds live here so that validation, the OpenAPI document and the engine agree.
  */
 import { z } from 'zod';
+import { singleLinePattern, withoutNulPattern } from '../text-patterns.js';
 
 export const limits = {
   maxGraphsPerBatch: 1000,
@@ -26,10 +27,11 @@ export const DEFAULT_CONNECTION = 'default';
  * A storage connection's name, the same wherever one is named: server config, a unit's `storage`, a
  * rule or an inbound hook.
  */
+export const connectionNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const connectionNameSchema = z
   .string()
   .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    connectionNamePattern,
     'Expected a connection name of up to 64 letters, digits, dots, underscores and hyphens',
   );
 
@@ -41,13 +43,8 @@ const bucketName = z
   .min(1)
   .max(limits.maxBucketLength)
   .regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$|^[a-z0-9]$/);
-const objectKey = z
-  .string()
-  .min(1)
-  .max(limits.maxKeyLength)
-  // Control characters in keys are a classic source of log injection and broken URLs.
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  .refine((key) => !/[\u0000-\u001f\u007f]/.test(key), { message: 'a key without control characters' });
+// Control characters in keys are a classic source of log injection and broken URLs.
+const objectKey = z.string().min(1).max(limits.maxKeyLength).regex(singleLinePattern);
 
 export const colorSchema = z
   .string()
@@ -77,7 +74,7 @@ export const storageSourceSchema = z
     storage: connectionName.optional(),
     bucket: bucketName,
     key: objectKey,
-    versionId: z.string().min(1).max(1024).optional(),
+    versionId: z.string().min(1).max(1024).regex(singleLinePattern).optional(),
     /** Output is upright unless the graph says otherwise (docs/architecture.md §4). */
     autoOrient: z.boolean().optional(),
     /** Frame to read from multi-page input (TIFF pages, animation frames); all frames when omitted for animations. */
@@ -85,9 +82,21 @@ export const storageSourceSchema = z
   })
   .meta({ id: 'StorageSource' });
 
+const maxMetadataEntries = 32;
+const metadataNamePattern = /^[a-z0-9-]{1,64}$/;
+/**
+ * User metadata of a written object. The generator documents neither a record's key schema nor a
+ * refinement, so `propertyNames` and `maxProperties` state them.
+ */
 const metadataMap = z
-  .record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.string().max(1024))
-  .refine((map) => Object.keys(map).length <= 32, { message: 'at most 32 entries' });
+  .record(z.string().regex(metadataNamePattern), z.string().max(1024).regex(singleLinePattern))
+  .refine((map) => Object.keys(map).length <= maxMetadataEntries, {
+    message: `at most ${maxMetadataEntries} entries`,
+  })
+  .meta({
+    propertyNames: { type: 'string', pattern: metadataNamePattern.source },
+    maxProperties: maxMetadataEntries,
+  });
 
 export const storageSinkSchema = z
   .strictObject({
@@ -99,7 +108,7 @@ export const storageSinkSchema = z
       .string()
       .regex(/^[a-z]+\/[a-z0-9.+-]+$/)
       .optional(),
-    cacheControl: z.string().max(256).optional(),
+    cacheControl: z.string().max(256).regex(singleLinePattern).optional(),
     metadata: metadataMap.optional(),
   })
   .meta({ id: 'StorageSink' });
@@ -108,6 +117,50 @@ export const storageSinkSchema = z
 
 export const outputFormats = ['jpeg', 'png', 'webp', 'avif', 'tiff', 'gif'] as const;
 export const metadataPolicies = ['strip', 'keepIcc', 'keepCopyright', 'keepAll'] as const;
+
+/** Which flat options each format accepts. */
+export const formatOptions: Record<(typeof outputFormats)[number], readonly string[]> = {
+  jpeg: ['quality', 'progressive', 'mozjpeg', 'chromaSubsampling', 'maxBytes'],
+  png: ['palette', 'colors', 'compressionLevel', 'quality', 'effort', 'progressive'],
+  webp: ['quality', 'lossless', 'nearLossless', 'effort', 'animated', 'maxBytes'],
+  avif: ['quality', 'lossless', 'effort', 'chromaSubsampling', 'maxBytes'],
+  tiff: ['quality', 'compression'],
+  gif: ['colors', 'effort', 'animated'],
+};
+/** Effort ranges differ per encoder. */
+export const effortRange: Partial<Record<(typeof outputFormats)[number], [number, number]>> = {
+  png: [1, 10],
+  webp: [0, 6],
+  avif: [0, 9],
+  gif: [1, 10],
+};
+
+/**
+ * The per-format rules of an ImageFormat in JSON Schema, from formatOptions and effortRange, so that the
+ * document states what validate.ts checks: one branch per format naming the fields it allows and its
+ * effort range; for a format with both a byte budget and lossless output, a budget means lossy output.
+ */
+function formatVariants(): Record<string, unknown>[] {
+  return outputFormats.flatMap((format) => {
+    const allowed = ['type', 'format', 'metadata', ...formatOptions[format]];
+    const range = effortRange[format];
+    const properties = {
+      format: { const: format },
+      ...(range ? { effort: { minimum: range[0], maximum: range[1] } } : {}),
+    };
+    if (!allowed.includes('maxBytes') || !allowed.includes('lossless')) {
+      return [{ properties, propertyNames: { enum: allowed } }];
+    }
+    return [
+      { properties, propertyNames: { enum: allowed.filter((name) => name !== 'maxBytes') } },
+      {
+        properties: { ...properties, lossless: { const: false } },
+        propertyNames: { enum: allowed },
+        required: ['maxBytes'],
+      },
+    ];
+  });
+}
 
 /**
  * Format options are flat for the client's convenience; options that do not apply to the chosen
@@ -160,24 +213,7 @@ export const imageFormatSchema = z
       )
       .meta({ examples: [150_000] }),
   })
-  .meta({ id: 'ImageFormat' });
-
-/** Which flat options each format accepts. */
-export const formatOptions: Record<(typeof outputFormats)[number], readonly string[]> = {
-  jpeg: ['quality', 'progressive', 'mozjpeg', 'chromaSubsampling', 'maxBytes'],
-  png: ['palette', 'colors', 'compressionLevel', 'quality', 'effort', 'progressive'],
-  webp: ['quality', 'lossless', 'nearLossless', 'effort', 'animated', 'maxBytes'],
-  avif: ['quality', 'lossless', 'effort', 'chromaSubsampling', 'maxBytes'],
-  tiff: ['quality', 'compression'],
-  gif: ['colors', 'effort', 'animated'],
-};
-/** Effort ranges differ per encoder. */
-export const effortRange: Partial<Record<(typeof outputFormats)[number], [number, number]>> = {
-  png: [1, 10],
-  webp: [0, 6],
-  avif: [0, 9],
-  gif: [1, 10],
-};
+  .meta({ id: 'ImageFormat', anyOf: formatVariants() });
 
 // ---------------------------------------------------------------- geometry
 
@@ -205,7 +241,10 @@ export const resizeSchema = z
     withoutEnlargement: z.boolean().optional(),
     background: colorSchema.optional(),
   })
-  .meta({ id: 'Resize' });
+  // A Resize needs a width or a height (or both).
+  .meta({ id: 'Resize', anyOf: [{ required: ['width'] }, { required: ['height'] }] });
+
+const cropEdges = ['left', 'top', 'width', 'height'] as const;
 
 export const cropSchema = z
   .strictObject({
@@ -217,7 +256,26 @@ export const cropSchema = z
     width: z.number().positive().max(limits.maxDimension),
     height: z.number().positive().max(limits.maxDimension),
   })
-  .meta({ id: 'Crop' });
+  .meta({
+    id: 'Crop',
+    // Pixels are whole; fractions are at most 1 (that left + width and top + height are too is checked
+    // by the validator, `crop_outside_image`: JSON Schema cannot add two fields).
+    anyOf: [
+      {
+        properties: {
+          unit: { const: 'px' },
+          ...Object.fromEntries(cropEdges.map((edge) => [edge, { type: 'integer' }])),
+        },
+      },
+      {
+        properties: {
+          unit: { const: 'fraction' },
+          ...Object.fromEntries(cropEdges.map((edge) => [edge, { maximum: 1 }])),
+        },
+        required: ['unit'],
+      },
+    ],
+  });
 
 export const autoCropSchema = z
   .strictObject({
@@ -228,7 +286,14 @@ export const autoCropSchema = z
     width: dimension.optional(),
     height: dimension.optional(),
   })
-  .meta({ id: 'AutoCrop' });
+  .meta({
+    id: 'AutoCrop',
+    // `smart` needs the size to crop to; `trim` takes none.
+    anyOf: [
+      { properties: { mode: { const: 'smart' } }, required: ['width', 'height'] },
+      { properties: { mode: { const: 'trim' } }, propertyNames: { enum: ['type', 'mode', 'threshold'] } },
+    ],
+  });
 
 export const extendSchema = z
   .strictObject({
@@ -372,6 +437,7 @@ export const textSchema = z
       .string()
       .min(1)
       .max(2000)
+      .regex(withoutNulPattern)
       .describe('The text to draw: plain text (no markup); line breaks start new lines.')
       .meta({ examples: ['© 2026 Ada Lovelace'] }),
     font: z
