@@ -10,6 +10,8 @@ import {
   type RouteConfig as OpenApiRouteConfig,
 } from '@asteasolutions/zod-to-openapi';
 import type { z } from 'zod';
+import { connectionNamePattern } from '../core/graph/units.js';
+import { isPlainObject } from '../core/plain-object.js';
 import { errorResponseSchema } from './schemas.js';
 import { acceptsAnyMediaType, type ApiFeature, type Route } from './define-route.js';
 
@@ -18,6 +20,11 @@ export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']
 export interface OpenApiOptions {
   /** Absolute base URL clients should use (PUBLIC_URL); relative URLs otherwise. */
   publicUrl?: string | undefined;
+  /**
+   * The storage connections this server has. Every field that names one is documented as one of them:
+   * the server refuses any other name (`unknown_connection`), which a pattern alone would not say.
+   */
+  connectionNames?: readonly string[];
 }
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
@@ -119,7 +126,7 @@ export function buildOpenApiDocument(
   const tags = new Map<string, string>();
   for (const feature of features) for (const tag of feature.tags ?? []) tags.set(tag.name, tag.description);
 
-  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'pixelshift',
@@ -131,4 +138,20 @@ export function buildOpenApiDocument(
     security: [{ oauth2: [] }, { bearerAuth: [] }],
     tags: [...tags].map(([name, description]) => ({ name, description })),
   });
+  if (options.connectionNames?.length) enumerateConnectionNames(document, options.connectionNames);
+  return document;
+}
+
+/** Adds the configured names as an `enum` to every string schema with the connection-name pattern. */
+function enumerateConnectionNames(document: OpenApiDocument, names: readonly string[]): void {
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    if (!isPlainObject(node)) return;
+    if (node.type === 'string' && node.pattern === connectionNamePattern.source) node.enum = [...names];
+    Object.values(node).forEach(visit);
+  };
+  visit(document);
 }

@@ -121,7 +121,10 @@ export function createApp(deps: AppDeps): Express {
     rulesFeature({ db: deps.db, config }),
     runsFeature({ db: deps.db, orchestrator: deps.orchestrator, config }),
   ];
-  const document = buildOpenApiDocument(features, { publicUrl: config.http.publicUrl });
+  const document = buildOpenApiDocument(features, {
+    publicUrl: config.http.publicUrl,
+    connectionNames: Object.keys(config.storage.connections),
+  });
   app.locals.openApiDocument = document;
   mountRoutes(
     app,

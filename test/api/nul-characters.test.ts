@@ -20,13 +20,19 @@ const refusal = {
 };
 
 describe('NUL characters, which the database cannot hold', () => {
-  test('when a text field of a JSON body holds a NUL, then 400 invalid_request instead of a 500, and nothing is stored', async () => {
+  test('when a text field of a JSON body holds a NUL, then its schema refuses it (422 at that field) and nothing is stored', async () => {
     const res = await request(api.app)
       .post('/v1/keys')
       .set(account.auth)
       .send({ label: 'a\u0000b' })
-      .expect(400);
-    assert.deepEqual(res.body, refusal);
+      .expect(422);
+    assert.deepEqual(res.body.error.issues, [
+      {
+        path: '/label',
+        code: 'invalid_value',
+        message: 'Expected a label without control characters for label but received "a\\u0000b"',
+      },
+    ]);
     const keys = await request(api.app).get('/v1/keys').set(account.auth).expect(200);
     assert.deepEqual(
       (keys.body as { keys: { keyId: string }[] }).keys.map((key) => key.keyId),
@@ -34,7 +40,7 @@ describe('NUL characters, which the database cannot hold', () => {
     );
   });
 
-  test('when a NUL would land in a jsonb document (a rule template), then 400 invalid_request instead of a 500', async () => {
+  test('when a NUL would land in a jsonb document (a rule template), then the template schema refuses it (422 at that value)', async () => {
     const res = await request(api.app)
       .post('/v1/rules')
       .set(account.auth)
@@ -49,8 +55,11 @@ describe('NUL characters, which the database cannot hold', () => {
           ],
         },
       })
-      .expect(400);
-    assert.deepEqual(res.body, refusal);
+      .expect(422);
+    assert.deepEqual(
+      res.body.error.issues.map((issue: { path: string; code: string }) => [issue.path, issue.code]),
+      [['/template/transformUnits/2/metadata/note', 'invalid_value']],
+    );
     const rules = await request(api.app).get('/v1/rules').set(account.auth).expect(200);
     assert.deepEqual(rules.body, { rules: [] });
   });

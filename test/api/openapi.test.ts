@@ -145,6 +145,50 @@ describe('OpenAPI document', () => {
     assert.deepEqual(doc.paths['/healthz'].get.security, []);
   });
 
+  test('when a field names a storage connection, then the document lists the connections this server has', () => {
+    const schemas = doc.components.schemas;
+    const configured = Object.keys(api.config.storage.connections);
+    for (const [where, field] of [
+      [schemas.StorageSource, 'storage'],
+      [schemas.StorageSink, 'storage'],
+      [schemas.TemplateSink, 'storage'],
+      [schemas.Watermark, 'storage'],
+      [schemas.RuleRequest, 'connection'],
+      [schemas.HookMapping, 'connection'],
+    ] as const) {
+      assert.deepEqual(where.properties[field].enum, configured, field);
+    }
+  });
+
+  test('when a unit has rules across its fields that JSON Schema can state, then the document states them', () => {
+    const schemas = doc.components.schemas;
+    assert.deepEqual(schemas.Resize.anyOf, [{ required: ['width'] }, { required: ['height'] }]);
+    assert.deepEqual(
+      schemas.AutoCrop.anyOf.map((branch: any) => branch.properties.mode.const),
+      ['smart', 'trim'],
+    );
+    const webp = schemas.ImageFormat.anyOf.filter((branch: any) => branch.properties.format.const === 'webp');
+    assert.deepEqual(
+      webp.map((branch: any) => [branch.properties.effort, branch.properties.lossless, branch.required]),
+      [
+        [{ minimum: 0, maximum: 6 }, undefined, undefined],
+        [{ minimum: 0, maximum: 6 }, { const: false }, ['maxBytes']],
+      ],
+      'a byte budget only with lossy output',
+    );
+    const gif = schemas.ImageFormat.anyOf.find((branch: any) => branch.properties.format.const === 'gif');
+    assert.deepEqual(gif.propertyNames.enum.sort(), [
+      'animated',
+      'colors',
+      'effort',
+      'format',
+      'metadata',
+      'type',
+    ]);
+    const metadata = schemas.StorageSink.properties.metadata;
+    assert.deepEqual([metadata.propertyNames.pattern, metadata.maxProperties], ['^[a-z0-9-]{1,64}$', 32]);
+  });
+
   test('when every $ref is followed, then it lands on a component that exists', () => {
     for (const ref of refs(doc)) {
       const name = ref.replace('#/components/schemas/', '');

@@ -15,6 +15,8 @@ export const issueCodes = [
   'too_many_units',
   'too_deep',
   'too_many_pixels',
+  'inverted_percentiles',
+  'crop_outside_image',
   'missing_source',
   'misplaced_source',
   'missing_operation',

@@ -7,6 +7,7 @@
  * with those defaults written out.
  */
 import { z } from 'zod';
+import { singleLinePattern, withoutNulPattern } from '../text-patterns.js';
 
 /** An optional field with one fixed default, stated in its description and as the OpenAPI `default`. */
 function withDefault<T extends z.ZodType>(
@@ -26,14 +27,17 @@ function withDefaultRule<T extends z.ZodType>(schema: T, about: string, rule: st
 
 /**
  * The unit's description and an example with every default written out, for the OpenAPI document,
- * where the unit is the component named after its type.
+ * where the unit is the component named after its type. `crossFieldRules` are JSON Schema keywords for
+ * the rules between fields that validate.ts checks and zod's generator cannot derive (e.g. `anyOf`),
+ * so that the document states them too.
  */
 function documented<T extends z.ZodType>(
   schema: T,
   description: string,
   example: z.input<T> & { type: string },
+  crossFieldRules: Record<string, unknown> = {},
 ): T {
-  return schema.meta({ id: example.type, description, example });
+  return schema.meta({ ...crossFieldRules, id: example.type, description, example });
 }
 
 export const limits = {
@@ -57,10 +61,11 @@ export const DEFAULT_CONNECTION = 'default';
  * A storage connection's name, the same wherever one is named: server config, a unit's `storage`, a
  * rule or an inbound hook.
  */
+export const connectionNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const connectionNameSchema = z
   .string()
   .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    connectionNamePattern,
     'Expected a connection name of up to 64 letters, digits, dots, underscores and hyphens',
   );
 
@@ -72,13 +77,8 @@ const bucketName = z
   .min(1)
   .max(limits.maxBucketLength)
   .regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$|^[a-z0-9]$/);
-const objectKey = z
-  .string()
-  .min(1)
-  .max(limits.maxKeyLength)
-  // Control characters in keys are a classic source of log injection and broken URLs.
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  .refine((key) => !/[\u0000-\u001f\u007f]/.test(key), { message: 'a key without control characters' });
+// Control characters in keys are a classic source of log injection and broken URLs.
+const objectKey = z.string().min(1).max(limits.maxKeyLength).regex(singleLinePattern);
 
 export const colorSchema = z
   .string()
@@ -112,7 +112,7 @@ export const storageSourceSchema = documented(
     bucket: bucketName,
     key: objectKey,
     versionId: withDefaultRule(
-      z.string().min(1).max(1024),
+      z.string().min(1).max(1024).regex(singleLinePattern),
       'Object version to read, on a versioned bucket.',
       'the latest version',
     ),
@@ -128,9 +128,21 @@ export const storageSourceSchema = documented(
   { type: 'StorageSource', storage: 'default', bucket: 'photos', key: 'in/cat.jpg', autoOrient: true },
 );
 
+const maxMetadataEntries = 32;
+const metadataNamePattern = /^[a-z0-9-]{1,64}$/;
+/**
+ * User metadata of a written object. The generator documents neither a record's key schema nor a
+ * refinement, so `propertyNames` and `maxProperties` state them.
+ */
 const metadataMap = z
-  .record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.string().max(1024))
-  .refine((map) => Object.keys(map).length <= 32, { message: 'at most 32 entries' });
+  .record(z.string().regex(metadataNamePattern), z.string().max(1024).regex(singleLinePattern))
+  .refine((map) => Object.keys(map).length <= maxMetadataEntries, {
+    message: `at most ${maxMetadataEntries} entries`,
+  })
+  .meta({
+    propertyNames: { type: 'string', pattern: metadataNamePattern.source },
+    maxProperties: maxMetadataEntries,
+  });
 
 export const storageSinkSchema = documented(
   z.strictObject({
@@ -147,7 +159,11 @@ export const storageSinkSchema = documented(
       'Content-Type stored with the object.',
       'the MIME type of the format written, e.g. "image/webp"',
     ),
-    cacheControl: withDefaultRule(z.string().max(256), 'Cache-Control stored with the object.', 'none'),
+    cacheControl: withDefaultRule(
+      z.string().max(256).regex(singleLinePattern),
+      'Cache-Control stored with the object.',
+      'none',
+    ),
     metadata: withDefaultRule(
       metadataMap,
       'User metadata stored with the object.',
@@ -168,6 +184,50 @@ export const storageSinkSchema = documented(
 
 export const outputFormats = ['jpeg', 'png', 'webp', 'avif', 'tiff', 'gif'] as const;
 export const metadataPolicies = ['strip', 'keepIcc', 'keepCopyright', 'keepAll'] as const;
+
+/** Which flat options each format accepts. */
+export const formatOptions: Record<(typeof outputFormats)[number], readonly string[]> = {
+  jpeg: ['quality', 'progressive', 'mozjpeg', 'chromaSubsampling', 'maxBytes'],
+  png: ['palette', 'colors', 'compressionLevel', 'quality', 'effort', 'progressive'],
+  webp: ['quality', 'lossless', 'nearLossless', 'effort', 'animated', 'maxBytes'],
+  avif: ['quality', 'lossless', 'effort', 'chromaSubsampling', 'maxBytes'],
+  tiff: ['quality', 'compression'],
+  gif: ['colors', 'effort', 'animated'],
+};
+/** Effort ranges differ per encoder. */
+export const effortRange: Partial<Record<(typeof outputFormats)[number], [number, number]>> = {
+  png: [1, 10],
+  webp: [0, 6],
+  avif: [0, 9],
+  gif: [1, 10],
+};
+
+/**
+ * The per-format rules of an ImageFormat in JSON Schema, from formatOptions and effortRange, so that the
+ * document states what validate.ts checks: one branch per format naming the fields it allows and its
+ * effort range; for a format with both a byte budget and lossless output, a budget means lossy output.
+ */
+function formatVariants(): Record<string, unknown>[] {
+  return outputFormats.flatMap((format) => {
+    const allowed = ['type', 'format', 'metadata', ...formatOptions[format]];
+    const range = effortRange[format];
+    const properties = {
+      format: { const: format },
+      ...(range ? { effort: { minimum: range[0], maximum: range[1] } } : {}),
+    };
+    if (!allowed.includes('maxBytes') || !allowed.includes('lossless')) {
+      return [{ properties, propertyNames: { enum: allowed } }];
+    }
+    return [
+      { properties, propertyNames: { enum: allowed.filter((name) => name !== 'maxBytes') } },
+      {
+        properties: { ...properties, lossless: { const: false } },
+        propertyNames: { enum: allowed },
+        required: ['maxBytes'],
+      },
+    ];
+  });
+}
 
 /**
  * Format options are flat for the client's convenience; options that do not apply to the chosen
@@ -233,24 +293,8 @@ export const imageFormatSchema = documented(
   }),
   'How an output is encoded: just before its StorageSink. Options that do not apply to the format are refused.',
   { type: 'ImageFormat', format: 'webp', quality: 80, metadata: 'strip', lossless: false, effort: 4 },
+  { anyOf: formatVariants() },
 );
-
-/** Which flat options each format accepts. */
-export const formatOptions: Record<(typeof outputFormats)[number], readonly string[]> = {
-  jpeg: ['quality', 'progressive', 'mozjpeg', 'chromaSubsampling', 'maxBytes'],
-  png: ['palette', 'colors', 'compressionLevel', 'quality', 'effort', 'progressive'],
-  webp: ['quality', 'lossless', 'nearLossless', 'effort', 'animated', 'maxBytes'],
-  avif: ['quality', 'lossless', 'effort', 'chromaSubsampling', 'maxBytes'],
-  tiff: ['quality', 'compression'],
-  gif: ['colors', 'effort', 'animated'],
-};
-/** Effort ranges differ per encoder. */
-export const effortRange: Partial<Record<(typeof outputFormats)[number], [number, number]>> = {
-  png: [1, 10],
-  webp: [0, 6],
-  avif: [0, 9],
-  gif: [1, 10],
-};
 
 // ---------------------------------------------------------------- geometry
 
@@ -306,6 +350,8 @@ export const resizeSchema = documented(
     withoutEnlargement: false,
     background: opaqueBlack,
   },
+  // A Resize needs a width or a height (or both).
+  { anyOf: [{ required: ['width'] }, { required: ['height'] }] },
 );
 
 /**
@@ -322,6 +368,8 @@ export function resizeWithoutEnlargement(
   return !(exactSize && (fit === 'cover' || fit === 'fill'));
 }
 
+const cropEdges = ['left', 'top', 'width', 'height'] as const;
+
 export const cropSchema = documented(
   z.strictObject({
     type: z.literal('Crop'),
@@ -337,6 +385,25 @@ export const cropSchema = documented(
   }),
   'Cuts out a rectangle.',
   { type: 'Crop', unit: 'px', left: 10, top: 10, width: 200, height: 150 },
+  {
+    // Pixels are whole; fractions are at most 1 (that left + width and top + height are too is checked
+    // by the validator, `crop_outside_image`: JSON Schema cannot add two fields).
+    anyOf: [
+      {
+        properties: {
+          unit: { const: 'px' },
+          ...Object.fromEntries(cropEdges.map((edge) => [edge, { type: 'integer' }])),
+        },
+      },
+      {
+        properties: {
+          unit: { const: 'fraction' },
+          ...Object.fromEntries(cropEdges.map((edge) => [edge, { maximum: 1 }])),
+        },
+        required: ['unit'],
+      },
+    ],
+  },
 );
 
 export const autoCropSchema = documented(
@@ -354,6 +421,13 @@ export const autoCropSchema = documented(
   }),
   '"trim" removes uniform borders; "smart" crops to width×height around the most salient region, never enlarging.',
   { type: 'AutoCrop', mode: 'trim', threshold: 10 },
+  {
+    // `smart` needs the size to crop to; `trim` takes none.
+    anyOf: [
+      { properties: { mode: { const: 'smart' } }, required: ['width', 'height'] },
+      { properties: { mode: { const: 'trim' } }, propertyNames: { enum: ['type', 'mode', 'threshold'] } },
+    ],
+  },
 );
 
 const side = (name: string) => withDefault(offset, `Pixels added at the ${name}.`, 0);
@@ -596,6 +670,7 @@ export const textSchema = documented(
       .string()
       .min(1)
       .max(2000)
+      .regex(withoutNulPattern)
       .describe('The text to draw: plain text (no markup); line breaks start new lines.')
       .meta({ examples: ['© 2026 Ada Lovelace'] }),
     font: withDefault(

@@ -94,7 +94,8 @@ function checkGraph(
 
 // ------------------------------------------------------------------ 1. size
 
-function checkSize(input: unknown, base: (string | number)[]): ValidationIssue[] {
+/** Depth and unit count of a raw graph (or graph template), before any recursive parsing touches it. */
+export function checkSize(input: unknown, base: (string | number)[]): ValidationIssue[] {
   let units = 0;
   const stack: { node: unknown; path: (string | number)[]; depth: number }[] = [
     { node: input, path: base, depth: 1 },
@@ -365,10 +366,15 @@ function checkUnit(unit: TransformUnit, at: string, maxPixels: number): Validati
           if (value > 1)
             out.push(issue(`${at}/${name}`, 'out_of_range', 'a fraction between 0 and 1', name, value));
         }
+        // Sums of two fields: the one rule of a Crop that the document cannot state.
         if (unit.left + unit.width > 1)
-          out.push(issue(`${at}/width`, 'out_of_range', 'left + width of at most 1', 'width', unit.width));
+          out.push(
+            issue(`${at}/width`, 'crop_outside_image', 'left + width of at most 1', 'width', unit.width),
+          );
         if (unit.top + unit.height > 1)
-          out.push(issue(`${at}/height`, 'out_of_range', 'top + height of at most 1', 'height', unit.height));
+          out.push(
+            issue(`${at}/height`, 'crop_outside_image', 'top + height of at most 1', 'height', unit.height),
+          );
       } else {
         for (const [name, value] of Object.entries({
           left: unit.left,
@@ -386,7 +392,7 @@ function checkUnit(unit: TransformUnit, at: string, maxPixels: number): Validati
         out.push(
           issue(
             `${at}/upper`,
-            'out_of_range',
+            'inverted_percentiles',
             `a percentile above lower (${unit.lower})`,
             'upper',
             unit.upper,

@@ -23,6 +23,21 @@ const patternWords: Record<string, string> = {
   background: 'a colour as #rrggbb or #rrggbbaa',
   contentType: 'a media type such as image/webp',
   callbackUrl: 'an http or https URL',
+  key: 'a key without control characters',
+  versionId: 'a version id without control characters',
+  cacheControl: 'a Cache-Control value without control characters',
+  metadata: 'a metadata value without control characters',
+  text: 'text without NUL characters',
+  label: 'a label without control characters',
+  name: 'a name without control characters',
+  prefix: 'a prefix without control characters',
+  suffix: 'a suffix without control characters',
+  pointer: 'a JSON pointer: empty, or up to 32 "/"-separated segments where "~" is only ~0 or ~1',
+};
+
+/** Plain-words expectations for the property names of a record, keyed by the record's field name. */
+const propertyNameWords: Record<string, string> = {
+  metadata: 'a metadata name of 1 to 64 lower-case letters, digits and hyphens',
 };
 
 function fieldName(path: readonly PropertyKey[]): string {
@@ -105,9 +120,21 @@ export function translateZodIssues(
           ),
         );
         break;
-      case 'invalid_format':
-        out.push(issue(path, 'invalid_value', patternWords[name] ?? `a valid ${name}`, name, input));
+      case 'invalid_key': {
+        // The path ends with the refused property name itself; the record is the segment before it.
+        const record = raw.path.length > 1 ? fieldName(raw.path.slice(0, -1)) : rootName;
+        out.push(
+          issue(path, 'invalid_value', propertyNameWords[record] ?? 'a valid property name', record, input),
+        );
         break;
+      }
+      case 'invalid_format': {
+        // A value of a record (metadata) is worded by the record's name.
+        const record = raw.path.length > 1 ? fieldName(raw.path.slice(0, -1)) : undefined;
+        const words = patternWords[name] ?? (record && patternWords[record]) ?? `a valid ${name}`;
+        out.push(issue(path, 'invalid_value', words, name, input));
+        break;
+      }
       default:
         // Refinements in units.ts phrase their message as the "what" of the sentence.
         out.push(issue(path, 'invalid_value', raw.message, name, input));

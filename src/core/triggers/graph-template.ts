@@ -10,14 +10,81 @@
  *   {ext}    .jpg               (with its dot; empty when the name has none)
  *   {bucket} in
  */
+import { z } from 'zod';
 import type { TransformGraph } from '../graph/graph.js';
 import type { ValidationIssue } from '../graph/issues.js';
-import { DEFAULT_CONNECTION, type StorageSink, type TransformUnit } from '../graph/units.js';
-import { validateGraph, type ValidationOptions, type ValidationResult } from '../graph/validate.js';
+import {
+  DEFAULT_CONNECTION,
+  imageFormatSchema,
+  limits,
+  operationSchemas,
+  storageSinkSchema,
+  type StorageSink,
+  type TransformUnit,
+} from '../graph/units.js';
+import {
+  checkSize,
+  validateGraph,
+  type ValidationOptions,
+  type ValidationResult,
+} from '../graph/validate.js';
+import { translateZodIssues } from '../graph/zod-issues.js';
+import { isPlainObject } from '../plain-object.js';
 import { ok, refused } from '../result.js';
 
 export const templatePlaceholders = ['key', 'dir', 'name', 'ext', 'bucket'] as const;
 export type TemplatePlaceholder = (typeof templatePlaceholders)[number];
+
+/**
+ * A sink bucket in a template: a bucket name in which `{bucket}` may stand for (part of) the source's
+ * bucket. The key's placeholders would make the bucket differ per object, so that neither grants nor a
+ * rule's loop check could be decided when the template is saved.
+ */
+const templateBucketPattern =
+  /^(?:[a-z0-9]|\{bucket\})(?:(?:[a-z0-9.-]|\{bucket\})*(?:[a-z0-9]|\{bucket\}))?$/;
+/** A sink key in a template: braces only as known placeholders, and no control characters. */
+const templateKeyPattern = new RegExp(
+  `^(?:[^{}\\u0000-\\u001f\\u007f]|\\{(?:${templatePlaceholders.join('|')})\\})*$`,
+);
+
+const templateSinkSchema = storageSinkSchema
+  .extend({
+    bucket: z
+      .string()
+      .min(1)
+      .max(limits.maxBucketLength)
+      .regex(templateBucketPattern)
+      .describe('A bucket name; `{bucket}` stands for the bucket of the triggering object.'),
+    key: z
+      .string()
+      .min(1)
+      .max(limits.maxKeyLength)
+      .regex(templateKeyPattern)
+      .describe(`The key; braces only as the placeholders {${templatePlaceholders.join('} {')}}.`),
+  })
+  .meta({ id: 'TemplateSink' });
+
+const templateUnitSchema = z
+  .discriminatedUnion('type', [...operationSchemas, imageFormatSchema, templateSinkSchema])
+  .meta({ id: 'TemplateUnit' });
+
+/**
+ * The graph a rule or an inbound hook runs, as a schema: a Transform Graph without a StorageSource (the
+ * triggering object becomes it) whose sinks may use placeholders. validateGraphTemplate checks a template
+ * with it, then every rule of the graph contract on the template filled for a sample object.
+ */
+export const graphTemplateSchema: z.ZodType<TransformGraph> = z
+  .lazy(() =>
+    z.strictObject({
+      transformUnits: z.array(templateUnitSchema),
+      outputs: z.array(graphTemplateSchema).optional(),
+    }),
+  )
+  .meta({
+    id: 'GraphTemplate',
+    description:
+      'A Transform Graph without its StorageSource: the triggering object becomes the source. Sink `key` may use the placeholders {key} {dir} {name} {ext} {bucket}, sink `bucket` only {bucket}; sinks without `storage` write to the source’s connection. Beyond this schema the graph validator checks the template filled for a sample object: the order of units (operations, then an ImageFormat and a StorageSink), the sinks per graph and per-format options and limits.',
+  });
 
 /** The object a template runs on. */
 export interface TemplateSource {
@@ -93,62 +160,100 @@ export function expandGraphTemplate(template: TransformGraph, source: TemplateSo
   };
 }
 
-/** A source that makes every placeholder non-empty, for validating a template. */
+/**
+ * A source that makes every placeholder non-empty, for validating a template. No value is longer than its
+ * placeholder ({bucket} is 8 characters, {key} 5), so a template within the schema's lengths stays within
+ * them once filled, and the contract's rules are judged on the template as written.
+ */
 const sampleSource: TemplateSource = {
   connection: DEFAULT_CONNECTION,
-  bucket: 'sample-bucket',
-  key: 'sample-dir/sample-name.jpg',
+  bucket: 'template',
+  key: 'd/n.e',
 };
 
 /**
- * Validates a template with the graph validator: it is filled for a sample source (so keys that become
- * invalid once filled are caught), and issue paths point back into the template as written (the root's
- * units shifted by the source that is not there).
+ * Validates a template: its size, then its shape with graphTemplateSchema (the placeholders it may use
+ * named by their own codes), then every rule of the graph validator on the template filled for a sample
+ * source. Issue paths point into the template as written (the root's units shifted by the source that is
+ * not there).
  */
 export function validateGraphTemplate(
   input: unknown,
   options: ValidationOptions = {},
 ): ValidationResult<TransformGraph> {
-  const first = (input as { transformUnits?: unknown[] } | null)?.transformUnits?.[0] as
-    { type?: unknown } | undefined;
-  if (first?.type === 'StorageSource') {
-    return refused([
-      {
-        path: '/transformUnits/0',
-        code: 'template_has_source',
-        message:
-          'Expected a template that starts with an operation for transformUnits/0 but received a StorageSource; the triggering object is the source',
-      },
-    ]);
+  const sizeIssues = checkSize(input, []);
+  if (sizeIssues.length) return refused(sizeIssues);
+  const unitIssues = checkTemplateUnits(input);
+  const shape = graphTemplateSchema.safeParse(input, { reportInput: true });
+  if (unitIssues.length || !shape.success) {
+    // Each of these is also a shape mismatch to zod; it is reported once, by its own code.
+    const named = unitIssues.map((issue) => issue.path);
+    const isNamed = (path: string) => named.some((at) => path === at || path.startsWith(`${at}/`));
+    const shapeIssues = shape.success ? [] : translateZodIssues(shape.error.issues, []);
+    return refused([...unitIssues, ...shapeIssues.filter((issue) => !isNamed(issue.path))]);
   }
-  const shape = validateGraph(withSampleSource(input), options);
-  if (!shape.ok) return refused(shape.error.map(unshiftRootUnitPath));
-  const template = input as TransformGraph;
-  const issues: ValidationIssue[] = [];
-  walkSinks(template, '', (sink, path) => {
-    for (const field of ['bucket', 'key'] as const) {
-      for (const name of unknownPlaceholders(sink[field])) {
-        issues.push({
-          path: `${path}/${field}`,
-          code: 'unknown_placeholder',
-          message: `Expected only {${templatePlaceholders.join('}, {')}} in ${field} but received {${name}}`,
-        });
-      }
-    }
-  });
-  return issues.length ? refused(issues) : ok(template);
+  const meaning = validateGraph(withSampleSource(input), options);
+  if (!meaning.ok) return refused(meaning.error.map(unshiftRootUnitPath));
+  return ok(shape.data);
 }
 
-/** Calls `visit` for each sink of a template with its JSON pointer. */
-export function walkSinks(
-  graph: TransformGraph,
-  base: string,
-  visit: (sink: StorageSink, path: string) => void,
-): void {
-  graph.transformUnits.forEach((unit, index) => {
-    if (unit.type === 'StorageSink') visit(unit, `${base}/transformUnits/${index}`);
+/**
+ * What a template may not hold beyond its schema's types, each by its own code: a StorageSource (the
+ * triggering object is the source), unknown placeholders and stray braces, key placeholders in a bucket.
+ */
+function checkTemplateUnits(input: unknown): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  walkRawUnits(input, '', (unit, path) => {
+    if (unit.type === 'StorageSource') {
+      issues.push({
+        path,
+        code: 'template_has_source',
+        message: `Expected an operation, an ImageFormat or a StorageSink for ${path.slice(1)} but received a StorageSource; the triggering object is the source`,
+      });
+    }
+    if (unit.type === 'StorageSink') checkSinkPlaceholders(unit, path, issues);
   });
-  graph.outputs?.forEach((child, index) => walkSinks(child, `${base}/outputs/${index}`, visit));
+  return issues;
+}
+
+function checkSinkPlaceholders(sink: Record<string, unknown>, path: string, issues: ValidationIssue[]): void {
+  for (const field of ['bucket', 'key'] as const) {
+    const value = sink[field];
+    if (typeof value !== 'string') continue;
+    const unknown = unknownPlaceholders(value).map((name) => `{${name}}`);
+    const stray = /[{}]/.test(value.replace(placeholderPattern, '')) ? ['a brace outside a placeholder'] : [];
+    for (const received of [...unknown, ...stray]) {
+      issues.push({
+        path: `${path}/${field}`,
+        code: 'unknown_placeholder',
+        message: `Expected only {${templatePlaceholders.join('}, {')}} in ${field} but received ${received}`,
+      });
+    }
+    if (field === 'bucket' && !unknown.length && /\{(?:key|dir|name|ext)\}/.test(value)) {
+      issues.push({
+        path: `${path}/bucket`,
+        code: 'invalid_value',
+        message: `Expected a bucket name or {bucket} for bucket but received ${JSON.stringify(value.slice(0, 64))}; only keys may use {key}, {dir}, {name} and {ext}`,
+      });
+    }
+  }
+}
+
+/** Calls `visit` for each unit of a template not yet parsed (its size already checked). */
+function walkRawUnits(
+  node: unknown,
+  base: string,
+  visit: (unit: Record<string, unknown>, path: string) => void,
+): void {
+  if (!isPlainObject(node)) return;
+  if (Array.isArray(node.transformUnits)) {
+    node.transformUnits.forEach((unit, index) => {
+      if (isPlainObject(unit)) visit(unit, `${base}/transformUnits/${index}`);
+    });
+  }
+  if (Array.isArray(node.outputs)) {
+    node.outputs.forEach((child, index) => walkRawUnits(child, `${base}/outputs/${index}`, visit));
+  }
 }
 
 function withSampleSource(input: unknown): unknown {

@@ -9,14 +9,12 @@ import { storageSourceSchema } from '../graph/units.js';
 import { DEFAULT_CONNECTION } from '../graph/units.js';
 import { isPlainObject } from '../plain-object.js';
 import { ok, refused, type Result } from '../result.js';
-import { parsePointer, resolvePointer } from './json-pointer.js';
+import { MAX_POINTER_LENGTH, mappingPointerPattern, resolvePointer } from './json-pointer.js';
 
 const pointerSchema = z
   .string()
-  .superRefine((text, context) => {
-    const parsed = parsePointer(text);
-    if (!parsed.ok) context.addIssue({ code: 'custom', message: `Expected ${parsed.error}` });
-  })
+  .max(MAX_POINTER_LENGTH)
+  .regex(mappingPointerPattern)
   .describe('JSON pointer (RFC 6901) into the request body, e.g. "/data/object/key".');
 
 const fromPointer = z.strictObject({ pointer: pointerSchema });

@@ -10,6 +10,13 @@ import { ok, refused, type Result } from '../result.js';
 export const MAX_POINTER_SEGMENTS = 32;
 export const MAX_POINTER_LENGTH = 1024;
 
+/**
+ * The pointers a hook's mapping may hold, as a pattern so the document states it: what parsePointer
+ * accepts (at most MAX_POINTER_SEGMENTS segments, `~` only as `~0` or `~1`), without NUL, which the
+ * database cannot store. The length limit is the schema's `maxLength`.
+ */
+export const mappingPointerPattern = new RegExp(`^(?:/(?:[^~/\\u0000]|~[01])*){0,${MAX_POINTER_SEGMENTS}}$`);
+
 /** The reference tokens of a pointer, or what a valid pointer would be (the "what" of "Expected …"). */
 export type ParsedPointer = Result<string[], string>;
 

@@ -69,6 +69,17 @@ export const SNS_REPLAY_WINDOW_MS = 65 * 60 * 1000;
 // The forms of the envelope's fields (exported for the HTTP schema that documents them).
 export const messageIdPattern = /^[A-Za-z0-9-]{1,128}$/;
 export const timestampPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/**
+ * An RFC 3339 UTC time as SNS writes it: the pattern, and a real calendar time (Date would roll
+ * 2026-02-30 over into March instead of refusing it).
+ */
+export function isSnsTimestamp(text: string): boolean {
+  if (!timestampPattern.test(text)) return false;
+  const time = Date.parse(text);
+  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 19) === text.slice(0, 19);
+}
+
 export const base64Pattern = /^[A-Za-z0-9+/]+={0,2}$/;
 export const topicArnPattern = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 /** `sns.<region>.amazonaws.com`, or the China partition's `.amazonaws.com.cn`. */
@@ -104,7 +115,7 @@ export function parseSnsEnvelope(body: unknown): SnsEnvelope {
   if (!topicArnPattern.test(topicArn)) throw invalid('TopicArn is not an SNS topic ARN');
   const message = required('Message');
   const timestamp = required('Timestamp');
-  if (!timestampPattern.test(timestamp) || Number.isNaN(Date.parse(timestamp))) {
+  if (!isSnsTimestamp(timestamp)) {
     throw invalid('Timestamp must be an ISO 8601 UTC time');
   }
   const signatureVersion = required('SignatureVersion');

@@ -2,7 +2,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../db/database.js';
-import { describeValue } from '../../core/graph/issues.js';
 import { translateZodIssues } from '../../core/graph/zod-issues.js';
 import type { ThrottleSignals } from '../../core/jobs/orchestrator-ports.js';
 import { listApiKeys } from '../../db/api-keys.js';
@@ -10,10 +9,10 @@ import { getLimit, setLimit } from '../../db/throttle-reservations.js';
 import { ApiError } from '../../api/api-error.js';
 import { callOrchestrator } from '../../api/orchestrator-call.js';
 import {
-  throttleUpdateSchema,
   type AccountResponse,
   type ThrottleSettingsResponse,
   type ThrottleUpdate,
+  type ThrottleUpdateSchema,
 } from './account.schemas.js';
 
 export interface AccountThrottleDeps {
@@ -23,11 +22,11 @@ export interface AccountThrottleDeps {
   logger?: Logger | undefined;
 }
 
-const windowSeconds = (config: Pick<Config, 'throttle'>) => config.throttle.windowMs / 1000;
+export const windowSeconds = (config: Pick<Config, 'throttle'>) => config.throttle.windowMs / 1000;
 
 /** The body of a throttle change, or a 422 `invalid_body` with one issue per field. */
-export function parseThrottleUpdate(body: unknown): ThrottleUpdate {
-  const parsed = throttleUpdateSchema.safeParse(body, { reportInput: true });
+export function parseThrottleUpdate(schema: ThrottleUpdateSchema, body: unknown): ThrottleUpdate {
+  const parsed = schema.safeParse(body, { reportInput: true });
   if (parsed.success) return parsed.data;
   const issues = translateZodIssues(parsed.error.issues, [], 'the request');
   // zod reports a huge number twice (beyond the safe integers, and over the maximum): one issue per
@@ -64,16 +63,7 @@ export async function putThrottle(
   accountId: string,
   update: ThrottleUpdate,
 ): Promise<ThrottleSettingsResponse> {
-  const window = windowSeconds(deps.config);
-  if (update.windowSeconds !== undefined && update.windowSeconds !== window) {
-    throw new ApiError(422, 'invalid_body', 'The request body is invalid', [
-      {
-        path: '/windowSeconds',
-        code: 'invalid_value',
-        message: `Expected ${window} (set in server config, read-only) for windowSeconds but received ${describeValue(update.windowSeconds)}`,
-      },
-    ]);
-  }
+  // A changed window was refused with the body (throttleUpdateSchemaFor).
   const change = await setLimit(deps.db, {
     accountId,
     limit: update.transformsPerHour,
@@ -87,5 +77,5 @@ export async function putThrottle(
       deps.logger,
     );
   }
-  return { transformsPerHour: change.limit, windowSeconds: window };
+  return { transformsPerHour: change.limit, windowSeconds: windowSeconds(deps.config) };
 }

@@ -7,13 +7,15 @@ import {
   getThrottle,
   parseThrottleUpdate,
   putThrottle,
+  windowSeconds,
   type AccountThrottleDeps,
 } from './account-throttle.js';
-import { accountSchema, throttleSettingsSchema, throttleUpdateSchema } from './account.schemas.js';
+import { accountSchema, throttleSettingsSchema, throttleUpdateSchemaFor } from './account.schemas.js';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
 
 export function accountFeature(deps: AccountThrottleDeps): ApiFeature {
+  const throttleUpdateSchema = throttleUpdateSchemaFor(windowSeconds(deps.config));
   return {
     tags: [{ name: 'account', description: 'The account and its settings: the throttle' }],
     routes: [
@@ -47,7 +49,11 @@ export function accountFeature(deps: AccountThrottleDeps): ApiFeature {
         description:
           'Work over the limit is never refused: it waits, shown as `throttled` with `throttledUntil`. A raised limit lets waiting graphs start within a second or two; a lowered one moves waiting graphs later. Graphs already started are not affected.',
         request: {
-          body: { schema: throttleUpdateSchema, contentType: 'application/json', parse: parseThrottleUpdate },
+          body: {
+            schema: throttleUpdateSchema,
+            contentType: 'application/json',
+            parse: (body) => parseThrottleUpdate(throttleUpdateSchema, body),
+          },
         },
         responses: {
           200: { description: 'The new setting.', content: json(throttleSettingsSchema) },

@@ -13,21 +13,33 @@ export const throttleSettingsSchema = z
   .meta({ id: 'ThrottleSettings' });
 export type ThrottleSettingsResponse = z.infer<typeof throttleSettingsSchema>;
 
-export const throttleUpdateSchema = z
-  .strictObject({
-    transformsPerHour: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_TRANSFORMS_PER_HOUR)
-      .describe(transformsPerHourDescription),
-    windowSeconds: z
-      .number()
-      .optional()
-      .describe('Read-only: accepted only when equal to the current value, so a GET body can be sent back.'),
-  })
-  .meta({ id: 'ThrottleUpdate' });
-export type ThrottleUpdate = z.infer<typeof throttleUpdateSchema>;
+/**
+ * A throttle change on a server whose window is `windowSeconds` long. The window is read-only: it is
+ * accepted only when equal to the configured value, so a GET body can be sent back, and the document
+ * states that value as a `const`.
+ */
+export function throttleUpdateSchemaFor(windowSeconds: number) {
+  return z
+    .strictObject({
+      transformsPerHour: z
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_TRANSFORMS_PER_HOUR)
+        .describe(transformsPerHourDescription),
+      windowSeconds: z
+        .number()
+        .refine((value) => value === windowSeconds, {
+          message: `${windowSeconds} (set in server config, read-only)`,
+        })
+        .optional()
+        .describe('Read-only: accepted only when equal to the current value, so a GET body can be sent back.')
+        .meta({ const: windowSeconds }),
+    })
+    .meta({ id: 'ThrottleUpdate' });
+}
+export type ThrottleUpdateSchema = ReturnType<typeof throttleUpdateSchemaFor>;
+export type ThrottleUpdate = z.infer<ThrottleUpdateSchema>;
 
 export const accountSchema = z
   .strictObject({

@@ -81,10 +81,12 @@ export async function receiveSnsMessage(
   let connections: string[];
   try {
     envelope = parseSnsEnvelope(parseJson(body));
+    await verifySnsEnvelope(envelope, { fetchCertificate: deps.fetchCertificate, now });
+    // After the signature: the header is outside what SNS signs, and agreeing with the body is a rule
+    // between a header and a body that no schema can state, so only a genuine message is judged on it.
     if (headerType !== undefined && headerType !== envelope.type) {
       throw new SnsRefusal('invalid_sns_message', 'x-amz-sns-message-type does not match the body Type');
     }
-    await verifySnsEnvelope(envelope, { fetchCertificate: deps.fetchCertificate, now });
     connections = connectionsForTopic(deps.connections, envelope.topicArn);
     if (connections.length === 0) {
       throw new SnsRefusal('sns_topic_not_allowed', 'The topic is not configured for any storage connection');

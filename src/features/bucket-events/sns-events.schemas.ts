@@ -21,7 +21,8 @@ const envelopeFields = {
   Timestamp: z
     .string()
     .regex(timestampPattern)
-    .describe('ISO 8601 UTC; messages outside a 65-minute window are refused.'),
+    .meta({ format: 'date-time' })
+    .describe('RFC 3339 UTC; messages outside a 65-minute window are refused.'),
   SignatureVersion: z.enum(['1', '2']).describe('1 = SHA1withRSA, 2 = SHA256withRSA.'),
   Signature: z.string().regex(base64Pattern).describe('Base64; it must verify with the certificate.'),
   SigningCertURL: text.describe('An https URL on an sns.<region>.amazonaws.com host.'),

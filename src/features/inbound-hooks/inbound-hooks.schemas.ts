@@ -1,11 +1,12 @@
 /**
  * Request and response shapes of inbound hooks (`/v1/hooks`), named as components of the document.
- * Templates are documented as Transform Graphs; the server judges them with the graph-template
+ * Templates are documented as Graph Templates; the server judges them with the graph-template
  * validator (`parseHookCreation` in inbound-hooks.service.ts), which walks hostile nesting safely and
  * points its issues into the template.
  */
 import { z } from 'zod';
-import { transformGraphSchema } from '../../core/graph/graph.js';
+import { singleLinePattern } from '../../core/text-patterns.js';
+import { graphTemplateSchema } from '../../core/triggers/graph-template.js';
 import { hookMappingSchema } from '../../core/triggers/inbound-hook-mapping.js';
 import { webhookTimestampPattern } from '../../core/triggers/inbound-hook-signature.js';
 
@@ -16,16 +17,21 @@ export const HOOK_MAX_BODY_BYTES = 256 * 1024;
 const webhookIdPattern = /^[\x21-\x7e]{1,256}$/;
 
 const hookMapping = hookMappingSchema.meta({ id: 'HookMapping' });
-const hookName = z.string().min(1).max(100).describe('A note for humans, e.g. "CMS uploads".');
+const hookName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(singleLinePattern)
+  .describe('A note for humans, e.g. "CMS uploads".');
 
 const templateRules =
-  '`template` is a Transform Graph without its StorageSource: the triggering object becomes the source. Beyond this schema it is checked by the graph validator, filled for a sample source: the order of units (operations, then an ImageFormat and a StorageSink), the sinks per graph, per-format options and pixel limits, and that sink `bucket` and `key` use no placeholders other than {key} {dir} {name} {ext} {bucket}. Its problems are `invalid_graph` issues under `/template`.';
+  '`template` is a Graph Template: a Transform Graph without its StorageSource (the triggering object becomes the source) whose sink `key` may use {key} {dir} {name} {ext} {bucket} and sink `bucket` only {bucket}. Beyond its schema it is checked by the graph validator, filled for a sample source: the order of units (operations, then an ImageFormat and a StorageSink), the sinks per graph, per-format options and pixel limits. Its problems are `invalid_graph` issues under `/template`.';
 
 export const createHookRequestSchema = z
   .strictObject({
     name: hookName,
     mapping: hookMapping,
-    template: transformGraphSchema,
+    template: graphTemplateSchema,
     enabled: z.boolean().optional().describe('True when omitted.'),
   })
   .meta({ id: 'CreateHookRequest', description: templateRules });
@@ -34,7 +40,7 @@ export type CreateHookRequest = z.output<typeof createHookRequestSchema>;
 const hookChanges = z.strictObject({
   name: hookName.optional(),
   mapping: hookMapping.optional(),
-  template: transformGraphSchema.optional(),
+  template: graphTemplateSchema.optional(),
   enabled: z.boolean().optional(),
 });
 const someChange = [
@@ -62,7 +68,7 @@ export const hookSchema = z
     name: z.string(),
     enabled: z.boolean(),
     mapping: hookMapping,
-    template: transformGraphSchema,
+    template: graphTemplateSchema,
     triggerUrl: z.string().describe('Where the other system POSTs its signed requests.'),
     previousSecretExpiresAt: z.iso
       .datetime()

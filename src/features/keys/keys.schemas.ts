@@ -1,9 +1,16 @@
 /** API key pairs as `/v1/keys` shows them (never their secrets, except once at creation). */
 import { z } from 'zod';
+import { singleLinePattern } from '../../core/text-patterns.js';
 
 export const createKeyRequestSchema = z
   .strictObject({
-    label: z.string().min(1).max(100).optional().describe('A note for humans, e.g. "billing backend".'),
+    label: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(singleLinePattern)
+      .optional()
+      .describe('A note for humans, e.g. "billing backend".'),
   })
   .meta({ id: 'CreateKeyRequest' });
 

@@ -3,8 +3,9 @@
  * validator) and the OpenAPI document is generated from them.
  */
 import { z } from 'zod';
-import { transformGraphSchema } from '../../core/graph/graph.js';
 import { connectionNameSchema } from '../../core/graph/units.js';
+import { singleLinePattern } from '../../core/text-patterns.js';
+import { graphTemplateSchema } from '../../core/triggers/graph-template.js';
 
 /** `image/jpeg`, or `image/*` for every image type; parameters (`; charset=…`) are not part of it. */
 const mediaTypeSchema = z
@@ -19,7 +20,13 @@ const byteCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const ruleRequestSchema = z
   .strictObject({
-    name: z.string().min(1).max(200).optional().describe('A label for people; not unique.'),
+    name: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(singleLinePattern)
+      .optional()
+      .describe('A label for people; not unique.'),
     connection: connectionNameSchema
       .optional()
       .describe('Storage connection of the watched bucket; "default" when omitted.'),
@@ -27,10 +34,16 @@ export const ruleRequestSchema = z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,255}$/, 'Expected a bucket name')
       .describe('The watched bucket (a name, not a pattern); it must be granted to the account.'),
-    prefix: z.string().max(1024).optional().describe('Only keys that start with this (e.g. "uploads/").'),
+    prefix: z
+      .string()
+      .max(1024)
+      .regex(singleLinePattern)
+      .optional()
+      .describe('Only keys that start with this (e.g. "uploads/").'),
     suffix: z
       .string()
       .max(1024)
+      .regex(singleLinePattern)
       .optional()
       .describe('Only keys that end with this (e.g. ".jpg"); case counts.'),
     contentTypes: z
@@ -44,8 +57,8 @@ export const ruleRequestSchema = z
       .boolean()
       .optional()
       .describe('Disabled rules keep their settings but start nothing; true when omitted.'),
-    // A described copy of the graph schema would be documented inline instead of as the component.
-    template: transformGraphSchema,
+    // A described copy of the template schema would be documented inline instead of as the component.
+    template: graphTemplateSchema,
   })
   .meta({
     id: 'RuleRequest',
@@ -66,7 +79,7 @@ export const ruleResponseSchema = z
     minSize: z.number().int().nullable(),
     maxSize: z.number().int().nullable(),
     enabled: z.boolean(),
-    template: transformGraphSchema,
+    template: graphTemplateSchema,
     createdAt: z.string(),
     updatedAt: z.string(),
   })

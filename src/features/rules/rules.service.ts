@@ -10,10 +10,9 @@ import type { Db } from '../../db/database.js';
 import { newRuleId } from '../../core/ids.js';
 import { deleteRule, getRule, insertRule, listRules, updateRule, type RuleFields } from '../../db/rules.js';
 import type { RuleRow } from '../../db/schema.js';
-import type { TransformGraph } from '../../core/graph/graph.js';
 import { DEFAULT_CONNECTION } from '../../core/graph/units.js';
 import { effectiveGrants, isBucketGranted } from '../../core/storage/grants.js';
-import { expandGraphTemplate, validateGraphTemplate, walkSinks } from '../../core/triggers/graph-template.js';
+import { expandGraphTemplate, validateGraphTemplate } from '../../core/triggers/graph-template.js';
 import { normalizeMediaType, ruleWouldLoop } from '../../core/triggers/rule-match.js';
 import { ApiError, parseRequestBody, invalidGraph, type ApiIssue } from '../../api/api-error.js';
 import { ruleRequestSchema, type RuleResponse } from './rules.schemas.js';
@@ -101,7 +100,7 @@ function checkRule(deps: RuleDeps, accountId: string, input: RuleBody): RuleFiel
   if (input.minSize !== undefined && input.maxSize !== undefined && input.minSize > input.maxSize) {
     bodyIssues.push({
       path: '/minSize',
-      code: 'out_of_range',
+      code: 'inverted_size_range',
       message: `Expected minSize at most maxSize (${input.maxSize}) but received ${input.minSize}`,
     });
   }
@@ -110,8 +109,6 @@ function checkRule(deps: RuleDeps, accountId: string, input: RuleBody): RuleFiel
   const validated = validateGraphTemplate(input.template, { maxPixels: deps.config.imaging.maxInputPixels });
   if (!validated.ok) throw invalidGraph(validated.error.map((issue) => underTemplate(issue)));
   const template = validated.value;
-  const bucketIssues = keyPlaceholdersInSinkBuckets(template);
-  if (bucketIssues.length) throw invalidGraph(bucketIssues);
 
   if (!isBucketGranted(effectiveGrants(deps.config.storage.grants, accountId), connection, input.bucket)) {
     throw new ApiError(
@@ -177,24 +174,6 @@ function checkRule(deps: RuleDeps, accountId: string, input: RuleBody): RuleFiel
     );
   }
   return fields;
-}
-
-/**
- * A sink bucket may be literal or `{bucket}`; placeholders from the key would make the bucket differ per
- * object, so neither grants nor the loop check could be decided when the rule is saved.
- */
-function keyPlaceholdersInSinkBuckets(template: TransformGraph): ApiIssue[] {
-  const issues: ApiIssue[] = [];
-  walkSinks(template, '', (sink, path) => {
-    if (/\{(?:key|dir|name|ext)\}/.test(sink.bucket)) {
-      issues.push({
-        path: `/template${path}/bucket`,
-        code: 'invalid_value',
-        message: `Expected a bucket name or {bucket} for bucket but received ${JSON.stringify(sink.bucket.slice(0, 64))}; only keys may use {key}, {dir}, {name} and {ext}`,
-      });
-    }
-  });
-  return issues;
 }
 
 function underTemplate(issue: ApiIssue): ApiIssue {

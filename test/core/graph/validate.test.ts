@@ -313,13 +313,78 @@ describe('graph validation', () => {
         },
         {
           path: '/transformUnits/2/width',
-          code: 'out_of_range',
+          code: 'crop_outside_image',
           message: 'Expected left + width of at most 1 for width but received 0.6',
         },
         {
           path: '/transformUnits/2/height',
-          code: 'out_of_range',
+          code: 'crop_outside_image',
           message: 'Expected top + height of at most 1 for height but received 2',
+        },
+      ],
+    ],
+    [
+      'when Normalize has its lower percentile at or above its upper, then inverted_percentiles',
+      chain({ type: 'Normalize', lower: 60, upper: 40 }, webp, sink('a')),
+      [
+        {
+          path: '/transformUnits/2/upper',
+          code: 'inverted_percentiles',
+          message: 'Expected a percentile above lower (60) for upper but received 40',
+        },
+      ],
+    ],
+    [
+      'when sink metadata has a name outside its pattern, then invalid_value names the metadata rule',
+      chain(webp, { ...sink('a'), metadata: { Bad_Name: 'x' } }),
+      [
+        {
+          path: '/transformUnits/3/metadata/Bad_Name',
+          code: 'invalid_value',
+          message:
+            'Expected a metadata name of 1 to 64 lower-case letters, digits and hyphens for metadata but received "Bad_Name"',
+        },
+      ],
+    ],
+    [
+      'when sink metadata has more than 32 entries, then invalid_value says at most 32',
+      chain(webp, {
+        ...sink('a'),
+        metadata: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`m${i}`, 'x'])),
+      }),
+      [
+        {
+          path: '/transformUnits/3/metadata',
+          code: 'invalid_value',
+          message: 'Expected at most 32 entries for metadata but received an object',
+        },
+      ],
+    ],
+    [
+      'when a metadata value or a Cache-Control holds a control character, then invalid_value',
+      chain(webp, { ...sink('a'), cacheControl: 'max-age=1\r\nx: y', metadata: { note: 'a\u0001' } }),
+      [
+        {
+          path: '/transformUnits/3/cacheControl',
+          code: 'invalid_value',
+          message:
+            'Expected a Cache-Control value without control characters for cacheControl but received "max-age=1\\r\\nx: y"',
+        },
+        {
+          path: '/transformUnits/3/metadata/note',
+          code: 'invalid_value',
+          message: 'Expected a metadata value without control characters for note but received "a\\u0001"',
+        },
+      ],
+    ],
+    [
+      'when a Text unit holds a NUL, then invalid_value (line breaks are fine)',
+      chain({ type: 'Text', text: 'line one\nline\u0000two' }, webp, sink('a')),
+      [
+        {
+          path: '/transformUnits/2/text',
+          code: 'invalid_value',
+          message: 'Expected text without NUL characters for text but received "line one\\nline\\u0000two"',
         },
       ],
     ],

@@ -4,6 +4,7 @@ import type { TransformGraph } from '../../../src/core/graph/graph.js';
 import { graphSinks } from '../../../src/core/graph/summary.js';
 import {
   expandGraphTemplate,
+  graphTemplateSchema,
   placeholderValues,
   validateGraphTemplate,
 } from '../../../src/core/triggers/graph-template.js';
@@ -25,6 +26,15 @@ const thumbnailTemplate: TransformGraph = {
     },
   ],
 };
+
+/** A resize written as PNG to the one sink given. */
+const withSink = (sink: { bucket: string; key: string }) => ({
+  transformUnits: [
+    { type: 'Resize', width: 10 },
+    { type: 'ImageFormat', format: 'png' },
+    { type: 'StorageSink', ...sink },
+  ],
+});
 
 describe('graph templates', () => {
   it('when a key has folders and a dotted name, then each placeholder takes its part', () => {
@@ -86,13 +96,7 @@ describe('graph templates', () => {
   });
 
   it('when a sink key names an unknown placeholder, then the issue points at that key', () => {
-    const result = validateGraphTemplate({
-      transformUnits: [
-        { type: 'Resize', width: 10 },
-        { type: 'ImageFormat', format: 'png' },
-        { type: 'StorageSink', bucket: 'b', key: 'x/{date}/{name}.png' },
-      ],
-    });
+    const result = validateGraphTemplate(withSink({ bucket: 'b', key: 'x/{date}/{name}.png' }));
     assert.deepEqual(!result.ok && result.error.map((i) => [i.path, i.code]), [
       ['/transformUnits/2/key', 'unknown_placeholder'],
     ]);
@@ -118,6 +122,65 @@ describe('graph templates', () => {
       !result.ok && result.error.some((i) => i.path.startsWith('/transformUnits/1')),
       JSON.stringify(result),
     );
+  });
+
+  it('when a template nests a StorageSource in an output, then template_has_source points at it, once', () => {
+    const result = validateGraphTemplate({
+      transformUnits: [{ type: 'Resize', width: 10 }],
+      outputs: [
+        {
+          transformUnits: [
+            { type: 'StorageSource', bucket: 'b', key: 'k' },
+            { type: 'ImageFormat', format: 'png' },
+            { type: 'StorageSink', bucket: 'b', key: '{key}' },
+          ],
+        },
+      ],
+    });
+    assert.deepEqual(!result.ok && result.error.map((i) => [i.path, i.code]), [
+      ['/outputs/0/transformUnits/0', 'template_has_source'],
+    ]);
+  });
+
+  it('when a sink bucket uses a key placeholder, then invalid_value says only {bucket} may be used', () => {
+    const result = validateGraphTemplate(withSink({ bucket: 'out-{name}', key: '{key}' }));
+    assert.deepEqual(!result.ok && result.error, [
+      {
+        path: '/transformUnits/2/bucket',
+        code: 'invalid_value',
+        message:
+          'Expected a bucket name or {bucket} for bucket but received "out-{name}"; only keys may use {key}, {dir}, {name} and {ext}',
+      },
+    ]);
+  });
+
+  it('when a sink key has a brace outside a placeholder, then unknown_placeholder, once', () => {
+    const result = validateGraphTemplate(withSink({ bucket: 'b', key: 'a{b/{name}' }));
+    assert.deepEqual(!result.ok && result.error.map((i) => [i.path, i.code, i.message]), [
+      [
+        '/transformUnits/2/key',
+        'unknown_placeholder',
+        'Expected only {key}, {dir}, {name}, {ext}, {bucket} in key but received a brace outside a placeholder',
+      ],
+    ]);
+  });
+
+  it('when a template is as long as its schema allows, then the validator accepts it too, placeholders and all', () => {
+    const template = withSink({
+      bucket: `{bucket}${'b'.repeat(55)}`,
+      key: `${'k'.repeat(1003)}{dir}{name}{ext}{key}`,
+    });
+    assert.equal(graphTemplateSchema.safeParse(template).success, true);
+    assert.deepEqual(validateGraphTemplate(template), { ok: true, value: template });
+  });
+
+  it('when a template is one character longer than its schema allows, then the validator refuses it too', () => {
+    const template = withSink({ bucket: 'b', key: `${'k'.repeat(1020)}{dir}` });
+    assert.equal(graphTemplateSchema.safeParse(template).success, false);
+    const result = validateGraphTemplate(template);
+    assert.deepEqual(!result.ok && result.error.map((i) => [i.path, i.code]), [
+      ['/transformUnits/2/key', 'out_of_range'],
+    ]);
   });
 
   it('when a template is not an object, then it is refused without throwing', () => {

@@ -29,6 +29,23 @@ const putThrottle = (account: TestAccount, body: unknown) =>
     .send(body as object);
 
 describe('GET/PUT /v1/account/throttle', () => {
+  test('when the throttle change is documented, then windowSeconds is the configured window, as a const', async () => {
+    const doc = (await request(api.app).get('/swagger/v1/swagger.json').expect(200)).body;
+    assert.equal(doc.components.schemas.ThrottleUpdate.properties.windowSeconds.const, 3600);
+  });
+
+  test('when a changed window is sent, then the message names the configured one', async () => {
+    const account = await createTestAccount(api);
+    const res = await putThrottle(account, { transformsPerHour: 5, windowSeconds: 60 }).expect(422);
+    assert.deepEqual(res.body.error.issues, [
+      {
+        path: '/windowSeconds',
+        code: 'invalid_value',
+        message: 'Expected 3600 (set in server config, read-only) for windowSeconds but received 60',
+      },
+    ]);
+  });
+
   test('when an account never set a throttle, then it reads 1000 per 3600 s', async () => {
     const account = await createTestAccount(api);
     assert.deepEqual((await getThrottle(account)).body, { transformsPerHour: 1000, windowSeconds: 3600 });

@@ -23,6 +23,15 @@ describe('OpenAPI document: bucket event ingress', () => {
     assert.ok(doc.paths['/v1/events/s3'].post.requestBody.content['text/plain']);
   });
 
+  test('when the SNS Timestamp is documented, then it is an RFC 3339 date-time in UTC', () => {
+    const body = doc.paths['/v1/events/sns'].post.requestBody.content['application/json'].schema;
+    const variants: any[] = body.oneOf ?? doc.components.schemas[body.$ref.split('/').pop()].oneOf;
+    for (const variant of variants) {
+      assert.equal(variant.properties.Timestamp.format, 'date-time');
+      assert.match('2026-12-03T10:00:00.123Z', new RegExp(variant.properties.Timestamp.pattern));
+    }
+  });
+
   test('when the OpenAPI document is built, then the SNS ingress is documented without bearer security and with every code it answers', () => {
     const operation = doc.paths['/v1/events/sns'].post;
     assert.deepEqual(operation.security, []);

@@ -267,6 +267,30 @@ describe('POST /v1/events/sns', () => {
     assertNothingDone();
   });
 
+  test('when the header contradicts a body whose signature does not verify, then the signature is refused first (403)', async () => {
+    const forged = { ...signed(notificationFields(s3RecordsBody('uploads', ['a.jpg']))), Message: 'changed' };
+    const res = await request(app)
+      .post('/v1/events/sns')
+      .set('Content-Type', 'text/plain')
+      .set('x-amz-sns-message-type', 'SubscriptionConfirmation')
+      .send(JSON.stringify(forged))
+      .expect(403);
+    assert.equal(res.body.error.code, 'invalid_sns_signature');
+    assertNothingDone();
+  });
+
+  test('when the Timestamp has the form but is no calendar time (30 February, hour 24), then 400 invalid_sns_message', async () => {
+    for (const Timestamp of ['2026-02-30T10:00:00Z', '2026-03-01T24:00:00Z']) {
+      const res = await post(signed(notificationFields(s3RecordsBody('uploads', ['a.jpg']), { Timestamp })));
+      assert.equal(res.status, 400, `${Timestamp}: ${res.text}`);
+      assert.deepEqual(res.body.error, {
+        code: 'invalid_sns_message',
+        message: 'Timestamp must be an ISO 8601 UTC time',
+      });
+    }
+    assertNothingDone();
+  });
+
   test('when x-amz-sns-message-type is not an SNS message type, then 400 invalid_request naming the header', async () => {
     const res = await request(app)
       .post('/v1/events/sns')

@@ -57,12 +57,12 @@ describe('OpenAPI document: inbound hooks', () => {
     ]);
   });
 
-  test('when hooks are documented, then templates refer to TransformGraph and the secret is only in create and rotate answers', () => {
+  test('when hooks are documented, then templates refer to GraphTemplate and the secret is only in create and rotate answers', () => {
     const schemas = doc.components.schemas;
     for (const name of ['Hook', 'CreatedHook', 'CreateHookRequest', 'UpdateHookRequest']) {
       assert.deepEqual(
         schemas[name].properties.template,
-        { $ref: '#/components/schemas/TransformGraph' },
+        { $ref: '#/components/schemas/GraphTemplate' },
         name,
       );
       assert.deepEqual(schemas[name].properties.mapping, { $ref: '#/components/schemas/HookMapping' }, name);
@@ -97,6 +97,18 @@ describe('OpenAPI document: inbound hooks', () => {
       assert.match(doc.components.schemas[name].description, /without its StorageSource/, name);
       assert.match(doc.components.schemas[name].description, /\{dir\}/, name);
     }
+  });
+
+  test('when a mapping pointer is documented, then its pattern is what the server accepts', () => {
+    const key = doc.components.schemas.HookMapping.properties.key;
+    const pointer = new RegExp(key.properties.pointer.pattern);
+    for (const good of ['', '/key', '/data/object/key', '/a~0b/c~1d', `/${'a/'.repeat(31)}b`]) {
+      assert.ok(pointer.test(good), good);
+    }
+    for (const bad of ['key', '/a~2b', '/a~', `/${'a/'.repeat(32)}b`, '/a\u0000b']) {
+      assert.ok(!pointer.test(bad), bad);
+    }
+    assert.equal(key.properties.pointer.maxLength, 1024);
   });
 
   test('when the trigger’s headers are documented, then their patterns are the ones the server checks', () => {

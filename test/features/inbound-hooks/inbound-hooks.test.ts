@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
+import { describeValue } from '../../../src/core/graph/issues.js';
 import { findHookMessage, newHookId, updateHook } from '../../../src/db/inbound-hooks.js';
 import { createApp } from '../../../src/app/http-app.js';
 import { HOOK_MAX_BODY_BYTES } from '../../../src/features/inbound-hooks/inbound-hooks.schemas.js';
@@ -155,6 +156,23 @@ describe('inbound hooks: management', () => {
       await post({ name: 'x', mapping: { bucket: { pointer: 'nope' }, key: { pointer: '/k' } }, template }),
       422,
       'invalid_body',
+    );
+    for (const pointer of ['nope', '/a~2b', `/${'a/'.repeat(32)}b`]) {
+      const badPointer = await post({ name: 'x', mapping: { ...mapping, key: { pointer } }, template });
+      assertError(badPointer, 422, 'invalid_body');
+      assert.deepEqual(badPointer.body.error.issues, [
+        {
+          path: '/mapping/key/pointer',
+          code: 'invalid_value',
+          message: `Expected a JSON pointer: empty, or up to 32 "/"-separated segments where "~" is only ~0 or ~1 for pointer but received ${describeValue(pointer)}`,
+        },
+      ]);
+    }
+    const controlName = await post({ name: 'CMS\u0007uploads', mapping, template });
+    assertError(controlName, 422, 'invalid_body');
+    assert.deepEqual(
+      controlName.body.error.issues.map((issue: { path: string; code: string }) => [issue.path, issue.code]),
+      [['/name', 'invalid_value']],
     );
     assertError(await post({ name: 'x', mapping, template, secret: 'whsec_mine' }), 422, 'invalid_body');
     assertError(await post({ name: '', mapping, template }), 422, 'invalid_body');
