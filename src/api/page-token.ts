@@ -39,6 +39,22 @@ export function decodePageToken(token: string): number | undefined {
   return /^(?:0|[1-9]\d{0,15})$/.test(text) ? Number(text) : undefined;
 }
 
+/**
+ * One page from rows read with `limit: pageSize + 1` (whether a next page exists, without a count): the
+ * first `pageSize` rows, and the token that continues after the last of them.
+ */
+export function keysetPage<T>(
+  rows: readonly T[],
+  pageSize: number,
+  keyOf: (row: T) => number,
+): { rows: T[]; nextPageToken?: string } {
+  const page = rows.slice(0, pageSize);
+  const last = page.at(-1);
+  return rows.length > pageSize && last !== undefined
+    ? { rows: page, nextPageToken: encodePageToken(keyOf(last)) }
+    : { rows: page };
+}
+
 /** The `pageToken` query parameter, parsed to the key it carries; a token not handed out is one issue. */
 export const pageTokenQuerySchema = z
   .string()

@@ -6,7 +6,7 @@ import type { Db } from '../../db/database.js';
 import { batchProgress, graphOutcomeOf, listBatchGraphRuns } from '../../db/graph-runs.js';
 import type { BatchRow } from '../../db/schema.js';
 import { notFound } from '../../api/api-error.js';
-import { encodePageToken } from '../../api/page-token.js';
+import { keysetPage } from '../../api/page-token.js';
 import type {
   BatchGraphPageResponse,
   BatchGraphsQuery,
@@ -67,13 +67,11 @@ export async function listBatchGraphs(
     afterIndex: query.pageToken,
     limit: query.pageSize + 1,
   });
-  const page = rows.slice(0, query.pageSize);
-  const last = page.at(-1);
+  // Every batch row carries its index (a check constraint ties it to batch_id).
+  const page = keysetPage(rows, query.pageSize, (row) => row.graphIndex ?? 0);
   return {
-    graphs: page.map((row) => withUiLink(deps.orchestrator, graphOutcomeOf(row))),
-    ...(rows.length > query.pageSize && last?.graphIndex != null
-      ? { nextPageToken: encodePageToken(last.graphIndex) }
-      : {}),
+    graphs: page.rows.map((row) => withUiLink(deps.orchestrator, graphOutcomeOf(row))),
+    ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
   };
 }
 

@@ -15,7 +15,7 @@ import {
 } from '../../db/graph-runs.js';
 import type { GraphRunRow } from '../../db/schema.js';
 import { ApiError } from '../../api/api-error.js';
-import { encodePageToken } from '../../api/page-token.js';
+import { keysetPage } from '../../api/page-token.js';
 import type { AllRunsQuery, RunListQuery, RunListResponse, RunResponse } from './runs.schemas.js';
 
 export interface RunDeps {
@@ -57,11 +57,10 @@ export async function listRuns(
     limit: pageSize + 1,
   };
   const rows = await listTriggeredRuns(deps.db, { ...filter, ...(trigger ? { trigger } : {}) });
-  const page = rows.slice(0, pageSize);
-  const last = page.at(-1);
+  const page = keysetPage(rows, pageSize, (row) => row.seq);
   return {
-    runs: page.map((row) => runSummaryOf(deps, row)),
-    ...(rows.length > pageSize && last ? { nextPageToken: encodePageToken(last.seq) } : {}),
+    runs: page.rows.map((row) => runSummaryOf(deps, row)),
+    ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
   };
 }
 
