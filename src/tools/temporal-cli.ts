@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { searchAttributeFlags } from '../temporal/search-attributes.js';
-import { fairnessDynamicConfig } from '../temporal/scheduling.js';
+import { fairnessDynamicConfig, singleNodeTaskQueueConfig } from '../temporal/scheduling.js';
 import { freePort, unrefStream, waitForPort } from './ports.js';
 import { ensurePipTarget, toolsRoot } from './python-tools.js';
 
@@ -100,10 +100,12 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
   const namespace = options.namespace ?? 'default';
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace];
   args.push('--log-level', 'error', ...searchAttributeFlags());
-  if (options.fairness !== false) {
-    for (const [key, value] of Object.entries(fairnessDynamicConfig)) {
-      args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
-    }
+  const dynamicConfig = {
+    ...singleNodeTaskQueueConfig,
+    ...(options.fairness !== false ? fairnessDynamicConfig : {}),
+  };
+  for (const [key, value] of Object.entries(dynamicConfig)) {
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
   // The metrics and HTTP ports default to fixed numbers; pick free ones so parallel servers never collide.
   args.push('--metrics-port', String(await freePort()), '--http-port', String(await freePort()));

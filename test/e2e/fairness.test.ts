@@ -8,8 +8,10 @@
  * graph finishing, read from the graphs' own finishedAt stamps once everything has settled.
  *
  * The bound is a real one: `PIXELSHIFT_TEST_FAIRNESS=off` runs the same test on a server that ignores
- * fairness keys, where it fails (measured: 104 of A's graphs finished while B waited; with fairness on,
- * 7 to 12 over four runs on a loaded two-core machine; bound 24).
+ * fairness keys, where it fails (measured: 58 to 104 of A's graphs finished while B waited; with fairness
+ * on, 6 to 11 over five runs on a two-core machine with CPU-bound processes beside it; bound 24). The dev
+ * server runs one partition per task queue (src/temporal/scheduling.ts): with Temporal's default 4, one CI
+ * run counted 57.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
