@@ -1,6 +1,6 @@
 /**
  * Fair scheduling across accounts (docs/architecture.md §7.1). Every workflow and activity an account
- * causes carries the account as its Temporal fairness key, so a server with task-queue fairness enabled
+ * causes carries the account (and which of its work streams) as its Temporal fairness key, so a server with task-queue fairness enabled
  * dispatches each queue's backlog round-robin across accounts instead of first in, first out: one
  * account's flood of graphs waits behind its own backlog, not in front of everyone else's work.
  *
@@ -12,11 +12,22 @@
 import type { Priority } from '@temporalio/common';
 
 /**
- * The account id as the fairness key, at the default weight (every account gets an equal share).
- * Account ids are at most 63 ASCII characters (src/db/accounts.ts), inside Temporal's 64-byte limit.
+ * Where an account's work comes from: requested through the API (batches, webhook redeliveries), or
+ * triggered by its rules and inbound hooks. Each is a fairness key of its own, so a flood of one never
+ * holds the other back (below).
  */
-export function accountPriority(accountId: string): Priority {
-  return { fairnessKey: accountId };
+export type WorkStream = 'requested' | 'triggered';
+
+/**
+ * The fairness key of an account's work stream, at the default weight. Requested work carries the
+ * account id itself, triggered runs the account id and `~`. Two keys per account let an account's
+ * API batches and triggered runs interleave instead of queueing behind each other; the cost is that an
+ * account busy on both streams gets two shares against one for an account busy on one (at most twice).
+ * Account ids are at most 63 characters of `[a-z0-9-]` (src/db/accounts.ts): with the suffix a key stays
+ * within Temporal's 64-byte limit, and no account id can spell another's triggered key.
+ */
+export function accountPriority(accountId: string, stream: WorkStream): Priority {
+  return { fairnessKey: stream === 'requested' ? accountId : `${accountId}~` };
 }
 
 /**

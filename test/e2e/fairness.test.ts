@@ -4,6 +4,10 @@
  * fairness key, B's tasks are dispatched ahead of A's backlog; without it, B waits behind A's backlog
  * (the batch keeps up to maxConcurrentGraphsPerBatch of A's graphs queued at once).
  *
+ * The same holds inside one account: its triggered runs and its API batches are two keys, so a batch
+ * interleaves with the account's own bucket-event backlog (with one key per account: 183 of 183 queued
+ * runs finished first).
+ *
  * Measured by order, not by time: how many of A's graphs finished between B's submission and B's
  * graph finishing, read from the graphs' own finishedAt stamps once everything has settled.
  *
@@ -16,16 +20,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { eq } from 'drizzle-orm';
 import sharp from 'sharp';
 import type { TransformGraph } from '../../src/core/graph/index.js';
 import type { BatchStatus } from '../../src/core/jobs/job-status.js';
+import type { StartGraphRunInput } from '../../src/core/jobs/orchestrator-ports.js';
 import { batchWorkflowId, graphWorkflowId } from '../../src/core/jobs/workflow-ids.js';
+import { insertTriggeredRuns } from '../../src/db/graph-runs.js';
+import { graphRuns } from '../../src/db/schema.js';
 import { maxConcurrentGraphsPerBatch } from '../../src/temporal/workflows/definitions.js';
 import { startTemporalDevServer } from '../../src/tools/temporal-cli.js';
 import { readBatch, startStack, type Stack } from '../support/stack.js';
 import { stopAtExit } from '../support/services.js';
 
 const floodSize = 500;
+/** Triggered runs of one account: enough that a batch queued behind them all would plainly lose. */
+const triggeredFloodSize = 200;
 const imagingSlots = 2;
 /**
  * B passes through six dispatches in turn: the batch's first workflow task, the describe activity, the
@@ -138,6 +148,65 @@ describe('fair scheduling: one account flooding the imaging queue does not starv
     );
   });
 
+  test(`when an account's rules have ${triggeredFloodSize} runs queued and the same account submits a batch, then the batch interleaves with them instead of waiting behind them`, async (t) => {
+    const { accountId } = stack.account;
+    // Started as ingest starts them: the read-model rows first, then the workflows.
+    const starts: StartGraphRunInput[] = Array.from({ length: triggeredFloodSize }, (_, i) => ({
+      accountId,
+      workflowId: `fairness-triggered/${accountId}/${i}`,
+      trigger: 'webhook',
+      triggerId: 'hook_flood',
+      graph: tinyGraph(`out/triggered/${i}.png`),
+    }));
+    await insertTriggeredRuns(stack.database.db, starts);
+    // Twenty at a time, so the queue fills far faster than two imaging slots drain it.
+    for (let i = 0; i < starts.length; i += 20) {
+      await Promise.all(starts.slice(i, i + 20).map((start) => stack.orchestrator.startGraphRun(start)));
+    }
+    const finishedRuns = async () => {
+      const rows = await stack.database.db
+        .select({ finishedAt: graphRuns.finishedAt, state: graphRuns.state })
+        .from(graphRuns)
+        .where(eq(graphRuns.triggerId, 'hook_flood'));
+      return rows.filter((row) => row.state === 'succeeded').map((row) => row.finishedAt!);
+    };
+    while ((await finishedRuns()).length < 4 * imagingSlots) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+
+    const batchId = await submit(stack, [tinyGraph('out/requested/0.png')]);
+    const batch = await waitFor(stack, batchId, (s) => s.state !== 'running');
+    assert.equal(batch.state, 'succeeded', JSON.stringify(batch));
+
+    // The runs' remaining work is beside the point: cancel it, then read when each run finished.
+    await Promise.all(
+      starts.map((start) =>
+        stack.temporal.client.workflow
+          .getHandle(start.workflowId)
+          .cancel()
+          .catch(() => undefined),
+      ),
+    );
+    const batchFinishedAt = batch.graphs[0]!.finishedAt!;
+    const finished = await finishedRuns();
+    const finishedDuringBatch = finished.filter(
+      (at) => at.toISOString() > batch.createdAt && at.toISOString() <= batchFinishedAt,
+    ).length;
+    const unfinishedWhenBatchSubmitted =
+      triggeredFloodSize - finished.filter((at) => at.toISOString() <= batch.createdAt).length;
+    t.diagnostic(JSON.stringify({ finishedDuringBatch, unfinishedWhenBatchSubmitted, bound }));
+    assert.ok(
+      finishedDuringBatch <= bound,
+      `${finishedDuringBatch} of the account's triggered runs finished while its batch waited (bound ${bound})`,
+    );
+    // The bound means something only if the batch had many runs queued ahead of it: without a key per
+    // stream its imaging task waits behind every one of them.
+    assert.ok(
+      unfinishedWhenBatchSubmitted >= 4 * bound,
+      `only ${unfinishedWhenBatchSubmitted} triggered runs were queued when the batch was submitted`,
+    );
+  });
+
   /** The fairness key of every task a workflow started, as its history records them. */
   async function keysInHistory(workflowId: string) {
     const history = await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory();
@@ -153,7 +222,7 @@ describe('fair scheduling: one account flooding the imaging queue does not starv
     return keys;
   }
 
-  test('when an account submits a batch or a trigger starts a run, then the workflows and the imaging activity carry the account as fairness key', async () => {
+  test('when an account submits a batch or a trigger starts a run, then the workflows and the imaging activity carry the account and its stream as fairness key', async () => {
     const { accountId } = stack.account;
     const batchId = await submit(stack, [tinyGraph('out/keys/batch.png')]);
     await waitFor(stack, batchId, (s) => s.state !== 'running');
@@ -174,6 +243,8 @@ describe('fair scheduling: one account flooding the imaging queue does not starv
       graph: tinyGraph('out/keys/run.png'),
     });
     await stack.temporal.client.workflow.getHandle(run.workflowId).result();
-    assert.deepEqual(await keysInHistory(run.workflowId), { workflow: accountId, imaging: accountId });
+    // Triggered runs are a stream of their own: they interleave with the account's batches.
+    const triggeredKey = `${accountId}~`;
+    assert.deepEqual(await keysInHistory(run.workflowId), { workflow: triggeredKey, imaging: triggeredKey });
   });
 });

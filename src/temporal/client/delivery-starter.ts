@@ -25,7 +25,7 @@ export class TemporalDeliveryStarter implements DeliveryStarter {
         staticSummary: input.summary,
         staticDetails: `Redelivery ${input.deliveryId}`,
         typedSearchAttributes: [{ key: accountIdKey, value: input.accountId }],
-        priority: accountPriority(input.accountId),
+        priority: accountPriority(input.accountId, 'requested'),
       });
       return true;
     } catch (error) {

@@ -77,7 +77,7 @@ export class TemporalJobEngine
           { key: triggerKey, value: 'api' },
           { key: stateKey, value: 'running' },
         ],
-        priority: accountPriority(input.accountId),
+        priority: accountPriority(input.accountId, 'requested'),
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -159,7 +159,7 @@ export class TemporalJobEngine
           { key: sourceKey, value: sourceLabel(input.graph) },
           { key: stateKey, value: 'queued' },
         ],
-        priority: accountPriority(input.accountId),
+        priority: accountPriority(input.accountId, 'triggered'),
       });
       return { workflowId: input.workflowId, started: true };
     } catch (error) {

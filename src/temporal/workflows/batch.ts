@@ -124,7 +124,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
         // A graph ID runs once: a replayed or retried batch never starts a graph twice.
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        priority: accountPriority(input.accountId),
+        priority: accountPriority(input.accountId, 'requested'),
       });
       graphs[description.index] = outcome;
     } catch (error) {

@@ -87,7 +87,8 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     ...imagingActivityOptions,
     taskQueue: input.imagingTaskQueue,
     summary: `transform ${input.summary}`,
-    priority: accountPriority(input.accountId),
+    // A batch's graphs come by reference, triggered runs inline.
+    priority: accountPriority(input.accountId, input.ref ? 'requested' : 'triggered'),
   });
 
   // Local activities: one short transaction each, run inside the workflow task (no extra round trip
