@@ -4,17 +4,12 @@
  * hour or day. The range is whole buckets, every bucket of it is in the answer (zeros where nothing
  * happened, so a chart has no gaps), and one request covers at most 31 days hourly or 366 days daily.
  */
+import { describeValue } from '../../core/graph/issues.js';
 import type { Db } from '../../db/database.js';
 import { usageOf, type UsageRow } from '../../db/graph-runs.js';
 import { ApiError, type ApiIssue } from '../../api/api-error.js';
 import { toCsv } from '../../api/csv.js';
 import type { UsageFigures, UsageGranularity, UsageQuery, UsageReport } from './account.schemas.js';
-
-export interface UsageDeps {
-  db: Db;
-  /** The clock the default range ends at. */
-  now?: () => Date;
-}
 
 const HOUR_MS = 3_600_000;
 /** UTC days and hours are whole multiples of their length since the epoch: JavaScript time has no leap seconds. */
@@ -61,12 +56,12 @@ export function usageRangeOf(query: UsageQuery, now: Date): UsageRange {
     const to =
       query.to === undefined
         ? `the end of the current ${granularity}, ${new Date(askedTo).toISOString()}`
-        : JSON.stringify(query.to);
+        : describeValue(query.to);
     throw invalidQuery(
       rangeIssue(
         query,
         'inverted_range',
-        `Expected from before to (${to}) but received ${JSON.stringify(query.from)}`,
+        `Expected from before to (${to}) but received ${describeValue(query.from)}`,
       ),
     );
   }
@@ -79,7 +74,7 @@ export function usageRangeOf(query: UsageQuery, now: Date): UsageRange {
       rangeIssue(
         query,
         'range_too_long',
-        `Expected at most ${maxBuckets[granularity]} ${granularity}s${days} from from to to but received ${buckets}`,
+        `Expected a range of at most ${maxBuckets[granularity]} ${granularity}s${days} for from and to but received ${buckets} ${granularity}s`,
       ),
     );
   }
@@ -116,13 +111,14 @@ function addFigures(sum: UsageFigures, figures: UsageFigures): UsageFigures {
   };
 }
 
-/** The account's usage over the query's range, every bucket present. */
+/** The account's usage over the query's range, every bucket present; `now` ends the default range. */
 export async function accountUsage(
-  deps: UsageDeps,
+  deps: { db: Db },
   accountId: string,
   query: UsageQuery,
+  now = new Date(),
 ): Promise<UsageReport> {
-  const range = usageRangeOf(query, deps.now?.() ?? new Date());
+  const range = usageRangeOf(query, now);
   const stored = new Date(Math.max(range.from.getTime(), FIRST_STORED.getTime()));
   const storedEnd = new Date(Math.min(range.to.getTime(), LAST_STORED.getTime()));
   const rows =

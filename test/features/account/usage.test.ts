@@ -418,6 +418,17 @@ describe('GET /v1/account/usage', () => {
       assert.ok(JSON.stringify(res.body).length < 1000);
     });
 
+    test('a valid instant with a very long fraction, refused for its order, is not echoed whole', async () => {
+      const account = await createTestAccount(api);
+      const res = await request(api.app)
+        .get('/v1/account/usage')
+        .query({ from: `2026-03-10T00:00:00.${'5'.repeat(5000)}Z`, to: '2026-03-09T00:00:00Z' })
+        .set(account.auth)
+        .expect(400);
+      assert.equal(res.body.error.issues[0].code, 'inverted_range');
+      assert.ok(JSON.stringify(res.body).length < 1000);
+    });
+
     test('a range refused states the bound', async () => {
       const account = await createTestAccount(api);
       const res = await request(api.app)
