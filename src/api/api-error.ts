@@ -26,6 +26,7 @@ export const apiErrorCodes = [
   'headers_too_large',
   'request_timeout',
   'unsupported_media_type',
+  'not_acceptable',
   'orchestrator_unavailable',
   'internal_error',
   'method_not_allowed',

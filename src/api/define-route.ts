@@ -63,11 +63,24 @@ export interface RouteInput<P, Q, H, B> {
 }
 
 /** What a handler answers: a JSON body with a status, or nothing when it wrote the response itself. */
-export interface Reply {
+export interface Reply<TBody = unknown> {
   status: number;
-  body?: unknown;
+  body?: TBody;
   headers?: Readonly<Record<string, string>>;
 }
+
+/**
+ * A representation of a route's answer besides JSON (CSV, say), chosen by the request's `Accept` header:
+ * the handler still returns the JSON body, and `render` turns it into this media type's text.
+ */
+export interface Representation<TBody> {
+  /** The documented body, e.g. `z.string()` with a description of the columns and an example. */
+  schema: z.ZodType;
+  render: (body: TBody) => string;
+}
+
+/** Media type (without parameters, e.g. `text/csv`) → its representation. */
+export type Representations<TBody> = Readonly<Record<string, Representation<TBody>>>;
 
 export interface RouteConfig<
   TParams extends z.ZodType | undefined,
@@ -75,6 +88,7 @@ export interface RouteConfig<
   THeaders extends z.ZodType | undefined,
   TBodySchema extends z.ZodType,
   TBody,
+  TReply = unknown,
 > {
   operationId: string;
   method: HttpMethod;
@@ -94,13 +108,19 @@ export interface RouteConfig<
   };
   /** The route's own responses; the ones every route of its kind has (401, 413, 500, …) are added. */
   responses: Record<number, ResponseConfig>;
+  /**
+   * Media types the answer may take besides JSON (which stays the default). The document lists them beside
+   * JSON in every 2xx response; a request whose `Accept` allows none of them, nor JSON, gets 406
+   * `not_acceptable` before the handler runs. Errors are JSON whatever the client accepts.
+   */
+  representations?: Representations<TReply>;
   /** Runs before the body is read: authenticates callers of a `none` route (throw an ApiError to refuse). */
   authenticate?: (req: Request, res: Response) => void;
   /** Sees every error of this route before it is rendered (to count it, or to render it itself). */
   onError?: (error: ApiError, req: Request, res: Response) => boolean | void;
   handler: (
     input: RouteInput<Infer<TParams>, Infer<TQuery>, Infer<THeaders>, TBody>,
-  ) => Promise<Reply | void> | Reply | void;
+  ) => Promise<Reply<TReply> | void> | Reply<TReply> | void;
 }
 
 /** A route with its types erased, as the mount and the document builder see it. */
@@ -122,7 +142,8 @@ export function defineRoute<
   THeaders extends z.ZodType | undefined = undefined,
   TBodySchema extends z.ZodType = z.ZodType,
   TBody = z.output<TBodySchema>,
->(config: RouteConfig<TParams, TQuery, THeaders, TBodySchema, TBody>): Route {
+  TReply = unknown,
+>(config: RouteConfig<TParams, TQuery, THeaders, TBodySchema, TBody, TReply>): Route {
   return config as unknown as Route;
 }
 
@@ -134,8 +155,8 @@ export interface ApiFeature {
   document?: (registry: OpenAPIRegistry) => void;
 }
 
-/** 200 with a JSON body. */
-export function ok(body: unknown, headers?: Record<string, string>): Reply {
+/** 200 with a JSON body (or one of the route's other representations of it). */
+export function ok<TBody>(body: TBody, headers?: Record<string, string>): Reply<TBody> {
   return { status: 200, body, ...(headers ? { headers } : {}) };
 }
 

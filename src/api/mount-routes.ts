@@ -3,12 +3,25 @@
  * media types and size limit it declares), the validation of its params, query, headers and body, and
  * its handler; every known path answers a method it does not have with 405 and an `Allow` header.
  */
-import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import type { z } from 'zod';
 import { translateZodIssues } from '../core/graph/zod-issues.js';
 import { ApiError, parseRequestBody } from './api-error.js';
 import { principalOf } from './bearer.js';
-import { acceptsAnyMediaType, expressPath, type Route, type RouteBody } from './define-route.js';
+import {
+  acceptsAnyMediaType,
+  expressPath,
+  type Representation,
+  type Representations,
+  type Route,
+  type RouteBody,
+} from './define-route.js';
 import { toApiError } from './error-handler.js';
 
 export interface MountOptions {
@@ -83,7 +96,10 @@ function mountRoute(app: Express, route: Route, options: MountOptions): void {
   const bodyLimit = Math.min(body?.maxBytes ?? options.maxBodyBytes, options.maxBodyBytes);
   if (body) handlers.push(requireMediaType(body), bodyReader(body, bodyLimit));
 
+  const negotiate = route.representations ? negotiator(route.representations) : undefined;
+
   handlers.push(async (req, res) => {
+    const representation = negotiate?.(req, res);
     const params = validatePart(route.request?.params, req.params, 'path');
     const query = validatePart(route.request?.query, req.query, 'query');
     const headers = validatePart(route.request?.headers, declaredHeaders(route, req), 'headers');
@@ -102,6 +118,7 @@ function mountRoute(app: Express, route: Route, options: MountOptions): void {
     res.status(answer.status);
     if (answer.headers) res.set(answer.headers);
     if (answer.body === undefined) res.end();
+    else if (representation) res.type(representation.type).send(representation.render(answer.body));
     else res.json(answer.body);
   });
 
@@ -115,6 +132,31 @@ function mountRoute(app: Express, route: Route, options: MountOptions): void {
 }
 
 const jsonMediaTypes = ['application/json', 'application/*+json'];
+
+type ChosenRepresentation = Representation<unknown> & { type: string };
+
+/**
+ * Content negotiation of a route with representations besides JSON: the one its answer takes (undefined
+ * for JSON), chosen by the `Accept` header's preferences, JSON when the client states none. A request that
+ * accepts none of them is refused before any work is done; the refusal is JSON, the service's one error
+ * format.
+ */
+function negotiator(
+  representations: Representations<unknown>,
+): (req: Request, res: Response) => ChosenRepresentation | undefined {
+  const offered = ['application/json', ...Object.keys(representations)];
+  const described = offered.join(' or ');
+  return (req, res) => {
+    // Caches must key the answer on Accept, whichever representation this one is.
+    res.vary('Accept');
+    const chosen = req.accepts(offered);
+    if (chosen === false) {
+      throw new ApiError(406, 'not_acceptable', `The response is available as ${described} only`);
+    }
+    const representation = representations[chosen];
+    return representation ? { ...representation, type: chosen } : undefined;
+  };
+}
 
 function acceptedTypes(body: RouteBody<z.ZodType, unknown>): readonly string[] {
   if (body.accept) return body.accept;

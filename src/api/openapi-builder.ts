@@ -59,6 +59,12 @@ function commonResponses(route: Route): Record<number, ResponseConfig> {
       );
     }
   }
+  if (route.representations) {
+    const offered = ['application/json', ...Object.keys(route.representations)].join(', ');
+    responses[406] = errorResponse(
+      `The \`Accept\` header allows none of ${offered} (\`not_acceptable\`); the error itself is JSON.`,
+    );
+  }
   if (route.auth === 'bearer') {
     responses[401] = errorResponse(
       'Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.',
@@ -98,8 +104,27 @@ function toOpenApiRoute(route: Route): OpenApiRouteConfig {
           }
         : {}),
     },
-    responses: { ...commonResponses(route), ...route.responses },
+    responses: withRepresentations(route, { ...commonResponses(route), ...route.responses }),
   };
+}
+
+/** Each 2xx response with a JSON body also lists the route's other representations of that body. */
+function withRepresentations(
+  route: Route,
+  responses: Record<number, ResponseConfig>,
+): Record<number, ResponseConfig> {
+  if (!route.representations) return responses;
+  const alternatives = Object.fromEntries(
+    Object.entries(route.representations).map(([type, { schema }]) => [type, { schema }]),
+  );
+  const result: Record<number, ResponseConfig> = {};
+  for (const [status, response] of Object.entries(responses)) {
+    const isSuccess = status.startsWith('2') && response.content?.['application/json'] !== undefined;
+    result[Number(status)] = isSuccess
+      ? { ...response, content: { ...response.content, ...alternatives } }
+      : response;
+  }
+  return result;
 }
 
 export function buildOpenApiDocument(

@@ -247,7 +247,10 @@ export interface UsageRow {
   bytesWritten: number;
 }
 
-/** Usage of an account per hour or per UTC day, for buckets starting in [from, to). */
+/**
+ * Usage of an account per UTC hour or day, for the hours in [from, to) (bounds on whole hours, or on whole
+ * days for `day`, so that no bucket is cut). Only buckets with a stored hour are returned.
+ */
 export async function usageOf(
   db: Db,
   accountId: string,
@@ -259,11 +262,12 @@ export async function usageOf(
   const rows = await db
     .select({
       start: sql<string>`${bucket}`,
-      succeeded: sql<number>`sum(${usageHourly.succeeded})::int`,
-      partial: sql<number>`sum(${usageHourly.partial})::int`,
-      failed: sql<number>`sum(${usageHourly.failed})::int`,
-      cancelled: sql<number>`sum(${usageHourly.cancelled})::int`,
-      transforms: sql<number>`sum(${usageHourly.transforms})::int`,
+      // Sums kept as int8, never cut to int4 (node-pg hands int8 over as text).
+      succeeded: sql<string>`sum(${usageHourly.succeeded})::int8`,
+      partial: sql<string>`sum(${usageHourly.partial})::int8`,
+      failed: sql<string>`sum(${usageHourly.failed})::int8`,
+      cancelled: sql<string>`sum(${usageHourly.cancelled})::int8`,
+      transforms: sql<string>`sum(${usageHourly.transforms})::int8`,
       megapixelsRead: sql<number>`sum(${usageHourly.megapixelsRead})::float8`,
       bytesWritten: sql<string>`sum(${usageHourly.bytesWritten})::int8`,
     })

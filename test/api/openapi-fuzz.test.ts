@@ -45,10 +45,13 @@ const eventsToken = `fuzz-events-${randomBytes(16).toString('hex')}`;
  * each StorageSink and nothing after it), two sinks writing one object, the unit count and depth of the
  * whole tree, and the rules that compare or combine two fields: the pixel limit of a Resize (a product),
  * a fractional Crop inside the image (sums), Normalize's lower percentile below its upper and a rule's
- * minSize at most its maxSize (comparisons). A schema-valid request refused for one of these is not the
- * document's fault; refused for anything else, it is.
+ * minSize at most its maxSize (comparisons), and a usage range's `from` before its `to` and its length
+ * (a comparison and a difference of two instants, or of one and the clock). A schema-valid request
+ * refused for one of these is not the document's fault; refused for anything else, it is.
  */
-const rulesNoSchemaStates: readonly (IssueCode | 'inverted_size_range')[] = [
+const rulesNoSchemaStates: readonly (
+  IssueCode | 'inverted_size_range' | 'inverted_range' | 'range_too_long'
+)[] = [
   'missing_source',
   'misplaced_source',
   'missing_operation',
@@ -64,6 +67,8 @@ const rulesNoSchemaStates: readonly (IssueCode | 'inverted_size_range')[] = [
   'crop_outside_image',
   'inverted_percentiles',
   'inverted_size_range',
+  'inverted_range',
+  'range_too_long',
 ];
 
 const template = {

@@ -10,14 +10,22 @@ import {
   windowSeconds,
   type AccountThrottleDeps,
 } from './account-throttle.js';
-import { accountSchema, throttleSettingsSchema, throttleUpdateSchemaFor } from './account.schemas.js';
+import { accountUsage, maxBuckets, usageCsv } from './account-usage.js';
+import {
+  accountSchema,
+  throttleSettingsSchema,
+  throttleUpdateSchemaFor,
+  usageCsvSchema,
+  usageQuerySchema,
+  usageReportSchema,
+} from './account.schemas.js';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
 
 export function accountFeature(deps: AccountThrottleDeps): ApiFeature {
   const throttleUpdateSchema = throttleUpdateSchemaFor(windowSeconds(deps.config));
   return {
-    tags: [{ name: 'account', description: 'The account and its settings: the throttle' }],
+    tags: [{ name: 'account', description: 'The account, its settings (the throttle) and its usage' }],
     routes: [
       defineRoute({
         operationId: 'getAccount',
@@ -65,6 +73,25 @@ export function accountFeature(deps: AccountThrottleDeps): ApiFeature {
           ),
         },
         handler: async ({ body, principal }) => ok(await putThrottle(deps, principal.accountId, body)),
+      }),
+      defineRoute({
+        operationId: 'getUsage',
+        method: 'get',
+        path: '/v1/account/usage',
+        tags: ['account'],
+        auth: 'bearer',
+        summary:
+          'The account’s usage per UTC hour or day: graphs by final state, transforms, megapixels, bytes',
+        description: `JSON by default; CSV with \`Accept: text/csv\`. The range is whole buckets (\`from\` moved back to the start of its bucket, \`to\` on to the end of its own), and every bucket of it is listed, zeros where nothing happened. Graphs count in the bucket they ended in, transforms in the one they started in. One request covers at most ${maxBuckets.hour} hours or ${maxBuckets.day} days. Query parameters other than those listed are refused (\`invalid_request\`).`,
+        request: { query: usageQuerySchema },
+        responses: {
+          200: { description: 'Usage per bucket, and its totals.', content: json(usageReportSchema) },
+          400: errorResponse(
+            'A query value is invalid, unknown or repeated (`invalid_request`, issues by parameter): `from` not before `to` (issue `inverted_range`), or a range longer than allowed (issue `range_too_long`).',
+          ),
+        },
+        representations: { 'text/csv': { schema: usageCsvSchema, render: usageCsv } },
+        handler: async ({ query, principal }) => ok(await accountUsage(deps, principal.accountId, query)),
       }),
     ],
   };
