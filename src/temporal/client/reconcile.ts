@@ -117,14 +117,14 @@ async function reconcileBatch(deps: ReconcileDeps, batch: BatchRecord, summary: 
     const history = await readBatchHistory(client, batch.workflowId);
     graphCount = history.input.graphCount;
     sources = history.sources?.map((source) => ({ source }));
-    await insertRecoveredBatch(db, {
+    const restored = await insertRecoveredBatch(db, {
       batchId: batch.batchId,
       accountId: batch.accountId,
       graphCount,
       callbackUrl: history.input.callbackUrl,
       startedAt: batch.startedAt,
     });
-    summary.batches.restored += 1;
+    if (restored) summary.batches.restored += 1;
   }
 
   if (sources && sources.length === graphCount) {
