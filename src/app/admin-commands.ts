@@ -1,10 +1,18 @@
-/** `pixelshift migrate`, `setup`, `keys create` and `purge`: operator commands. */
+/** `pixelshift migrate`, `setup`, `keys create`, `purge` and `reconcile`: operator commands. */
+import { z } from 'zod';
 import { createApiKey } from '../db/api-key-credentials.js';
 import { loadConfig, parseDuration } from '../core/config.js';
-import { accountIdSchema, DEFAULT_RETENTION_MS, ensureAccount, purgeExpiredRows } from '../db/index.js';
+import {
+  accountIdSchema,
+  batchIdPattern,
+  DEFAULT_RETENTION_MS,
+  ensureAccount,
+  purgeExpiredRows,
+} from '../db/index.js';
+import { reconcile, ReconcileError, type ReconcileScope } from '../temporal/client/reconcile.js';
 import { setupTemporal } from '../temporal/setup.js';
 import type { CliIo } from './io.js';
-import { openMigratedDatabase } from './wiring.js';
+import { connectClient, openMigratedDatabase } from './wiring.js';
 
 export async function migrateCommand(io: CliIo): Promise<void> {
   const config = loadConfig();
@@ -67,6 +75,82 @@ export async function purgeCommand(olderThan: string | undefined, io: CliIo): Pr
   const database = await openMigratedDatabase(config, io.log);
   try {
     io.print(await purgeExpiredRows(database.db, new Date(Date.now() - retentionMs)));
+  } finally {
+    await database.close();
+  }
+}
+
+/** An ISO 8601 time with its offset (`2025-01-02T00:00:00Z`), or a date (midnight UTC). */
+const sinceSchema = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+
+/** The scope `reconcile` was given, or the error that names what is wrong with its arguments. */
+export function reconcileScopeOf(options: {
+  batch?: string | undefined;
+  since?: string | undefined;
+}): ReconcileScope | { error: { code: string; message: string } } {
+  if ((options.batch === undefined) === (options.since === undefined)) {
+    return {
+      error: {
+        code: 'invalid_arguments',
+        message: 'Expected exactly one of --batch <id> and --since <ISO time>',
+      },
+    };
+  }
+  if (options.batch !== undefined) {
+    if (!batchIdPattern.test(options.batch)) {
+      return {
+        error: {
+          code: 'invalid_batch_id',
+          message: 'Expected --batch as a batch id: b_ followed by 26 characters',
+        },
+      };
+    }
+    return { batchId: options.batch };
+  }
+  if (!sinceSchema.safeParse(options.since).success) {
+    return {
+      error: {
+        code: 'invalid_since',
+        message:
+          'Expected --since as an ISO 8601 time with its offset, such as 2025-01-02T00:00:00Z, or a date',
+      },
+    };
+  }
+  return { since: new Date(options.since!) };
+}
+
+/**
+ * `pixelshift reconcile --batch <id> | --since <ISO time>`: rebuilds read-model rows from Temporal's
+ * records after a database restore (docs/architecture.md §7.2). Safe to run again: it only moves rows
+ * forward.
+ */
+export async function reconcileCommand(
+  options: { batch?: string | undefined; since?: string | undefined },
+  io: CliIo,
+): Promise<void> {
+  const scope = reconcileScopeOf(options);
+  if ('error' in scope) {
+    io.fail(scope);
+    return;
+  }
+  const config = loadConfig();
+  const database = await openMigratedDatabase(config, io.log);
+  try {
+    const { client } = await connectClient(config);
+    try {
+      const summary = await reconcile({ client, db: database.db }, scope);
+      const runs = summary.graphRuns;
+      io.log(
+        `graph runs: ${runs.inserted} inserted, ${runs.advanced} advanced, ${runs.unchanged} unchanged; ` +
+          `batches: ${summary.batches.restored} restored, ${summary.batches.finished} finished`,
+      );
+      io.print(summary);
+    } catch (error) {
+      if (!(error instanceof ReconcileError)) throw error;
+      io.fail({ error: { code: error.code, message: error.message } });
+    } finally {
+      await client.connection.close();
+    }
   } finally {
     await database.close();
   }

@@ -2,7 +2,13 @@
  * The `pixelshift` command. Each subcommand is a small module; this file only dispatches.
  */
 import { parseArgs } from 'node:util';
-import { keysCreateCommand, migrateCommand, purgeCommand, setupCommand } from './admin-commands.js';
+import {
+  keysCreateCommand,
+  migrateCommand,
+  purgeCommand,
+  reconcileCommand,
+  setupCommand,
+} from './admin-commands.js';
 import { apiCommand } from './api-command.js';
 import { devCommand } from './dev.js';
 import { graphRun, graphValidate } from './graph-commands.js';
@@ -19,6 +25,7 @@ const usage = `Usage: pixelshift <command>
   setup                                      create the namespace and search attributes on a Temporal cluster
   keys create --account <id> [--json]        create an account (if new) and an API key pair
   purge [--older-than 30d]                   delete expired idempotency keys, hook message ids, webhook events
+  reconcile --batch <id> | --since <time>    rebuild read-model rows from Temporal (after a database restore)
   graph validate <file.json>                 validate a Transform Graph, print every issue
   graph run <file.json> --local-root <dir>   run a graph against a local folder (bucket = first folder)
 `;
@@ -32,6 +39,8 @@ async function main(argv: string[]): Promise<void> {
       account: { type: 'string' },
       json: { type: 'boolean' },
       'older-than': { type: 'string' },
+      batch: { type: 'string' },
+      since: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -50,6 +59,8 @@ async function main(argv: string[]): Promise<void> {
       return setupCommand(processIo);
     case 'purge':
       return purgeCommand(values['older-than'], processIo);
+    case 'reconcile':
+      return reconcileCommand({ batch: values.batch, since: values.since }, processIo);
     case 'keys':
       if (positionals[0] === 'create' && values.account)
         return keysCreateCommand(values.account, values.json ?? false, processIo);

@@ -100,10 +100,43 @@ export async function listBatchGraphs(db: Db, accountId: string, batchId: string
   return rows.map((row) => row.graph);
 }
 
-/** Records that the batch's workflow has started (idempotent: the first time is kept). */
-export async function markBatchStarted(db: Db, batchId: string): Promise<void> {
+/**
+ * Records that the batch's workflow has started (idempotent: the first time is kept); `at` defaults to
+ * the database clock.
+ */
+export async function markBatchStarted(db: Db, batchId: string, at?: Date): Promise<void> {
   await db
     .update(batches)
-    .set({ startedAt: sql`coalesce(${batches.startedAt}, now())` })
+    .set({ startedAt: sql`coalesce(${batches.startedAt}, ${at?.toISOString() ?? null}::timestamptz, now())` })
     .where(eq(batches.id, batchId));
+}
+
+/**
+ * A batch row rebuilt from its workflow after the database lost it (`pixelshift reconcile`): the batch
+ * itself, without its graphs, whose definitions lived only here. Kept as it is when it exists; true when
+ * it was inserted.
+ */
+export async function insertRecoveredBatch(
+  db: Db,
+  batch: {
+    batchId: string;
+    accountId: string;
+    graphCount: number;
+    callbackUrl?: string | undefined;
+    startedAt: Date;
+  },
+): Promise<boolean> {
+  const rows = await db
+    .insert(batches)
+    .values({
+      id: batch.batchId,
+      accountId: batch.accountId,
+      graphCount: batch.graphCount,
+      callbackUrl: batch.callbackUrl ?? null,
+      createdAt: batch.startedAt,
+      startedAt: batch.startedAt,
+    })
+    .onConflictDoNothing({ target: batches.id })
+    .returning({ id: batches.id });
+  return rows.length > 0;
 }

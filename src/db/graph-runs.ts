@@ -5,7 +5,7 @@
  * (migration 0008), which ignores any write that would move a state backwards: activity retries and
  * workflow replays may repeat every write.
  */
-import { and, asc, desc, eq, gt, gte, lt, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lt, ne, sql, type SQL } from 'drizzle-orm';
 import type { ErrorCode } from '../core/errors.js';
 import { graphSource, sourceLabel } from '../core/graph/summary.js';
 import type { RunTrigger, StartGraphRunInput } from '../core/jobs/orchestrator-ports.js';
@@ -32,21 +32,25 @@ export interface NewGraphRun {
   /** `bucket/key` of the source image. */
   source: string;
   sourceVersion?: string | undefined;
+  /** When the run was accepted; the database clock when absent (a rebuilt row passes its workflow's start). */
+  createdAt?: Date | undefined;
 }
 
-/** Runs inserted per statement: a 1000-graph batch stays a few round trips, far below bind limits. */
-const INSERT_CHUNK = 250;
+/** Runs inserted or read per statement: a 1000-graph batch stays a few round trips, far below bind limits. */
+const RUNS_PER_STATEMENT = 250;
 
 /**
  * Inserts the rows of newly accepted runs; a row that exists already is kept as it is (a redelivered
- * event, a retried submission), so this never resets a run that has moved on.
+ * event, a retried submission), so this never resets a run that has moved on. Returns how many rows were
+ * new.
  */
-export async function insertGraphRuns(db: Pick<Db, 'insert'>, runs: readonly NewGraphRun[]): Promise<void> {
-  for (let start = 0; start < runs.length; start += INSERT_CHUNK) {
-    await db
+export async function insertGraphRuns(db: Pick<Db, 'insert'>, runs: readonly NewGraphRun[]): Promise<number> {
+  let inserted = 0;
+  for (let start = 0; start < runs.length; start += RUNS_PER_STATEMENT) {
+    const rows = await db
       .insert(graphRuns)
       .values(
-        runs.slice(start, start + INSERT_CHUNK).map((run) => ({
+        runs.slice(start, start + RUNS_PER_STATEMENT).map((run) => ({
           workflowId: run.workflowId,
           accountId: run.accountId,
           trigger: run.trigger,
@@ -55,10 +59,14 @@ export async function insertGraphRuns(db: Pick<Db, 'insert'>, runs: readonly New
           graphIndex: run.graphIndex ?? null,
           source: run.source,
           sourceVersion: run.sourceVersion ?? null,
+          ...(run.createdAt ? { createdAt: run.createdAt } : {}),
         })),
       )
-      .onConflictDoNothing({ target: graphRuns.workflowId });
+      .onConflictDoNothing({ target: graphRuns.workflowId })
+      .returning({ workflowId: graphRuns.workflowId });
+    inserted += rows.length;
   }
+  return inserted;
 }
 
 /** The rows of triggered runs about to be started; one statement for any number of them. */
@@ -74,6 +82,22 @@ export async function insertTriggeredRuns(db: Db, starts: readonly StartGraphRun
       sourceVersion: graphSource(start.graph)?.versionId,
     })),
   );
+}
+
+/** The current state of those of the runs that have a row. */
+export async function graphRunStates(
+  db: Db,
+  workflowIds: readonly string[],
+): Promise<Map<string, GraphState>> {
+  const states = new Map<string, GraphState>();
+  for (let start = 0; start < workflowIds.length; start += RUNS_PER_STATEMENT) {
+    const rows = await db
+      .select({ workflowId: graphRuns.workflowId, state: graphRuns.state })
+      .from(graphRuns)
+      .where(inArray(graphRuns.workflowId, workflowIds.slice(start, start + RUNS_PER_STATEMENT)));
+    for (const row of rows) states.set(row.workflowId, row.state);
+  }
+  return states;
 }
 
 /** A state change of one run; the outcome fields matter only for final states. */

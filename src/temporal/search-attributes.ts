@@ -28,3 +28,8 @@ export const pixelshiftSearchAttributes = [
 export function searchAttributeFlags(): string[] {
   return pixelshiftSearchAttributes.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]);
 }
+
+/** A string literal in Temporal's visibility query language. */
+export function visibilityLiteral(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}

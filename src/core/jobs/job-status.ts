@@ -61,6 +61,15 @@ export interface GraphOutcome {
   throttledUntil?: string;
 }
 
+/**
+ * The error of a graph whose workflow ended without producing its own outcome (terminated, timed out, or
+ * failed outside its own code): what the batch records for it, and what `pixelshift reconcile` rebuilds.
+ */
+export const graphWorkflowEndedError = {
+  code: 'internal',
+  message: 'The graph workflow failed; see its history in the Temporal UI',
+} as const satisfies GraphOutcome['error'];
+
 export type StateCounts = Record<GraphState, number>;
 
 export interface BatchStatus {

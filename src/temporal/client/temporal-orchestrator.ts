@@ -11,6 +11,7 @@ import {
   stateKey,
   triggerIdKey,
   triggerKey,
+  visibilityLiteral,
 } from '../search-attributes.js';
 import { batchStatusQuery, graphStatusQuery, throttleChangedSignal } from '../workflows/definitions.js';
 import { accountPriority } from '../scheduling.js';
@@ -204,14 +205,14 @@ export class TemporalJobEngine
 
   async listGraphRuns(query: GraphRunQuery): Promise<{ runs: GraphRunSummary[]; nextPageToken?: string }> {
     const clauses = [
-      `${accountIdKey.name} = ${quote(query.accountId)}`,
-      `${triggerKey.name} = ${quote(query.trigger)}`,
+      `${accountIdKey.name} = ${visibilityLiteral(query.accountId)}`,
+      `${triggerKey.name} = ${visibilityLiteral(query.trigger)}`,
       `WorkflowType = 'graphWorkflow'`,
     ];
-    if (query.triggerId) clauses.push(`${triggerIdKey.name} = ${quote(query.triggerId)}`);
-    if (query.state) clauses.push(`${stateKey.name} = ${quote(query.state)}`);
-    if (query.startedAfter) clauses.push(`StartTime >= ${quote(query.startedAfter)}`);
-    if (query.startedBefore) clauses.push(`StartTime < ${quote(query.startedBefore)}`);
+    if (query.triggerId) clauses.push(`${triggerIdKey.name} = ${visibilityLiteral(query.triggerId)}`);
+    if (query.state) clauses.push(`${stateKey.name} = ${visibilityLiteral(query.state)}`);
+    if (query.startedAfter) clauses.push(`StartTime >= ${visibilityLiteral(query.startedAfter)}`);
+    if (query.startedBefore) clauses.push(`StartTime < ${visibilityLiteral(query.startedBefore)}`);
     const response = await this.client.workflowService.listWorkflowExecutions({
       namespace: this.config.temporal.namespace,
       pageSize: query.pageSize,
@@ -249,11 +250,6 @@ export class TemporalJobEngine
   async ping(): Promise<void> {
     await this.client.connection.workflowService.getSystemInfo({});
   }
-}
-
-/** A string literal in Temporal's visibility query language. */
-function quote(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 function timestampToIso(

@@ -35,6 +35,7 @@ import { batchCompletedData } from '../../core/webhooks/webhook-events.js';
 import { emitWebhookEvent, webhookEventsPatch, webhooksTaskQueueBeside } from './webhook-events.js';
 import {
   emptyCounts,
+  graphWorkflowEndedError,
   type BatchState,
   type BatchStatus,
   type GraphOutcome,
@@ -141,10 +142,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
         const failed: GraphOutcome = {
           ...slot,
           state: 'failed',
-          error: {
-            code: 'internal',
-            message: 'The graph workflow failed; see its history in the Temporal UI',
-          },
+          error: { ...graphWorkflowEndedError },
         };
         graphs[description.index] = failed;
         // The graph never recorded this end (it was terminated, or failed outside its own code).
