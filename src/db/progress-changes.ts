@@ -48,8 +48,11 @@ export async function batchProgressHead(
   return row && { position: Number(row.position), final: row.final };
 }
 
-/** The head of a run of the account, or undefined (also for another account's run). */
-export async function runProgressHead(
+/**
+ * The head of a triggered run of the account, or undefined (also for another account's run, and for a
+ * batch's graph, which is followed through its batch).
+ */
+export async function triggeredRunProgressHead(
   db: Db,
   accountId: string,
   workflowId: string,
@@ -57,7 +60,8 @@ export async function runProgressHead(
   const [row] = await queryRows<{ position: number; final: boolean }>(
     db,
     sql`select version as position, state_rank = 3 as final
-      from graph_runs where workflow_id = ${workflowId} and account_id = ${accountId}`,
+      from graph_runs
+      where workflow_id = ${workflowId} and account_id = ${accountId} and trigger <> 'api'`,
   );
   return row && { position: Number(row.position), final: row.final };
 }

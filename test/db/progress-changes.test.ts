@@ -6,7 +6,7 @@ import {
   batchCountsAt,
   batchProgressHead,
   progressChangesAfter,
-  runProgressHead,
+  triggeredRunProgressHead,
   subjectKey,
 } from '../../src/db/progress-changes.js';
 import type { TransformGraph } from '../../src/core/graph/graph.js';
@@ -80,7 +80,11 @@ for (const target of databaseTargets()) {
           [2, 'failed'],
         ],
       );
-      assert.deepEqual(await runProgressHead(database.db, accountId, g(0)), { position: 2, final: true });
+      assert.equal(
+        await triggeredRunProgressHead(database.db, accountId, g(0)),
+        undefined,
+        'a batch graph is followed through its batch',
+      );
       assert.deepEqual(await batchProgressHead(database.db, accountId, batchId), {
         position: 3,
         final: false,
@@ -146,8 +150,8 @@ for (const target of databaseTargets()) {
         },
       ]);
       assert.equal(await batchProgressHead(database.db, other, batchId), undefined);
-      assert.equal(await runProgressHead(database.db, other, `${owner}/run`), undefined);
-      assert.deepEqual(await runProgressHead(database.db, owner, `${owner}/run`), {
+      assert.equal(await triggeredRunProgressHead(database.db, other, `${owner}/run`), undefined);
+      assert.deepEqual(await triggeredRunProgressHead(database.db, owner, `${owner}/run`), {
         position: 0,
         final: false,
       });

@@ -147,3 +147,19 @@ begin
     values (p_batch_id, v_change, 'running', p_state, v_at);
 end
 $$;
+
+-- Rows written before this migration: each run that has moved gets one change from `queued` to where it
+-- is now, and each batch that ended gets its end after its graphs', so their streams start complete.
+update graph_runs set version = 1 where state <> 'queued';
+insert into graph_run_changes
+    (workflow_id, run_version, batch_id, batch_change, from_state, state, at, throttled_until)
+  select workflow_id, 1, batch_id,
+      case when batch_id is not null then row_number() over (partition by batch_id order by graph_index) end,
+      'queued', state, coalesce(finished_at, started_at, created_at), throttled_until
+    from graph_runs where state <> 'queued';
+update batches b set change_count = moved.count
+  from (select batch_id, count(*)::int as count from graph_run_changes group by batch_id) moved
+  where moved.batch_id = b.id;
+update batches set change_count = change_count + 1 where state <> 'running';
+insert into graph_run_changes (batch_id, batch_change, from_state, state, at)
+  select id, change_count, 'running', state, coalesce(finished_at, created_at) from batches where state <> 'running';
