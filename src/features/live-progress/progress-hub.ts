@@ -173,7 +173,11 @@ export function createProgressHub(options: ProgressHubOptions): ProgressHub {
 
   return {
     open(request) {
-      if (closed) throw new ApiError(503, 'server_shutting_down', 'The server is shutting down; reconnect');
+      if (closed) {
+        throw new ApiError(503, 'server_shutting_down', 'The server is shutting down; reconnect', undefined, {
+          'Retry-After': '1',
+        });
+      }
       const held = perAccount.get(request.accountId) ?? 0;
       if (held >= options.maxStreamsPerAccount) {
         throw new ApiError(

@@ -44,12 +44,11 @@ const streamResponses = {
     description:
       'The stream already ended: `Last-Event-ID` is its final event. (EventSource stops reconnecting on 204.)',
   },
-  400: errorResponse(
-    '`Last-Event-ID` is not an event id, or is past the last event of this stream (`invalid_request`).',
-  ),
+  400: errorResponse('`Last-Event-ID` is not an event id (`invalid_request`).'),
   429: errorResponse(
     'The account holds as many open event streams as it may (`too_many_streams`, with `Retry-After`).',
   ),
+  503: errorResponse('The server is shutting down (`server_shutting_down`, with `Retry-After`): reconnect.'),
 };
 
 export function liveProgressFeature(deps: LiveProgressDeps): ApiFeature {
@@ -154,19 +153,12 @@ export function liveProgressFeature(deps: LiveProgressDeps): ApiFeature {
 const finalGraphStates = new Set<GraphState>(['succeeded', 'partial', 'failed', 'cancelled', 'superseded']);
 
 /**
- * Where the stream starts: after the client's last event, or at the beginning; `ended` when that event was
- * the final one. An id past the latest change was never sent by this stream.
+ * Where the stream starts: after the client's last event, or at the beginning; `ended` when the stream has
+ * ended and the client has its end (or claims an id past it).
  */
 function resumePoint(head: ProgressHead, lastEventId: string | undefined): number | 'ended' {
   const after = lastEventId === undefined ? 0 : Number(lastEventId);
-  if (after > head.position) {
-    throw new ApiError(
-      400,
-      'invalid_request',
-      `Last-Event-ID ${after} is past the last event of this stream (${head.position})`,
-    );
-  }
-  return head.final && after === head.position ? 'ended' : after;
+  return head.final && after >= head.position ? 'ended' : after;
 }
 
 function stateChange(change: ProgressChange): Omit<RunStateEvent, 'runId'> {
