@@ -2,7 +2,7 @@
  * Server-Sent Events (`text/event-stream`): the response head, the wire form of one event and of a
  * heartbeat, and the documented form of a streaming response (docs/architecture.md §7.3).
  */
-import type { ResponseConfig } from '@asteasolutions/zod-to-openapi';
+import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 
@@ -31,26 +31,58 @@ export function formatEvent(event: { id: number; event: string; data: unknown })
 /** A comment line: ignored by clients, it keeps proxies and load balancers from closing an idle stream. */
 export const heartbeat = ': heartbeat\n\n';
 
+/** The events of a stream: each event name with the schema of its JSON `data` (named with `.meta({ id })`). */
+export type StreamEvents = Readonly<Record<string, z.ZodType>>;
+
 /**
- * The documented 200 of a streaming route: `text/event-stream` whose events carry, as JSON `data`, one of
- * the given schemas (each a named component, so generated clients get a type per event). The event names
- * are listed in the description.
+ * The documented 200 of a streaming route: `text/event-stream`, each event described as the object a
+ * Server-Sent Events parser yields (`event` its name, `id`, and `data` a JSON string whose
+ * `contentSchema` is the event's named component), so fuzzers check every event and generated clients
+ * get a type per event. Register the components with `eventStreamComponents`.
  */
-export function eventStreamResponse(
-  description: string,
-  events: Readonly<Record<string, z.ZodType>>,
-): ResponseConfig {
-  const schemas = Object.values(events);
-  const list = Object.keys(events)
+export function eventStreamResponse(description: string, events: StreamEvents): ResponseConfig {
+  const variants = Object.entries(events).map(([name, schema]) => ({
+    type: 'object' as const,
+    properties: {
+      event: { type: 'string' as const, enum: [name] },
+      id: { type: 'string' as const, pattern: '^[0-9]+$' },
+      data: {
+        type: 'string' as const,
+        contentMediaType: 'application/json',
+        contentSchema: { $ref: `#/components/schemas/${componentName(schema)}` },
+      },
+    },
+    required: ['event', 'id', 'data'],
+  }));
+  const names = Object.keys(events)
     .map((name) => `\`${name}\``)
     .join(', ');
   return {
-    description: `${description} Events: ${list}; each has an \`id:\` (send the last one back as \`Last-Event-ID\` to resume) and JSON \`data:\` of the schema given here.`,
+    description: `${description} Events: ${names}; send the last \`id\` back as \`Last-Event-ID\` to resume after it.`,
     content: {
-      [eventStreamMediaType]: {
-        schema:
-          schemas.length === 1 ? schemas[0]! : z.union(schemas as [z.ZodType, z.ZodType, ...z.ZodType[]]),
-      },
+      [eventStreamMediaType]: { schema: variants.length === 1 ? variants[0]! : { oneOf: variants } },
     },
   };
+}
+
+/** Registers the data schemas of a stream's events as components (the `document` of its feature). */
+export function eventStreamComponents(...streams: StreamEvents[]): (registry: OpenAPIRegistry) => void {
+  return (registry) => {
+    for (const schema of new Set(streams.flatMap((events) => Object.values(events)))) {
+      // The data schemas are referenced only from raw JSON Schema (contentSchema), never from a zod
+      // schema the generator walks, so they are rendered here (JSON Schema 2020-12, as OpenAPI 3.1 reads).
+      const name = componentName(schema);
+      // zod puts a schema that has an id under $defs and refers to it; the component is that definition.
+      const rendered = z.toJSONSchema(schema, { io: 'output' }) as { $defs?: Record<string, unknown> };
+      registry.registerComponent('schemas', name, rendered.$defs?.[name] as ComponentSchema);
+    }
+  };
+}
+
+type ComponentSchema = Parameters<OpenAPIRegistry['registerComponent']>[2];
+
+function componentName(schema: z.ZodType): string {
+  const id = schema.meta()?.id;
+  if (typeof id !== 'string') throw new Error('an event schema needs a component name: .meta({ id })');
+  return id;
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ApiError, notFound } from '../../api/api-error.js';
 import { defineRoute, noContent, type ApiFeature } from '../../api/define-route.js';
-import { eventStreamResponse } from '../../api/event-stream.js';
+import { eventStreamComponents, eventStreamResponse } from '../../api/event-stream.js';
 import { errorResponse } from '../../api/openapi-builder.js';
 import { batchIdPattern } from '../../core/ids.js';
 import { emptyCounts, type BatchState, type GraphState } from '../../core/jobs/job-status.js';
@@ -51,8 +51,12 @@ const streamResponses = {
   503: errorResponse('The server is shutting down (`server_shutting_down`, with `Retry-After`): reconnect.'),
 };
 
+const batchEvents = { graph: batchGraphEventSchema, end: batchEndEventSchema };
+const runEvents = { state: runStateEventSchema, end: runStateEventSchema };
+
 export function liveProgressFeature(deps: LiveProgressDeps): ApiFeature {
   return {
+    document: eventStreamComponents(batchEvents, runEvents),
     routes: [
       defineRoute({
         operationId: 'streamBatchEvents',
@@ -65,10 +69,7 @@ export function liveProgressFeature(deps: LiveProgressDeps): ApiFeature {
           'Starts at the batch’s first change (or after `Last-Event-ID`) and ends after `event: end`; a finished batch’s stream is sent whole at once. Comment lines keep an idle stream open. Each `graph` event carries the counts per state just after it.',
         request: { params: batchIdParam, headers: lastEventIdHeaders },
         responses: {
-          200: eventStreamResponse('The batch’s changes, as they happen.', {
-            graph: batchGraphEventSchema,
-            end: batchEndEventSchema,
-          }),
+          200: eventStreamResponse('The batch’s changes, as they happen.', batchEvents),
           ...streamResponses,
           404: errorResponse('No such batch for this account (`not_found`).'),
         },
@@ -120,7 +121,7 @@ export function liveProgressFeature(deps: LiveProgressDeps): ApiFeature {
           'Starts at the run’s first change (or after `Last-Event-ID`) and ends after `event: end`, which carries the final state. Comment lines keep an idle stream open.',
         request: { params: runIdParamsSchema, headers: lastEventIdHeaders },
         responses: {
-          200: eventStreamResponse('The run’s changes, as they happen.', { state: runStateEventSchema }),
+          200: eventStreamResponse('The run’s changes, as they happen.', runEvents),
           ...streamResponses,
           404: errorResponse('No such run for this account (`run_not_found`).'),
         },
