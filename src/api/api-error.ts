@@ -50,6 +50,9 @@ export const apiErrorCodes = [
   'sns_message_replayed',
   'sns_confirmation_failed',
   'webhook_disabled',
+  // live progress streams
+  'too_many_streams',
+  'server_shutting_down',
 ] as const;
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
 

@@ -12,6 +12,12 @@ export interface HttpServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/** What must happen when the server serving this app closes (end long-lived responses such as event streams). */
+export function onServerClose(app: Express, hook: () => void): void {
+  const hooks = (app.locals.serverCloseHooks ??= []) as (() => void)[];
+  hooks.push(hook);
+}
+
 export async function startHttpServer(
   app: Express,
   options: { host: string; port: number },
@@ -35,6 +41,8 @@ export async function startHttpServer(
     server,
     async close(graceMs = 5_000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Streams never finish on their own: they are ended now, so the server need not wait out the grace.
+      for (const hook of (app.locals.serverCloseHooks ?? []) as (() => void)[]) hook();
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       timer.unref();

@@ -33,6 +33,9 @@ import { snsEventsFeature, type SnsRouteDeps } from '../features/bucket-events/s
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { createCertificateFetcher, createSubscriptionConfirmer } from '../core/triggers/sns-messages.js';
 import { webhooksFeature } from '../features/webhooks/webhooks.routes.js';
+import { liveProgressFeature } from '../features/live-progress/progress.routes.js';
+import { createProgressHub, type ProgressHubOptions } from '../features/live-progress/progress-hub.js';
+import { onServerClose } from '../api/http-server.js';
 import type { DeliveryStarter } from '../core/jobs/orchestrator-ports.js';
 import { loadOrCreateSecretsKey, type SecretsKey } from '../core/auth/secret-box.js';
 
@@ -55,6 +58,8 @@ export interface AppDeps {
   sns?: Partial<SnsRouteDeps> | undefined;
   /** Starts webhook redeliveries (the Temporal client in production); redeliver answers 503 without it. */
   deliveries?: DeliveryStarter | undefined;
+  /** Timings and bounds of the live progress streams (tests shorten them); the limit per account is config. */
+  streams?: Pick<ProgressHubOptions, 'pollMs' | 'heartbeatMs' | 'maxBufferedBytes'> | undefined;
 }
 
 const securityHeaders: RequestHandler = (_req, res, next) => {
@@ -82,6 +87,15 @@ export function createApp(deps: AppDeps): Express {
     storage: config.storage,
     logger,
   });
+
+  // One poll loop for every live progress stream of this app; the server's close ends them.
+  const progressHub = createProgressHub({
+    db: deps.db,
+    maxStreamsPerAccount: config.http.maxStreamsPerAccount,
+    logger,
+    ...deps.streams,
+  });
+  onServerClose(app, () => progressHub.close());
 
   // Opens sealed hook and webhook secrets; loaded once, on first use.
   const secretsKey = lazySecretsKey(config, deps.secretsKey);
@@ -120,6 +134,7 @@ export function createApp(deps: AppDeps): Express {
     }),
     rulesFeature({ db: deps.db, config }),
     runsFeature({ db: deps.db, orchestrator: deps.orchestrator, config }),
+    liveProgressFeature({ db: deps.db, hub: progressHub }),
   ];
   const document = buildOpenApiDocument(features, {
     publicUrl: config.http.publicUrl,

@@ -70,6 +70,8 @@ const envSchema = z.object({
   PIXELSHIFT_JWT_SECRET: z.string().min(32).optional(),
   PIXELSHIFT_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(3600),
   PIXELSHIFT_MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
+  /** Live progress streams (SSE) one account may hold open at once, per API process. */
+  PIXELSHIFT_MAX_STREAMS_PER_ACCOUNT: positiveInt.max(10_000).default(10),
   PIXELSHIFT_THROTTLE: z.enum(['on', 'off']).default('on'),
   PIXELSHIFT_THROTTLE_WINDOW: throttleWindow.default(3_600_000),
   /** Encrypts stored webhook signing secrets: 32 bytes, base64. Generated under the data dir when unset. */
@@ -97,7 +99,13 @@ export interface Config {
   /** The PIXELSHIFT_CONFIG file, resolved; undefined when the embedded defaults are in use. */
   configFile: string | undefined;
   database: { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string };
-  http: { host: string; port: number; publicUrl: string | undefined; maxBodyBytes: number };
+  http: {
+    host: string;
+    port: number;
+    publicUrl: string | undefined;
+    maxBodyBytes: number;
+    maxStreamsPerAccount: number;
+  };
   temporal: {
     address: string;
     namespace: string;
@@ -191,7 +199,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL }
       : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
-    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL, maxBodyBytes: e.PIXELSHIFT_MAX_BODY_BYTES },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicUrl: e.PUBLIC_URL,
+      maxBodyBytes: e.PIXELSHIFT_MAX_BODY_BYTES,
+      maxStreamsPerAccount: e.PIXELSHIFT_MAX_STREAMS_PER_ACCOUNT,
+    },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

@@ -64,6 +64,8 @@ export const batches = pgTable(
     /** When its workflow was started: null while it is stored but the engine has not taken it. */
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+    /** Changes of its stream so far (migration 0009): the number of its latest change. */
+    changeCount: integer('change_count').notNull().default(0),
   },
   (table) => [index('batches_account_id_created_at_idx').on(table.accountId, table.createdAt)],
 );
@@ -378,6 +380,8 @@ export const graphRuns = pgTable(
     sinks: jsonb('sinks').$type<SinkOutcome[]>().notNull().default([]),
     failures: jsonb('failures').$type<SinkFailureOutcome[]>().notNull().default([]),
     sourcePixels: bigint('source_pixels', { mode: 'number' }),
+    /** Changes so far (migration 0009): the number of its latest change in its own stream. */
+    version: integer('version').notNull().default(0),
   },
   (table) => [
     uniqueIndex('graph_runs_seq_idx').on(table.seq),
@@ -385,6 +389,22 @@ export const graphRuns = pgTable(
   ],
 );
 export type GraphRunRow = typeof graphRuns.$inferSelect;
+
+/**
+ * The change log of live progress (migration 0009, docs/architecture.md §7.3), written only by
+ * `graph_run_advance` and `batch_finish`; read with SQL in src/db/progress-changes.ts.
+ */
+export const graphRunChanges = pgTable('graph_run_changes', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  workflowId: text('workflow_id').references(() => graphRuns.workflowId, { onDelete: 'cascade' }),
+  runVersion: integer('run_version'),
+  batchId: text('batch_id').references(() => batches.id, { onDelete: 'cascade' }),
+  batchChange: integer('batch_change'),
+  fromState: text('from_state'),
+  state: text('state').notNull(),
+  at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+  throttledUntil: timestamp('throttled_until', { withTimezone: true, mode: 'date' }),
+});
 
 /** Usage per account and hour (migration 0008), moved by `graph_run_advance` once per transition. */
 export const usageHourly = pgTable(

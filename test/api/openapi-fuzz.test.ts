@@ -25,6 +25,8 @@ import type { IssueCode } from '../../src/core/graph/issues.js';
 import { deliveryIdFor, deliveryWorkflowIdFor } from '../../src/core/webhooks/webhook-ids.js';
 import { createApiKey } from '../../src/db/api-key-credentials.js';
 import { insertDelivery, insertEvent } from '../../src/db/webhook-subscriptions.js';
+import { advanceGraphRun, finishBatch } from '../../src/db/graph-runs.js';
+import { graphWorkflowId } from '../../src/core/jobs/workflow-ids.js';
 import { runSchemathesis } from '../../src/tools/schemathesis.js';
 import {
   createTestAccount,
@@ -190,6 +192,19 @@ async function seedResources(): Promise<Record<string, string[]>> {
     eventId,
     subscriptionId: String(subscription.id),
     workflowId,
+  });
+
+  // Ended, so that their event streams send everything and close at once: a stream of a batch or run that
+  // is still going stays open, and Schemathesis would wait for its end.
+  await advanceGraphRun(api.db, graphWorkflowId(account.accountId, String(batch.batchId), 0), {
+    state: 'succeeded',
+    sinks: [],
+    failures: [],
+  });
+  await finishBatch(api.db, String(batch.batchId), 'succeeded');
+  await advanceGraphRun(api.db, runs[0]!.workflowId, {
+    state: 'failed',
+    error: { code: 'corrupt_input', message: 'not really a jpeg' },
   });
 
   return {

@@ -33,6 +33,8 @@ export interface TestApiOptions {
   keyStatusTtlMs?: number;
   /** Object stores the app uses (event ingress HEADs objects), e.g. `storesOf(new MemoryStore())`. */
   stores?: AppDeps['stores'];
+  /** Timings and bounds of live progress streams. */
+  streams?: AppDeps['streams'];
 }
 
 /**
@@ -71,6 +73,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     jwtSecret,
     keyStatus,
     stores: options.stores,
+    streams: options.streams,
   });
   return {
     app,

@@ -25,7 +25,7 @@ export interface RunDeps {
 }
 
 /** Workflow IDs are at most 1000 bytes in Temporal; longer path segments are not one of ours. */
-const MAX_WORKFLOW_ID_LENGTH = 1000;
+export const MAX_WORKFLOW_ID_LENGTH = 1000;
 
 /** The status URL of a triggered run: what ingress and inbound hooks hand back to their callers. */
 export function runStatusUrl(config: Pick<Config, 'http'>, workflowId: string): string {

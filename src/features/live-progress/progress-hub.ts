@@ -1,0 +1,215 @@
+/**
+ * One poll loop per API process for every open progress stream (docs/architecture.md §7.3): each tick
+ * reads the change log once for all streams (the changes after the lowest position any stream of a
+ * subject has reached), and each stream writes the ones past its own position. Between the API and the
+ * worker there is no notification channel that works on both PGlite and PostgreSQL across processes, so
+ * the database is polled — but N streams cost one query per tick, not N.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { ApiError } from '../../api/api-error.js';
+import { formatEvent, heartbeat, startEventStream } from '../../api/event-stream.js';
+import type { Db } from '../../db/database.js';
+import {
+  progressChangesAfter,
+  subjectKey,
+  type ProgressChange,
+  type ProgressSubject,
+} from '../../db/progress-changes.js';
+
+export interface ProgressHubOptions {
+  db: Db;
+  /** Streams one account may hold open at once in this process. */
+  maxStreamsPerAccount: number;
+  /** How often the change log is read while streams are open. */
+  pollMs?: number;
+  /** How often an idle stream gets a comment line. */
+  heartbeatMs?: number;
+  /** Changes read per subject per query; a full page is followed at once by the next one. */
+  pageSize?: number;
+  /** Bytes a stream may have waiting for a client that does not read before it is disconnected. */
+  maxBufferedBytes?: number;
+  logger?: Logger | undefined;
+}
+
+/** One event as a stream renders it; `final` ends the stream once it is written. */
+export interface RenderedEvent {
+  event: string;
+  data: unknown;
+  final: boolean;
+}
+
+export interface StreamRequest {
+  accountId: string;
+  subject: ProgressSubject;
+  /** The position of the last change the client has (its Last-Event-ID), 0 for all of them. */
+  after: number;
+  res: ServerResponse;
+  render(change: ProgressChange): RenderedEvent;
+}
+
+export interface ProgressHub {
+  /**
+   * Starts the stream, or throws a 429 `too_many_streams` (before anything is written) when the account
+   * holds as many as it may.
+   */
+  open(request: StreamRequest): void;
+  /** Ends every stream (the server is shutting down) and stops the loop. */
+  close(): void;
+  readonly openStreams: number;
+}
+
+interface OpenStream extends StreamRequest {
+  position: number;
+  /** Set by a heartbeat that found the client not reading; the next such heartbeat disconnects it. */
+  stalled: boolean;
+}
+
+export function createProgressHub(options: ProgressHubOptions): ProgressHub {
+  const pollMs = options.pollMs ?? 1000;
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const pageSize = options.pageSize ?? 500;
+  const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
+  const streams = new Set<OpenStream>();
+  const perAccount = new Map<string, number>();
+  let closed = false;
+  let polling = false;
+  let pollAgain = false;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+
+  const write = (stream: OpenStream, text: string): void => {
+    if (stream.res.destroyed) return;
+    stream.res.write(text);
+    // A client that stopped reading: its events would pile up here without end.
+    if (stream.res.writableLength > maxBufferedBytes) stream.res.destroy();
+  };
+
+  const forget = (stream: OpenStream): void => {
+    if (!streams.delete(stream)) return;
+    const left = (perAccount.get(stream.accountId) ?? 1) - 1;
+    if (left === 0) perAccount.delete(stream.accountId);
+    else perAccount.set(stream.accountId, left);
+    if (streams.size === 0) stopTimers();
+  };
+
+  const stopTimers = (): void => {
+    clearTimeout(pollTimer);
+    clearInterval(heartbeatTimer);
+    pollTimer = undefined;
+    heartbeatTimer = undefined;
+  };
+
+  const schedule = (delayMs: number): void => {
+    if (closed || streams.size === 0) return;
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(() => void poll(), delayMs);
+    pollTimer.unref();
+  };
+
+  const poll = async (): Promise<void> => {
+    if (polling) {
+      pollAgain = true;
+      return;
+    }
+    polling = true;
+    let next = pollMs;
+    try {
+      // A stream whose client has not taken what it was sent waits; its heartbeat decides whether it stays.
+      const ready = [...streams].filter((stream) => !stream.res.writableNeedDrain);
+      const lowest = new Map<string, { subject: ProgressSubject; after: number }>();
+      for (const stream of ready) {
+        const key = subjectKey(stream.subject);
+        const known = lowest.get(key);
+        if (!known || stream.position < known.after)
+          lowest.set(key, { subject: stream.subject, after: stream.position });
+      }
+      if (lowest.size === 0) return;
+      const changes = await progressChangesAfter(options.db, [...lowest.values()], pageSize);
+      for (const list of changes.values()) if (list.length === pageSize) next = 0;
+      for (const stream of ready) {
+        if (!streams.has(stream)) continue;
+        for (const change of changes.get(subjectKey(stream.subject)) ?? []) {
+          if (stream.res.destroyed) break;
+          if (change.position <= stream.position) continue;
+          const rendered = stream.render(change);
+          write(stream, formatEvent({ id: change.position, event: rendered.event, data: rendered.data }));
+          stream.position = change.position;
+          if (rendered.final) {
+            stream.res.end();
+            forget(stream);
+            break;
+          }
+        }
+      }
+    } catch (error) {
+      // The database is away for a moment: streams stay open and the next tick tries again.
+      options.logger?.warn({ err: error }, 'reading the progress change log failed');
+    } finally {
+      polling = false;
+      if (pollAgain) {
+        pollAgain = false;
+        next = 0;
+      }
+      schedule(next);
+    }
+  };
+
+  const beat = (): void => {
+    for (const stream of streams) {
+      if (stream.res.writableNeedDrain) {
+        // A whole heartbeat interval without taking anything: the client is not reading.
+        if (stream.stalled) {
+          stream.res.destroy();
+          continue;
+        }
+        stream.stalled = true;
+      } else {
+        stream.stalled = false;
+      }
+      write(stream, heartbeat);
+    }
+  };
+
+  return {
+    open(request) {
+      if (closed) {
+        throw new ApiError(503, 'server_shutting_down', 'The server is shutting down; reconnect', undefined, {
+          'Retry-After': '1',
+        });
+      }
+      const held = perAccount.get(request.accountId) ?? 0;
+      if (held >= options.maxStreamsPerAccount) {
+        throw new ApiError(
+          429,
+          'too_many_streams',
+          `The account already holds ${held} open event streams, the most it may; close one first`,
+          undefined,
+          { 'Retry-After': '5' },
+        );
+      }
+      const stream: OpenStream = { ...request, position: request.after, stalled: false };
+      streams.add(stream);
+      perAccount.set(request.accountId, held + 1);
+      request.res.on('close', () => forget(stream));
+      startEventStream(request.res);
+      if (!heartbeatTimer) {
+        heartbeatTimer = setInterval(beat, heartbeatMs);
+        heartbeatTimer.unref();
+      }
+      // The first events (and a finished subject's end) go out now, not a tick later.
+      schedule(0);
+    },
+    close() {
+      closed = true;
+      stopTimers();
+      for (const stream of [...streams]) {
+        stream.res.end();
+        forget(stream);
+      }
+    },
+    get openStreams() {
+      return streams.size;
+    },
+  };
+}
