@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'drizzle-orm';
+import type { Db } from '../../src/db/database.js';
 import { createAccount, insertBatch, newBatchId } from '../../src/db/index.js';
 import {
   advanceGraphRun,
@@ -92,6 +94,27 @@ for (const target of databaseTargets()) {
         megapixelsRead: 2,
         bytesWritten: 500,
       });
+    });
+
+    test('when the database session runs in a half-hour time zone, then usage is still counted in the UTC hour', async () => {
+      const accountId = await newAccount();
+      await start(accountId, `${accountId}/kolkata`);
+      const at = new Date('2026-12-03T10:15:00Z');
+      await database.db.transaction(async (tx) => {
+        // A server configured for India (UTC+05:30): hours there begin at :30 UTC.
+        await tx.execute(sql`set local time zone 'Asia/Kolkata'`);
+        const done = { state: 'succeeded' as const, at, sinks: [sink(1)], failures: [] };
+        assert.equal(await advanceGraphRun(tx as unknown as Db, `${accountId}/kolkata`, done), true);
+      });
+      const usage = await usageOf(database.db, accountId, {
+        from: new Date('2026-12-03T09:00:00Z'),
+        to: new Date('2026-12-03T11:00:00Z'),
+        granularity: 'hour',
+      });
+      assert.deepEqual(
+        usage.map((bucket) => [bucket.start.toISOString(), bucket.graphs.succeeded]),
+        [['2026-12-03T10:00:00.000Z', 1]],
+      );
     });
 
     test('when the recording reservation makes a graph wait, then it is throttled until its slot, and running once the slot has come', async () => {

@@ -90,7 +90,7 @@ begin
       case when v_rank = 1 then p_throttled_until end);
   if v_old_rank < 2 and v_rank >= 2 and p_state not in ('cancelled', 'superseded') then
     insert into usage_hourly as u (account_id, hour, transforms)
-      values (v_account, date_trunc('hour', v_at), 1)
+      values (v_account, date_trunc('hour', v_at, 'UTC'), 1)
       on conflict (account_id, hour) do update set transforms = u.transforms + 1;
   end if;
   if v_rank = 3 then
@@ -99,7 +99,7 @@ begin
     insert into usage_hourly as u
         (account_id, hour, succeeded, partial, failed, cancelled, megapixels_read, bytes_written)
       values (
-        v_account, date_trunc('hour', v_at),
+        v_account, date_trunc('hour', v_at, 'UTC'),
         (p_state = 'succeeded')::int, (p_state = 'partial')::int, (p_state = 'failed')::int,
         (p_state = 'cancelled')::int, coalesce(p_source_pixels, 0) / 1e6, v_bytes)
       on conflict (account_id, hour) do update set
