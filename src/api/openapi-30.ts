@@ -12,7 +12,7 @@ export type OpenApi30Document = Record<string, unknown> & { openapi: '3.0.3' };
 /** JSON Schema keywords of 3.1 that a 3.0 Schema Object does not allow, kept under `x-<keyword>`. */
 const keptAsExtension = ['propertyNames', 'contentMediaType', 'contentEncoding'] as const;
 
-/** The members of an OpenAPI object whose values are maps of schemas or schema-bearing objects. */
+/** Keywords of a schema whose value is one schema, or a list of schemas. */
 const schemaKeys = new Set(['schema', 'items', 'not', 'additionalProperties']);
 const schemaListKeys = new Set(['allOf', 'anyOf', 'oneOf']);
 
@@ -66,6 +66,7 @@ export function convertSchema(schema: unknown): unknown {
     const types = (out.type as unknown[]).filter((type) => type !== 'null');
     if (types.length !== out.type.length) out.nullable = true;
     if (types.length === 1) out.type = types[0];
+    else if (types.length === 0) delete out.type;
     else {
       // Several non-null types: 3.0 spells a union only with oneOf.
       delete out.type;

@@ -97,5 +97,8 @@ describe('OpenAPI 3.0.3 rendering', { timeout: 120_000 }, () => {
       properties: { at: { type: 'integer', nullable: true } },
     });
     assert.deepEqual(convertSchema({ anyOf: [{ const: 1 }] }), { anyOf: [{ enum: [1], type: 'integer' }] });
+    assert.deepEqual(convertSchema({ type: ['string', 'integer'] }), {
+      oneOf: [{ type: 'string' }, { type: 'integer' }],
+    });
   });
 });
