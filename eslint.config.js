@@ -61,7 +61,17 @@ function layerRule(files, forbiddenLayers, forbiddenPackages) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.tools/', '.pixelshift/', 'bench/results/', '.scratch/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.tools/',
+      '.pixelshift/',
+      'bench/results/',
+      '.scratch/',
+      'test/clients/typescript/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,11 +1,19 @@
 /**
  * Installs the project's pinned external tools into .tools/ (idempotent): moto (S3/SQS/SNS test endpoint),
- * Schemathesis (the OpenAPI fuzzer of the tests) and the Temporal CLI (dev server). Run by .ci/run and `npm run tools`; tests and `npm start` call the same
- * functions lazily.
+ * Schemathesis (the OpenAPI fuzzer of the tests), the Temporal CLI (dev server), and the client
+ * generators and OpenAPI 3.0 validator of test/clients (docs/clients.md). Run by .ci/run and `npm run tools`;
+ * tests and `npm start` call the same functions lazily.
  */
 import { ensureMoto } from '../src/tools/moto.js';
 import { ensureSchemathesis } from '../src/tools/schemathesis.js';
 import { findTemporalCli } from '../src/tools/temporal-cli.js';
+import {
+  ensureHeyApiOpenApiTs,
+  ensureOpenApiGeneratorJar,
+  ensureOpenApiPythonClient,
+  ensureOpenApiSpecValidator,
+  ensurePythonClientRuntime,
+} from '../src/tools/client-generators.js';
 
 const started = Date.now();
 const [moto, schemathesis, temporal] = await Promise.all([
@@ -13,6 +21,14 @@ const [moto, schemathesis, temporal] = await Promise.all([
   ensureSchemathesis(),
   findTemporalCli(),
 ]);
+// One at a time: pip, npm and Maven each download a lot, and CI has two cores.
+const generators = [
+  await ensureOpenApiSpecValidator(),
+  await ensureOpenApiPythonClient(),
+  await ensurePythonClientRuntime(),
+  await ensureHeyApiOpenApiTs(),
+  await ensureOpenApiGeneratorJar(),
+];
 console.log(
-  `tools ready in ${Date.now() - started} ms: moto at ${moto}, schemathesis at ${schemathesis}, temporal at ${temporal}`,
+  `tools ready in ${Date.now() - started} ms: moto at ${moto}, schemathesis at ${schemathesis}, temporal at ${temporal}, client generators at ${generators.join(', ')}`,
 );

@@ -12,45 +12,63 @@ export const toolsRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url
 
 /**
  * Installs pinned PyPI requirements into `.tools/<folder>` with `pip install --target`, once.
- * The install goes to a scratch folder first and is renamed into place, so an interrupted
- * install never leaves a half-populated folder that looks finished.
  */
 export async function ensurePipTarget(folder: string, requirements: readonly string[]): Promise<string> {
   const target = path.join(toolsRoot, folder);
-  const marker = path.join(target, '.pixelshift-installed');
-  if (existsSync(marker)) return target;
-  await mkdir(toolsRoot, { recursive: true });
-  const scratch = `${target}.partial-${process.pid}`;
+  await installOnce(target, requirements.join('\n'), async (scratch) => {
+    try {
+      await run(
+        'python3',
+        [
+          '-m',
+          'pip',
+          'install',
+          '--quiet',
+          '--disable-pip-version-check',
+          '--target',
+          scratch,
+          ...requirements,
+        ],
+        { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' } },
+      );
+    } catch (error) {
+      const what = requirements.join(' ');
+      throw new Error(`Could not install ${what} into ${target}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  });
+  return target;
+}
+
+/**
+ * Fills a tool folder once. The install goes to a scratch folder first and is renamed into place, so an
+ * interrupted install never leaves a half-populated folder that looks finished. `what` is written to the
+ * folder's marker file.
+ */
+export async function installOnce(
+  folder: string,
+  what: string,
+  install: (scratch: string) => Promise<void>,
+): Promise<void> {
+  const marker = path.join(folder, '.pixelshift-installed');
+  if (existsSync(marker)) return;
+  await mkdir(path.dirname(folder), { recursive: true });
+  const scratch = `${folder}.partial-${process.pid}`;
   await rm(scratch, { recursive: true, force: true });
+  await mkdir(scratch, { recursive: true });
   try {
-    await run(
-      'python3',
-      [
-        '-m',
-        'pip',
-        'install',
-        '--quiet',
-        '--disable-pip-version-check',
-        '--target',
-        scratch,
-        ...requirements,
-      ],
-      { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' } },
-    );
+    await install(scratch);
   } catch (error) {
     await rm(scratch, { recursive: true, force: true });
-    const what = requirements.join(' ');
-    throw new Error(`Could not install ${what} into ${target}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw error;
   }
-  await writeFile(path.join(scratch, '.pixelshift-installed'), `${requirements.join('\n')}\n`);
+  await writeFile(path.join(scratch, '.pixelshift-installed'), `${what}\n`);
   if (existsSync(marker)) {
     // Another process won the race; keep its copy.
     await rm(scratch, { recursive: true, force: true });
   } else {
-    await rm(target, { recursive: true, force: true });
-    await rename(scratch, target);
+    await rm(folder, { recursive: true, force: true });
+    await rename(scratch, folder);
   }
-  return target;
 }

@@ -172,7 +172,7 @@ describe('OpenAPI document', () => {
       webp.map((branch: any) => [branch.properties.effort, branch.properties.lossless, branch.required]),
       [
         [{ minimum: 0, maximum: 6 }, undefined, undefined],
-        [{ minimum: 0, maximum: 6 }, { const: false }, ['maxBytes']],
+        [{ minimum: 0, maximum: 6 }, { type: 'boolean', enum: [false] }, ['maxBytes']],
       ],
       'a byte budget only with lossy output',
     );

@@ -221,7 +221,9 @@ function formatVariants(): Record<string, unknown>[] {
     return [
       { properties, propertyNames: { enum: allowed.filter((name) => name !== 'maxBytes') } },
       {
-        properties: { ...properties, lossless: { const: false } },
+        // A typed one-value enum, not `const: false`: openapi-python-client writes invalid Python for a
+        // boolean const (docs/clients.md).
+        properties: { ...properties, lossless: { type: 'boolean', enum: [false] } },
         propertyNames: { enum: allowed },
         required: ['maxBytes'],
       },

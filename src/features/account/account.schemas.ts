@@ -34,7 +34,8 @@ export function throttleUpdateSchemaFor(windowSeconds: number) {
         })
         .optional()
         .describe('Read-only: accepted only when equal to the current value, so a GET body can be sent back.')
-        .meta({ const: windowSeconds }),
+        // A one-value enum, not `const`: openapi-python-client writes a const number into code it cannot compile cleanly (docs/clients.md).
+        .meta({ enum: [windowSeconds] }),
     })
     .meta({ id: 'ThrottleUpdate' });
 }

@@ -21,14 +21,18 @@ const eventRecordSchema = z
   })
   .describe(
     'An ObjectCreated record also needs `s3.bucket.name` (a bucket name) and `s3.object.key` (form-encoded: `+` is a space, then percent escapes; 1 to 1024 UTF-8 bytes without control characters); `s3.object.size` (a non-negative integer), `eTag`, `sequencer` (up to 128 letters, digits, `.`, `_`, `-`), `versionId`, `contentType` and `eventTime` (ISO 8601) are checked when present.',
-  );
+  )
+  // Named components rather than inline objects inside the union: openapi-python-client names nested
+  // inline objects of a union's members twice and drops them (docs/clients.md).
+  .meta({ id: 'S3EventRecord' });
 
 /** What the OpenAPI document shows for the body; the parser is the judge of what it describes in words. */
 export const s3EventBodySchema = z
   .union([
     z
       .object({ Records: z.array(eventRecordSchema).max(MAX_RECORDS_PER_BODY) })
-      .describe('An S3 notification, or a MinIO webhook body (its `EventName` and `Key` are not read).'),
+      .describe('An S3 notification, or a MinIO webhook body (its `EventName` and `Key` are not read).')
+      .meta({ id: 'S3NotificationBody' }),
     z
       .object({
         source: z.literal('aws.s3'),
@@ -37,10 +41,12 @@ export const s3EventBodySchema = z
       })
       .describe(
         'An EventBridge event. For `Object Created`, `detail.bucket.name` and `detail.object.key` (the plain key) are required, as in S3 notifications, and `time` is checked when present.',
-      ),
+      )
+      .meta({ id: 'EventBridgeS3Event' }),
     z
       .object({ Event: z.literal('s3:TestEvent') })
-      .describe('S3’s TestEvent, sent when notifications are set up.'),
+      .describe('S3’s TestEvent, sent when notifications are set up.')
+      .meta({ id: 'S3TestEvent' }),
   ])
   .meta({
     id: 'S3EventBody',
