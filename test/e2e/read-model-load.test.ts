@@ -154,7 +154,7 @@ describe('read model under load: reads while the workers are saturated', () => {
     return { ids: page.graphs.map((graph) => graph.workflowId), next: page.nextPageToken };
   };
 
-  test('when the imaging slots are saturated by the flood, then batch status, the batch graph pages and run pages all answer 200 and none hangs', async (t) => {
+  test('when the worker is saturated by the flood, then batch status, the batch graph pages and run pages all answer 200 and none hangs', async (t) => {
     const before = await stateCounts();
     const firstAnswer = answers.length;
     // Three clients at once, each reading the same way again and again: 160 requests each.
@@ -177,7 +177,7 @@ describe('read model under load: reads while the workers are saturated', () => {
 
     const failures = reads.filter((answer) => answer.status !== 200);
     assert.deepEqual(failures, [], `${failures.length} of ${reads.length} reads failed`);
-    // The worker kept finishing graphs throughout, and the backlog never ran dry: the slots stayed busy.
+    // The worker kept finishing graphs and never ran out of work: it was saturated throughout.
     assert.ok(finishedIn(afterwards) > finishedIn(before), 'graphs finished while the reads went on');
     assert.ok((afterwards.queued ?? 0) > 0, 'a backlog was still queued when the reads ended');
   });
