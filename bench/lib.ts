@@ -101,6 +101,12 @@ export async function interleaved(
   );
 }
 
+/** The value at or below which `p` percent of `values` lie (nearest rank). */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
 export function round1(value: number): number {
   return Math.round(value * 10) / 10;
 }

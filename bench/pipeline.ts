@@ -30,17 +30,21 @@ import { createWorkers } from '../src/temporal/worker/worker.js';
 import type { BatchStatus } from '../src/core/jobs/job-status.js';
 import { fixturePath } from '../test/support/fixtures.js';
 import { photoFixtures, threeOutputGraph } from '../test/support/graphs.js';
-import { describeMachine, printTable, round1, round3, sampleRss, serveApi, writeResult } from './lib.js';
+import {
+  describeMachine,
+  percentile,
+  printTable,
+  round1,
+  round3,
+  sampleRss,
+  serveApi,
+  writeResult,
+} from './lib.js';
 
 const photos = photoFixtures;
 const copiesPerRound = Number(process.env.BENCH_COPIES ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const slots = 2;
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 const threeOutputs = (key: string, outPrefix: string) => threeOutputGraph('photos', key, 'out', outPrefix);
 

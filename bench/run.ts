@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   engine: () => import('./engine.js'),
   events: () => import('./events.js'),
   pipeline: () => import('./pipeline.js'),
+  readpath: () => import('./readpath.js'),
   throttle: () => import('./throttle.js'),
 };
 

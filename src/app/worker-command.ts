@@ -13,10 +13,12 @@ import { createWorkers } from '../temporal/worker/worker.js';
 import { configurationDescription, feederLines } from './banner.js';
 import { startEventFeeders, type EventFeeders } from './feeders.js';
 import type { CliIo } from './io.js';
+import { armedTestFault, testFaultVariable, withTestFault } from './test-faults.js';
 import { activityDeps, connectClient, openMigratedDatabase } from './wiring.js';
 
 export async function workerCommand(io: CliIo): Promise<void> {
   const config = loadConfig();
+  const fault = armedTestFault(process.env);
   const needsFeeders = Object.values(config.storage.connections).some((connection) =>
     connection.kind === 's3'
       ? connection.events?.sqsQueueUrl !== undefined
@@ -29,10 +31,11 @@ export async function workerCommand(io: CliIo): Promise<void> {
   const stores = createObjectStores(config.storage.connections);
   const running = await createWorkers({
     config,
-    deps: await activityDeps(config, database, stores),
+    deps: withTestFault(await activityDeps(config, database, stores), fault),
     bundle: await loadWorkflowBundle(),
   });
   io.log(`configuration: ${configurationDescription(config)}`);
+  if (fault) io.log(`${testFaultVariable}=${fault}: this worker kills itself on its first imaged graph`);
   io.log(
     `worker polling ${config.temporal.taskQueues.orchestration}, ${config.temporal.taskQueues.imaging} ` +
       `and ${config.temporal.taskQueues.webhooks} ` +
