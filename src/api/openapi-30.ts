@@ -10,7 +10,7 @@ import type { OpenApiDocument } from './openapi-builder.js';
 export type OpenApi30Document = Record<string, unknown> & { openapi: '3.0.3' };
 
 /** JSON Schema keywords of 3.1 that a 3.0 Schema Object does not allow, kept under `x-<keyword>`. */
-const keptAsExtension = ['propertyNames', 'contentMediaType', 'contentEncoding'] as const;
+const keptAsExtension = ['propertyNames', 'contentMediaType', 'contentEncoding', 'contentSchema'] as const;
 
 /** Keywords of a schema whose value is one schema, or a list of schemas. */
 const schemaKeys = new Set(['schema', 'items', 'not', 'additionalProperties']);
