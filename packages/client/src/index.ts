@@ -1,0 +1,11 @@
+/**
+ * `@pixelshift/client`: a typed client for the pixelshift image transform API.
+ * @packageDocumentation
+ */
+export { createClient } from './client.js';
+export type { BatchProgress, ClientOptions, PixelshiftClient, RunProgress, SubmitOptions } from './client.js';
+export { PixelshiftApiError, PixelshiftWebhookError } from './errors.js';
+export type { PixelshiftIssue } from './errors.js';
+export type { RetryOptions } from './transport.js';
+export type { WaitOptions } from './wait.js';
+export type * from './generated/types.js';
