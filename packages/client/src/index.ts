@@ -9,3 +9,5 @@ export type { PixelshiftIssue } from './errors.js';
 export type { RetryOptions } from './transport.js';
 export type { WaitOptions } from './wait.js';
 export type * from './generated/types.js';
+export { verifyWebhook } from './webhooks.js';
+export type { WebhookEvent, WebhookHeaders } from './webhooks.js';
