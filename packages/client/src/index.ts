@@ -11,3 +11,14 @@ export type { WaitOptions } from './wait.js';
 export type * from './generated/types.js';
 export { verifyWebhook } from './webhooks.js';
 export type { WebhookEvent, WebhookHeaders } from './webhooks.js';
+export { source } from './graph-builder.js';
+export type {
+  FormatOptions,
+  FormattedChain,
+  GraphChain,
+  OperationUnit,
+  Operations,
+  SinkOptions,
+  SourceOptions,
+  UnitOptions,
+} from './graph-builder.js';
