@@ -70,6 +70,8 @@ export default tseslint.config(
       'bench/results/',
       '.scratch/',
       'test/clients/typescript/',
+      // Runs in a scratch project with the packed SDK installed (test/clients/sdk-pack.test.ts).
+      'test/clients/sdk-pack/',
       // Generated from the OpenAPI document (npm run client:types); checked for staleness, not style.
       'packages/client/src/generated/',
       'packages/client/dist/',

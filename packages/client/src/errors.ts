@@ -62,6 +62,7 @@ export async function apiErrorFrom(response: Response): Promise<PixelshiftApiErr
   );
 }
 
+/** A JSON object (not null, not an array). */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

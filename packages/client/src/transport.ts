@@ -14,6 +14,7 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
+/** Where requests go and the key pair they are authorised with. */
 export interface TransportOptions {
   baseUrl: string;
   clientId: string;
@@ -22,6 +23,7 @@ export interface TransportOptions {
   retry?: RetryOptions;
 }
 
+/** One request: its query, JSON body, extra headers, signal, and whether it may be retried. */
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
@@ -34,6 +36,7 @@ export interface RequestOptions {
 /** Tokens are renewed this long before they expire, so none is sent about to lapse. */
 const EXPIRY_MARGIN_MS = 30_000;
 
+/** Sends every request of a client; one per `createClient`, so its token is shared by all calls. */
 export class Transport {
   private readonly baseUrl: string;
   private readonly fetchImpl: typeof fetch;

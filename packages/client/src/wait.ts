@@ -18,6 +18,7 @@ export interface WaitOptions<Progress> {
   pollIntervalMs?: { first?: number; max?: number };
 }
 
+/** What `follow` needs to know about one kind of job: its paths, when it is over, what its events mean. */
 export interface FollowSpec<Status, Progress> {
   eventsPath: string;
   statusPath: string;
@@ -28,6 +29,7 @@ export interface FollowSpec<Status, Progress> {
   polled(status: Status): Progress;
 }
 
+/** Resolves with the final status of the job `spec` describes (see the file comment for how). */
 export async function follow<Status, Progress>(
   transport: Transport,
   spec: FollowSpec<Status, Progress>,
