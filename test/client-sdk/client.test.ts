@@ -270,3 +270,12 @@ describe('paged listings', () => {
     assert.equal(api.requests[0]!.path, '/v1/account/usage?granularity=day');
   });
 });
+
+describe('webhooks.callbackSecret', () => {
+  test('when asked, then the account’s callback signing secret is returned', async () => {
+    api = await startFakeApi((_request, res) => sendJson(res, 200, { secret: 'whsec_c2VjcmV0' }));
+
+    assert.equal(await clientOf(api).webhooks.callbackSecret(), 'whsec_c2VjcmV0');
+    assert.equal(api.requests[0]!.path, '/v1/webhooks/callback-secret');
+  });
+});

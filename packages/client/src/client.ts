@@ -5,6 +5,7 @@ import type {
   BatchStartReportResponse,
   BatchStatus,
   BatchGraphPage,
+  GetCallbackSecretResponses,
   GraphOutcome,
   ListBatchGraphsData,
   ListRunsData,
@@ -86,6 +87,10 @@ export interface PixelshiftClient {
     get(runId: string, options?: { signal?: AbortSignal }): Promise<Run>;
     /** Resolves with the run's final status once it ended, following its live event stream. */
     wait(runId: string, options?: WaitOptions<RunProgress>): Promise<Run>;
+  };
+  webhooks: {
+    /** The `whsec_…` secret that signs deliveries to this account's batch `callbackUrl`s (for `verifyWebhook`). */
+    callbackSecret(options?: { signal?: AbortSignal }): Promise<string>;
   };
   account: {
     /** Usage counters per hour or day. */
@@ -181,6 +186,19 @@ export function createClient(options: ClientOptions): PixelshiftClient {
           },
           waitOptions,
         ),
+    },
+    webhooks: {
+      async callbackSecret(secretOptions = {}) {
+        const { secret } = await transport.json<GetCallbackSecretResponses[200]>(
+          'GET',
+          '/v1/webhooks/callback-secret',
+          {
+            signal: secretOptions.signal,
+            retry: true,
+          },
+        );
+        return secret;
+      },
     },
     account: {
       usage: ({ signal, ...query } = {}) =>
