@@ -47,7 +47,7 @@ export async function follow<Status, Progress>(
         signal,
         retry: true,
       });
-      // 204: the stream already ended before the event we last saw was followed by anything.
+      // 204: the stream had already ended (the Last-Event-ID sent was its final event).
       let ended = response.status === 204 || !response.body;
       if (response.body && !ended) {
         for await (const event of readServerSentEvents(response.body)) {
@@ -73,7 +73,8 @@ export async function follow<Status, Progress>(
       if (error instanceof PixelshiftApiError && error.status < 500 && error.status !== 429) throw error;
       failures++;
     }
-    if (failures > 0) await sleep(Math.min(2000, 100 * 2 ** failures), signal);
+    // A short, growing pause before reconnecting, so a server that keeps cutting is not hammered.
+    await sleep(Math.min(2000, 100 * 2 ** failures), signal);
   }
   return poll(transport, spec, options);
 }
