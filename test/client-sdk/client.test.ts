@@ -187,6 +187,30 @@ describe('access tokens', () => {
     assert.deepEqual(api.requests.map(bearerOf), ['token-1', 'token-2']);
   });
 
+  test('when one of two callers waiting for the same token aborts, then the other still gets the token and its answer', async () => {
+    let releaseToken!: () => void;
+    const tokenReleased = new Promise<void>((resolve) => (releaseToken = resolve));
+    api = await startFakeApi((_request, res) => sendJson(res, 200, { batchId: 'b_1', state: 'running' }), {
+      token: (_request, res, issue) => {
+        void tokenReleased.then(() =>
+          sendJson(res, 200, { access_token: issue(), token_type: 'Bearer', expires_in: 3600 }),
+        );
+      },
+    });
+    const client = clientOf(api);
+    const controller = new AbortController();
+
+    const aborted = client.batches.get('b_1', { signal: controller.signal });
+    const patient = client.batches.get('b_1');
+    controller.abort(new Error('first caller gave up'));
+    await assert.rejects(aborted, /first caller gave up/);
+    releaseToken();
+
+    assert.equal((await patient).batchId, 'b_1');
+    assert.equal(api.tokenRequests.length, 1);
+    assert.equal(api.requests.length, 1);
+  });
+
   test('when the key was revoked and every token is refused, then the error is the auth error after one renewal, not a loop', async () => {
     api = await startFakeApi((_request, res) =>
       sendJson(res, 401, { error: { code: 'unauthorized', message: 'The API key was revoked' } }),

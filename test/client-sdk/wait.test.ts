@@ -97,6 +97,33 @@ describe('batches.wait', () => {
     );
   });
 
+  test('when the stream falls silent without even a heartbeat, then it counts as cut and is resumed after the last event', async () => {
+    const streamRequests: ReceivedRequest[] = [];
+    api = await startFakeApi((request, res) => {
+      if (!isEvents(request)) return sendJson(res, 200, finalStatus);
+      streamRequests.push(request);
+      openStream(res);
+      if (streamRequests.length === 1) {
+        // Then nothing more: the connection stays open but silent.
+        writeEvent(res, 1, 'graph', graphEvent(0, 'succeeded', 'running'));
+        return;
+      }
+      writeEvent(res, 2, 'end', {
+        batchId: 'b_1',
+        state: 'succeeded',
+        at: '2026-01-01T00:00:01.000Z',
+        counts: counts(3, 0),
+      });
+      res.end();
+    });
+
+    const status = await clientOf(api).batches.wait('b_1', { idleTimeoutMs: 200 });
+
+    assert.equal(status.state, 'succeeded');
+    assert.equal(streamRequests.length, 2);
+    assert.equal(streamRequests[1]!.headers['last-event-id'], '1');
+  });
+
   test('when the stream answers 204 because the batch already ended, then the final status is read and returned', async () => {
     api = await startFakeApi((request, res) => {
       if (isEvents(request)) {

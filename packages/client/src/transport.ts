@@ -109,13 +109,16 @@ export class Transport {
     return `${this.baseUrl}${path}${search ? `?${search}` : ''}`;
   }
 
-  /** The cached token, or a new one; concurrent callers share one token request. */
+  /**
+   * The cached token, or a new one. Concurrent callers share one token request, so it is not tied to any
+   * caller's signal: a caller that aborts stops waiting for it, the others still get the token.
+   */
   private async accessToken(signal: AbortSignal | undefined): Promise<string> {
     if (this.token && Date.now() < this.token.renewAt) return this.token.value;
-    this.pendingToken ??= this.requestToken(signal).finally(() => {
+    this.pendingToken ??= this.requestToken().finally(() => {
       this.pendingToken = undefined;
     });
-    return this.pendingToken;
+    return untilAborted(this.pendingToken, signal);
   }
 
   private invalidate(token: string): void {
@@ -123,7 +126,7 @@ export class Transport {
   }
 
   /** POST /oauth/token with the client-credentials grant, the key pair in HTTP Basic (RFC 6749 §2.3.1). */
-  private async requestToken(signal: AbortSignal | undefined): Promise<string> {
+  private async requestToken(): Promise<string> {
     const basic = btoa(`${formEncode(this.options.clientId)}:${formEncode(this.options.clientSecret)}`);
     for (let attempt = 1; ; attempt++) {
       let response: Response;
@@ -136,11 +139,10 @@ export class Transport {
             'content-type': 'application/x-www-form-urlencoded',
           },
           body: 'grant_type=client_credentials',
-          signal,
         });
       } catch (error) {
-        if (signal?.aborted || attempt >= this.maxAttempts) throw error;
-        await sleep(this.backoff(attempt), signal);
+        if (attempt >= this.maxAttempts) throw error;
+        await sleep(this.backoff(attempt), undefined);
         continue;
       }
       if (response.ok) {
@@ -162,7 +164,7 @@ export class Transport {
       if (isRetryable(response.status) && attempt < this.maxAttempts) {
         const delay = this.retryDelay(response, attempt);
         await response.body?.cancel();
-        await sleep(delay, signal);
+        await sleep(delay, undefined);
         continue;
       }
       throw await apiErrorFrom(response);
@@ -212,5 +214,16 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
       resolve();
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The promise's outcome, or the signal's reason as soon as it aborts (the work itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }

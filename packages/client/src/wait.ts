@@ -12,6 +12,11 @@ export interface WaitOptions<Progress> {
   onProgress?: (progress: Progress) => void;
   /** Stops waiting: the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * A stream silent this long (no event, no heartbeat; the server beats every 15 s) counts as cut and
+   * is reconnected (default 45 000 ms).
+   */
+  idleTimeoutMs?: number;
   /** Failed stream connections in a row before waiting switches to polling (default 3). */
   maxStreamFailures?: number;
   /** First and longest pause between polls, in ms (defaults 500 and 5 000). */
@@ -37,20 +42,40 @@ export async function follow<Status, Progress>(
 ): Promise<Status> {
   const { signal, onProgress } = options;
   const maxFailures = options.maxStreamFailures ?? 3;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
   let lastEventId: string | undefined;
   let failures = 0;
   while (failures < maxFailures) {
     signal?.throwIfAborted();
+    // Ends this connection (not the wait) when it falls silent.
+    const connection = new AbortController();
+    let idleTimer: ReturnType<typeof setTimeout> | undefined;
+    const stillAlive = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(
+        () => connection.abort(new Error('the event stream fell silent')),
+        idleTimeoutMs,
+      );
+    };
     try {
+      stillAlive();
       const response = await transport.send('GET', spec.eventsPath, {
         headers: { accept: 'text/event-stream', ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) },
-        signal,
+        signal: signal ? AbortSignal.any([signal, connection.signal]) : connection.signal,
         retry: true,
       });
       // 204: the stream had already ended (the Last-Event-ID sent was its final event).
       let ended = response.status === 204 || !response.body;
       if (response.body && !ended) {
-        for await (const event of readServerSentEvents(response.body)) {
+        const watched = response.body.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, controller) {
+              stillAlive();
+              controller.enqueue(chunk);
+            },
+          }),
+        );
+        for await (const event of readServerSentEvents(watched)) {
           if (event.id !== undefined) lastEventId = event.id;
           failures = 0;
           const progress = spec.progressOf(event);
@@ -61,6 +86,7 @@ export async function follow<Status, Progress>(
           }
         }
       }
+      clearTimeout(idleTimer);
       if (ended) {
         const status = await transport.json<Status>('GET', spec.statusPath, { signal, retry: true });
         if (spec.isFinal(status)) return status;
@@ -68,6 +94,7 @@ export async function follow<Status, Progress>(
       // Cut before its end: reconnect and resume after the last event seen.
       failures++;
     } catch (error) {
+      clearTimeout(idleTimer);
       if (signal?.aborted) throw signal.reason;
       // Not found, forbidden, bad auth: polling would be refused the same way.
       if (error instanceof PixelshiftApiError && error.status < 500 && error.status !== 429) throw error;
