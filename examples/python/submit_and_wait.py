@@ -1,6 +1,7 @@
-"""Smoke test of the client openapi-python-client generates (test/clients/python.test.ts runs it):
-token with the client credentials grant, submit a batch with a branching graph, poll it until it ends.
-Prints the batch id and final state as the last line, as JSON."""
+"""Submit a batch and wait for it with the Python client openapi-python-client generates (see README.md;
+test/clients/python.test.ts runs this against the real stack): a token with the client-credentials
+grant, a batch with one branching graph, then polling until it ends. Prints the batch id and final
+state as the last line, as JSON."""
 
 import json
 import os
