@@ -16,6 +16,7 @@ import { createEventIngest } from '../features/bucket-events/bucket-event-ingest
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { devAccountId, ensureDevKeyPair } from './dev-key.js';
 import { devBannerLines } from './banner.js';
+import { findingLines, runDoctor, type DoctorOptions } from './doctor.js';
 import { prepareExampleRule } from './example-rule.js';
 import { startEventFeeders } from './feeders.js';
 import type { CliIo } from './io.js';
@@ -102,6 +103,9 @@ export async function devCommand(io: CliIo): Promise<void> {
       }).join('\n'),
     );
 
+    // Not awaited: the findings follow the banner when they are in, and never hold up or fail the start.
+    void reportDoctorFindings({ ...env, PIXELSHIFT_DATA_DIR: dataDir }, { database, stores }, io);
+
     await Promise.race([
       new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
@@ -114,5 +118,24 @@ export async function devCommand(io: CliIo): Promise<void> {
     process.once('SIGINT', () => process.exit(130));
   } finally {
     await stopAll();
+  }
+}
+
+async function reportDoctorFindings(
+  env: NodeJS.ProcessEnv,
+  options: DoctorOptions,
+  io: CliIo,
+): Promise<void> {
+  try {
+    const findings = await runDoctor(env, options);
+    const problems = findings.filter((finding) => !finding.ok);
+    if (problems.length === 0) {
+      io.log(`doctor: all ${findings.length} checks ok`);
+      return;
+    }
+    io.log(`\n!!! doctor found ${problems.length} problem(s):`);
+    for (const line of findingLines(problems)) io.log(`!!! ${line}`);
+  } catch (error) {
+    io.log(`doctor could not run: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -11,6 +11,7 @@ import {
 } from './admin-commands.js';
 import { apiCommand } from './api-command.js';
 import { devCommand } from './dev.js';
+import { doctorCommand } from './doctor.js';
 import { graphRun, graphValidate } from './graph-commands.js';
 import { processIo } from './io.js';
 import { reexecWithMallocArenaMax } from './wiring.js';
@@ -23,6 +24,7 @@ const usage = `Usage: pixelshift <command>
   worker                                     a Temporal worker (orchestration and imaging queues)
   migrate                                    bring the database schema up to date
   setup                                      create the namespace and search attributes on a Temporal cluster
+  doctor [--json]                            check configuration, database, Temporal and storage; exit 1 on a problem
   keys create --account <id> [--json]        create an account (if new) and an API key pair
   purge [--older-than 30d]                   delete expired idempotency keys, hook message ids, webhook events
   reconcile --batch <id> | --since <time>    rebuild read-model rows from Temporal (after a database restore)
@@ -57,6 +59,8 @@ async function main(argv: string[]): Promise<void> {
       return migrateCommand(processIo);
     case 'setup':
       return setupCommand(processIo);
+    case 'doctor':
+      return doctorCommand(values.json ?? false, processIo);
     case 'purge':
       return purgeCommand(values['older-than'], processIo);
     case 'reconcile':

@@ -33,6 +33,7 @@ export async function workerCommand(io: CliIo): Promise<void> {
     config,
     deps: withTestFault(await activityDeps(config, database, stores), fault),
     bundle: await loadWorkflowBundle(),
+    shutdownGraceTime: config.worker.drainMs,
   });
   io.log(`configuration: ${configurationDescription(config)}`);
   if (fault) io.log(`${testFaultVariable}=${fault}: this worker kills itself on its first imaged graph`);

@@ -46,6 +46,16 @@ const retrySchedule = z.string().transform((text, ctx) => {
   return delays as number[];
 });
 
+/** Up to 1h: past that, an orchestrator (Kubernetes' grace period) will have killed the process anyway. */
+const workerDrain = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms > 3_600_000) {
+    ctx.addIssue({ code: 'custom', message: 'Expected a duration up to 1h such as 30s or 2m' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 const envSchema = z.object({
   PIXELSHIFT_DATA_DIR: z.string().min(1).default('.pixelshift'),
   PIXELSHIFT_CONFIG: z.string().min(1).optional(),
@@ -82,6 +92,8 @@ const envSchema = z.object({
   /** Comma-separated hosts, IPs or CIDRs, each with an optional port, that outbound requests may reach. */
   PIXELSHIFT_OUTBOUND_ALLOW: z.string().optional(),
   PIXELSHIFT_WEBHOOK_RETRY_SCHEDULE: retrySchedule.optional(),
+  /** How long a stopping worker lets in-flight activities finish before cancelling them (retried elsewhere). */
+  PIXELSHIFT_WORKER_DRAIN: workerDrain.default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -130,6 +142,8 @@ export interface Config {
    * delivery starts; about three days in all by default.
    */
   webhooks: { retryScheduleMs: readonly number[] };
+  /** SIGTERM: how long in-flight activities may run on after polling stops (PIXELSHIFT_WORKER_DRAIN). */
+  worker: { drainMs: number };
   storage: {
     connections: z.infer<typeof storageConnectionsSchema>;
     grants: z.infer<typeof storageGrantsSchema>;
@@ -230,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secrets: { key: e.PIXELSHIFT_SECRETS_KEY },
     outbound: { allow },
     webhooks: { retryScheduleMs: e.PIXELSHIFT_WEBHOOK_RETRY_SCHEDULE ?? defaultRetryScheduleMs() },
+    worker: { drainMs: e.PIXELSHIFT_WORKER_DRAIN },
     storage,
     logLevel: e.LOG_LEVEL,
   };

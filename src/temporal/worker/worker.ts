@@ -16,7 +16,8 @@ export interface WorkerOptions {
   deps: ActivityDeps;
   bundle: WorkflowBundle;
   connection?: NativeConnection;
-  shutdownGraceTime?: string;
+  /** How long in-flight activities may finish after polling stops: milliseconds or `'10 seconds'` (30 s when omitted). */
+  shutdownGraceTime?: string | number;
 }
 
 export interface RunningWorkers {
