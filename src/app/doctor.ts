@@ -60,7 +60,12 @@ export async function runDoctor(env: NodeJS.ProcessEnv, options: DoctorOptions =
       () => databaseFinding(config, options.database),
       timedOut('database', 'the database'),
     ),
-    withinDeadline(deadlineMs, () => checkTemporal(config, deadlineMs), timedOut('temporal', 'Temporal')),
+    withinDeadline(
+      deadlineMs,
+      // Connecting gives up first, so that a server that is not there is named as such, not as a timeout.
+      () => checkTemporal(config, Math.round(deadlineMs * 0.8)),
+      timedOut('temporal', 'Temporal'),
+    ),
     storageFindings(config, options.stores, deadlineMs, timedOut),
   ]);
   return [configuration, database, temporal, ...storage];
