@@ -17,6 +17,7 @@ export async function apiCommand(io: CliIo): Promise<void> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  io.log('stopping: no new connections; finishing in-flight requests, closing event streams');
   await server.close();
   await client.connection.close();
   await database.close();
