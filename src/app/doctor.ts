@@ -54,19 +54,28 @@ export async function runDoctor(env: NodeJS.ProcessEnv, options: DoctorOptions =
       `${what} did not answer within ${deadlineMs} ms`,
       'check that it is running and reachable from here',
     );
+  const failed = (check: string) => (error: unknown) =>
+    problemFinding(
+      check,
+      'check_failed',
+      `the check failed unexpectedly: ${describeError(error)}`,
+      'look at the message above; the logs of the API or worker may say more',
+    );
   const [database, temporal, storage] = await Promise.all([
     withinDeadline(
       deadlineMs,
       () => databaseFinding(config, options.database),
       timedOut('database', 'the database'),
+      failed('database'),
     ),
     withinDeadline(
       deadlineMs,
       // Connecting gives up first, so that a server that is not there is named as such, not as a timeout.
       () => checkTemporal(config, Math.round(deadlineMs * 0.8)),
       timedOut('temporal', 'Temporal'),
+      failed('temporal'),
     ),
-    storageFindings(config, options.stores, deadlineMs, timedOut),
+    storageFindings(config, options.stores, deadlineMs, timedOut, failed),
   ]);
   return [configuration, database, temporal, ...storage];
 }
@@ -91,6 +100,7 @@ async function storageFindings(
   running: StoreRegistry | undefined,
   deadlineMs: number,
   timedOut: (check: string, what: string) => () => Finding,
+  failed: (check: string) => (error: unknown) => Finding,
 ): Promise<Finding[]> {
   const stores = running ?? createObjectStores(config.storage.connections);
   try {
@@ -100,6 +110,7 @@ async function storageFindings(
           deadlineMs,
           (signal) => probeConnection(name, connection, stores.get(name), config.storage.grants, signal),
           () => [timedOut(`storage ${name}`, `the storage connection ${name}`)()],
+          (error) => [failed(`storage ${name}`)(error)],
         ),
       ),
     );

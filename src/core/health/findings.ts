@@ -30,12 +30,14 @@ export function describeError(error: unknown): string {
 
 /**
  * Runs one check with an abort signal that fires at the deadline; a check still running then yields
- * `timedOut()` instead (it is abandoned, its signal aborted so that it can stop early).
+ * `timedOut()` instead (it is abandoned, its signal aborted so that it can stop early). A check that
+ * throws what it did not foresee yields `failed(error)`, so that one broken check never hides the others.
  */
 export async function withinDeadline<T>(
   deadlineMs: number,
   check: (signal: AbortSignal) => Promise<T>,
   timedOut: () => T,
+  failed: (error: unknown) => T,
 ): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -46,7 +48,7 @@ export async function withinDeadline<T>(
     }, deadlineMs);
   });
   try {
-    return await Promise.race([check(controller.signal), expired]);
+    return await Promise.race([check(controller.signal).catch(failed), expired]);
   } finally {
     clearTimeout(timer);
   }
