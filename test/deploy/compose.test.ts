@@ -142,6 +142,19 @@ describe('docker-compose.yml', () => {
     ]);
   });
 
+  it('mounts only files that exist, and its shell scripts parse', () => {
+    const mounts = Object.values(compose.services).flatMap((service) =>
+      ((service as { volumes?: (string | { source?: string })[] }).volumes ?? [])
+        .map((volume) => (typeof volume === 'string' ? volume.split(':')[0]! : (volume.source ?? '')))
+        .filter((source) => source.startsWith('./')),
+    );
+    assert.ok(mounts.length >= 4, mounts.join(', '));
+    for (const source of mounts) {
+      assert.ok(existsSync(path.join(root, source)), source);
+      if (source.endsWith('.sh')) execFileSync('sh', ['-n', path.join(root, source)]);
+    }
+  });
+
   it('runs Temporal on its current images: server 1.29 or later (fairness), admin-tools for the schema, the UI', () => {
     const images = Object.values(compose.services).map((service) => service.image ?? '');
     assert.ok(!images.some((image) => image.startsWith('temporalio/auto-setup')), 'no auto-setup image');
