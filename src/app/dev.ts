@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { loadConfig } from '../core/config.js';
 import { createObjectStores } from '../core/storage/connections.js';
 import { startTemporalDevServer, type DevServer } from '../tools/temporal-cli.js';
@@ -13,6 +14,7 @@ import { installTemporalRuntime } from '../temporal/worker/runtime.js';
 import { loadWorkflowBundle } from '../temporal/worker/workflow-bundle.js';
 import { createWorkers } from '../temporal/worker/worker.js';
 import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
+import { triggerEventMetrics } from '../features/bucket-events/event-metrics.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { devAccountId, ensureDevKeyPair } from './dev-key.js';
 import { devBannerLines } from './banner.js';
@@ -59,9 +61,11 @@ export async function devCommand(io: CliIo): Promise<void> {
 
     const stores = createObjectStores(config.storage.connections);
     stops.push(() => Promise.resolve(stores.destroy()));
+    // One process, one /metrics (the API's): the workers' and the feeders' metrics are on its registry.
+    const metricsRegistry = new Registry();
     const workers = await createWorkers({
       config,
-      deps: await activityDeps(config, database, stores),
+      deps: await activityDeps(config, database, stores, metricsRegistry),
       bundle: await loadWorkflowBundle(),
       shutdownGraceTime: '10 seconds',
     });
@@ -70,7 +74,11 @@ export async function devCommand(io: CliIo): Promise<void> {
 
     const { client, orchestrator, deliveries } = await connectClient(config);
     stops.push(() => client.connection.close());
-    const server = await startApiServer(config, database, orchestrator, logger, { stores, deliveries });
+    const server = await startApiServer(config, database, orchestrator, logger, {
+      stores,
+      deliveries,
+      metricsRegistry,
+    });
     stops.push(() => server.close());
 
     // Bucket events: the watcher of the local connection (and SQS pollers of s3 ones) feed the rules;
@@ -80,6 +88,7 @@ export async function devCommand(io: CliIo): Promise<void> {
       ingest: createEventIngest({ db: database.db, orchestrator, stores, storage: config.storage, logger }),
       parse: parseBucketNotification,
       logger,
+      events: triggerEventMetrics(metricsRegistry),
     });
     stops.push(() => feeders.stop());
     const exampleFolders = await prepareExampleRule({ db: database.db, config }, devAccountId).catch(

@@ -9,12 +9,19 @@ import type { EventBodyParser } from '../core/triggers/bucket-notification.js';
 import { createLocalWatcher } from '../features/bucket-events/local-watcher.js';
 import { createSqsClientFor, startSqsPoller } from '../features/bucket-events/sqs-poller.js';
 import type { EventIngest } from '../core/triggers/trigger-types.js';
+import {
+  countedIngest,
+  type TriggerEventMetrics,
+  type TriggerSource,
+} from '../features/bucket-events/event-metrics.js';
 
 export interface EventFeederDeps {
   connections: StorageConnections;
   ingest: EventIngest;
   parse: EventBodyParser;
   logger?: Logger | undefined;
+  /** Counts what the feeders' events became (sources `sqs` and `local`). */
+  events?: TriggerEventMetrics | undefined;
   /** Which kinds to start (both by default). */
   sqs?: boolean;
   watch?: boolean;
@@ -30,6 +37,8 @@ export interface EventFeeders {
 export function startEventFeeders(deps: EventFeederDeps): EventFeeders {
   const stops: (() => Promise<void>)[] = [];
   const descriptions: string[] = [];
+  const ingestFrom = (source: TriggerSource) =>
+    deps.events ? countedIngest(deps.ingest, source, deps.events) : deps.ingest;
   for (const [name, connection] of Object.entries(deps.connections)) {
     if (connection.kind === 's3' && connection.events?.sqsQueueUrl && deps.sqs !== false) {
       const sqsClient = createSqsClientFor(connection);
@@ -38,7 +47,7 @@ export function startEventFeeders(deps: EventFeederDeps): EventFeeders {
         queueUrl: connection.events.sqsQueueUrl,
         sqsClient,
         parse: deps.parse,
-        ingest: deps.ingest,
+        ingest: ingestFrom('sqs'),
         logger: deps.logger,
       });
       stops.push(async () => {
@@ -52,7 +61,7 @@ export function startEventFeeders(deps: EventFeederDeps): EventFeeders {
       const watcher = createLocalWatcher({
         connectionName: name,
         root: connection.root,
-        ingest: deps.ingest,
+        ingest: ingestFrom('local'),
         logger: deps.logger,
         settleMs: watch.settleMs,
       });

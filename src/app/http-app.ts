@@ -29,6 +29,7 @@ import { runsFeature } from '../features/runs/runs.routes.js';
 import { s3EventsFeature } from '../features/bucket-events/s3-events.routes.js';
 import { createObjectStores, type StoreRegistry } from '../core/storage/connections.js';
 import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
+import { countedIngest, triggerEventMetrics } from '../features/bucket-events/event-metrics.js';
 import { snsEventsFeature, type SnsRouteDeps } from '../features/bucket-events/sns-events.routes.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { createCertificateFetcher, createSubscriptionConfirmer } from '../core/triggers/sns-messages.js';
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps): Express {
     storage: config.storage,
     logger,
   });
+  const triggerEvents = triggerEventMetrics(metrics.registry);
 
   // One poll loop for every live progress stream of this app; the server's close ends them.
   const progressHub = createProgressHub({
@@ -113,7 +115,14 @@ export function createApp(deps: AppDeps): Express {
     graphsFeature({ config }),
     keysFeature({ db: deps.db, keyStatus }),
     accountFeature({ db: deps.db, orchestrator: deps.orchestrator, config, logger }),
-    inboundHooksFeature({ db: deps.db, orchestrator: deps.orchestrator, config, secretsKey, logger }),
+    inboundHooksFeature({
+      db: deps.db,
+      orchestrator: deps.orchestrator,
+      config,
+      secretsKey,
+      logger,
+      events: triggerEvents,
+    }),
     webhooksFeature({
       db: deps.db,
       config,
@@ -121,12 +130,17 @@ export function createApp(deps: AppDeps): Express {
       deliveries: deps.deliveries,
       uiUrl: (workflowId) => deps.orchestrator.uiUrl(workflowId),
     }),
-    s3EventsFeature({ config, ingest: eventIngest, logger, registry: metrics.registry }),
+    s3EventsFeature({
+      config,
+      ingest: countedIngest(eventIngest, 's3', triggerEvents),
+      logger,
+      registry: metrics.registry,
+    }),
     snsEventsFeature({
       db: deps.db,
       connections: config.storage.connections,
       logger,
-      ingest: eventIngest,
+      ingest: countedIngest(eventIngest, 'sns', triggerEvents),
       parse: parseBucketNotification,
       fetchCertificate: createCertificateFetcher(),
       confirmSubscription: createSubscriptionConfirmer(),

@@ -6,6 +6,7 @@ import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import type { ActivityDeps, BatchGraphSource } from '../temporal/activities/index.js';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { loadOrCreateJwtSecret } from '../core/auth/jwt-secret.js';
 import { loadOrCreateSecretsKey } from '../core/auth/secret-box.js';
 import { outboundAddressPolicy } from '../core/net/own-api-address.js';
@@ -20,6 +21,7 @@ import { TemporalDeliveryStarter } from '../temporal/client/delivery-starter.js'
 import type { StoreRegistry } from '../core/storage/connections.js';
 import { databaseThrottleGate } from '../db/throttle-gate.js';
 import { databaseRunRecorder } from '../db/graph-runs.js';
+import { createWorkerMetrics } from '../temporal/worker/worker-metrics.js';
 
 /** Opens the configured database and brings its schema up to date (advisory-locked, so replicas may race). */
 export async function openMigratedDatabase(
@@ -40,13 +42,25 @@ export function batchGraphSource(database: Database): BatchGraphSource {
   };
 }
 
-/** Everything the activities need, over the process's database and stores. */
+/**
+ * Everything the activities need, over the process's database and stores; they count what they do on
+ * `metricsRegistry` (the worker's /metrics), with the throttle's gauges.
+ */
 export async function activityDeps(
   config: Pick<Config, 'imaging' | 'throttle' | 'dataDir' | 'secrets' | 'outbound' | 'http' | 'webhooks'>,
   database: Database,
   stores: StoreRegistry,
+  metricsRegistry?: Registry,
 ): Promise<ActivityDeps> {
   return {
+    ...(metricsRegistry
+      ? {
+          metrics: createWorkerMetrics(metricsRegistry, {
+            db: database.db,
+            windowMs: config.throttle.windowMs,
+          }),
+        }
+      : {}),
     graphs: batchGraphSource(database),
     stores,
     imaging: config.imaging,
@@ -90,6 +104,8 @@ export async function startApiServer(
     stores?: StoreRegistry;
     /** Starts webhook redeliveries; redelivery answers 503 without it. */
     deliveries?: DeliveryStarter;
+    /** What /metrics serves: shared with the workers when they run in this process. */
+    metricsRegistry?: Registry;
   } = {},
 ): Promise<HttpServer> {
   const jwtSecret = await loadOrCreateJwtSecret(config);

@@ -3,10 +3,14 @@
  * the event feeders the config asks for (SQS queues of s3 connections, watchers of local ones).
  */
 import { pino } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig } from '../core/config.js';
 import { createObjectStores, localWatchSettings } from '../core/storage/connections.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
+import { triggerEventMetrics } from '../features/bucket-events/event-metrics.js';
+import { startMetricsEndpoint, type MetricsEndpoint } from '../temporal/worker/metrics-endpoint.js';
+import { freePort } from '../tools/ports.js';
 import { installTemporalRuntime } from '../temporal/worker/runtime.js';
 import { loadWorkflowBundle } from '../temporal/worker/workflow-bundle.js';
 import { createWorkers } from '../temporal/worker/worker.js';
@@ -24,14 +28,22 @@ export async function workerCommand(io: CliIo): Promise<void> {
       ? connection.events?.sqsQueueUrl !== undefined
       : localWatchSettings(connection) !== undefined,
   );
+  // The SDK's exporter listens on a free loopback port; the worker's /metrics serves its metrics too.
+  const sdkMetricsAddress = config.worker.metricsAddress ? `127.0.0.1:${await freePort()}` : undefined;
   // With feeders, shutdown is ordered here (feeders first, their starts finished, then the workers);
   // without, Temporal's runtime turns SIGINT/SIGTERM into a graceful shutdown of every worker itself.
-  installTemporalRuntime({ level: 'WARN', ...(needsFeeders ? { shutdownSignals: [] } : {}) });
+  installTemporalRuntime({
+    level: 'WARN',
+    ...(needsFeeders ? { shutdownSignals: [] } : {}),
+    ...(sdkMetricsAddress ? { sdkMetricsAddress } : {}),
+  });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
   const database = await openMigratedDatabase(config, io.log);
   const stores = createObjectStores(config.storage.connections);
   const running = await createWorkers({
     config,
-    deps: withTestFault(await activityDeps(config, database, stores), fault),
+    deps: withTestFault(await activityDeps(config, database, stores, registry), fault),
     bundle: await loadWorkflowBundle(),
     shutdownGraceTime: config.worker.drainMs,
   });
@@ -44,7 +56,16 @@ export async function workerCommand(io: CliIo): Promise<void> {
   );
   let feeders: EventFeeders | undefined;
   let closeClient = () => Promise.resolve();
+  let metrics: MetricsEndpoint | undefined;
   try {
+    if (config.worker.metricsAddress) {
+      metrics = await startMetricsEndpoint({
+        address: config.worker.metricsAddress,
+        registry,
+        sdkAddress: sdkMetricsAddress,
+      });
+      io.log(`metrics at ${metrics.url} (pixelshift's and the Temporal SDK's)`);
+    }
     const workersDone = running.run();
     if (needsFeeders) {
       const { client, orchestrator } = await connectClient(config);
@@ -55,6 +76,7 @@ export async function workerCommand(io: CliIo): Promise<void> {
         ingest: createEventIngest({ db: database.db, orchestrator, stores, storage: config.storage, logger }),
         parse: parseBucketNotification,
         logger,
+        events: triggerEventMetrics(registry),
       });
       io.log('event feeders:');
       for (const line of feederLines(feeders.descriptions, '  ')) io.log(line);
@@ -74,6 +96,7 @@ export async function workerCommand(io: CliIo): Promise<void> {
     await workersDone;
   } finally {
     await feeders?.stop();
+    await metrics?.close();
     await closeClient();
     stores.destroy();
     await database.close();

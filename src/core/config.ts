@@ -56,6 +56,12 @@ const workerDrain = z.string().transform((text, ctx) => {
   return ms;
 });
 
+/** `host:port` (`0.0.0.0:9464`, `[::]:9464`, `127.0.0.1:0` for any free port) where a worker serves /metrics. */
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'Expected host:port such as 0.0.0.0:9464')
+  .refine((text) => Number(text.slice(text.lastIndexOf(':') + 1)) <= 65535, 'Expected a port up to 65535');
+
 const envSchema = z.object({
   PIXELSHIFT_DATA_DIR: z.string().min(1).default('.pixelshift'),
   PIXELSHIFT_CONFIG: z.string().min(1).optional(),
@@ -94,6 +100,8 @@ const envSchema = z.object({
   PIXELSHIFT_WEBHOOK_RETRY_SCHEDULE: retrySchedule.optional(),
   /** How long a stopping worker lets in-flight activities finish before cancelling them (retried elsewhere). */
   PIXELSHIFT_WORKER_DRAIN: workerDrain.default(30_000),
+  /** Where a worker serves its Prometheus metrics (its own and the Temporal SDK's); off when unset. */
+  PIXELSHIFT_WORKER_METRICS_ADDRESS: listenAddress.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -142,8 +150,12 @@ export interface Config {
    * delivery starts; about three days in all by default.
    */
   webhooks: { retryScheduleMs: readonly number[] };
-  /** SIGTERM: how long in-flight activities may run on after polling stops (PIXELSHIFT_WORKER_DRAIN). */
-  worker: { drainMs: number };
+  worker: {
+    /** SIGTERM: how long in-flight activities may run on after polling stops (PIXELSHIFT_WORKER_DRAIN). */
+    drainMs: number;
+    /** `host:port` of the worker's /metrics (PIXELSHIFT_WORKER_METRICS_ADDRESS); undefined: none. */
+    metricsAddress: string | undefined;
+  };
   storage: {
     connections: z.infer<typeof storageConnectionsSchema>;
     grants: z.infer<typeof storageGrantsSchema>;
@@ -244,7 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secrets: { key: e.PIXELSHIFT_SECRETS_KEY },
     outbound: { allow },
     webhooks: { retryScheduleMs: e.PIXELSHIFT_WEBHOOK_RETRY_SCHEDULE ?? defaultRetryScheduleMs() },
-    worker: { drainMs: e.PIXELSHIFT_WORKER_DRAIN },
+    worker: { drainMs: e.PIXELSHIFT_WORKER_DRAIN, metricsAddress: e.PIXELSHIFT_WORKER_METRICS_ADDRESS },
     storage,
     logLevel: e.LOG_LEVEL,
   };

@@ -7,8 +7,11 @@ import type { Db } from './database.js';
 import { releaseSlot, reserveSlot } from './throttle-reservations.js';
 
 export interface ThrottleGate {
-  /** The graph's start slot (idempotent per graph key) and the clock it was decided on. */
-  reserve(accountId: string, graphKey: string): Promise<{ slotAt: Date; now: Date }>;
+  /**
+   * The graph's start slot (idempotent per graph key) and the clock it was decided on; `created` is false
+   * when the graph already held it (a retry or a replay), which metrics must not count again.
+   */
+  reserve(accountId: string, graphKey: string): Promise<{ slotAt: Date; now: Date; created?: boolean }>;
   /** Gives back the slot of a graph that will not run. */
   release(accountId: string, graphKey: string): Promise<boolean>;
 }

@@ -265,3 +265,55 @@ export async function listReservations(
     .where(eq(throttleReservations.accountId, accountId))
     .orderBy(asc(throttleReservations.seq));
 }
+
+export interface ThrottleUsage {
+  accountId: string;
+  /** Transforms per window. */
+  limit: number;
+  /** Slots that came within the last window (graphs started): what the limit bounds. */
+  used: number;
+  /** Slots still to come (graphs waiting). */
+  waiting: number;
+  /** Graphs still `throttled` although their slot came longer than `overdueMs` ago: their wait is stuck. */
+  overdue: number;
+}
+
+/**
+ * Every account that holds reservations, by the database clock: the table holds about one window of
+ * starts plus the waiting work, so this is one pass over a small table (metrics read it on each scrape).
+ */
+export async function throttleUsage(
+  db: Db,
+  request: { windowMs: number; overdueMs: number },
+): Promise<ThrottleUsage[]> {
+  const rows = await queryRows<{
+    account_id: string;
+    transforms_limit: number | string;
+    used: number | string;
+    waiting: number | string;
+    overdue: number | string;
+  }>(
+    db,
+    sql`with clock as (select clock_timestamp() as now)
+      select r.account_id,
+        coalesce(s.transforms_per_hour, ${DEFAULT_TRANSFORMS_PER_HOUR}::int4) as transforms_limit,
+        count(*) filter (where r.slot_at <= clock.now
+          and r.slot_at > clock.now - make_interval(secs => ${request.windowMs / 1000}::float8)) as used,
+        count(*) filter (where r.slot_at > clock.now) as waiting,
+        count(g.workflow_id) as overdue
+      from throttle_reservations r
+      cross join clock
+      left join throttle_settings s on s.account_id = r.account_id
+      left join graph_runs g on g.workflow_id = r.graph_key and g.state = 'throttled'
+        and r.slot_at < clock.now - make_interval(secs => ${request.overdueMs / 1000}::float8)
+      group by r.account_id, s.transforms_per_hour
+      order by r.account_id`,
+  );
+  return rows.map((row) => ({
+    accountId: row.account_id,
+    limit: Number(row.transforms_limit),
+    used: Number(row.used),
+    waiting: Number(row.waiting),
+    overdue: Number(row.overdue),
+  }));
+}

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Registry } from 'prom-client';
 import { createApiKey } from '../../src/db/api-key-credentials.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { ensureAccount, migrate, openDatabase, type Database } from '../../src/db/index.js';
@@ -64,6 +65,8 @@ export interface StackOptions {
   eventsToken?: string;
   /** Delays between webhook delivery attempts, as configured (short, so retries happen within a test). */
   webhookRetryScheduleMs?: number[];
+  /** Where the in-process workers count what they do (a worker's /metrics); their own registry otherwise. */
+  workerMetrics?: Registry;
 }
 
 /** Ten attempts within about 12 s: long enough to outlast a worker restart, short enough for a test. */
@@ -148,7 +151,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     account: { accountId, keyId: key.keyId, secret: key.secret },
     workers: undefined,
     async startWorkers() {
-      const deps = await activityDeps(config, database, stores);
+      const deps = await activityDeps(config, database, stores, options.workerMetrics);
       deps.webhooks = { ...deps.webhooks, attemptTimeoutMs: 5_000 };
       const workers = await createWorkers({
         config,

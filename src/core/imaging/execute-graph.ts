@@ -63,6 +63,8 @@ export interface GraphResult {
   failures: SinkFailure[];
   /** Pixels of the source that were decoded (every frame of an animation): what usage counts as read. */
   sourcePixels: number;
+  /** Bytes of the source object as stored (what was downloaded). */
+  sourceBytes: number;
 }
 
 export async function executeGraph(graph: TransformGraph, deps: ExecuteDeps): Promise<GraphResult> {

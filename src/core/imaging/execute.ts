@@ -85,7 +85,12 @@ export async function executePlan(plan: Plan, source: LoadedSource, deps: RunDep
   // Retry the whole graph: the sinks that succeeded are rewritten with the same bytes.
   if (transient) throw transient;
   const frames = source.animatable ? source.pages : 1;
-  return { sinks, failures, sourcePixels: source.storedWidth * source.storedHeight * frames };
+  return {
+    sinks,
+    failures,
+    sourcePixels: source.storedWidth * source.storedHeight * frames,
+    sourceBytes: source.info.size,
+  };
 }
 
 // ------------------------------------------------------------------ walking the tree

@@ -34,6 +34,7 @@ import {
   rotateHookSecret,
 } from './inbound-hooks.service.js';
 import { authenticateHookRequest, triggerHook } from './trigger-inbound-hook.js';
+import type { TriggerEventMetrics } from '../bucket-events/event-metrics.js';
 
 export interface HookRouteDeps {
   db: Db;
@@ -42,6 +43,8 @@ export interface HookRouteDeps {
   /** Opens sealed hook secrets (loaded on first use). */
   secretsKey: () => Promise<SecretsKey>;
   logger?: Logger | undefined;
+  /** Counts hook requests as trigger events (source `hook`). */
+  events?: TriggerEventMetrics | undefined;
 }
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
@@ -218,8 +221,13 @@ export function inboundHooksFeature(deps: HookRouteDeps): ApiFeature {
             'The job engine could not start the run (`orchestrator_unavailable`); nothing recorded, retry the same message.',
           ),
         },
+        // Refusals (4xx) and failures (5xx) are counted here; the shared error handler renders them.
+        onError: (error) => {
+          deps.events?.count('hook', error.status >= 500 ? 'failed' : 'refused');
+        },
         handler: async ({ params, headers, body }) => {
           const result = await triggerHook(deps, { hookId: params.hookId, headers, body });
+          deps.events?.count('hook', result.duplicate ? 'duplicate' : 'started');
           return reply(202, result, { Location: result.statusUrl });
         },
       }),

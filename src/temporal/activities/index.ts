@@ -2,8 +2,10 @@
  * Activities: thin adapters from Temporal to the plain modules (imaging, storage, db).
  * Built by a factory over their dependencies and wired in the worker (docs/architecture.md §16).
  */
+import { performance } from 'node:perf_hooks';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ApplicationFailureCategory } from '@temporalio/common';
+import { Registry } from 'prom-client';
 import { ClassifiedError, isClassifiedError } from '../../core/errors.js';
 import type { TransformGraph } from '../../core/graph/graph.js';
 import { graphSinks, sourceLabel, summarizeGraph } from '../../core/graph/summary.js';
@@ -12,7 +14,7 @@ import { DEFAULT_CONNECTION } from '../../core/graph/units.js';
 import type { StoreRegistry } from '../../core/storage/connections.js';
 import { generatedMetadata } from '../../core/storage/generated-metadata.js';
 import { finalStateOf } from '../../core/jobs/job-status.js';
-import type { GraphRunRecorder } from '../../db/graph-runs.js';
+import type { GraphRunAdvance, GraphRunRecorder } from '../../db/graph-runs.js';
 import { objectUri } from '../../core/storage/store-errors.js';
 import type { ThrottleGate } from '../../db/throttle-gate.js';
 import { imagingHeartbeatIntervalMs } from '../workflows/definitions.js';
@@ -27,6 +29,7 @@ import type {
   ThrottleSlot,
   ThrottleSlotInput,
 } from './types.js';
+import { createActivityMetrics, type ActivityMetrics } from './activity-metrics.js';
 import { createWebhookActivities, type WebhookDeps } from './webhook-activities.js';
 
 /** Where batch graphs are read from (PostgreSQL in production). */
@@ -46,6 +49,8 @@ export interface ActivityDeps {
   webhooks: WebhookDeps;
   /** The read model (docs/architecture.md §7). Required: without it no status read would ever change. */
   runs: GraphRunRecorder;
+  /** Where the activities count what they do (the worker's /metrics); a registry of their own when omitted. */
+  metrics?: ActivityMetrics | undefined;
 }
 
 /** What every worker must be given; checked at start so that a mis-wired worker never starts polling. */
@@ -54,8 +59,10 @@ const requiredDeps = ['graphs', 'stores', 'imaging', 'throttle', 'webhooks', 'ru
 export function createActivities(deps: ActivityDeps) {
   const missing = requiredDeps.filter((name) => deps[name] === undefined);
   if (missing.length) throw new Error(`The worker's activities lack ${missing.join(', ')}`);
+  const metrics = deps.metrics ?? createActivityMetrics(new Registry());
+  const runs = countedRunRecorder(deps.runs, metrics);
   return {
-    ...createWebhookActivities(deps.webhooks),
+    ...createWebhookActivities(deps.webhooks, metrics),
     describeBatchGraphs: async (input: DescribeBatchInput): Promise<GraphDescription[]> => {
       const graphs = await deps.graphs.listBatchGraphs(input.accountId, input.batchId);
       if (graphs.length !== input.graphCount) {
@@ -76,13 +83,15 @@ export function createActivities(deps: ActivityDeps) {
      * a signal, returns the slot the graph holds (moved, perhaps, by a limit change).
      */
     reserveThrottleSlot: async (input: ThrottleSlotInput): Promise<ThrottleSlot> => {
-      const { slotAt, now } = await deps.throttle.reserve(input.accountId, input.graphKey);
-      return { slotAt: slotAt.toISOString(), waitMs: Math.max(0, slotAt.getTime() - now.getTime()) };
+      const { slotAt, now, created } = await deps.throttle.reserve(input.accountId, input.graphKey);
+      const waitMs = Math.max(0, slotAt.getTime() - now.getTime());
+      if (created !== false) metrics.throttleReserved(input.accountId, waitMs);
+      return { slotAt: slotAt.toISOString(), waitMs };
     },
 
     /** Idempotent: the read model ignores a state it has already reached or passed. */
     recordGraphRun: async (input: RecordGraphRunInput): Promise<{ moved: boolean }> => ({
-      moved: await deps.runs.advance(input.workflowId, {
+      moved: await runs.advance(input.workflowId, {
         state: input.state,
         error: input.error,
         sinks: input.sinks,
@@ -91,12 +100,14 @@ export function createActivities(deps: ActivityDeps) {
     }),
 
     recordBatchEnd: async (input: RecordBatchEndInput): Promise<void> => {
-      await deps.runs.finishBatch(input.batchId, input.state);
+      await runs.finishBatch(input.batchId, input.state);
     },
 
-    releaseThrottleSlot: async (input: ThrottleSlotInput): Promise<{ released: boolean }> => ({
-      released: await deps.throttle.release(input.accountId, input.graphKey),
-    }),
+    releaseThrottleSlot: async (input: ThrottleSlotInput): Promise<{ released: boolean }> => {
+      const released = await deps.throttle.release(input.accountId, input.graphKey);
+      if (released) metrics.throttleReleased(input.accountId);
+      return { released };
+    },
 
     runGraph: async (input: RunGraphInput): Promise<RunGraphResult> => {
       const context = Context.current();
@@ -112,7 +123,8 @@ export function createActivities(deps: ActivityDeps) {
       const source = graph.transformUnits[0];
       progress = { stage: 'download', completedSinks: 0, totalSinks: graphSinks(graph).length };
       try {
-        if (input.recordStart) await deps.runs.advance(input.workflowId, { state: 'running' });
+        if (input.recordStart) await runs.advance(input.workflowId, { state: 'running' });
+        const imagingStart = performance.now();
         const result = await executeGraph(graph, {
           stores: deps.stores,
           maxInputPixels: deps.imaging.maxInputPixels,
@@ -130,9 +142,10 @@ export function createActivities(deps: ActivityDeps) {
           }),
           ...(input.sourceRevision === undefined ? {} : { expectedSourceRevision: input.sourceRevision }),
         });
+        metrics.imaged({ ...result, seconds: (performance.now() - imagingStart) / 1000 });
         // Recorded before the activity completes: if this write fails or the worker dies first, the
         // activity is retried (the outputs are rewritten with the same bytes) until the row is right.
-        await deps.runs.advance(input.workflowId, {
+        await runs.advance(input.workflowId, {
           state: finalStateOf(result),
           sinks: result.sinks,
           failures: result.failures,
@@ -145,7 +158,7 @@ export function createActivities(deps: ActivityDeps) {
         // Not a failure: the event's version is gone, and the newer one has its own run.
         if (error instanceof SourceSupersededError) {
           context.log.info(`graph superseded: ${object} changed after its event`, { object });
-          await deps.runs.advance(input.workflowId, { state: 'superseded' });
+          await runs.advance(input.workflowId, { state: 'superseded' });
           return { sinks: [], failures: [], superseded: { reason: error.message } };
         }
         // An expected failure (a corrupt upload, a missing object, storage that is down) is one line with
@@ -162,6 +175,21 @@ export function createActivities(deps: ActivityDeps) {
         clearInterval(ticker);
       }
     },
+  };
+}
+
+/**
+ * The read model, counting each run once when it reaches its final state: only a write that moved the row
+ * counts, so retried activities and replayed workflows never count twice.
+ */
+function countedRunRecorder(runs: GraphRunRecorder, metrics: ActivityMetrics): GraphRunRecorder {
+  return {
+    async advance(workflowId: string, change: GraphRunAdvance) {
+      const moved = await runs.advance(workflowId, change);
+      if (moved) metrics.graphEnded(change.state, change.error?.code ?? change.failures?.[0]?.error.code);
+      return moved;
+    },
+    finishBatch: (batchId, state) => runs.finishBatch(batchId, state),
   };
 }
 

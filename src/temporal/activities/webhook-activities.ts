@@ -9,6 +9,8 @@
  * - `webhookRetrySchedule` (webhooks queue, local): the configured delays between attempts, read once
  *   by each delivery workflow.
  */
+import { performance } from 'node:perf_hooks';
+import { Registry } from 'prom-client';
 import { Webhook } from 'standardwebhooks';
 import {
   openSecret,
@@ -36,6 +38,7 @@ import type { WebhookEventType } from '../../core/webhooks/webhook-events.js';
 import { deliveryIdFor, deliveryWorkflowIdFor, eventIdFor } from '../../core/webhooks/webhook-ids.js';
 import { honoursRetryAfter, parseRetryAfter } from '../../core/webhooks/webhook-retry.js';
 import { deliveryAttemptTimeoutMs } from '../workflows/definitions.js';
+import { createActivityMetrics, type ActivityMetrics, type WebhookOutcome } from './activity-metrics.js';
 
 export interface WebhookDeps {
   db: Db;
@@ -108,7 +111,28 @@ export function describeTarget(url: string): string {
   }
 }
 
-export function createWebhookActivities(deps: WebhookDeps) {
+/** An attempt's outcome as metrics name it, and the delivery's when the attempt ended it. */
+function countedOutcomes(
+  result: AttemptResult,
+  final: boolean,
+): { attempt: WebhookOutcome; delivery: WebhookOutcome | undefined } {
+  if (result.outcome === 'retry') return { attempt: 'failed', delivery: final ? 'failed' : undefined };
+  return { attempt: result.outcome, delivery: result.outcome };
+}
+
+/** `metrics`: where attempts and ended deliveries are counted (a registry of their own when omitted). */
+export function createWebhookActivities(
+  deps: WebhookDeps,
+  metrics: ActivityMetrics = createActivityMetrics(new Registry()),
+) {
+  const attempt = async (input: AttemptInput): Promise<AttemptResult> => {
+    const started = performance.now();
+    const result = await attemptDelivery(deps, input);
+    const counted = countedOutcomes(result, input.final);
+    metrics.webhookAttempt(counted.attempt, (performance.now() - started) / 1000);
+    if (counted.delivery) metrics.webhookDelivered(counted.delivery);
+    return result;
+  };
   return {
     publishWebhookEvent: async (input: PublishEventInput): Promise<PublishEventResult> => {
       const eventId = eventIdFor(input.workflowId, input.runId, input.type);
@@ -150,127 +174,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
       return { eventId, deliveries };
     },
 
-    attemptWebhookDelivery: async (input: AttemptInput): Promise<AttemptResult> => {
-      const { db } = deps;
-      const delivery = await getDelivery(db, input.deliveryId);
-      if (!delivery) return { outcome: 'stopped', error: 'the delivery no longer exists' };
-      const event = await getEvent(db, delivery.eventId);
-      if (!event) return { outcome: 'stopped', error: 'the event no longer exists' };
-
-      let url: string;
-      let secrets: string[];
-      let subscriptionId: string | undefined;
-      if (delivery.subscriptionId) {
-        const subscription = await getSubscriptionById(db, delivery.subscriptionId);
-        // Disabled or deleted while this delivery waited: stop without sending.
-        if (!subscription || !subscription.enabled) {
-          await setDeliveryState(db, delivery.id, 'disabled');
-          return { outcome: 'stopped', error: 'the subscription is disabled or deleted' };
-        }
-        subscriptionId = subscription.id;
-        url = subscription.url;
-        secrets = [openSecret(deps.secretsKey, subscription.secretSealed, subscription.id)];
-        const previous = subscription.previousSecretSealed;
-        const expires = subscription.previousSecretExpiresAt;
-        if (previous && expires && expires.getTime() > Date.now()) {
-          secrets.push(openSecret(deps.secretsKey, previous, subscription.id));
-        }
-      } else {
-        url = delivery.callbackUrl!;
-        secrets = [await openCallbackSecret(deps, delivery.accountId)];
-      }
-
-      const body = JSON.stringify(event.payload);
-      const now = new Date();
-      // Several space-separated signatures are allowed: during a rotation, old and new both sign.
-      const signature = secrets.map((secret) => new Webhook(secret).sign(event.id, now, body)).join(' ');
-      const result = await deps.outbound.post({
-        url,
-        body,
-        timeoutMs: deps.attemptTimeoutMs ?? deliveryAttemptTimeoutMs,
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'pixelshift-webhooks',
-          'webhook-id': event.id,
-          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-          'webhook-signature': signature,
-        },
-      });
-
-      if (result.kind === 'error' && result.code === OUTBOUND_ADDRESS_REFUSED) {
-        // The policy answers the same on every attempt: retrying for three days would change nothing.
-        const error = `${result.code}: ${result.message}`;
-        if (subscriptionId) {
-          await disableSubscription(
-            db,
-            subscriptionId,
-            `${error} (delivery ${delivery.id} at ${now.toISOString()})`,
-          );
-        }
-        const attempt = await recordAttempt(db, delivery.id, {
-          status: null,
-          latencyMs: result.latencyMs,
-          error,
-          state: 'refused',
-        });
-        return { outcome: 'refused', attempt, error };
-      }
-      if (result.kind === 'error') {
-        const error = `${result.code}: ${result.message}`;
-        const attempt = await recordAttempt(db, delivery.id, {
-          status: null,
-          latencyMs: result.latencyMs,
-          error,
-          state: input.final ? 'failed' : 'pending',
-        });
-        return { outcome: 'retry', attempt, error };
-      }
-      const { status } = result;
-      if (status >= 200 && status < 300) {
-        const attempt = await recordAttempt(db, delivery.id, {
-          status,
-          latencyMs: result.latencyMs,
-          error: null,
-          state: 'succeeded',
-        });
-        return { outcome: 'succeeded', attempt, status };
-      }
-      if (status === 410) {
-        if (subscriptionId)
-          await disableSubscription(
-            db,
-            subscriptionId,
-            `the receiver answered 410 Gone at ${now.toISOString()}`,
-          );
-        const attempt = await recordAttempt(db, delivery.id, {
-          status,
-          latencyMs: result.latencyMs,
-          error: 'gone: the receiver answered 410 Gone',
-          state: 'disabled',
-        });
-        return { outcome: 'gone', attempt, status };
-      }
-      const error = result.redirect
-        ? `redirect_not_followed: Location ${result.redirect.location}` +
-          (result.redirect.refused ? ` (outbound_address_refused: ${result.redirect.refused})` : '')
-        : `http_status: the receiver answered ${status}`;
-      const retryAfterMs = honoursRetryAfter(status)
-        ? parseRetryAfter(result.headers['retry-after'], now)
-        : undefined;
-      const attempt = await recordAttempt(db, delivery.id, {
-        status,
-        latencyMs: result.latencyMs,
-        error,
-        state: input.final ? 'failed' : 'pending',
-      });
-      return {
-        outcome: 'retry',
-        attempt,
-        status,
-        error,
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      };
-    },
+    attemptWebhookDelivery: attempt,
 
     /** This worker's retry schedule; recorded in the delivery's history, so a later change of config leaves it be. */
     webhookRetrySchedule: async (): Promise<number[]> => Promise.resolve([...deps.retryScheduleMs]),
@@ -278,6 +182,126 @@ export function createWebhookActivities(deps: WebhookDeps) {
     /** The schedule ended on a failed activity (no attempt could record it): mark the delivery failed. */
     failWebhookDelivery: async (input: { deliveryId: string }): Promise<void> => {
       await setDeliveryState(deps.db, input.deliveryId, 'failed');
+      metrics.webhookDelivered('failed');
     },
+  };
+}
+
+/** One signed attempt, recorded in the delivery log. */
+async function attemptDelivery(deps: WebhookDeps, input: AttemptInput): Promise<AttemptResult> {
+  const { db } = deps;
+  const delivery = await getDelivery(db, input.deliveryId);
+  if (!delivery) return { outcome: 'stopped', error: 'the delivery no longer exists' };
+  const event = await getEvent(db, delivery.eventId);
+  if (!event) return { outcome: 'stopped', error: 'the event no longer exists' };
+
+  let url: string;
+  let secrets: string[];
+  let subscriptionId: string | undefined;
+  if (delivery.subscriptionId) {
+    const subscription = await getSubscriptionById(db, delivery.subscriptionId);
+    // Disabled or deleted while this delivery waited: stop without sending.
+    if (!subscription || !subscription.enabled) {
+      await setDeliveryState(db, delivery.id, 'disabled');
+      return { outcome: 'stopped', error: 'the subscription is disabled or deleted' };
+    }
+    subscriptionId = subscription.id;
+    url = subscription.url;
+    secrets = [openSecret(deps.secretsKey, subscription.secretSealed, subscription.id)];
+    const previous = subscription.previousSecretSealed;
+    const expires = subscription.previousSecretExpiresAt;
+    if (previous && expires && expires.getTime() > Date.now()) {
+      secrets.push(openSecret(deps.secretsKey, previous, subscription.id));
+    }
+  } else {
+    url = delivery.callbackUrl!;
+    secrets = [await openCallbackSecret(deps, delivery.accountId)];
+  }
+
+  const body = JSON.stringify(event.payload);
+  const now = new Date();
+  // Several space-separated signatures are allowed: during a rotation, old and new both sign.
+  const signature = secrets.map((secret) => new Webhook(secret).sign(event.id, now, body)).join(' ');
+  const result = await deps.outbound.post({
+    url,
+    body,
+    timeoutMs: deps.attemptTimeoutMs ?? deliveryAttemptTimeoutMs,
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'pixelshift-webhooks',
+      'webhook-id': event.id,
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': signature,
+    },
+  });
+
+  if (result.kind === 'error' && result.code === OUTBOUND_ADDRESS_REFUSED) {
+    // The policy answers the same on every attempt: retrying for three days would change nothing.
+    const error = `${result.code}: ${result.message}`;
+    if (subscriptionId) {
+      await disableSubscription(
+        db,
+        subscriptionId,
+        `${error} (delivery ${delivery.id} at ${now.toISOString()})`,
+      );
+    }
+    const attempt = await recordAttempt(db, delivery.id, {
+      status: null,
+      latencyMs: result.latencyMs,
+      error,
+      state: 'refused',
+    });
+    return { outcome: 'refused', attempt, error };
+  }
+  if (result.kind === 'error') {
+    const error = `${result.code}: ${result.message}`;
+    const attempt = await recordAttempt(db, delivery.id, {
+      status: null,
+      latencyMs: result.latencyMs,
+      error,
+      state: input.final ? 'failed' : 'pending',
+    });
+    return { outcome: 'retry', attempt, error };
+  }
+  const { status } = result;
+  if (status >= 200 && status < 300) {
+    const attempt = await recordAttempt(db, delivery.id, {
+      status,
+      latencyMs: result.latencyMs,
+      error: null,
+      state: 'succeeded',
+    });
+    return { outcome: 'succeeded', attempt, status };
+  }
+  if (status === 410) {
+    if (subscriptionId)
+      await disableSubscription(db, subscriptionId, `the receiver answered 410 Gone at ${now.toISOString()}`);
+    const attempt = await recordAttempt(db, delivery.id, {
+      status,
+      latencyMs: result.latencyMs,
+      error: 'gone: the receiver answered 410 Gone',
+      state: 'disabled',
+    });
+    return { outcome: 'gone', attempt, status };
+  }
+  const error = result.redirect
+    ? `redirect_not_followed: Location ${result.redirect.location}` +
+      (result.redirect.refused ? ` (outbound_address_refused: ${result.redirect.refused})` : '')
+    : `http_status: the receiver answered ${status}`;
+  const retryAfterMs = honoursRetryAfter(status)
+    ? parseRetryAfter(result.headers['retry-after'], now)
+    : undefined;
+  const attempt = await recordAttempt(db, delivery.id, {
+    status,
+    latencyMs: result.latencyMs,
+    error,
+    state: input.final ? 'failed' : 'pending',
+  });
+  return {
+    outcome: 'retry',
+    attempt,
+    status,
+    error,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   };
 }

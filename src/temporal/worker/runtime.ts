@@ -25,16 +25,37 @@ export interface RuntimeSetup {
   level?: LogLevel;
   /** Signals on which Temporal shuts workers down by itself; [] when the caller handles shutdown. */
   shutdownSignals?: NodeJS.Signals[];
+  /**
+   * `host:port` where the SDK's own Prometheus exporter listens (`temporal_*` metrics, durations in
+   * seconds); none when omitted. The worker's /metrics serves them together with its own
+   * (metrics-endpoint.ts), so this is a loopback address that nothing else scrapes.
+   */
+  sdkMetricsAddress?: string;
+}
+
+/** Whether the runtime was installed with the SDK's Prometheus exporter, and where it listens. */
+let sdkMetrics: string | undefined;
+export function installedSdkMetricsAddress(): string | undefined {
+  return sdkMetrics;
 }
 
 export function installTemporalRuntime(setup: RuntimeSetup = {}): void {
   if (installed) return;
   installed = true;
   const level = setup.level ?? 'WARN';
+  sdkMetrics = setup.sdkMetricsAddress;
   Runtime.install({
     logger: new DefaultLogger(level, (entry) => process.stderr.write(`${formatLogEntry(entry)}\n`)),
     telemetryOptions: {
       logging: { filter: { core: level === 'DEBUG' || level === 'TRACE' ? level : 'ERROR', other: 'ERROR' } },
+      // Counters keep the SDK's documented names (no `_total`); durations in seconds, as ours are.
+      ...(setup.sdkMetricsAddress
+        ? {
+            metrics: {
+              prometheus: { bindAddress: setup.sdkMetricsAddress, useSecondsForDurations: true },
+            },
+          }
+        : {}),
     },
     ...(setup.shutdownSignals ? { shutdownSignals: setup.shutdownSignals } : {}),
   });
