@@ -53,7 +53,9 @@ if (
 }
 
 // Files under these folders run workflows: they share one dev server and one workflow bundle per run.
-const needsTemporal = files.some((file) => /^test\/(temporal\/workflows|e2e|clients)\//.test(file));
+const needsTemporal = files.some((file) =>
+  /^test\/(temporal\/workflows|e2e|clients)\/|^test\/deploy\/metrics-/.test(file),
+);
 let temporal: DevServer | undefined;
 if (needsTemporal && !env.PIXELSHIFT_TEST_TEMPORAL_ADDRESS) {
   temporal = await startTemporalDevServer({ headless: true });
