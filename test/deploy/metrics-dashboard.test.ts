@@ -220,7 +220,10 @@ describe('the Grafana dashboard and the Prometheus alerts', () => {
         assert.equal(typeof rule.expr, 'string', name);
         assert.ok(metricNamesIn(rule.expr as string).length > 0, name);
         assert.equal(balance(rule.expr as string), 0, `${name}: unbalanced parentheses`);
-        if (rule.for !== undefined) assert.match(String(rule.for), duration, name);
+        if (rule.for !== undefined) {
+          assert.equal(typeof rule.for, 'string', name);
+          assert.match(rule.for as string, duration, name);
+        }
         const labels = rule.labels as Record<string, unknown>;
         assert.ok(['critical', 'warning', 'info'].includes(String(labels.severity)), name);
         const annotations = rule.annotations as Record<string, unknown>;
