@@ -20,3 +20,32 @@ test('when the drain time is malformed or over an hour, then start-up stops nami
     );
   }
 });
+
+test('when no worker metrics address is configured, then the worker serves no metrics', () => {
+  assert.equal(loadConfig({}).worker.metricsAddress, undefined);
+});
+
+test('when a worker metrics address is host:port, then it is taken as given', () => {
+  for (const value of ['0.0.0.0:9464', '127.0.0.1:0', '[::]:9464', 'worker-0.metrics:9464']) {
+    assert.equal(loadConfig({ PIXELSHIFT_WORKER_METRICS_ADDRESS: value }).worker.metricsAddress, value);
+  }
+});
+
+test('when the worker metrics address is not host:port, then start-up stops naming the variable', () => {
+  for (const value of [
+    '',
+    '9464',
+    ':9464',
+    '0.0.0.0',
+    '0.0.0.0:99999',
+    'http://0.0.0.0:9464',
+    '0.0.0.0:9464/metrics',
+  ]) {
+    assert.throws(
+      () => loadConfig({ PIXELSHIFT_WORKER_METRICS_ADDRESS: value }),
+      (error: unknown) =>
+        error instanceof ConfigError && error.message.includes('PIXELSHIFT_WORKER_METRICS_ADDRESS'),
+      value,
+    );
+  }
+});

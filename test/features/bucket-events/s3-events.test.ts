@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import request from 'supertest';
+import { parseExposition } from '../../support/prometheus-text.js';
 import { openApiDocumentOf } from '../../../src/app/http-app.js';
 import { MAX_RECORDS_PER_BODY } from '../../../src/core/triggers/s3-event-records.js';
 import {
@@ -353,6 +354,36 @@ describe('POST /v1/events/s3: hostile and failing requests start nothing', () =>
       assert.equal(api.orchestrator.calls.length, calls);
     });
   }
+
+  test('when events start runs, repeat, match nothing or cannot be ingested, then pixelshift_trigger_events_total counts them under source s3 by outcome', async () => {
+    const counts = async () => {
+      const metrics = parseExposition((await request(api.app).get('/metrics').expect(200)).text);
+      const outcomes = ['started', 'duplicate', 'unmatched', 'failed'] as const;
+      return Object.fromEntries(
+        outcomes.map((outcome) => [
+          outcome,
+          metrics.sum('pixelshift_trigger_events_total', { source: 's3', outcome }),
+        ]),
+      );
+    };
+    const before = await counts();
+    store.seed('alice-in', 'uploads/counted.jpg', Buffer.from('x'));
+    await post(awsBody('uploads/counted.jpg', '00CC01')).expect(200);
+    await post(awsBody('uploads/counted.jpg', '00CC01')).expect(200);
+    await post(awsBody('elsewhere/counted.jpg', '00CC02')).expect(200);
+    store.seed('alice-in', 'uploads/counted-down.jpg', Buffer.from('x'));
+    api.orchestrator.down = true;
+    try {
+      refused(await post(awsBody('uploads/counted-down.jpg', '00CC03')), 503, 'orchestrator_unavailable');
+    } finally {
+      api.orchestrator.down = false;
+    }
+    const after = await counts();
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(after).map(([outcome, n]) => [outcome, n - before[outcome]!])),
+      { started: 1, duplicate: 1, unmatched: 1, failed: 1 },
+    );
+  });
 
   test('when the engine is down, then 503 orchestrator_unavailable with Retry-After, and the redelivery then starts the run once', async () => {
     store.seed('alice-in', 'uploads/retry.jpg', Buffer.from('x'));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
+import { parseExposition } from '../../support/prometheus-text.js';
 import { describeValue } from '../../../src/core/graph/issues.js';
 import { findHookMessage, newHookId, updateHook } from '../../../src/db/inbound-hooks.js';
 import { createApp } from '../../../src/app/http-app.js';
@@ -688,6 +689,37 @@ describe('inbound hooks: POST /v1/hooks/{hookId}', () => {
     );
     assert.equal(retry.body.duplicate, false);
     assert.equal(runsOf(fresh.hookId).length, 1);
+  });
+
+  test('when hook requests start, repeat, are refused or fail, then pixelshift_trigger_events_total counts each under source hook by outcome', async () => {
+    const counts = async () => {
+      const metrics = parseExposition((await request(api.app).get('/metrics').expect(200)).text);
+      const outcomes = ['started', 'duplicate', 'refused', 'failed'] as const;
+      return Object.fromEntries(
+        outcomes.map((outcome) => [
+          outcome,
+          metrics.sum('pixelshift_trigger_events_total', { source: 'hook', outcome }),
+        ]),
+      );
+    };
+    const before = await counts();
+    const fresh = await createHook(account);
+    const body = uploadEvent('in/counted.jpg');
+    await trigger(fresh.hookId, body, sign(fresh.secret, body, { id: 'msg_counted' })).expect(202);
+    await trigger(fresh.hookId, body, sign(fresh.secret, body, { id: 'msg_counted' })).expect(202);
+    assertError(await trigger(fresh.hookId, body, sign(hook.secret, body)), 401, 'invalid_signature');
+    api.orchestrator.down = true;
+    try {
+      const res = await trigger(fresh.hookId, body, sign(fresh.secret, body, { id: 'msg_engine_down' }));
+      assertError(res, 503, 'orchestrator_unavailable');
+    } finally {
+      api.orchestrator.down = false;
+    }
+    const after = await counts();
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(after).map(([outcome, n]) => [outcome, n - before[outcome]!])),
+      { started: 1, duplicate: 1, refused: 1, failed: 1 },
+    );
   });
 
   test('when the run started but recording failed earlier, then the retry answers duplicate without a second run', async () => {

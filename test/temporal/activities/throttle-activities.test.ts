@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { Registry } from 'prom-client';
+import { createActivityMetrics } from '../../../src/temporal/activities/activity-metrics.js';
+import { parseExposition } from '../../support/prometheus-text.js';
 import { createActivities } from '../../../src/temporal/activities/index.js';
 import type { ThrottleSlot } from '../../../src/temporal/activities/types.js';
 import { ensureAccount } from '../../../src/db/index.js';
@@ -82,5 +85,32 @@ describe('throttle activities', () => {
     assert.deepEqual(await env.run(releaseThrottleSlot, input), { released: true });
     assert.deepEqual(await env.run(releaseThrottleSlot, input), { released: false });
     assert.equal((await listReservations(database.db, 'acme')).length, 2);
+  });
+
+  test('when a reservation is retried and replayed and then released twice, then the metrics count one reservation, its wait and one release', async () => {
+    const registry = new Registry();
+    const { reserveThrottleSlot, releaseThrottleSlot } = createActivities({
+      graphs: new MemoryGraphSource(),
+      stores: { get: () => assert.fail('no storage'), has: () => false, names: () => [], destroy() {} },
+      imaging: { maxInputPixels: 1, maxSourceBytes: 1 },
+      throttle: databaseThrottleGate(database.db, { windowMs }),
+      webhooks: webhookDepsFor(database.db),
+      runs: databaseRunRecorder(database.db),
+      metrics: createActivityMetrics(registry),
+    });
+    const env = quiet();
+    const input = { accountId: 'acme', graphKey: 'graph/acme/counted/0' };
+    const first: ThrottleSlot = await env.run(reserveThrottleSlot, input);
+    await env.run(reserveThrottleSlot, input);
+    await env.run(reserveThrottleSlot, input);
+    await env.run(releaseThrottleSlot, input);
+    await env.run(releaseThrottleSlot, input);
+
+    const metrics = parseExposition(await registry.metrics());
+    const account = { account: 'acme' };
+    assert.equal(metrics.sum('pixelshift_throttle_reservations_total', account), 1);
+    assert.equal(metrics.sum('pixelshift_throttle_wait_seconds_count', account), 1);
+    assert.equal(metrics.sum('pixelshift_throttle_wait_seconds_sum', account), first.waitMs / 1000);
+    assert.equal(metrics.sum('pixelshift_throttle_releases_total', account), 1);
   });
 });
