@@ -13,6 +13,7 @@ import path from 'node:path';
 import { startMoto, type MotoServer } from '../src/tools/moto.js';
 import { startTemporalDevServer, type DevServer } from '../src/tools/temporal-cli.js';
 import { writeWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
+import { ensureChromium } from '../src/tools/chromium.js';
 import { findPostgresBin, startPostgres, type PostgresServer } from './postgres.js';
 
 async function findTests(dir: string): Promise<string[]> {
@@ -53,7 +54,7 @@ if (
 }
 
 // Files under these folders run workflows: they share one dev server and one workflow bundle per run.
-const needsTemporal = files.some((file) => /^test\/(temporal\/workflows|e2e|clients)\//.test(file));
+const needsTemporal = files.some((file) => /^test\/(temporal\/workflows|e2e|clients|browser)\//.test(file));
 let temporal: DevServer | undefined;
 if (needsTemporal && !env.PIXELSHIFT_TEST_TEMPORAL_ADDRESS) {
   temporal = await startTemporalDevServer({ headless: true });
@@ -64,6 +65,9 @@ if (needsTemporal && !env.PIXELSHIFT_WORKFLOW_BUNDLE) {
   await writeWorkflowBundle(bundleFile);
   env.PIXELSHIFT_WORKFLOW_BUNDLE = bundleFile;
 }
+
+// The dashboard's browser tests drive Debian's Chromium: installed here once (as root) when missing.
+if (files.some((file) => file.startsWith('test/browser/'))) ensureChromium();
 
 const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));
 const child = spawn(
