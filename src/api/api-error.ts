@@ -53,6 +53,14 @@ export const apiErrorCodes = [
   // live progress streams
   'too_many_streams',
   'server_shutting_down',
+  // dashboard endpoints (issue 13): retry-failed and thumbnails
+  'nothing_to_retry',
+  'batch_running',
+  'graphs_unavailable',
+  'unsupported_input',
+  'corrupt_input',
+  'too_large',
+  'storage_unavailable',
 ] as const;
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
 

@@ -109,7 +109,7 @@ export function createApp(deps: AppDeps): Express {
     }),
     docsFeature(() => document),
     oauthFeature({ db: deps.db, jwtSecret: deps.jwtSecret, tokenTtlSeconds: config.auth.tokenTtlSeconds }),
-    batchesFeature({ db: deps.db, orchestrator: deps.orchestrator, config, logger }),
+    batchesFeature({ db: deps.db, orchestrator: deps.orchestrator, config, stores, logger }),
     graphsFeature({ config }),
     keysFeature({ db: deps.db, keyStatus }),
     accountFeature({ db: deps.db, orchestrator: deps.orchestrator, config, logger }),

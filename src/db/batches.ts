@@ -1,16 +1,19 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, like, lt, sql, type SQL } from 'drizzle-orm';
 import type { TransformGraph } from '../core/graph/graph.js';
+import { emptyCounts, type BatchState, type StateCounts } from '../core/jobs/job-status.js';
 import { graphSource, sourceLabel } from '../core/graph/summary.js';
 import { graphWorkflowId } from '../core/jobs/workflow-ids.js';
 import type { Db } from './database.js';
 import { insertGraphRuns } from './graph-runs.js';
-import { batchGraphs, batches, type BatchRow } from './schema.js';
+import { batchGraphs, batches, graphRuns, type BatchRow } from './schema.js';
 
 export interface NewBatch {
   batchId: string;
   accountId: string;
   graphs: readonly TransformGraph[];
   callbackUrl?: string | undefined;
+  /** The batch whose failed graphs this one retries. */
+  retryOf?: string | undefined;
 }
 
 /**
@@ -32,6 +35,7 @@ export async function insertBatch(db: Db, batch: NewBatch): Promise<BatchRow> {
         accountId: batch.accountId,
         graphCount: batch.graphs.length,
         callbackUrl: batch.callbackUrl ?? null,
+        retryOf: batch.retryOf ?? null,
       })
       .returning();
     if (!row) throw new Error(`batch ${batch.batchId} was not inserted`);
@@ -139,4 +143,77 @@ export async function insertRecoveredBatch(
     .onConflictDoNothing({ target: batches.id })
     .returning({ id: batches.id });
   return rows.length > 0;
+}
+
+export interface BatchListFilter {
+  accountId: string;
+  state?: BatchState | undefined;
+  /** A whole batch id or its beginning (only the characters of batch ids: no LIKE wildcards get here). */
+  idPrefix?: string | undefined;
+  /** Keyset: only batches inserted before the batch with this sequence number (newest first). */
+  beforeSeq?: number | undefined;
+  limit: number;
+}
+
+/**
+ * An account's started batches, newest first, paged on their insertion sequence (migration 0011): a batch
+ * changing state while a client pages moves no row from one page to another. A batch stored but never
+ * started does not exist for its client yet, as for GET /v1/batches/{id}.
+ */
+export async function listBatches(db: Db, filter: BatchListFilter): Promise<BatchRow[]> {
+  const conditions: SQL[] = [eq(batches.accountId, filter.accountId), isNotNull(batches.startedAt)];
+  if (filter.state) conditions.push(eq(batches.state, filter.state));
+  // `_` is a LIKE wildcard and batch ids start with `b_`: escaped, so the prefix is matched literally.
+  if (filter.idPrefix) conditions.push(like(batches.id, `${filter.idPrefix.replace(/[\\%_]/g, '\\$&')}%`));
+  if (filter.beforeSeq !== undefined) conditions.push(lt(batches.seq, filter.beforeSeq));
+  return db
+    .select()
+    .from(batches)
+    .where(and(...conditions))
+    .orderBy(desc(batches.seq))
+    .limit(filter.limit);
+}
+
+/** How many graphs of each batch are in each state, from the read model; one query for a whole page. */
+export async function batchCounts(db: Db, batchIds: readonly string[]): Promise<Map<string, StateCounts>> {
+  const counts = new Map<string, StateCounts>(batchIds.map((id) => [id, emptyCounts()]));
+  if (batchIds.length === 0) return counts;
+  const rows = await db
+    .select({ batchId: graphRuns.batchId, state: graphRuns.state, count: sql<number>`count(*)::int` })
+    .from(graphRuns)
+    .where(inArray(graphRuns.batchId, [...batchIds]))
+    .groupBy(graphRuns.batchId, graphRuns.state);
+  for (const row of rows) {
+    const entry = row.batchId === null ? undefined : counts.get(row.batchId);
+    if (entry) entry[row.state] = Number(row.count);
+  }
+  return counts;
+}
+
+/**
+ * The graphs of a batch that did not write every sink (`failed` and `partial` in the read model), in
+ * index order, each with its definition as submitted; `graph` is undefined when the definition is gone
+ * (a batch rebuilt by `pixelshift reconcile` has none).
+ */
+export async function failedBatchGraphs(
+  db: Db,
+  accountId: string,
+  batchId: string,
+): Promise<{ index: number; graph: TransformGraph | undefined }[]> {
+  const rows = await db
+    .select({ index: graphRuns.graphIndex, graph: batchGraphs.graph })
+    .from(graphRuns)
+    .leftJoin(
+      batchGraphs,
+      and(eq(batchGraphs.batchId, graphRuns.batchId), eq(batchGraphs.index, graphRuns.graphIndex)),
+    )
+    .where(
+      and(
+        eq(graphRuns.batchId, batchId),
+        eq(graphRuns.accountId, accountId),
+        inArray(graphRuns.state, ['failed', 'partial']),
+      ),
+    )
+    .orderBy(asc(graphRuns.graphIndex));
+  return rows.map((row) => ({ index: row.index ?? 0, graph: row.graph ?? undefined }));
 }

@@ -16,6 +16,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
 import type { TransformGraph } from '../core/graph/graph.js';
 import type { BatchState, GraphState, SinkFailureOutcome, SinkOutcome } from '../core/jobs/job-status.js';
@@ -66,8 +67,18 @@ export const batches = pgTable(
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
     /** Changes of its stream so far (migration 0009): the number of its latest change. */
     changeCount: integer('change_count').notNull().default(0),
+    /** Insertion order (migration 0011): the immutable keyset-paging key of the batch list. */
+    seq: bigint('seq', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
+    /** The batch whose failed graphs this one retries (migration 0011); null for submitted batches. */
+    retryOf: text('retry_of').references((): AnyPgColumn => batches.id, { onDelete: 'set null' }),
   },
-  (table) => [index('batches_account_id_created_at_idx').on(table.accountId, table.createdAt)],
+  (table) => [
+    index('batches_account_id_created_at_idx').on(table.accountId, table.createdAt),
+    uniqueIndex('batches_seq_idx').on(table.seq),
+    index('batches_account_seq_idx').on(table.accountId, table.seq),
+    index('batches_account_state_seq_idx').on(table.accountId, table.state, table.seq),
+    index('batches_account_id_prefix_idx').on(table.accountId, table.id.op('text_pattern_ops')),
+  ],
 );
 
 /** The graphs of a batch, one row each: workflows pass references, never the whole batch (docs/architecture.md §7). */

@@ -54,7 +54,7 @@ describe('the route table and the document', () => {
 
   test('when a known path is asked with a method it does not have, then 405 lists every method in Allow', async () => {
     const res = await request(api.app).delete('/v1/batches').set(account.auth).expect(405);
-    assert.equal(res.headers.allow, 'OPTIONS, POST');
+    assert.equal(res.headers.allow, 'GET, HEAD, OPTIONS, POST');
     assert.equal(res.body.error.code, 'method_not_allowed');
     const read = await request(api.app).put('/v1/keys/pk_x').set(account.auth).expect(405);
     assert.equal(read.headers.allow, 'DELETE, OPTIONS');
@@ -66,7 +66,7 @@ describe('the route table and the document', () => {
 
   test('when a public path is asked with a wrong method, then 405 without needing a token', async () => {
     const res = await request(api.app).get('/oauth/token').expect(405);
-    assert.equal(res.headers.allow, 'OPTIONS, POST');
+    assert.equal(res.headers.allow, 'GET, HEAD, OPTIONS, POST');
   });
 
   test('when OPTIONS is asked of a known path, then 204 with the Allow header', async () => {

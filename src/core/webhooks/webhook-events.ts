@@ -5,8 +5,25 @@
  */
 import type { BatchStatus, GraphOutcome } from '../jobs/job-status.js';
 
+/** The event types a subscription subscribes to. */
 export const webhookEventTypes = ['graph.succeeded', 'graph.failed', 'batch.completed'] as const;
 export type WebhookEventType = (typeof webhookEventTypes)[number];
+
+/**
+ * `webhook.test`: sent to one subscription on request (`POST /v1/webhooks/{id}/test`, the dashboard's
+ * "send a test event"), whatever it subscribes to; nobody subscribes to it.
+ */
+export const webhookTestEventType = 'webhook.test';
+
+/** Every type a delivery can carry. */
+export const deliveredEventTypes = [...webhookEventTypes, webhookTestEventType] as const;
+export type DeliveredEventType = (typeof deliveredEventTypes)[number];
+
+export interface WebhookTestEventData {
+  accountId: string;
+  webhookId: string;
+  message: string;
+}
 
 export interface GraphEventData {
   accountId: string;

@@ -50,6 +50,7 @@ export async function getBatchStatus(
     ...(batch.finishedAt ? { finishedAt: batch.finishedAt.toISOString() } : {}),
     ...uiLink(deps.orchestrator, workflowId),
     ...(outlook ? { throttle: outlook } : {}),
+    ...(batch.retryOf ? { retryOf: batch.retryOf } : {}),
     links: { graphs: `/v1/batches/${batch.id}/graphs` },
   };
 }

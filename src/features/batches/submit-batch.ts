@@ -40,6 +40,8 @@ export interface SubmitBatchRequest {
   /** Validated by `parseBatch`. */
   batch: BatchInput;
   idempotencyKey?: string | undefined;
+  /** Set by retry-failed: the batch whose failed graphs `batch` holds (recorded, shown as `retryOf`). */
+  retryOf?: string | undefined;
 }
 
 export interface SubmitBatchResult {
@@ -76,7 +78,7 @@ export async function submitBatch(
     request.accountId,
   );
 
-  const stored = await storeBatch(deps.db, request.accountId, input, request.idempotencyKey);
+  const stored = await storeBatch(deps.db, request, input);
   if (stored.savedResponse) return { response: stored.savedResponse, replayed: true };
 
   // Before the start: once started, the batch's own graphs begin to reserve and would be counted twice.
@@ -107,16 +109,20 @@ interface StoredBatch {
   savedResponse?: BatchStartReportResponse;
 }
 
-async function storeBatch(
-  db: Db,
-  accountId: string,
-  input: BatchInput,
-  idempotencyKey: string | undefined,
-): Promise<StoredBatch> {
-  const newBatch = { batchId: newBatchId(), accountId, graphs: input.graphs, callbackUrl: input.callbackUrl };
+async function storeBatch(db: Db, request: SubmitBatchRequest, input: BatchInput): Promise<StoredBatch> {
+  const { accountId, idempotencyKey, retryOf } = request;
+  const newBatch = {
+    batchId: newBatchId(),
+    accountId,
+    graphs: input.graphs,
+    callbackUrl: input.callbackUrl,
+    retryOf,
+  };
   if (idempotencyKey === undefined) return { batch: await insertBatch(db, newBatch), replayed: false };
 
-  const requestHash = hashCanonicalJson(input);
+  // A retry's request is "retry the failed graphs of that batch": never equal to a submitted body, so
+  // one key cannot stand for both.
+  const requestHash = hashCanonicalJson(retryOf === undefined ? input : { retryFailedOf: retryOf });
   const created = await db.transaction(async (tx) => {
     const claimed = await claimIdempotencyKey(tx, {
       accountId,
@@ -158,5 +164,6 @@ function startReport(
     createdAt: batch.createdAt.toISOString(),
     ...(temporalUiUrl === undefined ? {} : { temporalUiUrl }),
     ...(throttle === undefined ? {} : { throttle }),
+    ...(batch.retryOf === null ? {} : { retryOf: batch.retryOf }),
   };
 }

@@ -8,6 +8,7 @@ import {
   batchCompletedPayloadSchema,
   graphFailedPayloadSchema,
   graphSucceededPayloadSchema,
+  webhookTestPayloadSchema,
 } from './webhooks.schemas.js';
 
 const signatureHeaders = z.object({
@@ -31,6 +32,11 @@ const events = [
     'batch.completed',
     batchCompletedPayloadSchema,
     'A batch finished (succeeded, partial, failed or cancelled).',
+  ],
+  [
+    'webhook.test',
+    webhookTestPayloadSchema,
+    'A test event, sent to one subscription on request (POST /v1/webhooks/{id}/test), whatever events it subscribes to.',
   ],
 ] as const;
 

@@ -11,6 +11,7 @@ import {
   deliveryListSchema,
   redeliveryResponseSchema,
   rotatedSecretSchema,
+  testDeliveryResponseSchema,
   updateWebhookRequestSchema,
   webhookListSchema,
   webhookSchema,
@@ -25,6 +26,7 @@ import {
   parseSubscriptionBody,
   redeliver,
   rotateWebhookSecret,
+  sendTestEvent,
   updateWebhook,
   type WebhookUseCaseDeps,
 } from './webhooks.service.js';
@@ -184,6 +186,25 @@ export function webhooksFeature(deps: WebhookUseCaseDeps): ApiFeature {
         },
         handler: async ({ params, principal }) =>
           reply(202, await redeliver(deps, principal.accountId, params.id, params.deliveryId)),
+      }),
+      defineRoute({
+        operationId: 'sendWebhookTestEvent',
+        method: 'post',
+        path: '/v1/webhooks/{id}/test',
+        tags: ['webhooks'],
+        auth: 'bearer',
+        summary: 'Send a `webhook.test` event to this subscription, signed and logged like any delivery',
+        description:
+          'Whatever events the subscription receives. The delivery appears in the delivery log at once and is retried like any other.',
+        request: { params: idParam },
+        responses: {
+          202: { description: 'Test delivery started.', content: json(testDeliveryResponseSchema) },
+          404: noSuchWebhook,
+          409: errorResponse('The webhook is disabled (`webhook_disabled`).'),
+          503: errorResponse('The job engine is unavailable (`orchestrator_unavailable`).'),
+        },
+        handler: async ({ params, principal }) =>
+          reply(202, await sendTestEvent(deps, principal.accountId, params.id)),
       }),
     ],
     document: registerWebhookPayloads,

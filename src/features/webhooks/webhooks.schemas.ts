@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { DeliveryPageCursor } from '../../db/webhook-subscriptions.js';
-import { webhookEventTypes } from '../../core/webhooks/webhook-events.js';
+import { deliveredEventTypes, webhookEventTypes } from '../../core/webhooks/webhook-events.js';
 import { graphOutcomeSchema, sinkFailureSchema, sinkOutcomeSchema } from '../../api/schemas.js';
 import { decodeDeliveryPageToken, deliveryPageTokenPattern } from './delivery-page-token.js';
 
@@ -100,7 +100,7 @@ export const deliveryAttemptSchema = z.strictObject({
 export const deliverySchema = z.strictObject({
   id: z.string().describe('dlv_…'),
   eventId: z.string().describe('evt_…, also the webhook-id header of every attempt'),
-  eventType: webhookEventTypeSchema,
+  eventType: z.enum(deliveredEventTypes).describe('`webhook.test` for a test event sent on request.'),
   workflowId: z.string(),
   state: z
     .enum(['pending', 'succeeded', 'failed', 'disabled', 'refused'])
@@ -159,6 +159,14 @@ export const redeliveryResponseSchema = z.strictObject({
   deliveryId: z.string(),
   workflowId: z.string(),
 });
+
+export const testDeliveryResponseSchema = z
+  .strictObject({
+    deliveryId: z.string().describe('dlv_…: the delivery in GET /v1/webhooks/{id}/deliveries.'),
+    eventId: z.string().describe('evt_…, the webhook-id header the receiver sees.'),
+    workflowId: z.string(),
+  })
+  .meta({ id: 'WebhookTestDelivery' });
 
 // ------------------------------------------------------------------ payloads we send
 
@@ -221,3 +229,15 @@ export const batchCompletedPayloadSchema = z
     }),
   })
   .meta({ id: 'BatchCompletedEvent' });
+
+export const webhookTestPayloadSchema = z
+  .strictObject({
+    type: z.literal('webhook.test'),
+    timestamp: z.string(),
+    data: z.strictObject({
+      accountId: z.string(),
+      webhookId: z.string().describe('The subscription (wh_…) the test was sent to.'),
+      message: z.string(),
+    }),
+  })
+  .meta({ id: 'WebhookTestEvent' });

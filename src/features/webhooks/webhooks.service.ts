@@ -2,6 +2,7 @@
  * Webhook subscriptions of an account (`/v1/webhooks`, docs/architecture.md §11): CRUD, secret rotation, the delivery
  * log and redelivery. Signing secrets are shown once and stored sealed (src/auth/secret-box.ts).
  */
+import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import {
   generateSigningSecret,
@@ -20,6 +21,7 @@ import {
   getEvent,
   getSubscription,
   insertDelivery,
+  insertEvent,
   insertSubscription,
   listDeliveries,
   listSubscriptions,
@@ -38,6 +40,7 @@ import {
   subscriptionIdPattern,
 } from '../../core/webhooks/webhook-ids.js';
 import { refusedOutboundUrl } from '../../core/webhooks/webhook-url-policy.js';
+import { webhookTestEventType, type WebhookTestEventData } from '../../core/webhooks/webhook-events.js';
 import { ApiError, parseRequestBody, notFound, type ApiIssue } from '../../api/api-error.js';
 import { encodeDeliveryPageToken } from './delivery-page-token.js';
 import {
@@ -254,6 +257,60 @@ export async function redeliver(
     throw new ApiError(503, 'orchestrator_unavailable', 'The job engine could not start the redelivery');
   }
   return { deliveryId: row.id, workflowId };
+}
+
+/**
+ * A `webhook.test` event to one subscription, through the delivery path every event takes: stored, then
+ * sent by a delivery workflow (signed, retried, logged attempt by attempt), so what the receiver gets and
+ * what the delivery log shows are what a real event would give. Each request is a new event.
+ */
+export async function sendTestEvent(
+  deps: WebhookUseCaseDeps,
+  accountId: string,
+  id: string,
+  now = new Date(),
+): Promise<{ deliveryId: string; eventId: string; workflowId: string }> {
+  const subscription = await ownSubscription(deps.db, accountId, id);
+  if (!subscription.enabled) {
+    throw new ApiError(
+      409,
+      'webhook_disabled',
+      'The webhook is disabled: enable it before sending a test event',
+    );
+  }
+  if (!deps.deliveries)
+    throw new ApiError(503, 'orchestrator_unavailable', 'The job engine is not available');
+  const eventId = `evt_${randomBytes(16).toString('hex')}`;
+  const data: WebhookTestEventData = {
+    accountId,
+    webhookId: subscription.id,
+    message: 'A test event sent on request; it needs no action.',
+  };
+  await insertEvent(deps.db, {
+    id: eventId,
+    accountId,
+    type: webhookTestEventType,
+    payload: { type: webhookTestEventType, timestamp: now.toISOString(), data },
+  });
+  const workflowId = deliveryWorkflowIdFor(eventId, subscription.id);
+  const row = await insertDelivery(deps.db, {
+    id: deliveryIdFor(workflowId),
+    accountId,
+    eventId,
+    subscriptionId: subscription.id,
+    workflowId,
+  });
+  try {
+    await deps.deliveries.startDelivery({
+      accountId,
+      workflowId,
+      deliveryId: row.id,
+      summary: `${webhookTestEventType} → ${new URL(subscription.url).host}`,
+    });
+  } catch {
+    throw new ApiError(503, 'orchestrator_unavailable', 'The job engine could not start the test delivery');
+  }
+  return { deliveryId: row.id, eventId, workflowId };
 }
 
 function uiLink(url: string | undefined): { temporalUiUrl?: string } {

@@ -513,7 +513,7 @@ describe('batch callbackUrl', () => {
 });
 
 describe('OpenAPI for webhooks', () => {
-  test('when the document is read, then the endpoints and the three payloads are documented with their components', async () => {
+  test('when the document is read, then the endpoints and the four payloads are documented with their components', async () => {
     const doc = (await request(app).get('/swagger/v1/swagger.json').expect(200)).body as {
       paths: Record<string, Record<string, { tags: string[] }>>;
       webhooks: Record<string, { post: { requestBody: { content: Record<string, { schema: unknown }> } } }>;
@@ -532,6 +532,7 @@ describe('OpenAPI for webhooks', () => {
       ['/v1/webhooks/{id}/rotate-secret', 'post'],
       ['/v1/webhooks/{id}/deliveries', 'get'],
       ['/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', 'post'],
+      ['/v1/webhooks/{id}/test', 'post'],
       ['/v1/webhooks/callback-secret', 'get'],
     ] as const) {
       assert.deepEqual(doc.paths[path]?.[method]?.tags, ['webhooks'], `${method} ${path}`);
@@ -547,6 +548,7 @@ describe('OpenAPI for webhooks', () => {
       'graph.succeeded': 'GraphSucceededEvent',
       'graph.failed': 'GraphFailedEvent',
       'batch.completed': 'BatchCompletedEvent',
+      'webhook.test': 'WebhookTestEvent',
     };
     for (const [event, component] of Object.entries(payloads)) {
       assert.deepEqual(doc.webhooks[event]?.post.requestBody.content['application/json']?.schema, {
@@ -558,5 +560,110 @@ describe('OpenAPI for webhooks', () => {
         'type',
       ]);
     }
+  });
+});
+
+describe('POST /v1/webhooks/{id}/test', () => {
+  test('when a test event is asked for, then a webhook.test delivery is started through the delivery path and shows in the delivery log', async () => {
+    const account = await createTestAccount(api);
+    // Subscribed to graph events only: the test event goes to it all the same.
+    const created = await create(account.auth, { url: receiverUrl, events: ['graph.failed'] });
+    const id = created.body.id as string;
+    const startedBefore = starter.started.length;
+
+    const res = await request(app).post(`/v1/webhooks/${id}/test`).set(account.auth).expect(202);
+    assert.match(res.body.deliveryId, /^dlv_[0-9a-f]{32}$/);
+    assert.match(res.body.eventId, /^evt_[0-9a-f]{32}$/);
+    assert.equal(res.body.workflowId, deliveryWorkflowIdFor(res.body.eventId, id));
+    assert.deepEqual(starter.started.slice(startedBefore), [
+      {
+        accountId: account.accountId,
+        workflowId: res.body.workflowId,
+        deliveryId: res.body.deliveryId,
+        summary: 'webhook.test → hooks.example.com',
+      },
+    ]);
+
+    const log = await request(app).get(`/v1/webhooks/${id}/deliveries`).set(account.auth).expect(200);
+    assert.equal(log.body.deliveries.length, 1);
+    assert.deepEqual(
+      {
+        id: log.body.deliveries[0].id,
+        eventId: log.body.deliveries[0].eventId,
+        eventType: log.body.deliveries[0].eventType,
+        state: log.body.deliveries[0].state,
+      },
+      { id: res.body.deliveryId, eventId: res.body.eventId, eventType: 'webhook.test', state: 'pending' },
+    );
+
+    const again = await request(app).post(`/v1/webhooks/${id}/test`).set(account.auth).expect(202);
+    assert.notEqual(again.body.eventId, res.body.eventId, 'each request is a new event');
+    const both = await request(app).get(`/v1/webhooks/${id}/deliveries`).set(account.auth).expect(200);
+    assert.equal(both.body.deliveries.length, 2);
+  });
+
+  test('when the webhook belongs to another account, does not exist or has a hostile id, then 404 not_found and nothing starts', async () => {
+    const owner = await createTestAccount(api);
+    const intruder = await createTestAccount(api);
+    const created = await create(owner.auth, { url: receiverUrl, events: ['graph.failed'] });
+    const startedBefore = starter.started.length;
+    for (const id of [
+      created.body.id as string,
+      'wh_0000000000000000000000000a',
+      '..%2F..%2Fetc',
+      `wh_${'z'.repeat(5000)}`,
+      '%00',
+    ]) {
+      const res = await request(app).post(`/v1/webhooks/${id}/test`).set(intruder.auth).expect(404);
+      assert.equal(res.body.error.code, 'not_found', id.slice(0, 20));
+    }
+    assert.equal(starter.started.length, startedBefore);
+    const log = await request(app)
+      .get(`/v1/webhooks/${created.body.id}/deliveries`)
+      .set(owner.auth)
+      .expect(200);
+    assert.deepEqual(log.body.deliveries, [], 'the owner’s log is untouched');
+  });
+
+  test('when the webhook is disabled, then 409 webhook_disabled and no delivery is logged', async () => {
+    const account = await createTestAccount(api);
+    const created = await create(account.auth, {
+      url: receiverUrl,
+      events: ['graph.failed'],
+      enabled: false,
+    });
+    const res = await request(app).post(`/v1/webhooks/${created.body.id}/test`).set(account.auth).expect(409);
+    assert.equal(res.body.error.code, 'webhook_disabled');
+    const log = await request(app)
+      .get(`/v1/webhooks/${created.body.id}/deliveries`)
+      .set(account.auth)
+      .expect(200);
+    assert.deepEqual(log.body.deliveries, []);
+  });
+
+  test('when the API runs without a delivery starter, then 503 orchestrator_unavailable, as redeliver answers', async () => {
+    const account = await createTestAccount(api);
+    const created = await request(api.app)
+      .post('/v1/webhooks')
+      .set(account.auth)
+      .send({ url: receiverUrl, events: ['graph.failed'] })
+      .expect(201);
+    const res = await request(api.app)
+      .post(`/v1/webhooks/${created.body.id}/test`)
+      .set(account.auth)
+      .expect(503);
+    assert.equal(res.body.error.code, 'orchestrator_unavailable');
+  });
+
+  test('when a body, a query or no token comes with it, then the body is ignored and no token is 401', async () => {
+    const account = await createTestAccount(api);
+    const created = await create(account.auth, { url: receiverUrl, events: ['graph.failed'] });
+    await request(app).post(`/v1/webhooks/${created.body.id}/test`).expect(401);
+    await request(app)
+      .post(`/v1/webhooks/${created.body.id}/test`)
+      .set(account.auth)
+      .set('Content-Type', 'application/json')
+      .send('{"x":'.repeat(1000))
+      .expect(202);
   });
 });
