@@ -95,10 +95,13 @@ export function TemplateEditor({
       />
       <div id={statusId} aria-live="polite" className="template-status">
         {check.state === 'checking' ? <p className="muted">Checking…</p> : null}
-        {check.state === 'valid' && serverIssues.length === 0 ? <p className="success">The template is valid.</p> : null}
+        {check.state === 'valid' && serverIssues.length === 0 ? (
+          <p className="success">The template is valid.</p>
+        ) : null}
         {check.state === 'failed' ? (
           <p className="muted">
-            Could not check the template: {check.error instanceof Error ? check.error.message : String(check.error)}
+            Could not check the template:{' '}
+            {check.error instanceof Error ? check.error.message : String(check.error)}
           </p>
         ) : null}
         {issues.length > 0 ? (
@@ -125,7 +128,8 @@ export function templateIssues(issues: readonly PixelshiftIssue[]): EditorIssue[
   return issues.map((issue) => {
     const path = graphPointerToTemplate(issue.path);
     // The sample source stands for the triggering object: its issues are about the bucket, not the template.
-    if (path === undefined) return { path: '', code: issue.code, message: `The source bucket: ${issue.message}` };
+    if (path === undefined)
+      return { path: '', code: issue.code, message: `The source bucket: ${issue.message}` };
     return { path, code: issue.code, message: issue.message };
   });
 }

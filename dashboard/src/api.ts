@@ -10,11 +10,11 @@ const listeners = new Set<Listener>();
 /** The signed-in session; `undefined` while unknown, `null` when signed out. */
 export const sessionStore = {
   get: () => current,
-  set(session: DashboardSession | null) {
+  set: (session: DashboardSession | null) => {
     current = session;
     listeners.forEach((listener) => listener());
   },
-  subscribe(listener: Listener) {
+  subscribe: (listener: Listener) => {
     listeners.add(listener);
     return () => {
       listeners.delete(listener);

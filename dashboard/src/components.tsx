@@ -4,7 +4,15 @@ import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { formatBytes, formatLocalDateTime, formatNumber, formatUtc } from './format';
 
 /** A page: its one heading, optional actions beside it, its content. */
-export function Page({ title, actions, children }: { title: string; actions?: ReactNode; children: ReactNode }) {
+export function Page({
+  title,
+  actions,
+  children,
+}: {
+  title: string;
+  actions?: ReactNode;
+  children: ReactNode;
+}) {
   useEffect(() => {
     document.title = `${title} · pixelshift`;
   }, [title]);
@@ -23,7 +31,8 @@ export function Page({ title, actions, children }: { title: string; actions?: Re
 export function ErrorMessage({ error, title }: { error: unknown; title?: string }) {
   if (error === null || error === undefined) return null;
   const apiError = error instanceof PixelshiftApiError ? error : undefined;
-  const message = error instanceof Error ? error.message : String(error);
+  const message =
+    error instanceof Error ? error.message : typeof error === 'string' ? error : 'Unexpected error';
   return (
     <div className="error" role="alert">
       <p>
@@ -31,7 +40,8 @@ export function ErrorMessage({ error, title }: { error: unknown; title?: string 
         {apiError ? (
           <>
             {' '}
-            <code className="error-code">{apiError.code}</code> <span className="muted">(HTTP {apiError.status})</span>
+            <code className="error-code">{apiError.code}</code>{' '}
+            <span className="muted">(HTTP {apiError.status})</span>
           </>
         ) : null}
       </p>
@@ -39,7 +49,8 @@ export function ErrorMessage({ error, title }: { error: unknown; title?: string 
         <ul>
           {apiError.issues.map((issue, i) => (
             <li key={i}>
-              <code>{issue.path || '/'}</code> {issue.message} <code className="error-code">{issue.code}</code>
+              <code>{issue.path || '/'}</code> {issue.message}{' '}
+              <code className="error-code">{issue.code}</code>
             </li>
           ))}
         </ul>
@@ -63,7 +74,11 @@ export function Num({ value }: { value: number | null | undefined }) {
 }
 
 export function Bytes({ value }: { value: number | null | undefined }) {
-  return <span title={value === null || value === undefined ? undefined : `${formatNumber(value)} bytes`}>{formatBytes(value)}</span>;
+  return (
+    <span title={value === null || value === undefined ? undefined : `${formatNumber(value)} bytes`}>
+      {formatBytes(value)}
+    </span>
+  );
 }
 
 /** A state as a badge (colour plus the word, never colour alone). */
@@ -98,7 +113,10 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
       className="secondary"
       aria-label={label}
       onClick={() => {
-        void navigator.clipboard?.writeText(text).then(() => setCopied(true), () => setCopied(false));
+        void navigator.clipboard?.writeText(text).then(
+          () => setCopied(true),
+          () => setCopied(false),
+        );
       }}
     >
       {copied ? 'Copied' : 'Copy'}
@@ -122,7 +140,8 @@ export function SecretOnce({
   return (
     <div className="secret" role="region" aria-label={label}>
       <p>
-        <strong>Copy it now: it is shown only once</strong> and cannot be shown again, not even after a reload.
+        <strong>Copy it now: it is shown only once</strong> and cannot be shown again, not even after a
+        reload.
       </p>
       {extra}
       <div className="secret-row">
@@ -177,7 +196,7 @@ export function ConfirmButton({
         <form
           method="dialog"
           onSubmit={(event) => {
-            const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
+            const submitter = event.nativeEvent.submitter as HTMLButtonElement | null;
             if (submitter?.value === 'confirm') onConfirm();
           }}
         >

@@ -28,7 +28,10 @@ export function formatBytes(bytes: number | null | undefined, locale?: string): 
 }
 
 /** An ISO instant in the viewer's time zone (or `timeZone`), e.g. `3 Dec 2026, 21:04:05`. */
-export function formatLocalDateTime(iso: string | null | undefined, options: { locale?: string; timeZone?: string } = {}): string {
+export function formatLocalDateTime(
+  iso: string | null | undefined,
+  options: { locale?: string; timeZone?: string } = {},
+): string {
   const date = parseInstant(iso);
   if (!date) return '—';
   return new Intl.DateTimeFormat(options.locale, {

@@ -59,7 +59,7 @@ export function graphOfTemplate(template: unknown, bucket: string): unknown {
   const filled = fillInStrings(template, (text) => fillPlaceholders(text, bucket));
   if (typeof filled !== 'object' || filled === null || Array.isArray(filled)) return filled;
   const record = filled as Record<string, unknown>;
-  const units = Array.isArray(record.transformUnits) ? record.transformUnits : [];
+  const units: unknown[] = Array.isArray(record.transformUnits) ? (record.transformUnits as unknown[]) : [];
   return {
     ...record,
     transformUnits: [{ type: 'StorageSource', bucket, key: 'uploads/sample.jpg' }, ...units],

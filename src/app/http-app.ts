@@ -38,6 +38,8 @@ import { createProgressHub, type ProgressHubOptions } from '../features/live-pro
 import { onServerClose } from '../api/http-server.js';
 import type { DeliveryStarter } from '../core/jobs/orchestrator-ports.js';
 import { loadOrCreateSecretsKey, type SecretsKey } from '../core/auth/secret-box.js';
+import { defaultDashboardDist } from './dashboard-assets.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 
 export interface AppDeps {
   db: Db;
@@ -60,6 +62,11 @@ export interface AppDeps {
   deliveries?: DeliveryStarter | undefined;
   /** Timings and bounds of the live progress streams (tests shorten them); the limit per account is config. */
   streams?: Pick<ProgressHubOptions, 'pollMs' | 'heartbeatMs' | 'maxBufferedBytes'> | undefined;
+  /**
+   * The built dashboard served at /dashboard/ (default dashboard/dist; `ensureDashboardBuilt` builds it).
+   * Until a build is there, /dashboard/ answers 503.
+   */
+  dashboardDir?: string | undefined;
 }
 
 const securityHeaders: RequestHandler = (_req, res, next) => {
@@ -152,6 +159,7 @@ export function createApp(deps: AppDeps): Express {
   );
 
   app.use(swaggerUiPages());
+  app.use(dashboardRoutes(deps.dashboardDir ?? defaultDashboardDist));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.http.maxBodyBytes));

@@ -90,6 +90,8 @@ export async function startApiServer(
     stores?: StoreRegistry;
     /** Starts webhook redeliveries; redelivery answers 503 without it. */
     deliveries?: DeliveryStarter;
+    /** The built dashboard (`ensureDashboardBuilt`'s outDir); dashboard/dist by default. */
+    dashboardDir?: string;
   } = {},
 ): Promise<HttpServer> {
   const jwtSecret = await loadOrCreateJwtSecret(config);

@@ -6,7 +6,18 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { BatchStatus, GraphOutcome } from '@pixelshift/client';
 import { useEffect, useRef, useState } from 'react';
 import { client, isUnauthorized, signedOut } from '../api';
-import { Bytes, ConfirmButton, DateTime, EmptyState, ErrorMessage, Loading, Mono, Num, Page, StateBadge } from '../components';
+import {
+  Bytes,
+  ConfirmButton,
+  DateTime,
+  EmptyState,
+  ErrorMessage,
+  Loading,
+  Mono,
+  Num,
+  Page,
+  StateBadge,
+} from '../components';
 import { Link, navigate } from '../router';
 import { Counts } from './BatchesPage';
 
@@ -37,7 +48,12 @@ export function BatchPage({ batchId }: { batchId: string }) {
     },
   });
 
-  if (status.isPending) return <Page title="Batch"><Loading what="the batch" /></Page>;
+  if (status.isPending)
+    return (
+      <Page title="Batch">
+        <Loading what="the batch" />
+      </Page>
+    );
   if (status.error)
     return (
       <Page title="Batch">
@@ -72,7 +88,8 @@ export function BatchPage({ batchId }: { batchId: string }) {
               title="Retry the failed graphs?"
               message={
                 <p>
-                  A new batch of the <Num value={failedCount} /> failed graphs starts, linked to this one. It counts against the throttle.
+                  A new batch of the <Num value={failedCount} /> failed graphs starts, linked to this one. It
+                  counts against the throttle.
                 </p>
               }
               confirmLabel="Start the retry"
@@ -186,7 +203,12 @@ function GraphCard({ batchId, graph }: { batchId: string; graph: GraphOutcome })
         {graph.temporalUiUrl ? (
           <>
             {' '}
-            <a href={graph.temporalUiUrl} target="_blank" rel="noreferrer" aria-label={`Workflow of graph ${graph.index} in the Temporal UI`}>
+            <a
+              href={graph.temporalUiUrl}
+              target="_blank"
+              rel="noreferrer"
+              aria-label={`Workflow of graph ${graph.index} in the Temporal UI`}
+            >
               Temporal UI
             </a>
           </>
@@ -243,7 +265,8 @@ function GraphCard({ batchId, graph }: { batchId: string; graph: GraphOutcome })
         <ul className="failures">
           {graph.failures.map((failure) => (
             <li key={`${failure.bucket}/${failure.key}`}>
-              {failure.bucket}/{failure.key}: <code className="error-code">{failure.error.code}</code> {failure.error.message}
+              {failure.bucket}/{failure.key}: <code className="error-code">{failure.error.code}</code>{' '}
+              {failure.error.message}
             </li>
           ))}
         </ul>

@@ -16,7 +16,12 @@ export function BatchesPage() {
   // The tokens of the pages before the current one, to go back.
   const [tokens, setTokens] = useState<(string | undefined)[]>([undefined]);
   const pageToken = tokens.at(-1);
-  const query = { ...(state ? { state } : {}), ...(q ? { q } : {}), pageSize, ...(pageToken ? { pageToken } : {}) };
+  const query = {
+    ...(state ? { state } : {}),
+    ...(q ? { q } : {}),
+    pageSize,
+    ...(pageToken ? { pageToken } : {}),
+  };
   const batches = useQuery({
     queryKey: ['batches', query],
     queryFn: ({ signal }) => client.batches.listPage({ ...query, signal }),
@@ -72,7 +77,8 @@ export function BatchesPage() {
             'Try another state or id.'
           ) : (
             <>
-              Submit one with <code>POST /v1/batches</code> (examples on the <Link to="/developer">Developer</Link> page).
+              Submit one with <code>POST /v1/batches</code> (examples on the{' '}
+              <Link to="/developer">Developer</Link> page).
             </>
           )}
         </EmptyState>
@@ -122,7 +128,12 @@ export function BatchesPage() {
         </div>
       )}
       <nav className="pager" aria-label="Pages of batches">
-        <button type="button" className="secondary" disabled={tokens.length <= 1} onClick={() => setTokens(tokens.slice(0, -1))}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={tokens.length <= 1}
+          onClick={() => setTokens(tokens.slice(0, -1))}
+        >
           Previous page
         </button>
         <button

@@ -41,12 +41,20 @@ console.log(status.state, status.counts);`;
       <dl className="figures">
         <div>
           <dt>Account id</dt>
-          <dd>{account.isPending ? <Loading what="the account" /> : account.error ? <ErrorMessage error={account.error} /> : <Mono>{account.data.accountId}</Mono>}</dd>
+          <dd>
+            {account.isPending ? (
+              <Loading what="the account" />
+            ) : account.error ? (
+              <ErrorMessage error={account.error} />
+            ) : (
+              <Mono>{account.data.accountId}</Mono>
+            )}
+          </dd>
         </div>
       </dl>
       <p>
-        You need a key pair: generate one on the <Link to="/keys">API keys</Link> page and set <code>CLIENT_ID</code> and{' '}
-        <code>CLIENT_SECRET</code>.
+        You need a key pair: generate one on the <Link to="/keys">API keys</Link> page and set{' '}
+        <code>CLIENT_ID</code> and <code>CLIENT_SECRET</code>.
       </p>
       <h2>curl</h2>
       <div className="code-block">
@@ -68,7 +76,8 @@ console.log(status.state, status.counts);`;
           <a href="/swagger/">Swagger UI</a>: every endpoint, try them out
         </li>
         <li>
-          <a href="/swagger/v1/swagger.json">OpenAPI document</a> (OpenAPI 3.1; <a href="/swagger/v1/swagger-3.0.json">3.0 version</a>)
+          <a href="/swagger/v1/swagger.json">OpenAPI document</a> (OpenAPI 3.1;{' '}
+          <a href="/swagger/v1/swagger-3.0.json">3.0 version</a>)
         </li>
       </ul>
     </Page>

@@ -3,7 +3,17 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { CreateHookRequest, Hook } from '@pixelshift/client';
 import { useState, type FormEvent } from 'react';
 import { client } from '../api';
-import { ConfirmButton, DateTime, EmptyState, ErrorMessage, Loading, Mono, Page, SecretOnce, StateBadge } from '../components';
+import {
+  ConfirmButton,
+  DateTime,
+  EmptyState,
+  ErrorMessage,
+  Loading,
+  Mono,
+  Page,
+  SecretOnce,
+  StateBadge,
+} from '../components';
 import { TemplateEditor } from '../TemplateEditor';
 import { defaultTemplate, saveIssues } from './RulesPage';
 
@@ -49,7 +59,10 @@ export function HooksPage() {
       void invalidate();
     },
   });
-  const remove = useMutation({ mutationFn: (hookId: string) => client.hooks.delete(hookId), onSettled: invalidate });
+  const remove = useMutation({
+    mutationFn: (hookId: string) => client.hooks.delete(hookId),
+    onSettled: invalidate,
+  });
   const rotate = useMutation({
     mutationFn: (hook: Hook) => client.hooks.rotateSecret(hook.hookId).then((rotated) => ({ hook, rotated })),
     onSuccess: ({ hook, rotated }) => {
@@ -63,7 +76,12 @@ export function HooksPage() {
     setFormError(null);
     setForm(
       hook
-        ? { name: hook.name, enabled: hook.enabled, mapping: JSON.stringify(hook.mapping, null, 2), template: JSON.stringify(hook.template, null, 2) }
+        ? {
+            name: hook.name,
+            enabled: hook.enabled,
+            mapping: JSON.stringify(hook.mapping, null, 2),
+            template: JSON.stringify(hook.template, null, 2),
+          }
         : emptyForm,
     );
     setEditing(hook ? hook.hookId : null);
@@ -99,7 +117,8 @@ export function HooksPage() {
       }
     >
       <p className="lead">
-        An inbound hook is a URL other systems call (signed with its secret) to start a run on the object the call names.
+        An inbound hook is a URL other systems call (signed with its secret) to start a run on the object the
+        call names.
       </p>
       {secret ? (
         <SecretOnce
@@ -143,8 +162,9 @@ export function HooksPage() {
               onChange={(event) => setForm({ ...form, mapping: event.target.value })}
             />
             <p id="hook-mapping-hint" className="hint">
-              Where the source object is in a call's JSON body: <code>bucket</code> as <code>{'{ "pointer": "/…" }'}</code> or{' '}
-              <code>{'{ "value": "name" }'}</code>, <code>key</code> as a pointer.
+              Where the source object is in a call's JSON body: <code>bucket</code> as{' '}
+              <code>{'{ "pointer": "/…" }'}</code> or <code>{'{ "value": "name" }'}</code>, <code>key</code>{' '}
+              as a pointer.
             </p>
           </div>
           <TemplateEditor
@@ -177,7 +197,8 @@ export function HooksPage() {
         <ErrorMessage error={hooks.error} />
       ) : hooks.data.length === 0 ? (
         <EmptyState title="No inbound hooks yet">
-          Press <strong>New hook</strong>, keep the secret it shows once, and call its URL with a signed JSON body naming an object.
+          Press <strong>New hook</strong>, keep the secret it shows once, and call its URL with a signed JSON
+          body naming an object.
         </EmptyState>
       ) : (
         <ul className="plain">
@@ -199,7 +220,12 @@ export function HooksPage() {
                 ) : null}
               </p>
               <div className="row-actions">
-                <button type="button" className="secondary" aria-label={`Edit hook ${hook.name}`} onClick={() => open(hook)}>
+                <button
+                  type="button"
+                  className="secondary"
+                  aria-label={`Edit hook ${hook.name}`}
+                  onClick={() => open(hook)}
+                >
                   Edit
                 </button>
                 <ConfirmButton
@@ -207,7 +233,12 @@ export function HooksPage() {
                   accessibleLabel={`Rotate secret of hook ${hook.name}`}
                   className="secondary"
                   title="Rotate this hook's secret?"
-                  message={<p>A new secret is shown once; the current one keeps working for a grace period, then stops.</p>}
+                  message={
+                    <p>
+                      A new secret is shown once; the current one keeps working for a grace period, then
+                      stops.
+                    </p>
+                  }
                   confirmLabel="Rotate secret"
                   onConfirm={() => rotate.mutate(hook)}
                 />

@@ -4,7 +4,16 @@ import type { CreatedApiKey } from '@pixelshift/client';
 import { useState, type FormEvent } from 'react';
 import { client } from '../api';
 import { Link } from '../router';
-import { ConfirmButton, DateTime, EmptyState, ErrorMessage, Loading, Mono, Page, SecretOnce } from '../components';
+import {
+  ConfirmButton,
+  DateTime,
+  EmptyState,
+  ErrorMessage,
+  Loading,
+  Mono,
+  Page,
+  SecretOnce,
+} from '../components';
 
 export function KeysPage() {
   const queryClient = useQueryClient();
@@ -99,7 +108,13 @@ export function KeysPage() {
                   <td>
                     <DateTime iso={key.createdAt} />
                   </td>
-                  <td>{key.lastUsedAt ? <DateTime iso={key.lastUsedAt} /> : <span className="muted">never</span>}</td>
+                  <td>
+                    {key.lastUsedAt ? (
+                      <DateTime iso={key.lastUsedAt} />
+                    ) : (
+                      <span className="muted">never</span>
+                    )}
+                  </td>
                   <td>
                     {key.revokedAt ? (
                       <>
@@ -117,8 +132,8 @@ export function KeysPage() {
                         title="Revoke this key?"
                         message={
                           <p>
-                            Token requests with <Mono>{key.keyId}</Mono> and tokens already issued with it stop
-                            working at once. This cannot be undone.
+                            Token requests with <Mono>{key.keyId}</Mono> and tokens already issued with it
+                            stop working at once. This cannot be undone.
                           </p>
                         }
                         confirmLabel="Revoke key"

@@ -39,7 +39,8 @@ export function OverviewPage() {
               high={limit * 0.9}
             />
             <p className="hint">
-              The throttle allows {formatNumber(limit)} transforms per hour; <Link to="/throttle">change it</Link>.
+              The throttle allows {formatNumber(limit)} transforms per hour;{' '}
+              <Link to="/throttle">change it</Link>.
             </p>
           </>
         )}
@@ -52,7 +53,10 @@ export function OverviewPage() {
         ) : !usage.data ? (
           <Loading what="usage" />
         ) : (
-          <UsageChart bars={hourBars(usage.data.buckets, new Date())} waiting={running.data ? waitingGraphs(running.data.batches) : 0} />
+          <UsageChart
+            bars={hourBars(usage.data.buckets, new Date())}
+            waiting={running.data ? waitingGraphs(running.data.batches) : 0}
+          />
         )}
       </section>
 
@@ -88,7 +92,11 @@ function UsageChart({ bars, waiting }: { bars: HourBar[]; waiting: number }) {
   const height = 120;
   return (
     <figure className="chart">
-      <svg viewBox={`0 0 ${width} ${height + 16}`} role="img" aria-label={`Graphs per hour over the last 24 hours: ${formatNumber(total)} in all`}>
+      <svg
+        viewBox={`0 0 ${width} ${height + 16}`}
+        role="img"
+        aria-label={`Graphs per hour over the last 24 hours: ${formatNumber(total)} in all`}
+      >
         {bars.map((bar, i) => {
           const okHeight = (bar.succeeded / max) * height;
           const failedHeight = (bar.failed / max) * height;
@@ -98,7 +106,13 @@ function UsageChart({ bars, waiting }: { bars: HourBar[]; waiting: number }) {
             <g key={bar.start}>
               <title>{`${formatLocalDateTime(bar.start)} (${formatUtc(bar.start)}): ${formatNumber(bar.succeeded)} succeeded, ${formatNumber(bar.failed)} failed`}</title>
               <rect x={x} y={height - okHeight} width={14} height={okHeight} className="bar-ok" />
-              <rect x={x} y={height - okHeight - failedHeight} width={14} height={failedHeight} className="bar-failed" />
+              <rect
+                x={x}
+                y={height - okHeight - failedHeight}
+                width={14}
+                height={failedHeight}
+                className="bar-failed"
+              />
               {hour % 6 === 0 ? (
                 <text x={x + 7} y={height + 13} textAnchor="middle" className="axis">
                   {String(hour).padStart(2, '0')}
@@ -110,9 +124,15 @@ function UsageChart({ bars, waiting }: { bars: HourBar[]; waiting: number }) {
         <line x1={0} x2={width} y1={height} y2={height} className="axis-line" />
       </svg>
       <figcaption>
-        <span className="legend legend-ok">succeeded</span> <span className="legend legend-failed">failed or partial</span>{' '}
-        · waiting now: <Num value={waiting} />
-        {total === 0 ? <> · no graph finished in the last 24 hours: submit a batch (see <Link to="/developer">Developer</Link>).</> : null}
+        <span className="legend legend-ok">succeeded</span>{' '}
+        <span className="legend legend-failed">failed or partial</span> · waiting now: <Num value={waiting} />
+        {total === 0 ? (
+          <>
+            {' '}
+            · no graph finished in the last 24 hours: submit a batch (see{' '}
+            <Link to="/developer">Developer</Link>).
+          </>
+        ) : null}
       </figcaption>
     </figure>
   );
@@ -121,7 +141,11 @@ function UsageChart({ bars, waiting }: { bars: HourBar[]; waiting: number }) {
 function WaitingBatches({ batches }: { batches: BatchSummary[] }) {
   const waiting = batches.filter((batch) => (batch.counts.throttled ?? 0) + (batch.counts.queued ?? 0) > 0);
   if (waiting.length === 0)
-    return <EmptyState title="Nothing is waiting">Graphs wait here when batches go beyond the throttle.</EmptyState>;
+    return (
+      <EmptyState title="Nothing is waiting">
+        Graphs wait here when batches go beyond the throttle.
+      </EmptyState>
+    );
   return (
     <ul className="plain">
       {waiting.slice(0, 10).map((batch) => (
@@ -167,7 +191,8 @@ function RecentFailures() {
   const batches = [...failed.data.batches, ...partial.data.batches]
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
     .slice(0, 3);
-  if (batches.length === 0) return <EmptyState title="No failures">Failed graphs show here with their error codes.</EmptyState>;
+  if (batches.length === 0)
+    return <EmptyState title="No failures">Failed graphs show here with their error codes.</EmptyState>;
   return (
     <ul className="plain">
       {batches.map((batch) => (
@@ -206,7 +231,10 @@ function FailureCodes({ batchId }: { batchId: string }) {
 }
 
 function DeliveryHealth() {
-  const webhooks = useQuery({ queryKey: ['webhooks'], queryFn: ({ signal }) => client.webhooks.list({ signal }) });
+  const webhooks = useQuery({
+    queryKey: ['webhooks'],
+    queryFn: ({ signal }) => client.webhooks.list({ signal }),
+  });
   if (webhooks.error) return <ErrorMessage error={webhooks.error} />;
   if (!webhooks.data) return <Loading what="webhooks" />;
   if (webhooks.data.length === 0)
@@ -231,14 +259,17 @@ function DeliverySummary({ webhook }: { webhook: Webhook }) {
   });
   const list = deliveries.data?.deliveries ?? [];
   const succeeded = list.filter((d) => d.state === 'succeeded').length;
-  const failed = list.filter((d) => d.state === 'failed' || d.state === 'refused' || d.state === 'disabled').length;
+  const failed = list.filter(
+    (d) => d.state === 'failed' || d.state === 'refused' || d.state === 'disabled',
+  ).length;
   return (
     <li>
       <span className="url">{webhook.url}</span> {webhook.enabled ? null : <StateBadge state="disabled" />}
       {deliveries.data ? (
         <span className="muted">
           {' '}
-          — last {formatNumber(list.length)} deliveries: {formatNumber(succeeded)} succeeded, {formatNumber(failed)} failed
+          — last {formatNumber(list.length)} deliveries: {formatNumber(succeeded)} succeeded,{' '}
+          {formatNumber(failed)} failed
         </span>
       ) : null}
     </li>

@@ -3,7 +3,16 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { PixelshiftApiError, type Rule, type RuleRequest } from '@pixelshift/client';
 import { useState, type FormEvent } from 'react';
 import { client } from '../api';
-import { ConfirmButton, DateTime, EmptyState, ErrorMessage, Loading, Mono, Page, StateBadge } from '../components';
+import {
+  ConfirmButton,
+  DateTime,
+  EmptyState,
+  ErrorMessage,
+  Loading,
+  Mono,
+  Page,
+  StateBadge,
+} from '../components';
 import { requestPointerToTemplate } from '../json-pointer';
 import { TemplateEditor, type EditorIssue } from '../TemplateEditor';
 
@@ -95,7 +104,10 @@ export function RulesPage() {
     } catch {
       return; // the editor shows where the JSON breaks
     }
-    const contentTypes = form.contentTypes.split(',').map((type) => type.trim()).filter(Boolean);
+    const contentTypes = form.contentTypes
+      .split(',')
+      .map((type) => type.trim())
+      .filter(Boolean);
     save.mutate({
       ...(form.name ? { name: form.name } : {}),
       ...(form.connection ? { connection: form.connection } : {}),
@@ -123,7 +135,9 @@ export function RulesPage() {
         ) : null
       }
     >
-      <p className="lead">A rule runs its graph template on every object created in its bucket that matches it.</p>
+      <p className="lead">
+        A rule runs its graph template on every object created in its bucket that matches it.
+      </p>
       {editing !== undefined ? (
         <form className="card editor-form" onSubmit={submit} aria-label={editing ? 'Edit rule' : 'New rule'}>
           <h2>{editing ? 'Edit rule' : 'New rule'}</h2>
@@ -187,7 +201,8 @@ export function RulesPage() {
         <ErrorMessage error={rules.error} />
       ) : rules.data.length === 0 ? (
         <EmptyState title="No rules yet">
-          Press <strong>New rule</strong>: name a bucket and a template, then drop a file into the bucket and watch the run on the Runs page.
+          Press <strong>New rule</strong>: name a bucket and a template, then drop a file into the bucket and
+          watch the run on the Runs page.
         </EmptyState>
       ) : (
         <div className="table-wrap">
@@ -210,9 +225,7 @@ export function RulesPage() {
                 const name = rule.name ?? rule.ruleId;
                 return (
                   <tr key={rule.ruleId}>
-                    <td>
-                      {rule.name ?? <Mono>{rule.ruleId}</Mono>}
-                    </td>
+                    <td>{rule.name ?? <Mono>{rule.ruleId}</Mono>}</td>
                     <td>
                       {rule.connection}:{rule.bucket}
                     </td>
@@ -220,7 +233,9 @@ export function RulesPage() {
                       <code>
                         {rule.prefix}*{rule.suffix}
                       </code>
-                      {rule.contentTypes.length ? <span className="muted"> ({rule.contentTypes.join(', ')})</span> : null}
+                      {rule.contentTypes.length ? (
+                        <span className="muted"> ({rule.contentTypes.join(', ')})</span>
+                      ) : null}
                     </td>
                     <td>
                       <StateBadge state={rule.enabled ? 'enabled' : 'disabled'} />
@@ -229,14 +244,24 @@ export function RulesPage() {
                       <DateTime iso={rule.updatedAt} />
                     </td>
                     <td className="row-actions">
-                      <button type="button" className="secondary" aria-label={`Edit rule ${name}`} onClick={() => open(rule)}>
+                      <button
+                        type="button"
+                        className="secondary"
+                        aria-label={`Edit rule ${name}`}
+                        onClick={() => open(rule)}
+                      >
                         Edit
                       </button>
                       <ConfirmButton
                         label="Delete"
                         accessibleLabel={`Delete rule ${name}`}
                         title="Delete this rule?"
-                        message={<p>Objects landing in {rule.bucket} no longer start runs of this rule. Runs already started go on.</p>}
+                        message={
+                          <p>
+                            Objects landing in {rule.bucket} no longer start runs of this rule. Runs already
+                            started go on.
+                          </p>
+                        }
                         confirmLabel="Delete rule"
                         onConfirm={() => remove.mutate(rule.ruleId)}
                       />

@@ -3,12 +3,37 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ListRunsData, RunSummary } from '@pixelshift/client';
 import { useEffect, useState, type FormEvent } from 'react';
 import { client, isUnauthorized, signedOut } from '../api';
-import { Bytes, DateTime, EmptyState, ErrorMessage, Loading, Mono, Num, Page, StateBadge } from '../components';
+import {
+  Bytes,
+  DateTime,
+  EmptyState,
+  ErrorMessage,
+  Loading,
+  Mono,
+  Num,
+  Page,
+  StateBadge,
+} from '../components';
 import { Link } from '../router';
 
 type RunQuery = NonNullable<ListRunsData['query']>;
-export const graphStates = ['queued', 'throttled', 'running', 'succeeded', 'partial', 'failed', 'cancelled', 'superseded'] as const;
-const finalStates: ReadonlySet<string> = new Set(['succeeded', 'partial', 'failed', 'cancelled', 'superseded']);
+export const graphStates = [
+  'queued',
+  'throttled',
+  'running',
+  'succeeded',
+  'partial',
+  'failed',
+  'cancelled',
+  'superseded',
+] as const;
+const finalStates: ReadonlySet<string> = new Set([
+  'succeeded',
+  'partial',
+  'failed',
+  'cancelled',
+  'superseded',
+]);
 const pageSize = 25;
 
 /** A datetime-local value (the viewer's time) as an ISO instant; undefined when empty or invalid. */
@@ -51,7 +76,9 @@ export function RunsPage() {
 
   return (
     <Page title="Runs">
-      <p className="lead">Runs are started by files landing in a bucket (Rules) and by calls to Inbound hooks.</p>
+      <p className="lead">
+        Runs are started by files landing in a bucket (Rules) and by calls to Inbound hooks.
+      </p>
       <form className="filters" onSubmit={submit} role="search" aria-label="Filter runs">
         <div className="field">
           <label htmlFor="runs-trigger">Trigger</label>
@@ -127,7 +154,12 @@ export function RunsPage() {
         </ul>
       )}
       <nav className="pager" aria-label="Pages of runs">
-        <button type="button" className="secondary" disabled={tokens.length <= 1} onClick={() => setTokens(tokens.slice(0, -1))}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={tokens.length <= 1}
+          onClick={() => setTokens(tokens.slice(0, -1))}
+        >
           Previous page
         </button>
         <button
@@ -178,7 +210,12 @@ function RunItem({ run }: { run: RunSummary }) {
           <>
             {' '}
             ·{' '}
-            <a href={run.temporalUiUrl} target="_blank" rel="noreferrer" aria-label={`Workflow of run ${run.source} in the Temporal UI`}>
+            <a
+              href={run.temporalUiUrl}
+              target="_blank"
+              rel="noreferrer"
+              aria-label={`Workflow of run ${run.source} in the Temporal UI`}
+            >
               Temporal UI
             </a>
           </>
@@ -195,7 +232,10 @@ function RunItem({ run }: { run: RunSummary }) {
 /** A run's outputs and errors, followed live while it has not ended. */
 function RunDetails({ runId }: { runId: string }) {
   const queryClient = useQueryClient();
-  const run = useQuery({ queryKey: ['run', runId], queryFn: ({ signal }) => client.runs.get(runId, { signal }) });
+  const run = useQuery({
+    queryKey: ['run', runId],
+    queryFn: ({ signal }) => client.runs.get(runId, { signal }),
+  });
   const running = run.data ? !finalStates.has(run.data.state) : false;
   useEffect(() => {
     if (!running) return;
@@ -234,7 +274,8 @@ function RunDetails({ runId }: { runId: string }) {
               <span className="key">
                 {sink.bucket}/{sink.key}
               </span>{' '}
-              {sink.format}, <Num value={sink.width} />×<Num value={sink.height} />, <Bytes value={sink.bytes} />
+              {sink.format}, <Num value={sink.width} />×<Num value={sink.height} />,{' '}
+              <Bytes value={sink.bytes} />
             </li>
           ))}
         </ul>
@@ -243,7 +284,8 @@ function RunDetails({ runId }: { runId: string }) {
         <ul className="failures">
           {failures.map((failure) => (
             <li key={`${failure.bucket}/${failure.key}`}>
-              {failure.bucket}/{failure.key}: <code className="error-code">{failure.error.code}</code> {failure.error.message}
+              {failure.bucket}/{failure.key}: <code className="error-code">{failure.error.code}</code>{' '}
+              {failure.error.message}
             </li>
           ))}
         </ul>

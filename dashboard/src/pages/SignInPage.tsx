@@ -41,8 +41,8 @@ export function SignInPage() {
         {linkInvalid ? (
           <div className="error" role="alert">
             <p>
-              <strong>That sign-in link is no longer valid</strong> (each link works once, for 15 minutes). Sign in
-              with your email and password, or ask for a new link (<code>npm start</code> prints one).
+              <strong>That sign-in link is no longer valid</strong> (each link works once, for 15 minutes).
+              Sign in with your email and password, or ask for a new link (<code>npm start</code> prints one).
             </p>
           </div>
         ) : null}

@@ -25,8 +25,18 @@ export function ThrottlePage() {
     },
   });
 
-  if (account.isPending) return <Page title="Throttle"><Loading what="the throttle" /></Page>;
-  if (account.error) return <Page title="Throttle"><ErrorMessage error={account.error} /></Page>;
+  if (account.isPending)
+    return (
+      <Page title="Throttle">
+        <Loading what="the throttle" />
+      </Page>
+    );
+  if (account.error)
+    return (
+      <Page title="Throttle">
+        <ErrorMessage error={account.error} />
+      </Page>
+    );
 
   const current = account.data.throttle.transformsPerHour;
   const value = draft === '' ? current : Number(draft);
@@ -43,9 +53,9 @@ export function ThrottlePage() {
   return (
     <Page title="Throttle">
       <p className="lead">
-        At most this many transforms start per {formatDuration(account.data.throttle.windowSeconds * 1000)} window;
-        graphs beyond it wait (state <em>throttled</em>) and start as the window frees up. A change applies at once,
-        also to graphs already waiting.
+        At most this many transforms start per {formatDuration(account.data.throttle.windowSeconds * 1000)}{' '}
+        window; graphs beyond it wait (state <em>throttled</em>) and start as the window frees up. A change
+        applies at once, also to graphs already waiting.
       </p>
       <dl className="figures">
         <div>
@@ -85,7 +95,8 @@ export function ThrottlePage() {
         </button>
       </form>
       <p id="throttle-rules" className="hint">
-        A whole number from 1 to {formatNumber(maxTransformsPerHour)}. Change it whenever and as often as you like.
+        A whole number from 1 to {formatNumber(maxTransformsPerHour)}. Change it whenever and as often as you
+        like.
       </p>
       <p id="throttle-effect" className="hint" aria-live="polite">
         {!valid
@@ -93,7 +104,7 @@ export function ThrottlePage() {
           : waiting === undefined || waiting === 0
             ? 'No graph is waiting now: a change affects the next batches.'
             : `With ${formatNumber(value)} per hour, the ${formatNumber(waiting)} waiting graphs start within about ${formatDuration(
-                Math.max(0, waiting - Math.max(0, value - (thisHour ?? 0))) / value * 3_600_000,
+                (Math.max(0, waiting - Math.max(0, value - (thisHour ?? 0))) / value) * 3_600_000,
               )} (if each has one transform).`}
       </p>
       {saved ? (

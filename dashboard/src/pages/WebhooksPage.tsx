@@ -3,7 +3,18 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { CreateWebhookRequest, Webhook } from '@pixelshift/client';
 import { useState, type FormEvent } from 'react';
 import { client } from '../api';
-import { ConfirmButton, DateTime, EmptyState, ErrorMessage, Loading, Mono, Num, Page, SecretOnce, StateBadge } from '../components';
+import {
+  ConfirmButton,
+  DateTime,
+  EmptyState,
+  ErrorMessage,
+  Loading,
+  Mono,
+  Num,
+  Page,
+  SecretOnce,
+  StateBadge,
+} from '../components';
 import { formatDuration } from '../format';
 
 export const webhookEvents = ['graph.succeeded', 'graph.failed', 'batch.completed'] as const;
@@ -11,7 +22,10 @@ type EventName = (typeof webhookEvents)[number];
 
 export function WebhooksPage() {
   const queryClient = useQueryClient();
-  const webhooks = useQuery({ queryKey: ['webhooks'], queryFn: ({ signal }) => client.webhooks.list({ signal }) });
+  const webhooks = useQuery({
+    queryKey: ['webhooks'],
+    queryFn: ({ signal }) => client.webhooks.list({ signal }),
+  });
   const [url, setUrl] = useState('');
   const [events, setEvents] = useState<EventName[]>([...webhookEvents]);
   const [secret, setSecret] = useState<{ url: string; secret: string } | null>(null);
@@ -80,11 +94,17 @@ export function WebhooksPage() {
       ) : webhooks.error ? (
         <ErrorMessage error={webhooks.error} />
       ) : webhooks.data.length === 0 ? (
-        <EmptyState title="No subscriptions yet">Subscribe an endpoint URL above, then send it a test event.</EmptyState>
+        <EmptyState title="No subscriptions yet">
+          Subscribe an endpoint URL above, then send it a test event.
+        </EmptyState>
       ) : (
         <ul className="plain">
           {webhooks.data.map((webhook) => (
-            <Subscription key={webhook.id} webhook={webhook} onSecret={(s) => setSecret({ url: webhook.url, secret: s })} />
+            <Subscription
+              key={webhook.id}
+              webhook={webhook}
+              onSecret={(s) => setSecret({ url: webhook.url, secret: s })}
+            />
           ))}
         </ul>
       )}
@@ -122,7 +142,8 @@ function Subscription({ webhook, onSecret }: { webhook: Webhook; onSecret: (secr
   return (
     <li className="card">
       <p>
-        <code className="url">{webhook.url}</code> <StateBadge state={webhook.enabled ? 'enabled' : 'disabled'} />
+        <code className="url">{webhook.url}</code>{' '}
+        <StateBadge state={webhook.enabled ? 'enabled' : 'disabled'} />
       </p>
       <p className="muted">
         {webhook.events.join(', ')} · <Mono>{webhook.id}</Mono> · created <DateTime iso={webhook.createdAt} />
@@ -142,7 +163,12 @@ function Subscription({ webhook, onSecret }: { webhook: Webhook; onSecret: (secr
         <button type="button" className="secondary" onClick={() => test.mutate()} disabled={test.isPending}>
           Send test event
         </button>
-        <button type="button" className="secondary" aria-expanded={showLog} onClick={() => setShowLog(!showLog)}>
+        <button
+          type="button"
+          className="secondary"
+          aria-expanded={showLog}
+          onClick={() => setShowLog(!showLog)}
+        >
           {showLog ? 'Hide delivery log' : 'Delivery log'}
         </button>
         <ConfirmButton
@@ -179,7 +205,8 @@ function DeliveryLog({ webhookId }: { webhookId: string }) {
   const pageToken = tokens.at(-1);
   const log = useQuery({
     queryKey: ['deliveries', webhookId, pageToken],
-    queryFn: ({ signal }) => client.webhooks.deliveries(webhookId, { pageSize: 20, ...(pageToken ? { pageToken } : {}), signal }),
+    queryFn: ({ signal }) =>
+      client.webhooks.deliveries(webhookId, { pageSize: 20, ...(pageToken ? { pageToken } : {}), signal }),
     refetchInterval: 5_000,
   });
   const redeliver = useMutation({
@@ -189,7 +216,11 @@ function DeliveryLog({ webhookId }: { webhookId: string }) {
   if (log.isPending) return <Loading what="deliveries" />;
   if (log.error) return <ErrorMessage error={log.error} />;
   if (log.data.deliveries.length === 0)
-    return <EmptyState title="No deliveries yet">Press Send test event, or submit a batch: its events are delivered here.</EmptyState>;
+    return (
+      <EmptyState title="No deliveries yet">
+        Press Send test event, or submit a batch: its events are delivered here.
+      </EmptyState>
+    );
   return (
     <div className="table-wrap">
       <ErrorMessage error={redeliver.error} title="Not redelivered" />
@@ -226,7 +257,8 @@ function DeliveryLog({ webhookId }: { webhookId: string }) {
                     <ol>
                       {delivery.attemptLog.map((attempt) => (
                         <li key={attempt.number}>
-                          <DateTime iso={attempt.at} />: {attempt.status ?? 'no answer'}, {formatDuration(attempt.latencyMs)}
+                          <DateTime iso={attempt.at} />: {attempt.status ?? 'no answer'},{' '}
+                          {formatDuration(attempt.latencyMs)}
                           {attempt.error ? `, ${attempt.error}` : ''}
                         </li>
                       ))}
@@ -256,7 +288,12 @@ function DeliveryLog({ webhookId }: { webhookId: string }) {
         </tbody>
       </table>
       <nav className="pager" aria-label="Pages of deliveries">
-        <button type="button" className="secondary" disabled={tokens.length <= 1} onClick={() => setTokens(tokens.slice(0, -1))}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={tokens.length <= 1}
+          onClick={() => setTokens(tokens.slice(0, -1))}
+        >
           Newer deliveries
         </button>
         <button
