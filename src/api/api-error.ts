@@ -53,6 +53,10 @@ export const apiErrorCodes = [
   // live progress streams
   'too_many_streams',
   'server_shutting_down',
+  // dashboard sign-in and sessions
+  'invalid_credentials',
+  'too_many_attempts',
+  'csrf_failed',
 ] as const;
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
 
