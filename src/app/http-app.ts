@@ -22,6 +22,8 @@ import type { Config } from '../core/config.js';
 import { pingDatabase, type Db } from '../db/database.js';
 import type { JobEngine } from '../core/jobs/orchestrator-ports.js';
 import { requireBearer } from '../api/bearer.js';
+import { requireAccount, type SessionSettings } from '../api/session-auth.js';
+import { dashboardSessionFeature } from '../features/dashboard-session/dashboard-session.routes.js';
 import { errorHandler, notFoundHandler } from '../api/error-handler.js';
 import { createHttpMetrics } from '../api/metrics.js';
 import { rulesFeature } from '../features/rules/rules.routes.js';
@@ -67,6 +69,8 @@ export interface AppDeps {
    * Until a build is there, /dashboard/ answers 503.
    */
   dashboardDir?: string | undefined;
+  /** The clock of dashboard session expiries and sign-in windows (tests move it); the system clock by default. */
+  now?: (() => Date) | undefined;
 }
 
 const securityHeaders: RequestHandler = (_req, res, next) => {
@@ -80,6 +84,8 @@ export function createApp(deps: AppDeps): Express {
   const metrics = createHttpMetrics(deps.metricsRegistry);
   const app = express();
   app.disable('x-powered-by');
+  // Whom to believe about the client's address (sign-in limits) and scheme (the cookie's Secure).
+  app.set('trust proxy', config.http.trustProxy);
   app.use(metrics.middleware, securityHeaders);
 
   // Bucket events (S3 posts and SNS messages) start runs through one ingest.
@@ -106,6 +112,12 @@ export function createApp(deps: AppDeps): Express {
 
   // Opens sealed hook and webhook secrets; loaded once, on first use.
   const secretsKey = lazySecretsKey(config, deps.secretsKey);
+  const sessions: SessionSettings = {
+    idleMs: config.dashboard.sessionIdleMs,
+    maxAgeMs: config.dashboard.sessionMaxAgeMs,
+    publicUrl: config.http.publicUrl,
+    now: deps.now ?? (() => new Date()),
+  };
   // One line per feature: its routes are mounted and documented from the same definitions.
   const features: ApiFeature[] = [
     operationsFeature({
@@ -116,6 +128,15 @@ export function createApp(deps: AppDeps): Express {
     }),
     docsFeature(() => document),
     oauthFeature({ db: deps.db, jwtSecret: deps.jwtSecret, tokenTtlSeconds: config.auth.tokenTtlSeconds }),
+    dashboardSessionFeature({
+      db: deps.db,
+      sessions,
+      limits: {
+        windowMs: config.dashboard.signInWindowMs,
+        perEmail: config.dashboard.signInFailuresPerEmail,
+        perAddress: config.dashboard.signInFailuresPerAddress,
+      },
+    }),
     batchesFeature({ db: deps.db, orchestrator: deps.orchestrator, config, stores, logger }),
     graphsFeature({ config }),
     keysFeature({ db: deps.db, keyStatus }),
@@ -153,8 +174,13 @@ export function createApp(deps: AppDeps): Express {
     features.flatMap((feature) => feature.routes),
     {
       maxBodyBytes: config.http.maxBodyBytes,
-      // Everything under /v1 needs a token — unknown /v1 paths included, so they reveal nothing either.
-      requireBearer: requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }),
+      // Everything under /v1 needs a token or a dashboard session — unknown /v1 paths included, so they
+      // reveal nothing either.
+      requireAccount: requireAccount({
+        db: deps.db,
+        bearer: requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }),
+        sessions,
+      }),
     },
   );
 
