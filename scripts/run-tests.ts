@@ -14,6 +14,7 @@ import { startMoto, type MotoServer } from '../src/tools/moto.js';
 import { startTemporalDevServer, type DevServer } from '../src/tools/temporal-cli.js';
 import { writeWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
 import { ensureChromium } from '../src/tools/chromium.js';
+import { ensureDashboardBuilt } from '../src/app/dashboard-assets.js';
 import { findPostgresBin, startPostgres, type PostgresServer } from './postgres.js';
 
 async function findTests(dir: string): Promise<string[]> {
@@ -66,8 +67,12 @@ if (needsTemporal && !env.PIXELSHIFT_WORKFLOW_BUNDLE) {
   env.PIXELSHIFT_WORKFLOW_BUNDLE = bundleFile;
 }
 
-// The dashboard's browser tests drive Debian's Chromium: installed here once (as root) when missing.
-if (files.some((file) => file.startsWith('test/browser/'))) ensureChromium();
+// The dashboard's browser tests drive Debian's Chromium (installed here once, as root, when missing) and
+// need the dashboard built: once per run, here, rather than by each file.
+if (files.some((file) => file.startsWith('test/browser/'))) {
+  ensureChromium();
+  await ensureDashboardBuilt({ log: (line) => console.log(line) });
+}
 
 const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));
 const child = spawn(

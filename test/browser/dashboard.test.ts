@@ -74,6 +74,11 @@ describe('the dashboard in Chromium against the real stack', () => {
     assert.equal(await page.evaluate('window.__sameDocument === true'), true, 'the page was reloaded');
   }
 
+  /** The batch page's state badge (next to the batch id under the heading). */
+  function batchState(page: Page) {
+    return page.locator('main p:has(> code, > span) > .badge').first();
+  }
+
   function graph(key: string, outKey: string) {
     return {
       transformUnits: [
@@ -193,11 +198,18 @@ describe('the dashboard in Chromium against the real stack', () => {
 
   test('when a batch is submitted through the API, then its page reaches succeeded without a reload, with a thumbnail of each output', async () => {
     await signedIn(async (page) => {
-      const batchId = await submit(photos, 'live');
-      await page.goto(`/dashboard/batches/${batchId}`);
-      await page.getByRole('heading', { level: 1 }).waitFor();
-      await markDocument(page);
-      await page.getByTestId('batch-state').filter({ hasText: 'succeeded' }).waitFor({ timeout: 120_000 });
+      // No worker while the page opens: the batch is certainly still running when the page first shows it.
+      await dash.stack.workers!.shutdown();
+      let batchId = '';
+      try {
+        batchId = await submit(photos, 'live');
+        await page.goto(`/dashboard/batches/${batchId}`);
+        await batchState(page).filter({ hasText: 'running' }).waitFor();
+        await markDocument(page);
+      } finally {
+        await dash.stack.startWorkers();
+      }
+      await batchState(page).filter({ hasText: 'succeeded' }).waitFor({ timeout: 120_000 });
       await assertNotReloaded(page);
       const thumbnails = page.locator('img[src*="/thumbnail"]');
       await thumbnails.nth(photos.length - 1).waitFor();
@@ -211,9 +223,10 @@ describe('the dashboard in Chromium against the real stack', () => {
       await page.getByRole('link', { name: batchId }).waitFor();
       await checkPage(page, 'batches');
       await page.getByLabel('State').selectOption('failed');
-      await page.getByText(/No batches/).waitFor();
+      await page.getByText('No batch matches').waitFor();
       await page.getByLabel('State').selectOption('');
-      await page.getByLabel('Search by batch id').fill(batchId.slice(0, 10));
+      await page.getByLabel('Batch id').fill(batchId.slice(0, 12));
+      await page.getByRole('button', { name: 'Search' }).click();
       await page.getByRole('link', { name: batchId }).waitFor();
     });
   });
@@ -227,8 +240,8 @@ describe('the dashboard in Chromium against the real stack', () => {
       await page.getByText('corrupt_input').first().waitFor();
       await checkPage(page, 'batch-partial');
       await page.getByRole('button', { name: 'Retry failed graphs' }).click();
-      const dialog = page.getByRole('dialog');
-      if (await dialog.isVisible()) await dialog.getByRole('button', { name: /Retry/ }).click();
+      // Confirmed in a dialog first.
+      await page.getByRole('dialog').getByRole('button', { name: 'Start the retry' }).click();
       await page.waitForURL(
         (url) => /^\/dashboard\/batches\/[^/]+$/.test(url.pathname) && !url.pathname.endsWith(batchId),
       );
@@ -249,7 +262,8 @@ describe('the dashboard in Chromium against the real stack', () => {
       await checkPage(page, 'rules-empty');
       await page.getByRole('button', { name: 'New rule' }).click();
       await page.getByLabel('Bucket').fill(dash.stack.buckets.input);
-      await page.getByLabel('Prefix').fill('drop/');
+      await page.getByLabel('Rule name').fill('thumbnails of drops');
+      await page.getByLabel('Key prefix').fill('drop/');
       const template = page.getByLabel('Graph template (JSON)');
       const broken = {
         transformUnits: [
@@ -259,13 +273,15 @@ describe('the dashboard in Chromium against the real stack', () => {
         ],
       };
       await template.fill(JSON.stringify(broken, null, 2));
-      await page.getByText('/transformUnits/0/width').waitFor();
+      const issues = page.getByRole('list', { name: 'Template issues' });
+      await issues.getByText('/transformUnits/0/width').waitFor();
       await checkPage(page, 'rule-editor-error');
       broken.transformUnits[0] = { type: 'Resize', width: 96 };
       await template.fill(JSON.stringify(broken, null, 2));
-      await page.getByText('/transformUnits/0/width').waitFor({ state: 'detached' });
+      await page.getByText('The template is valid.').waitFor();
+      assert.equal(await issues.count(), 0);
       await page.getByRole('button', { name: 'Save rule' }).click();
-      await page.getByRole('cell', { name: 'drop/' }).waitFor();
+      await page.getByRole('cell', { name: 'thumbnails of drops' }).waitFor();
       await checkPage(page, 'rules');
 
       // Drop a file and announce it as S3 would.
@@ -304,9 +320,11 @@ describe('the dashboard in Chromium against the real stack', () => {
 
       await open(page, 'Runs');
       await markDocument(page);
-      await page.getByText(key).first().waitFor();
-      await page.getByText('succeeded').first().waitFor({ timeout: 120_000 });
-      await page.getByText('thumbs/photo.webp').first().waitFor();
+      const run = page.getByRole('listitem').filter({ hasText: key }).first();
+      await run.waitFor();
+      await run.getByRole('button', { name: 'Show outputs' }).click();
+      // The outputs show once the run has written them, followed live.
+      await run.getByText('thumbs/photo.webp').first().waitFor({ timeout: 120_000 });
       await assertNotReloaded(page);
       await checkPage(page, 'runs');
     });
@@ -316,24 +334,19 @@ describe('the dashboard in Chromium against the real stack', () => {
     await signedIn(async (page) => {
       await open(page, 'Webhooks');
       await checkPage(page, 'webhooks-empty');
-      await page.getByRole('button', { name: 'New subscription' }).click();
-      await page.getByLabel('URL').fill(receiver.url('/dashboard-hook'));
-      await page.getByRole('button', { name: 'Create subscription' }).click();
+      await page.getByLabel('Endpoint URL').fill(receiver.url('/dashboard-hook'));
+      await page.getByRole('button', { name: 'Subscribe' }).click();
       await page.getByRole('region', { name: 'Signing secret' }).waitFor();
       await page.getByRole('button', { name: 'Send test event' }).click();
       const [first] = await receiver.waitFor('/dashboard-hook', (requests) => requests.length >= 1, 60_000);
       assert.equal(first!.json.type, 'webhook.test');
-      await page.getByRole('button', { name: 'Show deliveries' }).click();
-      const log = page.getByRole('table', { name: /Deliveries/ });
-      await log.getByText('webhook.test').first().waitFor({ timeout: 60_000 });
-      await log.getByText('200').first().waitFor({ timeout: 60_000 });
+      await page.getByRole('button', { name: 'Delivery log' }).click();
+      const log = page.getByRole('table', { name: 'Delivery log' });
+      const row = log.getByRole('row').filter({ hasText: 'webhook.test' }).first();
+      // The log refreshes itself; the attempt's status shows once the delivery is recorded.
+      await row.getByRole('cell', { name: '200', exact: true }).waitFor({ timeout: 60_000 });
       await checkPage(page, 'webhooks');
-      await log
-        .getByRole('button', { name: /^Redeliver/ })
-        .first()
-        .click();
-      const confirm = page.getByRole('dialog');
-      if (await confirm.isVisible()) await confirm.getByRole('button', { name: /Redeliver/ }).click();
+      await row.getByRole('button', { name: /^Redeliver webhook\.test delivery/ }).click();
       const requests = await receiver.waitFor('/dashboard-hook', (r) => r.length >= 2, 60_000);
       assert.equal(requests[1]!.json.type, 'webhook.test');
     });

@@ -4,7 +4,7 @@
  * makes, done with fetch (sign-in, CSRF header, Origin) for the security tests.
  */
 import { randomBytes } from 'node:crypto';
-import { ensureDashboardBuilt } from '../../src/app/dashboard-build.js';
+import { ensureDashboardBuilt } from '../../src/app/dashboard-assets.js';
 import { createDashboardUser, createSignInLink } from '../../src/db/index.js';
 import { startStack, type Stack, type StackOptions } from './stack.js';
 
@@ -33,7 +33,8 @@ export async function startDashboardStack(options: StackOptions = {}): Promise<D
   // Built once per process (the suite runner builds it once per run before the files start).
   built ??= ensureDashboardBuilt();
   await built;
-  const stack = await startStack({ ...options, dashboard: true });
+  // The app serves dashboard/dist at /dashboard/ by default.
+  const stack = await startStack(options);
   const baseUrl = stack.server.url;
   const addUser = async (accountId: string, label = 'user'): Promise<DashboardUser> => {
     const email = `${label}-${randomBytes(3).toString('hex')}@example.test`;
