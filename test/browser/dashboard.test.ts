@@ -14,6 +14,7 @@ import {
   checkPage,
   launchBrowser,
   newScenario,
+  shootFailure,
   signInWithLink,
   signInWithPassword,
 } from '../support/browser.js';
@@ -43,11 +44,15 @@ describe('the dashboard in Chromium against the real stack', () => {
     await dash?.close();
   });
 
-  /** A fresh context (no cookies) for one scenario, closed afterwards. */
+  let failures = 0;
+  /** A fresh context (no cookies) for one scenario, closed afterwards; a failing one leaves a screenshot. */
   async function scenario(run: (page: Page) => Promise<void>): Promise<void> {
     const { context, page } = await newScenario(browser, dash.baseUrl);
     try {
       await run(page);
+    } catch (error) {
+      await shootFailure(page, `failure-${++failures}`);
+      throw error;
     } finally {
       await context.close();
     }
@@ -281,7 +286,7 @@ describe('the dashboard in Chromium against the real stack', () => {
       await page.getByText('The template is valid.').waitFor();
       assert.equal(await issues.count(), 0);
       await page.getByRole('button', { name: 'Save rule' }).click();
-      await page.getByRole('cell', { name: 'thumbnails of drops' }).waitFor();
+      await page.getByRole('cell', { name: 'thumbnails of drops', exact: true }).waitFor();
       await checkPage(page, 'rules');
 
       // Drop a file and announce it as S3 would.
@@ -340,7 +345,9 @@ describe('the dashboard in Chromium against the real stack', () => {
       await page.getByRole('button', { name: 'Send test event' }).click();
       const [first] = await receiver.waitFor('/dashboard-hook', (requests) => requests.length >= 1, 60_000);
       assert.equal(first!.json.type, 'webhook.test');
-      await page.getByRole('button', { name: 'Delivery log' }).click();
+      // Sending opens the delivery log; open it if it is not.
+      const toggle = page.getByRole('button', { name: /delivery log$/i });
+      if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
       const log = page.getByRole('table', { name: 'Delivery log' });
       const row = log.getByRole('row').filter({ hasText: 'webhook.test' }).first();
       // The log refreshes itself; the attempt's status shows once the delivery is recorded.
@@ -361,7 +368,9 @@ describe('the dashboard in Chromium against the real stack', () => {
       await checkPage(page, 'developer');
       await open(page, 'Overview');
       await checkPage(page, 'overview-with-activity');
-      // Keyboard: Tab from the top reaches the skip link first, then the sidebar.
+      // Keyboard: on a freshly loaded page, Tab reaches the skip link first.
+      await page.reload();
+      await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
       await page.keyboard.press('Tab');
       const focused = await page.evaluate<string>('document.activeElement?.textContent ?? ""');
       assert.equal(focused.trim(), 'Skip to content');

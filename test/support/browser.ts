@@ -76,6 +76,17 @@ export async function shoot(page: Page, name: string): Promise<void> {
   await page.setViewportSize(before);
 }
 
+/** The page as it is when a scenario failed (`<name>.png`, desktop size), for whoever reads the failure. */
+export async function shootFailure(page: Page, name: string): Promise<void> {
+  try {
+    mkdirSync(screenshotDir, { recursive: true });
+    await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true, timeout: 5_000 });
+    console.error(`screenshot of the failure: ${path.join(screenshotDir, `${name}.png`)} (${page.url()})`);
+  } catch {
+    // the page may be gone: the failure itself is what matters
+  }
+}
+
 /** Fails on any serious or critical axe violation of the page as it is now, naming rule, help and nodes. */
 export async function checkA11y(page: Page, label = new URL(page.url()).pathname): Promise<void> {
   const results = await new AxeBuilder({ page }).analyze();
@@ -102,12 +113,22 @@ export async function checkNoHorizontalOverflow(
   for (const width of [360, 1920]) {
     await page.setViewportSize({ width, height: 900 });
     await settle(page);
-    const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>(
-      '({ scrollWidth: document.scrollingElement.scrollWidth, innerWidth: window.innerWidth })',
-    );
+    const { scrollWidth, innerWidth, wide } = await page.evaluate<{
+      scrollWidth: number;
+      innerWidth: number;
+      wide: string[];
+    }>(`(() => {
+      const innerWidth = window.innerWidth;
+      // The elements that reach past the right edge, innermost first, to say what overflows.
+      const wide = [...document.querySelectorAll('body *')]
+        .filter((el) => el.getBoundingClientRect().right > innerWidth + 0.5 && !el.querySelector('*:not(svg *)') )
+        .slice(0, 5)
+        .map((el) => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().replace(/\\s+/g, '.') : '') + ' (right ' + Math.round(el.getBoundingClientRect().right) + ')');
+      return { scrollWidth: document.scrollingElement.scrollWidth, innerWidth, wide };
+    })()`);
     assert.ok(
       scrollWidth <= innerWidth,
-      `${label} at ${width} px: scrollWidth ${scrollWidth} > ${innerWidth}`,
+      `${label} at ${width} px: scrollWidth ${scrollWidth} > ${innerWidth}; past the edge: ${wide.join(', ')}`,
     );
   }
   await page.setViewportSize(before);
