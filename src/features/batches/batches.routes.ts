@@ -90,6 +90,11 @@ const thumbnailHeaders = z.object({
     .describe('The ETag of a thumbnail held: 304 when it is still current.'),
 });
 
+/** What submit and retry-failed answer alike when the engine cannot start the stored batch. */
+const storedNotStarted = errorResponse(
+  'Stored but the job engine could not start it (`orchestrator_unavailable`): retry with the same Idempotency-Key.',
+);
+
 /** 201 with the new batch's start report, as submit answers. */
 function started({ response, replayed }: SubmitBatchResult) {
   return reply(201, response, {
@@ -131,9 +136,7 @@ export function batchesFeature(deps: BatchRouteDeps): ApiFeature {
           422: errorResponse(
             'Invalid graphs or unknown storage connections (`invalid_graph`, every issue by pointer).',
           ),
-          503: errorResponse(
-            'Stored but the job engine could not start it (`orchestrator_unavailable`): retry with the same Idempotency-Key.',
-          ),
+          503: storedNotStarted,
         },
         handler: async ({ headers, body, principal }) =>
           started(
@@ -296,9 +299,7 @@ export function batchesFeature(deps: BatchRouteDeps): ApiFeature {
             'The batch is still running (`batch_running`), none of its graphs failed (`nothing_to_retry`), their definitions are no longer stored (`graphs_unavailable`), or the Idempotency-Key was used for another request (`idempotency_conflict`).',
           ),
           422: errorResponse('The graphs no longer pass validation on this server (`invalid_graph`).'),
-          503: errorResponse(
-            'Stored but the job engine could not start it (`orchestrator_unavailable`): retry with the same Idempotency-Key.',
-          ),
+          503: storedNotStarted,
         },
         handler: async ({ params, headers, principal }) =>
           started(

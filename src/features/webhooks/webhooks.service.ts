@@ -238,23 +238,45 @@ export async function redeliver(
     throw new ApiError(503, 'orchestrator_unavailable', 'The job engine is not available');
   const event = await getEvent(deps.db, original.eventId);
   const count = await countDeliveries(deps.db, original.eventId, subscription.id);
-  const workflowId = deliveryWorkflowIdFor(original.eventId, subscription.id, count);
-  const row = await insertDelivery(deps.db, {
-    id: deliveryIdFor(workflowId),
+  return startSubscriptionDelivery(deps.deliveries, deps.db, {
     accountId,
     eventId: original.eventId,
+    subscription,
+    redelivery: count,
+    summary: `${event?.type ?? 'event'} → ${new URL(subscription.url).host} (redelivery ${count})`,
+    what: 'the redelivery',
+  });
+}
+
+/**
+ * Records one delivery of a stored event to a subscription and starts its delivery workflow (the path
+ * every event takes); a start that fails is a 503, and the recorded delivery stays pending in the log.
+ */
+async function startSubscriptionDelivery(
+  deliveries: DeliveryStarter,
+  db: Db,
+  input: {
+    accountId: string;
+    eventId: string;
+    subscription: WebhookSubscriptionRow;
+    redelivery?: number;
+    summary: string;
+    what: string;
+  },
+): Promise<{ deliveryId: string; workflowId: string }> {
+  const { accountId, eventId, subscription } = input;
+  const workflowId = deliveryWorkflowIdFor(eventId, subscription.id, input.redelivery);
+  const row = await insertDelivery(db, {
+    id: deliveryIdFor(workflowId),
+    accountId,
+    eventId,
     subscriptionId: subscription.id,
     workflowId,
   });
   try {
-    await deps.deliveries.startDelivery({
-      accountId,
-      workflowId,
-      deliveryId: row.id,
-      summary: `${event?.type ?? 'event'} → ${new URL(subscription.url).host} (redelivery ${count})`,
-    });
+    await deliveries.startDelivery({ accountId, workflowId, deliveryId: row.id, summary: input.summary });
   } catch {
-    throw new ApiError(503, 'orchestrator_unavailable', 'The job engine could not start the redelivery');
+    throw new ApiError(503, 'orchestrator_unavailable', `The job engine could not start ${input.what}`);
   }
   return { deliveryId: row.id, workflowId };
 }
@@ -292,25 +314,14 @@ export async function sendTestEvent(
     type: webhookTestEventType,
     payload: { type: webhookTestEventType, timestamp: now.toISOString(), data },
   });
-  const workflowId = deliveryWorkflowIdFor(eventId, subscription.id);
-  const row = await insertDelivery(deps.db, {
-    id: deliveryIdFor(workflowId),
+  const started = await startSubscriptionDelivery(deps.deliveries, deps.db, {
     accountId,
     eventId,
-    subscriptionId: subscription.id,
-    workflowId,
+    subscription,
+    summary: `${webhookTestEventType} → ${new URL(subscription.url).host}`,
+    what: 'the test delivery',
   });
-  try {
-    await deps.deliveries.startDelivery({
-      accountId,
-      workflowId,
-      deliveryId: row.id,
-      summary: `${webhookTestEventType} → ${new URL(subscription.url).host}`,
-    });
-  } catch {
-    throw new ApiError(503, 'orchestrator_unavailable', 'The job engine could not start the test delivery');
-  }
-  return { deliveryId: row.id, eventId, workflowId };
+  return { deliveryId: started.deliveryId, eventId, workflowId: started.workflowId };
 }
 
 function uiLink(url: string | undefined): { temporalUiUrl?: string } {

@@ -6,7 +6,7 @@ export type ClientOptions = {
     baseUrl: `${string}://${string}` | (string & {});
 };
 
-export type Webhooks = GraphSucceededEventWebhookRequest | GraphFailedEventWebhookRequest | BatchCompletedEventWebhookRequest;
+export type Webhooks = GraphSucceededEventWebhookRequest | GraphFailedEventWebhookRequest | BatchCompletedEventWebhookRequest | WebhookTestEventWebhookRequest;
 
 /**
  * A graph of the batch changed state (`event: graph`).
@@ -238,6 +238,19 @@ export type BatchCompletedEvent = {
     };
 };
 
+export type WebhookTestEvent = {
+    type: 'webhook.test';
+    timestamp: string;
+    data: {
+        accountId: string;
+        /**
+         * The subscription (wh_…) the test was sent to.
+         */
+        webhookId: string;
+        message: string;
+    };
+};
+
 export type Health = {
     status: 'ok';
 };
@@ -326,6 +339,10 @@ export type BatchStartReportResponse = {
      */
     temporalUiUrl?: string;
     throttle?: ThrottleOutlook;
+    /**
+     * The batch whose failed graphs this batch retries (POST /v1/batches/{batchId}/retry-failed).
+     */
+    retryOf?: string;
 };
 
 /**
@@ -959,6 +976,42 @@ export type StorageSink = {
     };
 };
 
+export type BatchList = {
+    /**
+     * Newest first.
+     */
+    batches: Array<BatchSummary>;
+    /**
+     * Absent on the last page.
+     */
+    nextPageToken?: string;
+};
+
+export type BatchSummary = {
+    batchId: string;
+    state: 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
+    graphCount: number;
+    /**
+     * Number of graphs in each state.
+     */
+    counts: {
+        queued?: number;
+        throttled?: number;
+        running?: number;
+        succeeded?: number;
+        partial?: number;
+        failed?: number;
+        cancelled?: number;
+        superseded?: number;
+    };
+    createdAt: string;
+    finishedAt?: string;
+    /**
+     * Set on a batch made by retry-failed: the batch whose failed graphs it retries.
+     */
+    retryOf?: string;
+};
+
 export type BatchStatus = {
     accountId: string;
     batchId: string;
@@ -982,6 +1035,10 @@ export type BatchStatus = {
     finishedAt?: string;
     temporalUiUrl?: string;
     throttle?: ThrottleOutlook;
+    /**
+     * Set on a batch made by retry-failed: the batch whose failed graphs it retries.
+     */
+    retryOf?: string;
     /**
      * Where to read more.
      */
@@ -1535,7 +1592,10 @@ export type WebhookDeliveryList = {
          * evt_…, also the webhook-id header of every attempt
          */
         eventId: string;
-        eventType: 'graph.succeeded' | 'graph.failed' | 'batch.completed';
+        /**
+         * `webhook.test` for a test event sent on request.
+         */
+        eventType: 'graph.succeeded' | 'graph.failed' | 'batch.completed' | 'webhook.test';
         workflowId: string;
         /**
          * `refused`: the outbound address policy refused the target at connect time; the subscription is disabled with the reason.
@@ -1565,6 +1625,18 @@ export type WebhookDeliveryList = {
         temporalUiUrl?: string;
     }>;
     nextPageToken: string | null;
+};
+
+export type WebhookTestDelivery = {
+    /**
+     * dlv_…: the delivery in GET /v1/webhooks/{id}/deliveries.
+     */
+    deliveryId: string;
+    /**
+     * evt_…, the webhook-id header the receiver sees.
+     */
+    eventId: string;
+    workflowId: string;
 };
 
 export type S3EventResult = {
@@ -2052,6 +2124,56 @@ export type GetTokenResponses = {
 
 export type GetTokenResponse = GetTokenResponses[keyof GetTokenResponses];
 
+export type ListBatchesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Only batches in this state.
+         */
+        state?: 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
+        /**
+         * A batch id, or its beginning, with or without `b_`: only batches whose id starts with it (ids begin with their creation time, so a prefix also narrows by time).
+         */
+        q?: string;
+        /**
+         * Batches per page.
+         */
+        pageSize?: number;
+        /**
+         * `nextPageToken` of the previous page, unchanged. The server checks it whole: a token it did not hand out is refused with 400.
+         */
+        pageToken?: string;
+    };
+    url: '/v1/batches';
+};
+
+export type ListBatchesErrors = {
+    /**
+     * A query value is invalid, unknown or repeated (a `state` that is not a batch state, a `q` with characters batch ids do not have, a `pageSize` out of range), or `pageToken` is not one this API handed out (`invalid_request`).
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     */
+    401: ErrorResponse;
+    /**
+     * Unexpected failure (`internal_error`); the message never carries internal details.
+     */
+    500: ErrorResponse;
+};
+
+export type ListBatchesError = ListBatchesErrors[keyof ListBatchesErrors];
+
+export type ListBatchesResponses = {
+    /**
+     * One page of batches.
+     */
+    200: BatchList;
+};
+
+export type ListBatchesResponse = ListBatchesResponses[keyof ListBatchesResponses];
+
 export type SubmitBatchData = {
     body: BatchRequest;
     headers?: {
@@ -2257,6 +2379,143 @@ export type GetBatchGraphResponses = {
 };
 
 export type GetBatchGraphResponse = GetBatchGraphResponses[keyof GetBatchGraphResponses];
+
+export type GetBatchOutputThumbnailData = {
+    body?: never;
+    headers?: {
+        /**
+         * The ETag of a thumbnail held: 304 when it is still current.
+         */
+        'If-None-Match'?: string;
+    };
+    path: {
+        /**
+         * Batch id, e.g. b_06h24q7wkp9fjg0znfwzphyzer
+         */
+        batchId: string;
+        /**
+         * 0-based graph index.
+         */
+        index: string;
+        /**
+         * 0-based output index: the position in the graph outcome’s `sinks`.
+         */
+        outputIndex: string;
+    };
+    query?: {
+        /**
+         * The thumbnail fits inside a size × size square (pixels); smaller images are not enlarged.
+         */
+        size?: number;
+    };
+    url: '/v1/batches/{batchId}/graphs/{index}/outputs/{outputIndex}/thumbnail';
+};
+
+export type GetBatchOutputThumbnailErrors = {
+    /**
+     * An index or `size` is not an integer in range, or an unknown query parameter (`invalid_request`).
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     */
+    401: ErrorResponse;
+    /**
+     * The output’s bucket is no longer granted to the account (`access_denied`).
+     */
+    403: ErrorResponse;
+    /**
+     * No such batch for this account, no graph at that index, no output at that position (the sink was not written), or the object is gone (`not_found`).
+     */
+    404: ErrorResponse;
+    /**
+     * The object is not an image this server decodes (`unsupported_input`), is damaged (`corrupt_input`), or is too large in bytes or pixels (`too_large`).
+     */
+    422: ErrorResponse;
+    /**
+     * Unexpected failure (`internal_error`); the message never carries internal details.
+     */
+    500: ErrorResponse;
+    /**
+     * The storage could not be reached (`storage_unavailable`, with `Retry-After`).
+     */
+    503: ErrorResponse;
+};
+
+export type GetBatchOutputThumbnailError = GetBatchOutputThumbnailErrors[keyof GetBatchOutputThumbnailErrors];
+
+export type GetBatchOutputThumbnailResponses = {
+    /**
+     * The thumbnail, with `ETag` and `Cache-Control: private, max-age=300`.
+     */
+    200: Blob | File;
+};
+
+export type GetBatchOutputThumbnailResponse = GetBatchOutputThumbnailResponses[keyof GetBatchOutputThumbnailResponses];
+
+export type RetryFailedBatchGraphsData = {
+    body?: never;
+    headers?: {
+        /**
+         * Makes retries safe: 1–255 visible ASCII characters, unique per intended batch.
+         */
+        'Idempotency-Key'?: string;
+    };
+    path: {
+        /**
+         * Batch id, e.g. b_06h24q7wkp9fjg0znfwzphyzer
+         */
+        batchId: string;
+    };
+    query?: never;
+    url: '/v1/batches/{batchId}/retry-failed';
+};
+
+export type RetryFailedBatchGraphsErrors = {
+    /**
+     * A path parameter, query parameter or header is invalid (`invalid_request`).
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     */
+    401: ErrorResponse;
+    /**
+     * A bucket is no longer granted to the account (`access_denied`).
+     */
+    403: ErrorResponse;
+    /**
+     * No such batch for this account (`not_found`).
+     */
+    404: ErrorResponse;
+    /**
+     * The batch is still running (`batch_running`), none of its graphs failed (`nothing_to_retry`), their definitions are no longer stored (`graphs_unavailable`), or the Idempotency-Key was used for another request (`idempotency_conflict`).
+     */
+    409: ErrorResponse;
+    /**
+     * The graphs no longer pass validation on this server (`invalid_graph`).
+     */
+    422: ErrorResponse;
+    /**
+     * Unexpected failure (`internal_error`); the message never carries internal details.
+     */
+    500: ErrorResponse;
+    /**
+     * Stored but the job engine could not start it (`orchestrator_unavailable`): retry with the same Idempotency-Key.
+     */
+    503: ErrorResponse;
+};
+
+export type RetryFailedBatchGraphsError = RetryFailedBatchGraphsErrors[keyof RetryFailedBatchGraphsErrors];
+
+export type RetryFailedBatchGraphsResponses = {
+    /**
+     * The new batch, accepted and started. `Location` is its status URL; `Idempotent-Replayed: true` when an earlier request with the same key created it.
+     */
+    201: BatchStartReportResponse;
+};
+
+export type RetryFailedBatchGraphsResponse = RetryFailedBatchGraphsResponses[keyof RetryFailedBatchGraphsResponses];
 
 export type CancelBatchData = {
     body?: never;
@@ -3373,6 +3632,56 @@ export type RedeliverWebhookResponses = {
 
 export type RedeliverWebhookResponse = RedeliverWebhookResponses[keyof RedeliverWebhookResponses];
 
+export type SendWebhookTestEventData = {
+    body?: never;
+    path: {
+        /**
+         * Webhook id, wh_…
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/webhooks/{id}/test';
+};
+
+export type SendWebhookTestEventErrors = {
+    /**
+     * A path parameter, query parameter or header is invalid (`invalid_request`).
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     */
+    401: ErrorResponse;
+    /**
+     * No such webhook for this account (`not_found`).
+     */
+    404: ErrorResponse;
+    /**
+     * The webhook is disabled (`webhook_disabled`).
+     */
+    409: ErrorResponse;
+    /**
+     * Unexpected failure (`internal_error`); the message never carries internal details.
+     */
+    500: ErrorResponse;
+    /**
+     * The job engine is unavailable (`orchestrator_unavailable`).
+     */
+    503: ErrorResponse;
+};
+
+export type SendWebhookTestEventError = SendWebhookTestEventErrors[keyof SendWebhookTestEventErrors];
+
+export type SendWebhookTestEventResponses = {
+    /**
+     * Test delivery started.
+     */
+    202: WebhookTestDelivery;
+};
+
+export type SendWebhookTestEventResponse = SendWebhookTestEventResponses[keyof SendWebhookTestEventResponses];
+
 export type ReceiveS3EventsData = {
     body: S3EventBody;
     path?: never;
@@ -4020,6 +4329,15 @@ export type BatchCompletedEventWebhookPayload = BatchCompletedEvent;
 export type BatchCompletedEventWebhookRequest = {
     body: BatchCompletedEventWebhookPayload;
     key: 'batch.completed';
+    path?: never;
+    query?: never;
+};
+
+export type WebhookTestEventWebhookPayload = WebhookTestEvent;
+
+export type WebhookTestEventWebhookRequest = {
+    body: WebhookTestEventWebhookPayload;
+    key: 'webhook.test';
     path?: never;
     query?: never;
 };
