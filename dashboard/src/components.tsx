@@ -138,7 +138,7 @@ export function SecretOnce({
 }) {
   const id = useId();
   return (
-    <div className="secret" role="region" aria-label={label}>
+    <div className="secret" role="region" aria-label="Secret shown once">
       <p>
         <strong>Copy it now: it is shown only once</strong> and cannot be shown again, not even after a
         reload.
@@ -147,7 +147,7 @@ export function SecretOnce({
       <div className="secret-row">
         <label htmlFor={id}>{label}</label>
         <input id={id} readOnly value={secret} onFocus={(event) => event.currentTarget.select()} />
-        <CopyButton text={secret} label={`Copy ${label.toLowerCase()}`} />
+        <CopyButton text={secret} label="Copy the secret" />
       </div>
       <button type="button" className="secondary" onClick={onDismiss}>
         Done

@@ -237,13 +237,9 @@ function GraphCard({ batchId, graph }: { batchId: string; graph: GraphOutcome })
               {graph.sinks.map((sink, outputIndex) => (
                 <tr key={`${sink.storage}/${sink.bucket}/${sink.key}`}>
                   <td>
-                    <img
-                      className="thumb"
+                    <Thumbnail
                       src={client.batches.thumbnailUrl(batchId, graph.index, outputIndex, 128)}
                       alt={`Preview of ${sink.key}`}
-                      width={64}
-                      height={64}
-                      loading="lazy"
                     />
                   </td>
                   <td>{sink.bucket}</td>
@@ -272,6 +268,23 @@ function GraphCard({ batchId, graph }: { batchId: string; graph: GraphOutcome })
         </ul>
       ) : null}
     </li>
+  );
+}
+
+/** A written output's preview; a short note instead when the server has none (deleted object, not an image). */
+function Thumbnail({ src, alt }: { src: string; alt: string }) {
+  const [failed, setFailed] = useState(false);
+  if (failed) return <span className="muted">no preview</span>;
+  return (
+    <img
+      className="thumb"
+      src={src}
+      alt={alt}
+      width={64}
+      height={64}
+      loading="lazy"
+      onError={() => setFailed(true)}
+    />
   );
 }
 
