@@ -204,7 +204,7 @@ export function ConfirmButton({
           <div>{message}</div>
           <div className="dialog-actions">
             <button type="submit" value="cancel" className="secondary" autoFocus>
-              Cancel
+              No, go back
             </button>
             <button type="submit" value="confirm" className={className}>
               {confirmLabel}

@@ -76,7 +76,7 @@ export function BatchPage({ batchId }: { batchId: string }) {
               label="Cancel batch"
               title="Cancel this batch?"
               message={<p>Graphs not finished yet stop; outputs already written stay.</p>}
-              confirmLabel="Cancel batch"
+              confirmLabel="Yes, cancel it"
               onConfirm={() => cancel.mutate()}
               disabled={cancel.isPending}
             />
@@ -92,7 +92,7 @@ export function BatchPage({ batchId }: { batchId: string }) {
                   counts against the throttle.
                 </p>
               }
-              confirmLabel="Start the retry"
+              confirmLabel="Yes, start the retry"
               onConfirm={() => retry.mutate()}
               disabled={retry.isPending}
             />

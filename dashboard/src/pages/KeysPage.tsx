@@ -136,7 +136,7 @@ export function KeysPage() {
                             stop working at once. This cannot be undone.
                           </p>
                         }
-                        confirmLabel="Revoke key"
+                        confirmLabel="Yes, revoke it"
                         onConfirm={() => revoke.mutate(key.keyId)}
                       />
                     )}

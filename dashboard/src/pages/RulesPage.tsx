@@ -262,7 +262,7 @@ export function RulesPage() {
                             started go on.
                           </p>
                         }
-                        confirmLabel="Delete rule"
+                        confirmLabel="Yes, delete it"
                         onConfirm={() => remove.mutate(rule.ruleId)}
                       />
                     </td>
