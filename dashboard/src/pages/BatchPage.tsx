@@ -220,7 +220,12 @@ function GraphCard({ batchId, graph }: { batchId: string; graph: GraphOutcome })
         </p>
       ) : null}
       {graph.sinks.length > 0 ? (
-        <div className="table-wrap">
+        <div
+          className="table-wrap"
+          tabIndex={0}
+          role="region"
+          aria-label={`Outputs of graph ${graph.index} table`}
+        >
           <table>
             <caption className="visually-hidden">Outputs of graph {graph.index}</caption>
             <thead>

@@ -231,7 +231,7 @@ function DeliveryLog({ webhookId }: { webhookId: string }) {
       </EmptyState>
     );
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Delivery log table">
       <ErrorMessage error={redeliver.error} title="Not redelivered" />
       <table>
         <caption>Delivery log</caption>
