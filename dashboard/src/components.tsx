@@ -138,7 +138,7 @@ export function SecretOnce({
 }) {
   const id = useId();
   return (
-    <div className="secret" role="region" aria-label="Secret shown once">
+    <div className="secret" role="region" aria-label={label}>
       <p>
         <strong>Copy it now: it is shown only once</strong> and cannot be shown again, not even after a
         reload.

@@ -280,17 +280,7 @@ function GraphCard({ batchId, graph }: { batchId: string; graph: GraphOutcome })
 function Thumbnail({ src, alt }: { src: string; alt: string }) {
   const [failed, setFailed] = useState(false);
   if (failed) return <span className="muted">no preview</span>;
-  return (
-    <img
-      className="thumb"
-      src={src}
-      alt={alt}
-      width={64}
-      height={64}
-      loading="lazy"
-      onError={() => setFailed(true)}
-    />
-  );
+  return <img className="thumb" src={src} alt={alt} width={64} height={64} onError={() => setFailed(true)} />;
 }
 
 /**
