@@ -8,7 +8,7 @@ import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
 const here = (relative: string) => decodeURIComponent(new URL(relative, import.meta.url).pathname);
-const api = process.env.PIXELSHIFT_API_URL ?? 'http://localhost:8080';
+const api = process.env.PIXELSHIFT_API_URL ?? 'http://localhost:3000';
 
 export default defineConfig({
   root: here('.'),

@@ -110,7 +110,7 @@ export function TemplateEditor({
               const at = issue.path ? locatePointer(value, issue.path) : undefined;
               return (
                 <li key={i}>
-                  <code>{issue.path || '/'}</code>
+                  {issue.path ? <code>{issue.path}</code> : 'The template'}
                   {at ? <span className="muted"> (line {at.line})</span> : null}: {issue.message}{' '}
                   <code className="error-code">{issue.code}</code>
                 </li>

@@ -147,7 +147,7 @@ export function SecretOnce({
       <div className="secret-row">
         <label htmlFor={id}>{label}</label>
         <input id={id} readOnly value={secret} onFocus={(event) => event.currentTarget.select()} />
-        <CopyButton text={secret} label={`Copy ${label.toLowerCase()}`} />
+        <CopyButton text={secret} label="Copy the secret" />
       </div>
       <button type="button" className="secondary" onClick={onDismiss}>
         Done
@@ -204,7 +204,7 @@ export function ConfirmButton({
           <div>{message}</div>
           <div className="dialog-actions">
             <button type="submit" value="cancel" className="secondary" autoFocus>
-              Cancel
+              No, go back
             </button>
             <button type="submit" value="confirm" className={className}>
               {confirmLabel}

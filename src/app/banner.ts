@@ -47,9 +47,6 @@ export function devBannerLines(info: DevBannerInfo): string[] {
   return [
     '',
     'pixelshift is running',
-    '',
-    `Dashboard: ${dashboardUrl(info.api)}`,
-    '',
     `  config       ${configurationDescription(info.config)}`,
     `  API          ${info.api}`,
     `  Swagger      ${info.api}/swagger`,
@@ -75,6 +72,9 @@ export function devBannerLines(info: DevBannerInfo): string[] {
     '',
     'get a token:',
     `  curl -s -u ${info.devKey.keyId}:${info.devKey.secret} -d grant_type=client_credentials ${info.api}/oauth/token`,
+    '',
+    // Last, where a newcomer looks first.
+    `Dashboard: ${dashboardUrl(info.api)}`,
     '',
     'Ctrl-C stops everything.',
     '',

@@ -76,7 +76,7 @@ export function BatchPage({ batchId }: { batchId: string }) {
               label="Cancel batch"
               title="Cancel this batch?"
               message={<p>Graphs not finished yet stop; outputs already written stay.</p>}
-              confirmLabel="Cancel batch"
+              confirmLabel="Yes, cancel it"
               onConfirm={() => cancel.mutate()}
               disabled={cancel.isPending}
             />
@@ -92,7 +92,7 @@ export function BatchPage({ batchId }: { batchId: string }) {
                   counts against the throttle.
                 </p>
               }
-              confirmLabel="Start the retry"
+              confirmLabel="Yes, start the retry"
               onConfirm={() => retry.mutate()}
               disabled={retry.isPending}
             />
@@ -220,7 +220,12 @@ function GraphCard({ batchId, graph }: { batchId: string; graph: GraphOutcome })
         </p>
       ) : null}
       {graph.sinks.length > 0 ? (
-        <div className="table-wrap">
+        <div
+          className="table-wrap"
+          tabIndex={0}
+          role="region"
+          aria-label={`Outputs of graph ${graph.index} table`}
+        >
           <table>
             <caption className="visually-hidden">Outputs of graph {graph.index}</caption>
             <thead>
@@ -237,13 +242,9 @@ function GraphCard({ batchId, graph }: { batchId: string; graph: GraphOutcome })
               {graph.sinks.map((sink, outputIndex) => (
                 <tr key={`${sink.storage}/${sink.bucket}/${sink.key}`}>
                   <td>
-                    <img
-                      className="thumb"
+                    <Thumbnail
                       src={client.batches.thumbnailUrl(batchId, graph.index, outputIndex, 128)}
                       alt={`Preview of ${sink.key}`}
-                      width={64}
-                      height={64}
-                      loading="lazy"
                     />
                   </td>
                   <td>{sink.bucket}</td>
@@ -273,6 +274,13 @@ function GraphCard({ batchId, graph }: { batchId: string; graph: GraphOutcome })
       ) : null}
     </li>
   );
+}
+
+/** A written output's preview; a short note instead when the server has none (deleted object, not an image). */
+function Thumbnail({ src, alt }: { src: string; alt: string }) {
+  const [failed, setFailed] = useState(false);
+  if (failed) return <span className="muted">no preview</span>;
+  return <img className="thumb" src={src} alt={alt} width={64} height={64} onError={() => setFailed(true)} />;
 }
 
 /**

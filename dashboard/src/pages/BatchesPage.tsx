@@ -83,7 +83,7 @@ export function BatchesPage() {
           )}
         </EmptyState>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Batches table">
           <table>
             <caption className="visually-hidden">Batches</caption>
             <thead>

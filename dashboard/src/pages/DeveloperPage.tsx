@@ -58,14 +58,14 @@ console.log(status.state, status.counts);`;
       </p>
       <h2>curl</h2>
       <div className="code-block">
-        <pre aria-label="curl example">
+        <pre tabIndex={0} role="region" aria-label="curl example">
           <code>{curl}</code>
         </pre>
         <CopyButton text={curl} label="Copy the curl example" />
       </div>
       <h2>TypeScript SDK</h2>
       <div className="code-block">
-        <pre aria-label="SDK example">
+        <pre tabIndex={0} role="region" aria-label="SDK example">
           <code>{sdk}</code>
         </pre>
         <CopyButton text={sdk} label="Copy the SDK example" />

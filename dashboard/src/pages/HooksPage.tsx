@@ -239,7 +239,7 @@ export function HooksPage() {
                       stops.
                     </p>
                   }
-                  confirmLabel="Rotate secret"
+                  confirmLabel="Yes, rotate it"
                   onConfirm={() => rotate.mutate(hook)}
                 />
                 <ConfirmButton
@@ -247,7 +247,7 @@ export function HooksPage() {
                   accessibleLabel={`Delete hook ${hook.name}`}
                   title="Delete this hook?"
                   message={<p>Calls to its URL are refused from now on. Runs already started go on.</p>}
-                  confirmLabel="Delete hook"
+                  confirmLabel="Yes, delete it"
                   onConfirm={() => remove.mutate(hook.hookId)}
                 />
               </div>

@@ -83,7 +83,7 @@ export function KeysPage() {
           Generate one above to call the API from your code, then exchange it for a token.
         </EmptyState>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="API keys table">
           <table>
             <caption className="visually-hidden">API keys</caption>
             <thead>
@@ -136,7 +136,7 @@ export function KeysPage() {
                             stop working at once. This cannot be undone.
                           </p>
                         }
-                        confirmLabel="Revoke key"
+                        confirmLabel="Yes, revoke it"
                         onConfirm={() => revoke.mutate(key.keyId)}
                       />
                     )}

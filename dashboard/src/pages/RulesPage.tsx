@@ -205,7 +205,7 @@ export function RulesPage() {
           watch the run on the Runs page.
         </EmptyState>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Rules table">
           <table>
             <caption className="visually-hidden">Rules</caption>
             <thead>
@@ -262,7 +262,7 @@ export function RulesPage() {
                             started go on.
                           </p>
                         }
-                        confirmLabel="Delete rule"
+                        confirmLabel="Yes, delete it"
                         onConfirm={() => remove.mutate(rule.ruleId)}
                       />
                     </td>

@@ -158,9 +158,17 @@ function Subscription({ webhook, onSecret }: { webhook: Webhook; onSecret: (secr
             disabled={toggle.isPending}
             onChange={(event) => toggle.mutate(event.target.checked)}
           />
-          <label htmlFor={`webhook-enabled-${webhook.id}`}>Enabled</label>
+          <label htmlFor={`webhook-enabled-${webhook.id}`}>
+            Enabled<span className="visually-hidden"> ({webhook.url})</span>
+          </label>
         </div>
-        <button type="button" className="secondary" onClick={() => test.mutate()} disabled={test.isPending}>
+        <button
+          type="button"
+          className="secondary"
+          aria-label={`Send test event to ${webhook.url}`}
+          onClick={() => test.mutate()}
+          disabled={test.isPending}
+        >
           Send test event
         </button>
         <button
@@ -173,10 +181,11 @@ function Subscription({ webhook, onSecret }: { webhook: Webhook; onSecret: (secr
         </button>
         <ConfirmButton
           label="Rotate signing secret"
+          accessibleLabel={`Rotate signing secret of ${webhook.url}`}
           className="secondary"
           title="Rotate the signing secret?"
           message={<p>A new secret is shown once; deliveries are signed with both for a grace period.</p>}
-          confirmLabel="Rotate secret"
+          confirmLabel="Yes, rotate it"
           onConfirm={() => rotate.mutate()}
         />
         <ConfirmButton
@@ -184,7 +193,7 @@ function Subscription({ webhook, onSecret }: { webhook: Webhook; onSecret: (secr
           accessibleLabel={`Delete subscription ${webhook.url}`}
           title="Delete this subscription?"
           message={<p>No more events are sent to {webhook.url}.</p>}
-          confirmLabel="Delete subscription"
+          confirmLabel="Yes, delete it"
           onConfirm={() => remove.mutate()}
         />
       </div>
@@ -222,7 +231,7 @@ function DeliveryLog({ webhookId }: { webhookId: string }) {
       </EmptyState>
     );
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Delivery log table">
       <ErrorMessage error={redeliver.error} title="Not redelivered" />
       <table>
         <caption>Delivery log</caption>
