@@ -309,6 +309,36 @@ export type TokenRequest = {
     scope?: string;
 };
 
+export type DashboardSession = {
+    user: {
+        /**
+         * The dashboard user’s id (`usr_…`).
+         */
+        id: string;
+        email: string;
+        /**
+         * The account every `/v1` request of this session acts in.
+         */
+        accountId: string;
+    };
+    /**
+     * Send it as `X-CSRF-Token` (with an `Origin` of this server) on every request that changes state.
+     */
+    csrfToken: string;
+    /**
+     * When the session ends unless it is used before (idle expiry), never later than its absolute expiry.
+     */
+    expiresAt: string;
+};
+
+export type SignInRequest = {
+    /**
+     * The dashboard user’s email address (any case).
+     */
+    email: string;
+    password: string;
+};
+
 export type BatchStartReportResponse = {
     batchId: string;
     graphsAccepted: number;
@@ -2052,6 +2082,142 @@ export type GetTokenResponses = {
 
 export type GetTokenResponse = GetTokenResponses[keyof GetTokenResponses];
 
+export type SignInData = {
+    body: SignInRequest;
+    path?: never;
+    query?: never;
+    url: '/auth/sign-in';
+};
+
+export type SignInErrors = {
+    /**
+     * Malformed body (`invalid_json`) or a body without a valid email and password (`invalid_request`, every issue by pointer).
+     */
+    400: ErrorResponse;
+    /**
+     * Unknown email or wrong password (`invalid_credentials`; the same answer for both).
+     */
+    401: ErrorResponse;
+    /**
+     * The request’s `Origin` is another site’s (`csrf_failed`).
+     */
+    403: ErrorResponse;
+    /**
+     * Body larger than the limit (`payload_too_large`).
+     */
+    413: ErrorResponse;
+    /**
+     * Body in another media type (`unsupported_media_type`).
+     */
+    415: ErrorResponse;
+    /**
+     * Too many failed sign-ins for this email or from this address (`too_many_attempts`, with `Retry-After`).
+     */
+    429: ErrorResponse;
+    /**
+     * Unexpected failure (`internal_error`); the message never carries internal details.
+     */
+    500: ErrorResponse;
+};
+
+export type SignInError = SignInErrors[keyof SignInErrors];
+
+export type SignInResponses = {
+    /**
+     * Signed in: the session cookie is set; keep `csrfToken` for requests that change state.
+     */
+    200: DashboardSession;
+};
+
+export type SignInResponse = SignInResponses[keyof SignInResponses];
+
+export type GetSessionData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/auth/session';
+};
+
+export type GetSessionErrors = {
+    /**
+     * No session cookie, or its session ended or expired (`unauthorized`).
+     */
+    401: ErrorResponse;
+    /**
+     * Unexpected failure (`internal_error`); the message never carries internal details.
+     */
+    500: ErrorResponse;
+};
+
+export type GetSessionError = GetSessionErrors[keyof GetSessionErrors];
+
+export type GetSessionResponses = {
+    /**
+     * The session (as sign-in answered it).
+     */
+    200: DashboardSession;
+};
+
+export type GetSessionResponse = GetSessionResponses[keyof GetSessionResponses];
+
+export type SignOutData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/auth/sign-out';
+};
+
+export type SignOutErrors = {
+    /**
+     * No session cookie, or its session already ended or expired (`unauthorized`).
+     */
+    401: ErrorResponse;
+    /**
+     * No or a wrong `X-CSRF-Token`, or another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
+    /**
+     * Unexpected failure (`internal_error`); the message never carries internal details.
+     */
+    500: ErrorResponse;
+};
+
+export type SignOutError = SignOutErrors[keyof SignOutErrors];
+
+export type SignOutResponses = {
+    /**
+     * Signed out: the session is ended and the cookie cleared.
+     */
+    204: void;
+};
+
+export type SignOutResponse = SignOutResponses[keyof SignOutResponses];
+
+export type UseSignInLinkData = {
+    body?: never;
+    path: {
+        /**
+         * The link’s token (43 characters, base64url).
+         */
+        token: string;
+    };
+    query?: never;
+    url: '/auth/link/{token}';
+};
+
+export type UseSignInLinkErrors = {
+    /**
+     * A path parameter, query parameter or header is invalid (`invalid_request`).
+     */
+    400: ErrorResponse;
+    /**
+     * Unexpected failure (`internal_error`); the message never carries internal details.
+     */
+    500: ErrorResponse;
+};
+
+export type UseSignInLinkError = UseSignInLinkErrors[keyof UseSignInLinkErrors];
+
 export type SubmitBatchData = {
     body: BatchRequest;
     headers?: {
@@ -2071,7 +2237,7 @@ export type SubmitBatchErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2133,7 +2299,7 @@ export type GetBatchErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2188,7 +2354,7 @@ export type ListBatchGraphsErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2234,7 +2400,7 @@ export type GetBatchGraphErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2276,9 +2442,13 @@ export type CancelBatchErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such batch for this account (`not_found`).
      */
@@ -2317,7 +2487,7 @@ export type ValidateGraphErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2362,7 +2532,7 @@ export type ListKeysData = {
 
 export type ListKeysErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2395,9 +2565,13 @@ export type CreateKeyErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * Body larger than the limit (`payload_too_large`).
      */
@@ -2445,9 +2619,13 @@ export type RevokeKeyErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such key for this account (`not_found`).
      */
@@ -2478,7 +2656,7 @@ export type GetAccountData = {
 
 export type GetAccountErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2507,7 +2685,7 @@ export type GetThrottleData = {
 
 export type GetThrottleErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2540,9 +2718,13 @@ export type SetThrottleErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * Body larger than the limit (`payload_too_large`).
      */
@@ -2602,7 +2784,7 @@ export type GetUsageErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2635,7 +2817,7 @@ export type ListHooksData = {
 
 export type ListHooksErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2668,7 +2850,7 @@ export type CreateHookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2722,9 +2904,13 @@ export type DeleteHookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such hook for this account (`not_found`).
      */
@@ -2764,7 +2950,7 @@ export type GetHookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2806,7 +2992,7 @@ export type UpdateHookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2941,9 +3127,13 @@ export type RotateHookSecretErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such hook for this account (`not_found`).
      */
@@ -2974,7 +3164,7 @@ export type ListWebhooksData = {
 
 export type ListWebhooksErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3009,9 +3199,13 @@ export type CreateWebhookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * Body larger than the limit (`payload_too_large`).
      */
@@ -3050,7 +3244,7 @@ export type GetCallbackSecretData = {
 
 export type GetCallbackSecretErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3093,9 +3287,13 @@ export type DeleteWebhookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such webhook for this account (`not_found`).
      */
@@ -3135,7 +3333,7 @@ export type GetWebhookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3177,9 +3375,13 @@ export type UpdateWebhookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such webhook for this account (`not_found`).
      */
@@ -3231,9 +3433,13 @@ export type RotateWebhookSecretErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such webhook for this account (`not_found`).
      */
@@ -3292,7 +3498,7 @@ export type ListWebhookDeliveriesErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3338,9 +3544,13 @@ export type RedeliverWebhookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such webhook for this account, or no such delivery of it (`not_found`).
      */
@@ -3490,7 +3700,7 @@ export type ListRulesData = {
 
 export type ListRulesErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3523,7 +3733,7 @@ export type CreateRuleErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3577,9 +3787,13 @@ export type DeleteRuleErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such rule for this account (`not_found`).
      */
@@ -3619,7 +3833,7 @@ export type GetRuleErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3661,7 +3875,7 @@ export type ReplaceRuleErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3736,7 +3950,7 @@ export type ListS3RunsErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3799,7 +4013,7 @@ export type ListRunsErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3837,7 +4051,7 @@ export type GetRunErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3885,7 +4099,7 @@ export type StreamBatchEventsErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3953,7 +4167,7 @@ export type StreamRunEventsErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
