@@ -162,7 +162,7 @@ describe('the dashboard in Chromium against the real stack', () => {
 
       await page.reload();
       await page.getByRole('heading', { level: 1, name: 'API keys' }).waitFor();
-      await page.getByRole('cell', { name: keyId }).waitFor();
+      await page.getByRole('cell', { name: keyId, exact: true }).waitFor();
       assert.equal(await page.getByRole('region', { name: 'Client secret' }).count(), 0);
       assert.equal((await page.content()).includes(secret), false, 'the secret is in the page after reload');
       await checkPage(page, 'keys');
@@ -346,7 +346,7 @@ describe('the dashboard in Chromium against the real stack', () => {
       const [first] = await receiver.waitFor('/dashboard-hook', (requests) => requests.length >= 1, 60_000);
       assert.equal(first!.json.type, 'webhook.test');
       // Sending opens the delivery log; open it if it is not.
-      const toggle = page.getByRole('button', { name: /delivery log$/i });
+      const toggle = page.getByRole('button', { name: /delivery log/i }).first();
       if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
       const log = page.getByRole('table', { name: 'Delivery log' });
       const row = log.getByRole('row').filter({ hasText: 'webhook.test' }).first();
