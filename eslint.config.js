@@ -75,6 +75,9 @@ export default tseslint.config(
       // Generated from the OpenAPI document (npm run client:types); checked for staleness, not style.
       'packages/client/src/generated/',
       'packages/client/dist/',
+      // The built dashboard (npm run dashboard:build).
+      'dashboard/dist/',
+      'dashboard/dist.building-*/',
     ],
   },
   js.configs.recommended,
@@ -148,6 +151,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The dashboard runs in the browser (dashboard/tsconfig.json): browser globals, not Node's.
+    files: ['dashboard/**/*.ts', 'dashboard/**/*.tsx'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     files: ['test/**', 'bench/**', 'scripts/**'],

@@ -13,6 +13,8 @@ import path from 'node:path';
 import { startMoto, type MotoServer } from '../src/tools/moto.js';
 import { startTemporalDevServer, type DevServer } from '../src/tools/temporal-cli.js';
 import { writeWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
+import { ensureChromium } from '../src/tools/chromium.js';
+import { ensureDashboardBuilt } from '../src/app/dashboard-assets.js';
 import { findPostgresBin, startPostgres, type PostgresServer } from './postgres.js';
 
 async function findTests(dir: string): Promise<string[]> {
@@ -54,7 +56,7 @@ if (
 
 // Files under these folders run workflows: they share one dev server and one workflow bundle per run.
 const needsTemporal = files.some((file) =>
-  /^test\/(temporal\/workflows|e2e|clients)\/|^test\/deploy\/metrics-/.test(file),
+  /^test\/(temporal\/workflows|e2e|clients|browser)\/|^test\/deploy\/metrics-/.test(file),
 );
 let temporal: DevServer | undefined;
 if (needsTemporal && !env.PIXELSHIFT_TEST_TEMPORAL_ADDRESS) {
@@ -65,6 +67,13 @@ if (needsTemporal && !env.PIXELSHIFT_WORKFLOW_BUNDLE) {
   const bundleFile = path.join(os.tmpdir(), `pixelshift-workflow-bundle-${process.pid}.js`);
   await writeWorkflowBundle(bundleFile);
   env.PIXELSHIFT_WORKFLOW_BUNDLE = bundleFile;
+}
+
+// The dashboard's browser tests drive Debian's Chromium (installed here once, as root, when missing) and
+// need the dashboard built: once per run, here, rather than by each file.
+if (files.some((file) => file.startsWith('test/browser/'))) {
+  ensureChromium();
+  await ensureDashboardBuilt({ log: (line) => console.log(line) });
 }
 
 const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));

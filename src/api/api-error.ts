@@ -61,6 +61,10 @@ export const apiErrorCodes = [
   'corrupt_input',
   'too_large',
   'storage_unavailable',
+  // dashboard sign-in and sessions
+  'invalid_credentials',
+  'too_many_attempts',
+  'csrf_failed',
 ] as const;
 export type ApiErrorCode = (typeof apiErrorCodes)[number];
 

@@ -4,9 +4,10 @@
  * token; the message says only what a client can act on.
  */
 import type { RequestHandler, Response } from 'express';
-import { verifyAccessToken, type AccessTokenClaims } from '../core/auth/access-tokens.js';
+import { verifyAccessToken } from '../core/auth/access-tokens.js';
 import type { KeyStatusCache } from './key-status.js';
 import { ApiError } from './api-error.js';
+import type { Principal } from './principal.js';
 
 export const REALM = 'pixelshift';
 
@@ -45,9 +46,9 @@ export function requireBearer(deps: BearerDeps): RequestHandler {
   };
 }
 
-/** Who is calling; set by requireBearer. */
-export function principalOf(res: Response): AccessTokenClaims {
-  const principal = res.locals.principal as AccessTokenClaims | undefined;
-  if (!principal) throw new Error('route is missing requireBearer');
+/** Who is calling: an access token's claims (set by requireBearer) or a dashboard session (session-auth.ts). */
+export function principalOf(res: Response): Principal {
+  const principal = res.locals.principal as Principal | undefined;
+  if (!principal) throw new Error('route is missing requireAccount');
   return principal;
 }

@@ -8,13 +8,14 @@
 import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import type { AccessTokenClaims } from '../core/auth/access-tokens.js';
 import type { ApiError } from './api-error.js';
+import type { Principal } from './principal.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /**
- * How a route is authenticated. `bearer`: an account's access token (the route sees its principal).
+ * How a route is authenticated. `bearer`: an account's access token or a dashboard session cookie (the
+ * route sees its principal; session-auth.ts).
  * `none`: no account token; the route proves the caller itself (the token endpoint's key pair, an
  * inbound hook's signature, a storage connection's event token, an SNS signature) or is public.
  */
@@ -56,8 +57,8 @@ export interface RouteInput<P, Q, H, B> {
   query: Q;
   headers: H;
   body: B;
-  /** The caller of a `bearer` route. */
-  principal: AccessTokenClaims;
+  /** The caller of a `bearer` route: an access token or a dashboard session, of one account. */
+  principal: Principal;
   req: Request;
   res: Response;
 }

@@ -27,12 +27,15 @@ import { toApiError } from './error-handler.js';
 export interface MountOptions {
   /** The server's general body limit (`PIXELSHIFT_MAX_BODY_BYTES`). */
   maxBodyBytes: number;
-  /** Authenticates `/v1` for every route that needs an account token (and for unknown `/v1` paths). */
-  requireBearer: RequestHandler;
+  /**
+   * Authenticates `/v1` for every route that needs an account (and for unknown `/v1` paths): a bearer
+   * token or a dashboard session (session-auth.ts).
+   */
+  requireAccount: RequestHandler;
 }
 
 /**
- * Routes that need no account token are mounted first; then the bearer check covers all of `/v1`, so
+ * Routes that need no account token are mounted first; then the account check covers all of `/v1`, so
  * an unknown `/v1` path or a wrong method on a token route reveals nothing to a caller without a token.
  */
 export function mountRoutes(app: Express, routes: readonly Route[], options: MountOptions): void {
@@ -48,7 +51,7 @@ export function mountRoutes(app: Express, routes: readonly Route[], options: Mou
   for (const [path, methods] of methodsByPath) {
     if (publicOnly(path)) app.all(expressPath(path), methodNotAllowed(methods));
   }
-  app.use('/v1', options.requireBearer);
+  app.use('/v1', options.requireAccount);
   for (const route of routes.filter((r) => r.auth === 'bearer')) mountRoute(app, route, options);
   for (const [path, methods] of methodsByPath) {
     if (!publicOnly(path)) app.all(expressPath(path), methodNotAllowed(methods));

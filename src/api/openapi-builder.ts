@@ -67,8 +67,13 @@ function commonResponses(route: Route): Record<number, ResponseConfig> {
   }
   if (route.auth === 'bearer') {
     responses[401] = errorResponse(
-      'Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.',
+      'Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.',
     );
+    if (route.method !== 'get') {
+      responses[403] ??= errorResponse(
+        'A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).',
+      );
+    }
   }
   responses[500] = errorResponse(
     'Unexpected failure (`internal_error`); the message never carries internal details.',
@@ -144,6 +149,13 @@ export function buildOpenApiDocument(
     bearerFormat: 'JWT',
     description: 'An access token from /oauth/token.',
   });
+  registry.registerComponent('securitySchemes', 'sessionCookie', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'pixelshift_session',
+    description:
+      'A dashboard session from POST /auth/sign-in. A cookie request that changes state (not GET, HEAD, OPTIONS) also needs the header X-CSRF-Token with the session’s csrfToken and an Origin header with this server’s origin, or it is refused with 403 `csrf_failed`. An Authorization header always wins over the cookie.',
+  });
   for (const feature of features) {
     for (const route of feature.routes) registry.registerPath(toOpenApiRoute(route));
     feature.document?.(registry);
@@ -160,7 +172,7 @@ export function buildOpenApiDocument(
         'Self-hostable image transform service. Submit batches of Transform Graphs (source → operations → format → sink, with branches); they run durably and write to your storage. Errors are `{ "error": { "code", "message", "issues"? } }` with stable codes; the token endpoint answers in the OAuth 2.0 error format.',
     },
     servers: [{ url: base === '' ? '/' : base }],
-    security: [{ oauth2: [] }, { bearerAuth: [] }],
+    security: [{ oauth2: [] }, { bearerAuth: [] }, { sessionCookie: [] }],
     tags: [...tags].map(([name, description]) => ({ name, description })),
   });
   if (options.connectionNames?.length) enumerateConnectionNames(document, options.connectionNames);

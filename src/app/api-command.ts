@@ -1,7 +1,8 @@
 /** `pixelshift api`: serves the HTTP API until SIGINT/SIGTERM. */
 import { pino } from 'pino';
 import { loadConfig } from '../core/config.js';
-import { configurationDescription } from './banner.js';
+import { configurationDescription, dashboardUrl } from './banner.js';
+import { ensureDashboardBuilt } from './dashboard-assets.js';
 import type { CliIo } from './io.js';
 import { connectClient, openMigratedDatabase, startApiServer } from './wiring.js';
 
@@ -10,9 +11,15 @@ export async function apiCommand(io: CliIo): Promise<void> {
   const logger = pino({ level: config.logLevel });
   const database = await openMigratedDatabase(config, io.log);
   const { client, orchestrator, deliveries } = await connectClient(config);
-  const server = await startApiServer(config, database, orchestrator, logger, { deliveries });
+  // Built before listening when missing or stale, so /dashboard/ never answers from an old build.
+  const dashboard = await ensureDashboardBuilt({ log: io.log });
+  const server = await startApiServer(config, database, orchestrator, logger, {
+    deliveries,
+    dashboardDir: dashboard.outDir,
+  });
   io.log(`configuration: ${configurationDescription(config)}`);
   io.log(`API listening on ${server.url} (OpenAPI at ${server.url}/swagger)`);
+  io.log(`Dashboard: ${dashboardUrl(server.url)}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

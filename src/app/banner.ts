@@ -31,6 +31,17 @@ export interface DevBannerInfo {
   exampleFolders: ExampleFolders | undefined;
 }
 
+/**
+ * The dashboard's address for a browser: a loopback or wildcard host is written `localhost` (what a
+ * newcomer types, and one origin for the session cookie whichever loopback address the server bound).
+ */
+export function dashboardUrl(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  if (['127.0.0.1', '0.0.0.0', '[::]', '[::1]'].includes(url.hostname)) url.hostname = 'localhost';
+  url.pathname = '/dashboard/';
+  return url.toString();
+}
+
 export function devBannerLines(info: DevBannerInfo): string[] {
   const embedded = info.config.configFile === undefined;
   return [
@@ -61,6 +72,9 @@ export function devBannerLines(info: DevBannerInfo): string[] {
     '',
     'get a token:',
     `  curl -s -u ${info.devKey.keyId}:${info.devKey.secret} -d grant_type=client_credentials ${info.api}/oauth/token`,
+    '',
+    // Last, where a newcomer looks first.
+    `Dashboard: ${dashboardUrl(info.api)}`,
     '',
     'Ctrl-C stops everything.',
     '',

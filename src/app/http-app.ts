@@ -22,6 +22,8 @@ import type { Config } from '../core/config.js';
 import { pingDatabase, type Db } from '../db/database.js';
 import type { JobEngine } from '../core/jobs/orchestrator-ports.js';
 import { requireBearer } from '../api/bearer.js';
+import { requireAccount, type SessionSettings } from '../api/session-auth.js';
+import { dashboardSessionFeature } from '../features/dashboard-session/dashboard-session.routes.js';
 import { errorHandler, notFoundHandler } from '../api/error-handler.js';
 import { createHttpMetrics } from '../api/metrics.js';
 import { rulesFeature } from '../features/rules/rules.routes.js';
@@ -39,6 +41,8 @@ import { createProgressHub, type ProgressHubOptions } from '../features/live-pro
 import { onServerClose } from '../api/http-server.js';
 import type { DeliveryStarter } from '../core/jobs/orchestrator-ports.js';
 import { loadOrCreateSecretsKey, type SecretsKey } from '../core/auth/secret-box.js';
+import { defaultDashboardDist } from './dashboard-assets.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 
 export interface AppDeps {
   db: Db;
@@ -61,6 +65,13 @@ export interface AppDeps {
   deliveries?: DeliveryStarter | undefined;
   /** Timings and bounds of the live progress streams (tests shorten them); the limit per account is config. */
   streams?: Pick<ProgressHubOptions, 'pollMs' | 'heartbeatMs' | 'maxBufferedBytes'> | undefined;
+  /**
+   * The built dashboard served at /dashboard/ (default dashboard/dist; `ensureDashboardBuilt` builds it).
+   * Until a build is there, /dashboard/ answers 503.
+   */
+  dashboardDir?: string | undefined;
+  /** The clock of dashboard session expiries and sign-in windows (tests move it); the system clock by default. */
+  now?: (() => Date) | undefined;
 }
 
 const securityHeaders: RequestHandler = (_req, res, next) => {
@@ -74,6 +85,8 @@ export function createApp(deps: AppDeps): Express {
   const metrics = createHttpMetrics(deps.metricsRegistry);
   const app = express();
   app.disable('x-powered-by');
+  // Whom to believe about the client's address (sign-in limits) and scheme (the cookie's Secure).
+  app.set('trust proxy', config.http.trustProxy);
   app.use(metrics.middleware, securityHeaders);
 
   // Bucket events (S3 posts and SNS messages) start runs through one ingest.
@@ -101,6 +114,12 @@ export function createApp(deps: AppDeps): Express {
 
   // Opens sealed hook and webhook secrets; loaded once, on first use.
   const secretsKey = lazySecretsKey(config, deps.secretsKey);
+  const sessions: SessionSettings = {
+    idleMs: config.dashboard.sessionIdleMs,
+    maxAgeMs: config.dashboard.sessionMaxAgeMs,
+    publicUrl: config.http.publicUrl,
+    now: deps.now ?? (() => new Date()),
+  };
   // One line per feature: its routes are mounted and documented from the same definitions.
   const features: ApiFeature[] = [
     operationsFeature({
@@ -111,6 +130,15 @@ export function createApp(deps: AppDeps): Express {
     }),
     docsFeature(() => document),
     oauthFeature({ db: deps.db, jwtSecret: deps.jwtSecret, tokenTtlSeconds: config.auth.tokenTtlSeconds }),
+    dashboardSessionFeature({
+      db: deps.db,
+      sessions,
+      limits: {
+        windowMs: config.dashboard.signInWindowMs,
+        perEmail: config.dashboard.signInFailuresPerEmail,
+        perAddress: config.dashboard.signInFailuresPerAddress,
+      },
+    }),
     batchesFeature({ db: deps.db, orchestrator: deps.orchestrator, config, stores, logger }),
     graphsFeature({ config }),
     keysFeature({ db: deps.db, keyStatus }),
@@ -160,12 +188,18 @@ export function createApp(deps: AppDeps): Express {
     features.flatMap((feature) => feature.routes),
     {
       maxBodyBytes: config.http.maxBodyBytes,
-      // Everything under /v1 needs a token — unknown /v1 paths included, so they reveal nothing either.
-      requireBearer: requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }),
+      // Everything under /v1 needs a token or a dashboard session — unknown /v1 paths included, so they
+      // reveal nothing either.
+      requireAccount: requireAccount({
+        db: deps.db,
+        bearer: requireBearer({ jwtSecret: deps.jwtSecret, keyStatus }),
+        sessions,
+      }),
     },
   );
 
   app.use(swaggerUiPages());
+  app.use(dashboardRoutes(deps.dashboardDir ?? defaultDashboardDist));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.http.maxBodyBytes));

@@ -106,6 +106,8 @@ export async function startApiServer(
     deliveries?: DeliveryStarter;
     /** What /metrics serves: shared with the workers when they run in this process. */
     metricsRegistry?: Registry;
+    /** The built dashboard (`ensureDashboardBuilt`'s outDir); dashboard/dist by default. */
+    dashboardDir?: string;
   } = {},
 ): Promise<HttpServer> {
   const jwtSecret = await loadOrCreateJwtSecret(config);

@@ -61,6 +61,42 @@ const listenAddress = z
   .string()
   .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'Expected host:port such as 0.0.0.0:9464')
   .refine((text) => Number(text.slice(text.lastIndexOf(':') + 1)) <= 65535, 'Expected a port up to 65535');
+/** A duration from 1 minute to 365 days (dashboard session lifetimes, the sign-in failure window). */
+const sessionDuration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 60_000 || ms > 365 * 86_400_000) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'Expected a duration between 1m and 365d such as 15m, 12h or 7d',
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/**
+ * Express's `trust proxy`: `off`, a number of proxy hops (1-10), or comma-separated addresses, CIDRs and
+ * the names loopback, linklocal, uniquelocal. It decides the client address that sign-in is rate-limited
+ * by and whether a request counts as https (`X-Forwarded-Proto`).
+ */
+const trustProxy = z.string().transform((text, ctx): boolean | number | string => {
+  const value = text.trim();
+  if (value === 'off' || value === 'false') return false;
+  if (/^(?:[1-9]|10)$/.test(value)) return Number(value);
+  const parts = value.split(',').map((part) => part.trim());
+  if (
+    value !== '' &&
+    parts.every((part) => /^(?:loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(?:\/\d{1,3})?)$/.test(part))
+  ) {
+    return parts.join(',');
+  }
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      'Expected off, a number of proxy hops from 1 to 10, or comma-separated addresses, CIDRs, loopback, linklocal, uniquelocal',
+  });
+  return z.NEVER;
+});
 
 const envSchema = z.object({
   PIXELSHIFT_DATA_DIR: z.string().min(1).default('.pixelshift'),
@@ -102,6 +138,14 @@ const envSchema = z.object({
   PIXELSHIFT_WORKER_DRAIN: workerDrain.default(30_000),
   /** Where a worker serves its Prometheus metrics (its own and the Temporal SDK's); off when unset. */
   PIXELSHIFT_WORKER_METRICS_ADDRESS: listenAddress.optional(),
+  /** Dashboard sessions end after this long without a request, and after MAX_AGE in any case. */
+  PIXELSHIFT_SESSION_IDLE: sessionDuration.default(12 * 3_600_000),
+  PIXELSHIFT_SESSION_MAX_AGE: sessionDuration.default(7 * 86_400_000),
+  /** Failed dashboard sign-ins allowed per email and per client address within the window. */
+  PIXELSHIFT_SIGN_IN_WINDOW: sessionDuration.default(15 * 60_000),
+  PIXELSHIFT_SIGN_IN_FAILURES_PER_EMAIL: positiveInt.max(10_000).default(5),
+  PIXELSHIFT_SIGN_IN_FAILURES_PER_ADDRESS: positiveInt.max(100_000).default(20),
+  PIXELSHIFT_TRUST_PROXY: trustProxy.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -125,6 +169,8 @@ export interface Config {
     publicUrl: string | undefined;
     maxBodyBytes: number;
     maxStreamsPerAccount: number;
+    /** Express's `trust proxy` (PIXELSHIFT_TRUST_PROXY): false unless the API runs behind a proxy. */
+    trustProxy: boolean | number | string;
   };
   temporal: {
     address: string;
@@ -136,6 +182,14 @@ export interface Config {
   };
   imaging: { slots: number; maxInputPixels: number; maxSourceBytes: number; heic: boolean };
   auth: { jwtSecret: string | undefined; tokenTtlSeconds: number };
+  /** Dashboard sign-in and sessions (docs/architecture.md, "Dashboard sessions"). */
+  dashboard: {
+    sessionIdleMs: number;
+    sessionMaxAgeMs: number;
+    signInWindowMs: number;
+    signInFailuresPerEmail: number;
+    signInFailuresPerAddress: number;
+  };
   /**
    * Per-account transforms per window (docs/architecture.md §9). `enabled: false` (PIXELSHIFT_THROTTLE=off) starts graphs
    * without reserving a slot: for benchmarks and deployments that need no limit.
@@ -231,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       publicUrl: e.PUBLIC_URL,
       maxBodyBytes: e.PIXELSHIFT_MAX_BODY_BYTES,
       maxStreamsPerAccount: e.PIXELSHIFT_MAX_STREAMS_PER_ACCOUNT,
+      trustProxy: e.PIXELSHIFT_TRUST_PROXY,
     },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -252,6 +307,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heic: e.PIXELSHIFT_HEIC === 'on',
     },
     auth: { jwtSecret: e.PIXELSHIFT_JWT_SECRET, tokenTtlSeconds: e.PIXELSHIFT_TOKEN_TTL_SECONDS },
+    dashboard: {
+      sessionIdleMs: e.PIXELSHIFT_SESSION_IDLE,
+      sessionMaxAgeMs: e.PIXELSHIFT_SESSION_MAX_AGE,
+      signInWindowMs: e.PIXELSHIFT_SIGN_IN_WINDOW,
+      signInFailuresPerEmail: e.PIXELSHIFT_SIGN_IN_FAILURES_PER_EMAIL,
+      signInFailuresPerAddress: e.PIXELSHIFT_SIGN_IN_FAILURES_PER_ADDRESS,
+    },
     throttle: { enabled: e.PIXELSHIFT_THROTTLE === 'on', windowMs: e.PIXELSHIFT_THROTTLE_WINDOW },
     secrets: { key: e.PIXELSHIFT_SECRETS_KEY },
     outbound: { allow },

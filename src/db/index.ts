@@ -10,3 +10,6 @@ export * from './rules.js';
 export * from './sns-messages.js';
 export * from './webhook-subscriptions.js';
 export * from './retention.js';
+export * from './dashboard-users.js';
+export * from './dashboard-sessions.js';
+export * from './sign-in-failures.js';

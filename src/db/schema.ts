@@ -18,6 +18,7 @@ import {
   uniqueIndex,
   type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
 import type { TransformGraph } from '../core/graph/graph.js';
 import type { BatchState, GraphState, SinkFailureOutcome, SinkOutcome } from '../core/jobs/job-status.js';
 import type { RunTrigger } from '../core/jobs/orchestrator-ports.js';
@@ -435,3 +436,68 @@ export const usageHourly = pgTable(
   },
   (table) => [primaryKey({ columns: [table.accountId, table.hour] })],
 );
+
+/** People who sign in to the dashboard (migration 0010), each in one account; emails in lower case. */
+export const dashboardUsers = pgTable(
+  'dashboard_users',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    /** `scrypt$N$r$p$salt$hash` (src/core/auth/passwords.ts). */
+    passwordHash: text('password_hash').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('dashboard_users_email_idx').on(sql`lower(${table.email})`),
+    index('dashboard_users_account_id_idx').on(table.accountId),
+  ],
+);
+export type DashboardUserRow = typeof dashboardUsers.$inferSelect;
+
+/** Dashboard sessions, found by the SHA-256 of the cookie's token (never the token itself). */
+export const dashboardSessions = pgTable(
+  'dashboard_sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => dashboardUsers.id, { onDelete: 'cascade' }),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    csrfToken: text('csrf_token').notNull(),
+    createdAt: createdAt(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true, mode: 'date' }).notNull(),
+    idleExpiresAt: timestamp('idle_expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
+  },
+  (table) => [
+    index('dashboard_sessions_user_id_idx').on(table.userId),
+    index('dashboard_sessions_expires_at_idx').on(table.expiresAt),
+  ],
+);
+export type DashboardSessionRow = typeof dashboardSessions.$inferSelect;
+
+/** One-time sign-in links (`/auth/link/<token>`), by the SHA-256 of their token. */
+export const dashboardSignInLinks = pgTable('dashboard_sign_in_links', {
+  tokenHash: text('token_hash').primaryKey(),
+  userId: text('user_id')
+    .notNull()
+    .references(() => dashboardUsers.id, { onDelete: 'cascade' }),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true, mode: 'date' }),
+});
+
+/** Failed sign-ins per hashed email or client address, in a fixed window (src/db/sign-in-failures.ts). */
+export const signInFailures = pgTable('sign_in_failures', {
+  key: text('key').primaryKey(),
+  windowEndsAt: timestamp('window_ends_at', { withTimezone: true, mode: 'date' }).notNull(),
+  failures: integer('failures').notNull(),
+});
+
+Object.assign(schema, { dashboardUsers, dashboardSessions, dashboardSignInLinks, signInFailures });

@@ -130,7 +130,7 @@ describe('OpenAPI document', () => {
     assert.ok(doc.components.schemas.ErrorResponse.properties.error);
   });
 
-  test('when security is documented, then OAuth2 client credentials at /oauth/token and bearer are offered', () => {
+  test('when security is documented, then OAuth2 client credentials at /oauth/token, bearer and the dashboard session cookie are offered', () => {
     const schemes = doc.components.securitySchemes;
     assert.equal(schemes.oauth2.type, 'oauth2');
     assert.equal(schemes.oauth2.flows.clientCredentials.tokenUrl, '/oauth/token');
@@ -140,8 +140,19 @@ describe('OpenAPI document', () => {
       bearerFormat: 'JWT',
       description: schemes.bearerAuth.description,
     });
-    assert.deepEqual(doc.security, [{ oauth2: [] }, { bearerAuth: [] }]);
+    assert.deepEqual(schemes.sessionCookie, {
+      type: 'apiKey',
+      in: 'cookie',
+      name: 'pixelshift_session',
+      description: schemes.sessionCookie.description,
+    });
+    assert.match(schemes.sessionCookie.description, /X-CSRF-Token/);
+    assert.deepEqual(doc.security, [{ oauth2: [] }, { bearerAuth: [] }, { sessionCookie: [] }]);
     assert.deepEqual(doc.paths['/oauth/token'].post.security, []);
+    assert.deepEqual(doc.paths['/auth/sign-in'].post.security, []);
+    assert.deepEqual(doc.paths['/auth/session'].get.security, [{ sessionCookie: [] }]);
+    assert.ok(doc.paths['/auth/sign-in'].post.responses['200'].headers['Set-Cookie']);
+    assert.ok(doc.paths['/v1/keys'].post.responses['403'], 'a cookie request without CSRF is documented');
     assert.deepEqual(doc.paths['/healthz'].get.security, []);
   });
 

@@ -5,7 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateQueueCommand, DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { configurationDescription, devBannerLines, type DevBannerInfo } from '../../src/app/banner.js';
+import {
+  configurationDescription,
+  dashboardUrl,
+  devBannerLines,
+  type DevBannerInfo,
+} from '../../src/app/banner.js';
 import { startEventFeeders } from '../../src/app/feeders.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { createSqsClientFor } from '../../src/features/bucket-events/sqs-poller.js';
@@ -113,5 +118,12 @@ describe('start-up banner', () => {
   test('when no feeder runs, then the banner says events come only over HTTP', () => {
     const config = loadConfig({ PIXELSHIFT_DATA_DIR: dataDir });
     assert.ok(banner(config, []).includes('    none (bucket events arrive only over HTTP)'));
+  });
+
+  test('when the API listens on a loopback address, then the banner names the dashboard at localhost, and other hosts as they are', () => {
+    const config = loadConfig({ PIXELSHIFT_DATA_DIR: dataDir });
+    assert.ok(banner(config, []).includes('Dashboard: http://localhost:3000/dashboard/'));
+    assert.equal(dashboardUrl('http://[::]:8080'), 'http://localhost:8080/dashboard/');
+    assert.equal(dashboardUrl('http://10.1.2.3:8080'), 'http://10.1.2.3:8080/dashboard/');
   });
 });

@@ -4,7 +4,14 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import { findHookMessage, insertHook, newHookId, recordHookMessage } from '../../src/db/inbound-hooks.js';
 import {
   claimIdempotencyKey,
+  consumeSignInLink,
+  createDashboardUser,
+  createSignInLink,
+  endSession,
   ensureAccount,
+  failureKey,
+  findLiveSession,
+  hashToken,
   getIdempotencyRecord,
   insertBatch,
   insertDelivery,
@@ -12,8 +19,17 @@ import {
   newBatchId,
   purgeExpiredRows,
   recordAttempt,
+  recordFailure,
+  startSession,
 } from '../../src/db/index.js';
-import { idempotencyKeys, hookMessages, webhookDeliveries, webhookEvents } from '../../src/db/schema.js';
+import {
+  dashboardSignInLinks,
+  idempotencyKeys,
+  hookMessages,
+  signInFailures,
+  webhookDeliveries,
+  webhookEvents,
+} from '../../src/db/schema.js';
 import { databaseTargets, openMigrated, type TestDatabase } from '../support/test-databases.js';
 
 const DAY = 86_400_000;
@@ -123,11 +139,63 @@ for (const target of databaseTargets()) {
       assert.equal(Number((attempts as { rows: { n: number }[] }).rows[0]?.n), 0);
     });
 
+    test('when dashboard sessions, sign-in links and failure counters are of no more use, then a purge removes them and keeps the live ones', async () => {
+      const now = new Date();
+      const user = await createDashboardUser(database.db, {
+        accountId: account,
+        email: `ret-${suffix}@example.com`,
+        password: 'a long enough password',
+      });
+      const lifetimes = { idleMs: 3_600_000, maxAgeMs: DAY };
+      const ended = await startSession(database.db, user, lifetimes, now);
+      await endSession(database.db, ended.session.tokenHash, now);
+      const expired = await startSession(database.db, user, lifetimes, new Date(now.getTime() - 2 * DAY));
+      const live = await startSession(database.db, user, lifetimes, now);
+      const used = await createSignInLink(database.db, user.id, { now });
+      await consumeSignInLink(database.db, used.token, now);
+      await createSignInLink(database.db, user.id, { now: new Date(now.getTime() - DAY) });
+      const fresh = await createSignInLink(database.db, user.id, { now });
+      const oldKey = failureKey('address', `old-${suffix}`);
+      const newKey = failureKey('address', `new-${suffix}`);
+      await recordFailure(database.db, [oldKey], 60_000, new Date(now.getTime() - DAY));
+      await recordFailure(database.db, [newKey], 60_000, now);
+
+      const report = await purgeExpiredRows(database.db, new Date(now.getTime() - 30 * DAY), now);
+      assert.deepEqual(
+        {
+          sessions: report.dashboardSessions,
+          links: report.signInLinks,
+          counters: report.signInFailureCounters,
+        },
+        { sessions: 2, links: 2, counters: 1 },
+      );
+      assert.ok(await findLiveSession(database.db, live.token, now));
+      assert.equal(await findLiveSession(database.db, expired.token, now), undefined);
+      const links = await database.db
+        .select({ tokenHash: dashboardSignInLinks.tokenHash })
+        .from(dashboardSignInLinks)
+        .where(eq(dashboardSignInLinks.userId, user.id));
+      assert.deepEqual(links, [{ tokenHash: hashToken(fresh.token) }]);
+      const counters = await database.db.select().from(signInFailures);
+      assert.deepEqual(
+        counters.map((row) => row.key),
+        [newKey],
+      );
+    });
+
     test('when nothing is old enough, then a purge removes nothing', async () => {
       const report = await purgeExpiredRows(database.db, new Date(Date.now() - 3650 * DAY));
       assert.deepEqual(
         { ...report, olderThan: undefined },
-        { olderThan: undefined, idempotencyKeys: 0, hookMessages: 0, webhookEvents: 0 },
+        {
+          olderThan: undefined,
+          idempotencyKeys: 0,
+          hookMessages: 0,
+          webhookEvents: 0,
+          dashboardSessions: 0,
+          signInLinks: 0,
+          signInFailureCounters: 0,
+        },
       );
     });
   });

@@ -35,6 +35,8 @@ export interface TestApiOptions {
   stores?: AppDeps['stores'];
   /** Timings and bounds of live progress streams. */
   streams?: AppDeps['streams'];
+  /** The clock of dashboard sessions and sign-in limits. */
+  now?: AppDeps['now'];
 }
 
 /**
@@ -74,6 +76,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     keyStatus,
     stores: options.stores,
     streams: options.streams,
+    now: options.now,
   });
   return {
     app,

@@ -3,10 +3,25 @@
  * @packageDocumentation
  */
 export { createClient } from './client.js';
-export type { BatchProgress, ClientOptions, PixelshiftClient, RunProgress, SubmitOptions } from './client.js';
+export type {
+  BatchProgress,
+  ClientOptions,
+  PageQuery,
+  PixelshiftClient,
+  RunProgress,
+  SessionClientOptions,
+  SubmitOptions,
+} from './client.js';
+export type {
+  BatchList,
+  BatchSummary,
+  DashboardSession,
+  ListBatchesQuery,
+  WebhookTestResponse,
+} from './pending-types.js';
 export { PixelshiftApiError, PixelshiftWebhookError } from './errors.js';
 export type { PixelshiftIssue } from './errors.js';
-export type { RetryOptions } from './transport.js';
+export type { RetryOptions, SessionAuth } from './transport.js';
 export type { WaitOptions } from './wait.js';
 export type * from './generated/types.js';
 export { verifyWebhook } from './webhooks.js';

@@ -14,14 +14,24 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
-/** Where requests go and the key pair they are authorised with. */
-export interface TransportOptions {
+/**
+ * A browser session (the dashboard's): the session cookie authorises requests, so no token is fetched;
+ * requests other than GET, HEAD and OPTIONS carry the session's CSRF token in `X-CSRF-Token`.
+ */
+export interface SessionAuth {
+  /** The current session's CSRF token (from sign-in or `GET /auth/session`); the last one seen when omitted. */
+  csrfToken?: () => string | undefined;
+}
+
+/** Where requests go and how they are authorised: a key pair, or a browser session. */
+export type TransportOptions = {
   baseUrl: string;
-  clientId: string;
-  clientSecret: string;
   fetch?: typeof fetch;
   retry?: RetryOptions;
-}
+} & ({ clientId: string; clientSecret: string; session?: undefined } | { session: SessionAuth });
+
+/** Methods that change nothing: no CSRF token is needed (or sent) for them. */
+const safeMethods: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** One request: its query, JSON body, extra headers, signal, and whether it may be retried. */
 export interface RequestOptions {
@@ -45,6 +55,8 @@ export class Transport {
   private readonly maxDelayMs: number;
   private token: { value: string; renewAt: number } | undefined;
   private pendingToken: Promise<string> | undefined;
+  /** The CSRF token of the session, as last answered by sign-in or `GET /auth/session`. */
+  csrfToken: string | undefined;
 
   constructor(private readonly options: TransportOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -64,25 +76,36 @@ export class Transport {
   async send(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
     const url = this.url(path, options.query);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    let refreshed = false;
+    const session = this.options.session;
+    // A session has no token to renew: its 401 is final at once.
+    let refreshed = session !== undefined;
     for (let attempt = 1; ; attempt++) {
-      const token = await this.accessToken(options.signal);
+      const token = session ? undefined : await this.accessToken(options.signal);
+      const csrf = session && !safeMethods.has(method.toUpperCase()) ? this.sessionCsrf(session) : undefined;
       const headers: Record<string, string> = {
         accept: 'application/json',
-        authorization: `Bearer ${token}`,
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        ...(csrf === undefined ? {} : { 'x-csrf-token': csrf }),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         ...options.headers,
       };
       let response: Response;
       try {
-        response = await this.fetchImpl(url, { method, headers, body, signal: options.signal });
+        response = await this.fetchImpl(url, {
+          method,
+          headers,
+          body,
+          signal: options.signal,
+          // The session cookie goes with same-origin requests only (never to another site).
+          ...(session ? { credentials: 'same-origin' as const } : {}),
+        });
       } catch (error) {
         if (options.signal?.aborted || !options.retry || attempt >= this.maxAttempts) throw error;
         await sleep(this.backoff(attempt), options.signal);
         continue;
       }
       if (response.ok) return response;
-      if (response.status === 401 && !refreshed) {
+      if (response.status === 401 && !refreshed && token !== undefined) {
         // The token expired or was revoked early: fetch a new one, once. A second 401 is final.
         refreshed = true;
         this.invalidate(token);
@@ -100,7 +123,12 @@ export class Transport {
     }
   }
 
-  private url(path: string, query: RequestOptions['query']): string {
+  private sessionCsrf(session: SessionAuth): string | undefined {
+    return session.csrfToken?.() ?? this.csrfToken;
+  }
+
+  /** The request's URL: the base URL (empty in a browser on the API's own origin), the path, the query. */
+  url(path: string, query: RequestOptions['query']): string {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(query ?? {})) {
       if (value !== undefined) params.set(name, String(value));
@@ -127,7 +155,9 @@ export class Transport {
 
   /** POST /oauth/token with the client-credentials grant, the key pair in HTTP Basic (RFC 6749 §2.3.1). */
   private async requestToken(): Promise<string> {
-    const basic = btoa(`${formEncode(this.options.clientId)}:${formEncode(this.options.clientSecret)}`);
+    const options = this.options;
+    if (options.session) throw new Error('A session client never requests tokens');
+    const basic = btoa(`${formEncode(options.clientId)}:${formEncode(options.clientSecret)}`);
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       try {

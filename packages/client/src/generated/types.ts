@@ -322,6 +322,36 @@ export type TokenRequest = {
     scope?: string;
 };
 
+export type DashboardSession = {
+    user: {
+        /**
+         * The dashboard user’s id (`usr_…`).
+         */
+        id: string;
+        email: string;
+        /**
+         * The account every `/v1` request of this session acts in.
+         */
+        accountId: string;
+    };
+    /**
+     * Send it as `X-CSRF-Token` (with an `Origin` of this server) on every request that changes state.
+     */
+    csrfToken: string;
+    /**
+     * When the session ends unless it is used before (idle expiry), never later than its absolute expiry.
+     */
+    expiresAt: string;
+};
+
+export type SignInRequest = {
+    /**
+     * The dashboard user’s email address (any case).
+     */
+    email: string;
+    password: string;
+};
+
 export type BatchStartReportResponse = {
     batchId: string;
     graphsAccepted: number;
@@ -2124,6 +2154,142 @@ export type GetTokenResponses = {
 
 export type GetTokenResponse = GetTokenResponses[keyof GetTokenResponses];
 
+export type SignInData = {
+    body: SignInRequest;
+    path?: never;
+    query?: never;
+    url: '/auth/sign-in';
+};
+
+export type SignInErrors = {
+    /**
+     * Malformed body (`invalid_json`) or a body without a valid email and password (`invalid_request`, every issue by pointer).
+     */
+    400: ErrorResponse;
+    /**
+     * Unknown email or wrong password (`invalid_credentials`; the same answer for both).
+     */
+    401: ErrorResponse;
+    /**
+     * The request’s `Origin` is another site’s (`csrf_failed`).
+     */
+    403: ErrorResponse;
+    /**
+     * Body larger than the limit (`payload_too_large`).
+     */
+    413: ErrorResponse;
+    /**
+     * Body in another media type (`unsupported_media_type`).
+     */
+    415: ErrorResponse;
+    /**
+     * Too many failed sign-ins for this email or from this address (`too_many_attempts`, with `Retry-After`).
+     */
+    429: ErrorResponse;
+    /**
+     * Unexpected failure (`internal_error`); the message never carries internal details.
+     */
+    500: ErrorResponse;
+};
+
+export type SignInError = SignInErrors[keyof SignInErrors];
+
+export type SignInResponses = {
+    /**
+     * Signed in: the session cookie is set; keep `csrfToken` for requests that change state.
+     */
+    200: DashboardSession;
+};
+
+export type SignInResponse = SignInResponses[keyof SignInResponses];
+
+export type GetSessionData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/auth/session';
+};
+
+export type GetSessionErrors = {
+    /**
+     * No session cookie, or its session ended or expired (`unauthorized`).
+     */
+    401: ErrorResponse;
+    /**
+     * Unexpected failure (`internal_error`); the message never carries internal details.
+     */
+    500: ErrorResponse;
+};
+
+export type GetSessionError = GetSessionErrors[keyof GetSessionErrors];
+
+export type GetSessionResponses = {
+    /**
+     * The session (as sign-in answered it).
+     */
+    200: DashboardSession;
+};
+
+export type GetSessionResponse = GetSessionResponses[keyof GetSessionResponses];
+
+export type SignOutData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/auth/sign-out';
+};
+
+export type SignOutErrors = {
+    /**
+     * No session cookie, or its session already ended or expired (`unauthorized`).
+     */
+    401: ErrorResponse;
+    /**
+     * No or a wrong `X-CSRF-Token`, or another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
+    /**
+     * Unexpected failure (`internal_error`); the message never carries internal details.
+     */
+    500: ErrorResponse;
+};
+
+export type SignOutError = SignOutErrors[keyof SignOutErrors];
+
+export type SignOutResponses = {
+    /**
+     * Signed out: the session is ended and the cookie cleared.
+     */
+    204: void;
+};
+
+export type SignOutResponse = SignOutResponses[keyof SignOutResponses];
+
+export type UseSignInLinkData = {
+    body?: never;
+    path: {
+        /**
+         * The link’s token (43 characters, base64url).
+         */
+        token: string;
+    };
+    query?: never;
+    url: '/auth/link/{token}';
+};
+
+export type UseSignInLinkErrors = {
+    /**
+     * A path parameter, query parameter or header is invalid (`invalid_request`).
+     */
+    400: ErrorResponse;
+    /**
+     * Unexpected failure (`internal_error`); the message never carries internal details.
+     */
+    500: ErrorResponse;
+};
+
+export type UseSignInLinkError = UseSignInLinkErrors[keyof UseSignInLinkErrors];
+
 export type ListBatchesData = {
     body?: never;
     path?: never;
@@ -2154,7 +2320,7 @@ export type ListBatchesErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2193,7 +2359,7 @@ export type SubmitBatchErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2255,7 +2421,7 @@ export type GetBatchErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2310,7 +2476,7 @@ export type ListBatchGraphsErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2356,7 +2522,7 @@ export type GetBatchGraphErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2417,7 +2583,7 @@ export type GetBatchOutputThumbnailErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2477,7 +2643,7 @@ export type RetryFailedBatchGraphsErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2535,9 +2701,13 @@ export type CancelBatchErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such batch for this account (`not_found`).
      */
@@ -2576,7 +2746,7 @@ export type ValidateGraphErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2621,7 +2791,7 @@ export type ListKeysData = {
 
 export type ListKeysErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2654,9 +2824,13 @@ export type CreateKeyErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * Body larger than the limit (`payload_too_large`).
      */
@@ -2704,9 +2878,13 @@ export type RevokeKeyErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such key for this account (`not_found`).
      */
@@ -2737,7 +2915,7 @@ export type GetAccountData = {
 
 export type GetAccountErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2766,7 +2944,7 @@ export type GetThrottleData = {
 
 export type GetThrottleErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2799,9 +2977,13 @@ export type SetThrottleErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * Body larger than the limit (`payload_too_large`).
      */
@@ -2861,7 +3043,7 @@ export type GetUsageErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2894,7 +3076,7 @@ export type ListHooksData = {
 
 export type ListHooksErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2927,7 +3109,7 @@ export type CreateHookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -2981,9 +3163,13 @@ export type DeleteHookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such hook for this account (`not_found`).
      */
@@ -3023,7 +3209,7 @@ export type GetHookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3065,7 +3251,7 @@ export type UpdateHookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3200,9 +3386,13 @@ export type RotateHookSecretErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such hook for this account (`not_found`).
      */
@@ -3233,7 +3423,7 @@ export type ListWebhooksData = {
 
 export type ListWebhooksErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3268,9 +3458,13 @@ export type CreateWebhookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * Body larger than the limit (`payload_too_large`).
      */
@@ -3309,7 +3503,7 @@ export type GetCallbackSecretData = {
 
 export type GetCallbackSecretErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3352,9 +3546,13 @@ export type DeleteWebhookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such webhook for this account (`not_found`).
      */
@@ -3394,7 +3592,7 @@ export type GetWebhookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3436,9 +3634,13 @@ export type UpdateWebhookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such webhook for this account (`not_found`).
      */
@@ -3490,9 +3692,13 @@ export type RotateWebhookSecretErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such webhook for this account (`not_found`).
      */
@@ -3551,7 +3757,7 @@ export type ListWebhookDeliveriesErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3597,9 +3803,13 @@ export type RedeliverWebhookErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such webhook for this account, or no such delivery of it (`not_found`).
      */
@@ -3650,9 +3860,13 @@ export type SendWebhookTestEventErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such webhook for this account (`not_found`).
      */
@@ -3799,7 +4013,7 @@ export type ListRulesData = {
 
 export type ListRulesErrors = {
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3832,7 +4046,7 @@ export type CreateRuleErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3886,9 +4100,13 @@ export type DeleteRuleErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
+    /**
+     * A dashboard-session request without the session’s `X-CSRF-Token` or with another `Origin` (`csrf_failed`).
+     */
+    403: ErrorResponse;
     /**
      * No such rule for this account (`not_found`).
      */
@@ -3928,7 +4146,7 @@ export type GetRuleErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -3970,7 +4188,7 @@ export type ReplaceRuleErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -4045,7 +4263,7 @@ export type ListS3RunsErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -4108,7 +4326,7 @@ export type ListRunsErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -4146,7 +4364,7 @@ export type GetRunErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -4194,7 +4412,7 @@ export type StreamBatchEventsErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
@@ -4262,7 +4480,7 @@ export type StreamRunEventsErrors = {
      */
     400: ErrorResponse;
     /**
-     * Missing, expired, forged or revoked access token (`unauthorized`), with `WWW-Authenticate: Bearer`.
+     * Missing, expired, forged or revoked access token, or an ended or expired dashboard session (`unauthorized`), with `WWW-Authenticate: Bearer`.
      */
     401: ErrorResponse;
     /**
