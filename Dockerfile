@@ -19,6 +19,12 @@ COPY tsconfig.json ./
 # The workflow bundle workers load (src/temporal/worker/workflow-bundle.ts): built once here instead of by
 # webpack at every worker start.
 RUN node --import tsx -e "import('./src/temporal/worker/workflow-bundle.ts').then((m) => m.writeWorkflowBundle('dist/workflow-bundle.js'))"
+# The dashboard (docs/dashboard.md), built once here: `pixelshift api` finds it up to date and writes nothing
+# at start.
+COPY packages/client/src ./packages/client/src
+COPY dashboard ./dashboard
+COPY scripts/build-dashboard.ts ./scripts/build-dashboard.ts
+RUN node --import tsx scripts/build-dashboard.ts
 USER node
 ENTRYPOINT ["node", "--import", "tsx", "src/app/main.ts"]
 CMD ["api"]

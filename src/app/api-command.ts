@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { loadConfig } from '../core/config.js';
 import { configurationDescription, dashboardUrl } from './banner.js';
-import { ensureDashboardBuilt } from './dashboard-assets.js';
+import { prepareDashboard } from './dashboard-assets.js';
 import type { CliIo } from './io.js';
 import { connectClient, openMigratedDatabase, startApiServer } from './wiring.js';
 
@@ -12,11 +12,8 @@ export async function apiCommand(io: CliIo): Promise<void> {
   const database = await openMigratedDatabase(config, io.log);
   const { client, orchestrator, deliveries } = await connectClient(config);
   // Built before listening when missing or stale, so /dashboard/ never answers from an old build.
-  const dashboard = await ensureDashboardBuilt({ log: io.log });
-  const server = await startApiServer(config, database, orchestrator, logger, {
-    deliveries,
-    dashboardDir: dashboard.outDir,
-  });
+  const dashboardDir = await prepareDashboard(io.log);
+  const server = await startApiServer(config, database, orchestrator, logger, { deliveries, dashboardDir });
   io.log(`configuration: ${configurationDescription(config)}`);
   io.log(`API listening on ${server.url} (OpenAPI at ${server.url}/swagger)`);
   io.log(`Dashboard: ${dashboardUrl(server.url)}`);

@@ -61,6 +61,8 @@ export async function ensureDashboardBuilt(
   options: EnsureDashboardOptions = {},
 ): Promise<{ built: boolean; outDir: string }> {
   const outDir = path.resolve(options.outDir ?? defaultDashboardDist);
+  // An image that ships only the build (no sources) serves it as it is.
+  if (!existsSync(path.join(dashboardSourceDir, 'index.html'))) return { built: false, outDir };
   const sourceHash = await dashboardSourceHash();
   if (
     !options.force &&
@@ -95,5 +97,24 @@ async function recordedHash(outDir: string): Promise<string | undefined> {
     return (await readFile(path.join(outDir, buildHashFile), 'utf8')).trim();
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * For the commands that serve the API (`pixelshift dev`, `pixelshift api`): builds the dashboard when stale
+ * and answers where it is. A failed build (a read-only file system, say) is reported, not fatal: the API
+ * starts, and /dashboard/ answers 503 until a build is there.
+ */
+export async function prepareDashboard(
+  log: (line: string) => void,
+  outDir: string = defaultDashboardDist,
+): Promise<string> {
+  try {
+    return (await ensureDashboardBuilt({ log, outDir })).outDir;
+  } catch (error) {
+    log(
+      `the dashboard was not built (${error instanceof Error ? error.message : String(error)}); /dashboard/ answers 503 until \`npm run dashboard:build\` succeeds`,
+    );
+    return path.resolve(outDir);
   }
 }

@@ -18,7 +18,7 @@ import { triggerEventMetrics } from '../features/bucket-events/event-metrics.js'
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
 import { devAccountId, ensureDevKeyPair } from './dev-key.js';
 import { devBannerLines } from './banner.js';
-import { ensureDashboardBuilt } from './dashboard-assets.js';
+import { prepareDashboard } from './dashboard-assets.js';
 import { findingLines, runDoctor, type DoctorOptions } from './doctor.js';
 import { prepareExampleRule } from './example-rule.js';
 import { startEventFeeders } from './feeders.js';
@@ -76,12 +76,12 @@ export async function devCommand(io: CliIo): Promise<void> {
     const { client, orchestrator, deliveries } = await connectClient(config);
     stops.push(() => client.connection.close());
     // A fresh clone (or changed dashboard sources) builds here, before the API listens.
-    const dashboard = await ensureDashboardBuilt({ log: io.log });
+    const dashboardDir = await prepareDashboard(io.log);
     const server = await startApiServer(config, database, orchestrator, logger, {
       stores,
       deliveries,
       metricsRegistry,
-      dashboardDir: dashboard.outDir,
+      dashboardDir,
     });
     stops.push(() => server.close());
 

@@ -10,7 +10,12 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import '../support/response-contract.js';
-import { buildHashFile, dashboardSourceHash, ensureDashboardBuilt } from '../../src/app/dashboard-assets.js';
+import {
+  buildHashFile,
+  dashboardSourceHash,
+  ensureDashboardBuilt,
+  prepareDashboard,
+} from '../../src/app/dashboard-assets.js';
 import { dashboardCsp } from '../../src/app/dashboard-routes.js';
 import { createApp } from '../../src/app/http-app.js';
 import { createTestApi, type TestApi } from '../support/api-harness.js';
@@ -77,6 +82,20 @@ describe('ensureDashboardBuilt', () => {
     assert.equal(again.built, true);
     assert.equal(readFileSync(path.join(outDir, buildHashFile), 'utf8').trim(), await dashboardSourceHash());
     assert.deepEqual(readdirSync(scratch), ['dist']);
+  });
+});
+
+describe('prepareDashboard', () => {
+  test('when the build cannot be written, then the failure is reported and the start goes on with the output folder', async () => {
+    const file = path.join(scratch, 'not-a-folder');
+    writeFileSync(file, 'x');
+    const lines: string[] = [];
+
+    const dir = await prepareDashboard((line) => lines.push(line), path.join(file, 'dist'));
+
+    assert.equal(dir, path.join(file, 'dist'));
+    assert.match(lines.at(-1) ?? '', /^the dashboard was not built \(.+\); \/dashboard\/ answers 503/);
+    rmSync(file);
   });
 });
 

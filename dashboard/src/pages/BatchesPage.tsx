@@ -30,7 +30,8 @@ export function BatchesPage() {
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setQ(search.trim());
+    // Batch ids are lower case; a pasted upper-case id still finds its batch.
+    setQ(search.trim().toLowerCase());
     setTokens([undefined]);
   };
 

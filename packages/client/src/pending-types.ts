@@ -40,6 +40,7 @@ export interface WebhookTestResponse {
 }
 
 /** A dashboard session: who is signed in, the CSRF token its changes carry, and when it ends. */
+// replaced by generated type after merge
 export interface DashboardSession {
   user: { id: string; email: string; accountId: string };
   csrfToken: string;
