@@ -205,7 +205,7 @@ describe('the dashboard in Chromium against the real stack', () => {
     await signedIn(async (page) => {
       // No worker while the page opens: the batch is certainly still running when the page first shows it.
       await dash.stack.workers!.shutdown();
-      let batchId = '';
+      let batchId: string;
       try {
         batchId = await submit(photos, 'live');
         await page.goto(`/dashboard/batches/${batchId}`);

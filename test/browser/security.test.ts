@@ -85,8 +85,14 @@ describe('dashboard sessions against the real stack: CSRF, Origin, account isola
       ruleId: (bRule.body as { ruleId: string }).ruleId,
       user: await dash.addUser(b.accountId, 'other'),
     };
-    assert.equal((await finished(b.api, other.batchId)).state, 'succeeded');
-    assert.equal((await finished(dash.stack.api, ownBatchId)).state, 'succeeded');
+    assert.equal(
+      (await finished((pathname, init) => b.api(pathname, init), other.batchId)).state,
+      'succeeded',
+    );
+    assert.equal(
+      (await finished((pathname, init) => dash.stack.api(pathname, init), ownBatchId)).state,
+      'succeeded',
+    );
     session = await signInHttp(dash.baseUrl, dash.user);
   });
   after(() => dash?.close());
