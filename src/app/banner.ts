@@ -19,6 +19,17 @@ export function feederLines(descriptions: readonly string[], indent = ''): strin
   return descriptions.map((description) => `${indent}${description}`);
 }
 
+/**
+ * The address a browser on this machine uses: PUBLIC_URL, or the server's with `localhost` in place of a
+ * loopback or wildcard host.
+ */
+export function browserBaseUrl(serverUrl: string, publicUrl: string | undefined): string {
+  if (publicUrl !== undefined) return publicUrl.replace(/\/+$/, '');
+  const url = new URL(serverUrl);
+  if (['127.0.0.1', '0.0.0.0', '[::]', '[::1]'].includes(url.hostname)) url.hostname = 'localhost';
+  return url.origin;
+}
+
 export interface DevBannerInfo {
   config: Pick<Config, 'configFile'>;
   api: string;
@@ -29,6 +40,8 @@ export interface DevBannerInfo {
   devKey: { keyId: string; secret: string };
   devAccountId: string;
   exampleFolders: ExampleFolders | undefined;
+  /** The dashboard's address and a fresh one-time sign-in link for the dev user. */
+  dashboard?: { url: string; signInLink: string } | undefined;
 }
 
 /**
@@ -74,8 +87,14 @@ export function devBannerLines(info: DevBannerInfo): string[] {
     `  curl -s -u ${info.devKey.keyId}:${info.devKey.secret} -d grant_type=client_credentials ${info.api}/oauth/token`,
     '',
     // Last, where a newcomer looks first.
-    `Dashboard: ${dashboardUrl(info.api)}`,
-    '',
+    ...(info.dashboard
+      ? [
+          `Dashboard: ${info.dashboard.url}`,
+          `Sign in (one-time link): ${info.dashboard.signInLink}`,
+          '  (valid for 15 minutes and one sign-in; every start prints a new one)',
+          '',
+        ]
+      : [`Dashboard: ${dashboardUrl(info.api)}`, '']),
     'Ctrl-C stops everything.',
     '',
   ];

@@ -10,6 +10,9 @@ import { ensureAccount, type Db } from '../db/index.js';
 
 export const devAccountId = 'dev';
 
+/** The dashboard user of the dev account: no usable password; it signs in with the link each start prints. */
+export const devUserEmail = 'dev@localhost';
+
 export async function ensureDevKeyPair(db: Db, dataDir: string): Promise<{ keyId: string; secret: string }> {
   await ensureAccount(db, { id: devAccountId, name: 'Local development' });
   const file = path.join(dataDir, 'dev-key.json');

@@ -16,14 +16,15 @@ import { createWorkers } from '../temporal/worker/worker.js';
 import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
 import { triggerEventMetrics } from '../features/bucket-events/event-metrics.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
-import { devAccountId, ensureDevKeyPair } from './dev-key.js';
-import { devBannerLines } from './banner.js';
+import { devAccountId, devUserEmail, ensureDevKeyPair } from './dev-key.js';
+import { browserBaseUrl, devBannerLines } from './banner.js';
 import { prepareDashboard } from './dashboard-assets.js';
 import { findingLines, runDoctor, type DoctorOptions } from './doctor.js';
 import { prepareExampleRule } from './example-rule.js';
 import { startEventFeeders } from './feeders.js';
 import type { CliIo } from './io.js';
 import { activityDeps, connectClient, openMigratedDatabase, startApiServer } from './wiring.js';
+import { createSignInLink, ensureDashboardUser } from '../db/index.js';
 
 const devTemporalPort = 7233;
 const devTemporalUiPort = 8233;
@@ -59,6 +60,8 @@ export async function devCommand(io: CliIo): Promise<void> {
     const database = await openMigratedDatabase(config, io.log);
     stops.push(() => database.close());
     const devKey = await ensureDevKeyPair(database.db, dataDir);
+    // No usable password: an unguessable random one (pixelshift users create sets real ones).
+    const devUser = await ensureDashboardUser(database.db, { accountId: devAccountId, email: devUserEmail });
 
     const stores = createObjectStores(config.storage.connections);
     stops.push(() => Promise.resolve(stores.destroy()));
@@ -102,6 +105,8 @@ export async function devCommand(io: CliIo): Promise<void> {
       },
     );
 
+    const base = browserBaseUrl(server.url, config.http.publicUrl);
+    const link = await createSignInLink(database.db, devUser.id);
     io.log(
       devBannerLines({
         config,
@@ -113,6 +118,7 @@ export async function devCommand(io: CliIo): Promise<void> {
         devKey,
         devAccountId,
         exampleFolders,
+        dashboard: { url: `${base}/dashboard/`, signInLink: `${base}${link.url}` },
       }).join('\n'),
     );
 

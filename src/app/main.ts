@@ -14,6 +14,7 @@ import { devCommand } from './dev.js';
 import { doctorCommand } from './doctor.js';
 import { graphRun, graphValidate } from './graph-commands.js';
 import { processIo } from './io.js';
+import { processPasswordInput, usersCommand } from './users-commands.js';
 import { reexecWithMallocArenaMax } from './wiring.js';
 import { workerCommand } from './worker-command.js';
 
@@ -26,6 +27,11 @@ const usage = `Usage: pixelshift <command>
   setup                                      create the namespace and search attributes on a Temporal cluster
   doctor [--json]                            check configuration, database, Temporal and storage; exit 1 on a problem
   keys create --account <id> [--json]        create an account (if new) and an API key pair
+  users create --account <id> --email <e> [--generate-password] [--json]
+                                             a dashboard user (password typed twice, piped, or generated)
+  users list [--account <id>] [--json]       the dashboard users
+  users delete --email <e>                   delete a dashboard user and end its sessions
+  users link --email <e>                     print a one-time dashboard sign-in link (valid 15 minutes)
   purge [--older-than 30d]                   delete expired idempotency keys, hook message ids, webhook events
   reconcile --batch <id> | --since <time>    rebuild read-model rows from Temporal (after a database restore)
   graph validate <file.json>                 validate a Transform Graph, print every issue
@@ -43,6 +49,8 @@ async function main(argv: string[]): Promise<void> {
       'older-than': { type: 'string' },
       batch: { type: 'string' },
       since: { type: 'string' },
+      email: { type: 'string' },
+      'generate-password': { type: 'boolean' },
     },
     allowPositionals: true,
   });
@@ -69,6 +77,18 @@ async function main(argv: string[]): Promise<void> {
       if (positionals[0] === 'create' && values.account)
         return keysCreateCommand(values.account, values.json ?? false, processIo);
       break;
+    case 'users':
+      return usersCommand(
+        positionals[0],
+        {
+          account: values.account,
+          email: values.email,
+          generatePassword: values['generate-password'],
+          json: values.json,
+        },
+        processIo,
+        processPasswordInput,
+      );
     case 'graph': {
       const [sub, file] = positionals;
       if (sub === 'validate' && file) return graphValidate(file, processIo);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateQueueCommand, DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
+  browserBaseUrl,
   configurationDescription,
   dashboardUrl,
   devBannerLines,
@@ -125,5 +126,39 @@ describe('start-up banner', () => {
     assert.ok(banner(config, []).includes('Dashboard: http://localhost:3000/dashboard/'));
     assert.equal(dashboardUrl('http://[::]:8080'), 'http://localhost:8080/dashboard/');
     assert.equal(dashboardUrl('http://10.1.2.3:8080'), 'http://10.1.2.3:8080/dashboard/');
+  });
+
+  test('when the dev user has a sign-in link, then the banner prints the dashboard address and the one-time link', () => {
+    const config = loadConfig({ PIXELSHIFT_DATA_DIR: dataDir });
+    const lines = devBannerLines({
+      config,
+      api: 'http://127.0.0.1:3000',
+      temporalUi: undefined,
+      dataDir,
+      storageRoot: path.join(dataDir, 'storage'),
+      feeders: [],
+      devKey: { keyId: 'pk_test', secret: 'sk_test' },
+      devAccountId: 'dev',
+      exampleFolders: undefined,
+      dashboard: {
+        url: 'http://localhost:3000/dashboard/',
+        signInLink: 'http://localhost:3000/auth/link/abc',
+      },
+    });
+    assert.ok(lines.includes('Dashboard: http://localhost:3000/dashboard/'), lines.join('\n'));
+    assert.ok(
+      lines.includes('Sign in (one-time link): http://localhost:3000/auth/link/abc'),
+      lines.join('\n'),
+    );
+  });
+
+  test('when the server listens on a loopback or wildcard address, then browsers are given localhost; PUBLIC_URL wins', () => {
+    assert.equal(browserBaseUrl('http://127.0.0.1:3000', undefined), 'http://localhost:3000');
+    assert.equal(browserBaseUrl('http://0.0.0.0:8080', undefined), 'http://localhost:8080');
+    assert.equal(browserBaseUrl('http://10.0.0.5:3000', undefined), 'http://10.0.0.5:3000');
+    assert.equal(
+      browserBaseUrl('http://127.0.0.1:3000', 'https://img.example.com/'),
+      'https://img.example.com',
+    );
   });
 });

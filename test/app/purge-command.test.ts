@@ -45,7 +45,15 @@ describe('pixelshift purge', () => {
     const report = json as Record<string, unknown>;
     assert.deepEqual(
       { ...report, olderThan: typeof report.olderThan },
-      { olderThan: 'string', idempotencyKeys: 0, hookMessages: 0, webhookEvents: 0 },
+      {
+        olderThan: 'string',
+        idempotencyKeys: 0,
+        hookMessages: 0,
+        webhookEvents: 0,
+        dashboardSessions: 0,
+        signInLinks: 0,
+        signInFailureCounters: 0,
+      },
     );
   });
 });
