@@ -51,7 +51,7 @@ import type {
   DashboardSession,
   ListBatchesQuery,
   WebhookTestResponse,
-} from './pending-types.js';
+} from './resource-types.js';
 import type { ServerSentEvent } from './sse.js';
 import { Transport, type RetryOptions, type SessionAuth } from './transport.js';
 import { follow, type WaitOptions } from './wait.js';

@@ -18,7 +18,7 @@ export type {
   DashboardSession,
   ListBatchesQuery,
   WebhookTestResponse,
-} from './pending-types.js';
+} from './resource-types.js';
 export { PixelshiftApiError, PixelshiftWebhookError } from './errors.js';
 export type { PixelshiftIssue } from './errors.js';
 export type { RetryOptions, SessionAuth } from './transport.js';
