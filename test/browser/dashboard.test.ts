@@ -335,7 +335,7 @@ describe('the dashboard in Chromium against the real stack', () => {
     });
   });
 
-  test('when a loopback receiver is subscribed, then a test event reaches it, shows in the delivery log, and can be redelivered', async () => {
+  test('when a loopback receiver is subscribed, then a test event reaches it, shows in the delivery log, can be redelivered, and follows the subscription to a new URL', async () => {
     await signedIn(async (page) => {
       await open(page, 'Webhooks');
       await checkPage(page, 'webhooks-empty');
@@ -356,6 +356,19 @@ describe('the dashboard in Chromium against the real stack', () => {
       await row.getByRole('button', { name: /^Redeliver webhook\.test delivery/ }).click();
       const requests = await receiver.waitFor('/dashboard-hook', (r) => r.length >= 2, 60_000);
       assert.equal(requests[1]!.json.type, 'webhook.test');
+
+      // Editing moves the subscription to a new URL with fewer events; the next test event goes there.
+      await page.getByRole('button', { name: /^Edit subscription / }).click();
+      const form = page.getByRole('form', { name: /^Edit subscription / });
+      await form.getByLabel('Endpoint URL').fill(receiver.url('/dashboard-hook-moved'));
+      await form.getByLabel('graph.succeeded').uncheck();
+      await form.getByRole('button', { name: 'Save changes' }).click();
+      await form.waitFor({ state: 'detached' });
+      await page.getByText(receiver.url('/dashboard-hook-moved')).first().waitFor();
+      await page.getByText('graph.failed, batch.completed').first().waitFor();
+      await page.getByRole('button', { name: 'Send test event' }).click();
+      const moved = await receiver.waitFor('/dashboard-hook-moved', (r) => r.length >= 1, 60_000);
+      assert.equal(moved[0]!.json.type, 'webhook.test');
     });
   });
 

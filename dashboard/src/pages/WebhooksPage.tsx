@@ -48,33 +48,13 @@ export function WebhooksPage() {
       <p className="lead">Subscribed URLs receive signed events when graphs and batches finish.</p>
       <form className="card" onSubmit={submit} aria-label="New subscription">
         <h2>New subscription</h2>
-        <div className="field">
-          <label htmlFor="webhook-url">Endpoint URL</label>
-          <input
-            id="webhook-url"
-            type="url"
-            required
-            placeholder="https://example.com/pixelshift-events"
-            value={url}
-            onChange={(event) => setUrl(event.target.value)}
-          />
-        </div>
-        <fieldset>
-          <legend>Events</legend>
-          {webhookEvents.map((name) => (
-            <div className="checkbox" key={name}>
-              <input
-                id={`webhook-event-${name}`}
-                type="checkbox"
-                checked={events.includes(name)}
-                onChange={(event) =>
-                  setEvents(event.target.checked ? [...events, name] : events.filter((e) => e !== name))
-                }
-              />
-              <label htmlFor={`webhook-event-${name}`}>{name}</label>
-            </div>
-          ))}
-        </fieldset>
+        <SubscriptionFields
+          idPrefix="webhook"
+          url={url}
+          events={events}
+          onUrl={setUrl}
+          onEvents={setEvents}
+        />
         <button type="submit" disabled={create.isPending || events.length === 0}>
           Subscribe
         </button>
@@ -112,9 +92,92 @@ export function WebhooksPage() {
   );
 }
 
+/** The endpoint URL and the event choice, shared by the new-subscription form and the edit form. */
+function SubscriptionFields(props: {
+  idPrefix: string;
+  url: string;
+  events: readonly EventName[];
+  onUrl: (url: string) => void;
+  onEvents: (events: EventName[]) => void;
+}) {
+  const { idPrefix, url, events, onUrl, onEvents } = props;
+  return (
+    <>
+      <div className="field">
+        <label htmlFor={`${idPrefix}-url`}>Endpoint URL</label>
+        <input
+          id={`${idPrefix}-url`}
+          type="url"
+          required
+          placeholder="https://example.com/pixelshift-events"
+          value={url}
+          onChange={(event) => onUrl(event.target.value)}
+        />
+      </div>
+      <fieldset>
+        <legend>Events</legend>
+        {webhookEvents.map((name) => (
+          <div className="checkbox" key={name}>
+            <input
+              id={`${idPrefix}-event-${name}`}
+              type="checkbox"
+              checked={events.includes(name)}
+              onChange={(event) =>
+                onEvents(event.target.checked ? [...events, name] : events.filter((e) => e !== name))
+              }
+            />
+            <label htmlFor={`${idPrefix}-event-${name}`}>{name}</label>
+          </div>
+        ))}
+      </fieldset>
+    </>
+  );
+}
+
+/** Changes a subscription's URL and events in place; enabling and disabling stay on the row's checkbox. */
+function EditSubscription({ webhook, onDone }: { webhook: Webhook; onDone: () => void }) {
+  const queryClient = useQueryClient();
+  const [url, setUrl] = useState(webhook.url);
+  const [events, setEvents] = useState<EventName[]>(
+    webhookEvents.filter((name) => (webhook.events as readonly string[]).includes(name)),
+  );
+  const save = useMutation({
+    mutationFn: () => client.webhooks.update(webhook.id, { url: url.trim(), events }),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: ['webhooks'] });
+      onDone();
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    save.mutate();
+  };
+  return (
+    <form onSubmit={submit} aria-label={`Edit subscription ${webhook.url}`}>
+      <SubscriptionFields
+        idPrefix={`webhook-edit-${webhook.id}`}
+        url={url}
+        events={events}
+        onUrl={setUrl}
+        onEvents={setEvents}
+      />
+      <div className="row-actions">
+        <button type="submit" disabled={save.isPending || events.length === 0}>
+          Save changes
+        </button>
+        <button type="button" className="secondary" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+      <ErrorMessage error={save.error} title="The subscription was not changed" />
+    </form>
+  );
+}
+
 function Subscription({ webhook, onSecret }: { webhook: Webhook; onSecret: (secret: string) => void }) {
   const queryClient = useQueryClient();
   const [showLog, setShowLog] = useState(false);
+  const [editing, setEditing] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const invalidate = () => queryClient.invalidateQueries({ queryKey: ['webhooks'] });
   const toggle = useMutation({
@@ -165,6 +228,15 @@ function Subscription({ webhook, onSecret }: { webhook: Webhook; onSecret: (secr
         <button
           type="button"
           className="secondary"
+          aria-label={`Edit subscription ${webhook.url}`}
+          aria-expanded={editing}
+          onClick={() => setEditing(!editing)}
+        >
+          Edit
+        </button>
+        <button
+          type="button"
+          className="secondary"
           aria-label={`Send test event to ${webhook.url}`}
           onClick={() => test.mutate()}
           disabled={test.isPending}
@@ -197,6 +269,7 @@ function Subscription({ webhook, onSecret }: { webhook: Webhook; onSecret: (secr
           onConfirm={() => remove.mutate()}
         />
       </div>
+      {editing ? <EditSubscription webhook={webhook} onDone={() => setEditing(false)} /> : null}
       {notice ? (
         <p className="success" role="status">
           {notice}
