@@ -4,6 +4,7 @@
  */
 import { formatWithOptions } from 'node:util';
 import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { errorCodes } from '../../core/errors.js';
 
 /**
  * One line per entry: `<ISO time> [LEVEL] message {attributes}`. The SDK's own format breaks attributes
@@ -12,11 +13,27 @@ import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporali
  */
 export function formatLogEntry(entry: LogEntry): string {
   const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  const fields = withoutExpectedStack(entry.meta);
   const meta =
-    entry.meta === undefined || Object.keys(entry.meta).length === 0
+    fields === undefined || Object.keys(fields).length === 0
       ? ''
-      : ` ${formatWithOptions({ breakLength: Infinity, compact: true }, '%O', entry.meta)}`;
+      : ` ${formatWithOptions({ breakLength: Infinity, compact: true }, '%O', fields)}`;
   return `${time} [${entry.level}] ${entry.message}${meta}`;
+}
+
+const expectedFailureTypes: ReadonlySet<string> = new Set(errorCodes);
+
+/**
+ * The SDK logs every failed workflow ("Workflow failed") with its error. A graph that failed for a
+ * classified reason (a corrupt upload, a missing object) is expected, not a bug: its error becomes
+ * `code: message`, so the entry stays on one line. Any other error keeps its stack.
+ */
+function withoutExpectedStack(meta: LogEntry['meta']): LogEntry['meta'] {
+  const error: unknown = meta?.error;
+  if (!(error instanceof Error)) return meta;
+  const type = (error as { type?: unknown }).type;
+  if (typeof type !== 'string' || !expectedFailureTypes.has(type)) return meta;
+  return { ...meta, error: `${type}: ${error.message}` };
 }
 
 let installed = false;
