@@ -9,7 +9,7 @@
  * Results go to bench/results/dashboard.json.
  */
 import { gzipSync } from 'node:zlib';
-import { launchBrowser } from '../test/support/browser.js';
+import { launchBrowser, waitInPage } from '../test/support/browser.js';
 import { startDashboardStack } from '../test/support/dashboard-stack.js';
 import { describeMachine, percentile, printTable, round1, writeResult } from './lib.js';
 
@@ -76,21 +76,15 @@ export async function run(): Promise<void> {
       });
       const tab = await context.newPage();
       await tab.goto('/dashboard/', { waitUntil: 'commit' });
-      // performance.now() counts from navigation start; polled every animation frame. The poll runs as one
-      // evaluated promise: waitForFunction would compile its predicate in the page, which the dashboard's CSP
-      // (no 'unsafe-eval') refuses.
-      const renderedAt = await tab.evaluate<number>(
-        `new Promise((resolve, reject) => {
-          const deadline = performance.now() + 30000;
-          const poll = () => {
-            const h = document.querySelector('h1');
-            const box = h && h.textContent.trim() === 'Overview' ? h.getBoundingClientRect() : null;
-            if (box && box.width > 0 && box.height > 0) return resolve(performance.now());
-            if (performance.now() > deadline) return reject(new Error('the Overview heading never showed'));
-            requestAnimationFrame(poll);
-          };
-          poll();
-        })`,
+      // performance.now() counts from navigation start; checked every animation frame.
+      const renderedAt = await waitInPage<number>(
+        tab,
+        `(() => {
+          const h = document.querySelector('h1');
+          if (!h || h.textContent.trim() !== 'Overview') return false;
+          const box = h.getBoundingClientRect();
+          return box.width > 0 && box.height > 0 ? performance.now() : false;
+        })()`,
       );
       const fcp = await tab.evaluate<number>(
         `new Promise((resolve) => {

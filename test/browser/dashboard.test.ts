@@ -17,6 +17,7 @@ import {
   shootFailure,
   signInWithLink,
   signInWithPassword,
+  waitInPage,
 } from '../support/browser.js';
 import { sessionCall, startDashboardStack, type DashboardStack } from '../support/dashboard-stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -218,7 +219,8 @@ describe('the dashboard in Chromium against the real stack', () => {
       await assertNotReloaded(page);
       const thumbnails = page.locator('img[src*="/thumbnail"]');
       await thumbnails.nth(photos.length - 1).waitFor();
-      await page.waitForFunction(
+      await waitInPage(
+        page,
         `[...document.querySelectorAll('img[src*="/thumbnail"]')].every((img) => img.complete && img.naturalWidth > 0)`,
       );
       assert.equal(await thumbnails.count(), photos.length);

@@ -147,3 +147,24 @@ async function settle(page: Page): Promise<void> {
     'new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))',
   );
 }
+
+/**
+ * Waits until `expression` is truthy in the page, checked every animation frame, and returns its value.
+ * Playwright's waitForFunction compiles its predicate inside the page once it has to poll, which the
+ * dashboard's CSP (no 'unsafe-eval') refuses; one promise evaluated through the debugger protocol is not
+ * subject to it.
+ */
+export async function waitInPage<T>(page: Page, expression: string, timeoutMs = 30_000): Promise<T> {
+  return page.evaluate<T>(
+    `new Promise((resolve, reject) => {
+      const deadline = performance.now() + ${timeoutMs};
+      const poll = () => {
+        const value = (${expression});
+        if (value) return resolve(value);
+        if (performance.now() > deadline) return reject(new Error(${JSON.stringify(`never true: ${expression}`)}));
+        requestAnimationFrame(poll);
+      };
+      poll();
+    })`,
+  );
+}
