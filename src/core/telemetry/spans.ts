@@ -3,16 +3,22 @@
  * nothing) until a process installs an SDK. Only src/app does that (src/app/tracing.ts), when the
  * OTEL_EXPORTER_OTLP_ENDPOINT variable asks for it; core never sees the SDK or an exporter.
  */
-import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { SpanStatusCode, trace, type Attributes, type Span, type SpanKind } from '@opentelemetry/api';
 
 const tracer = trace.getTracer('pixelshift');
 
 /**
- * Runs `fn` inside a span named `name`, a child of the active one; the span ends when `fn` settles and
+ * Runs `fn` inside a span named `name`, a child of the active one (unless `root`); the span ends when `fn` settles and
  * records a rejection as its error (with the classified code when there is one).
  */
-export function inSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+export function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  /** `root`: the start of a trace of its own (a queue message), whatever span is active. */
+  options: { root?: boolean; kind?: SpanKind } = {},
+): Promise<T> {
+  return tracer.startActiveSpan(name, { attributes, ...options }, async (span) => {
     try {
       return await fn(span);
     } catch (error) {
