@@ -26,6 +26,17 @@ const infrastructurePackages = [
   'drizzle-orm',
   'drizzle-orm/*',
 ];
+/**
+ * OpenTelemetry's SDK: providers, exporters, instrumentations. Only src/app sets tracing up (src/app/tracing.ts);
+ * the other layers record spans through `@opentelemetry/api`, which is a no-op until the SDK is installed.
+ */
+const telemetrySdkPackages = [
+  '@opentelemetry/sdk-*',
+  '@opentelemetry/exporter-*',
+  '@opentelemetry/instrumentation*',
+  '@opentelemetry/resources',
+  'import-in-the-middle',
+];
 /** Packages of the HTTP layer. */
 const httpPackages = ['express', 'swagger-ui-express', 'supertest'];
 
@@ -112,17 +123,22 @@ export default tseslint.config(
   //   temporal  workflows, activities, worker, client: core and db
   //   api       HTTP plumbing (route definitions, errors, OpenAPI builder, bearer auth): core and db
   //   features  one folder per API feature: core, db, api and other features (never temporal or app)
-  //   app       the only place where everything is wired together (CLI commands, the HTTP app)
+  //   app       the only place where everything is wired together (CLI commands, the HTTP app, tracing)
+  // Every layer may record spans through @opentelemetry/api; only app may set up OpenTelemetry's SDK.
   layerRule(
     'src/core/**',
     ['db', 'temporal', 'api', 'features', 'app', 'tools'],
-    [...infrastructurePackages, ...httpPackages],
+    [...infrastructurePackages, ...httpPackages, ...telemetrySdkPackages],
   ),
-  layerRule('src/db/**', ['temporal', 'api', 'features', 'app', 'tools'], [...httpPackages, '@temporalio/*']),
-  layerRule('src/temporal/**', ['api', 'features', 'app'], httpPackages),
-  layerRule('src/api/**', ['temporal', 'features', 'app'], ['@temporalio/*']),
-  layerRule('src/features/**', ['temporal', 'app', 'tools'], ['@temporalio/*']),
-  layerRule('src/tools/**', ['db', 'api', 'features', 'app'], httpPackages),
+  layerRule(
+    'src/db/**',
+    ['temporal', 'api', 'features', 'app', 'tools'],
+    [...httpPackages, '@temporalio/*', ...telemetrySdkPackages],
+  ),
+  layerRule('src/temporal/**', ['api', 'features', 'app'], [...httpPackages, ...telemetrySdkPackages]),
+  layerRule('src/api/**', ['temporal', 'features', 'app'], ['@temporalio/*', ...telemetrySdkPackages]),
+  layerRule('src/features/**', ['temporal', 'app', 'tools'], ['@temporalio/*', ...telemetrySdkPackages]),
+  layerRule('src/tools/**', ['db', 'api', 'features', 'app'], [...httpPackages, ...telemetrySdkPackages]),
   {
     // Workflow code runs in Temporal's deterministic sandbox: pure core modules and Temporal's workflow
     // API only; activities are imported as types and called through proxies.

@@ -10,6 +10,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
+import { trace } from '@opentelemetry/api';
 import type { z } from 'zod';
 import { translateZodIssues } from '../core/graph/zod-issues.js';
 import { ApiError, parseRequestBody } from './api-error.js';
@@ -87,7 +88,14 @@ function methodNotAllowed(methods: ReadonlySet<string>): RequestHandler {
 }
 
 function mountRoute(app: Express, route: Route, options: MountOptions): void {
-  const handlers: RequestHandler[] = [];
+  // When tracing is on, the request's server span is named by its route (`POST /v1/batches`), not its URL.
+  const spanName = `${route.method.toUpperCase()} ${route.path}`;
+  const handlers: RequestHandler[] = [
+    (_req, _res, next) => {
+      trace.getActiveSpan()?.updateName(spanName).setAttribute('http.route', route.path);
+      next();
+    },
+  ];
   if (route.authenticate) {
     const authenticate = route.authenticate;
     handlers.push((req, res, next) => {

@@ -23,13 +23,14 @@ import { findingLines, runDoctor, type DoctorOptions } from './doctor.js';
 import { prepareExampleRule } from './example-rule.js';
 import { startEventFeeders } from './feeders.js';
 import type { CliIo } from './io.js';
+import { temporalTracing, traceLogFields, type Tracing } from './tracing.js';
 import { activityDeps, connectClient, openMigratedDatabase, startApiServer } from './wiring.js';
 import { createSignInLink, ensureDashboardUser } from '../db/index.js';
 
 const devTemporalPort = 7233;
 const devTemporalUiPort = 8233;
 
-export async function devCommand(io: CliIo): Promise<void> {
+export async function devCommand(io: CliIo, tracing?: Tracing): Promise<void> {
   const env = { ...process.env };
   const dataDir = path.resolve(env.PIXELSHIFT_DATA_DIR ?? '.pixelshift');
   await mkdir(path.join(dataDir, 'storage'), { recursive: true });
@@ -55,7 +56,11 @@ export async function devCommand(io: CliIo): Promise<void> {
       env.TEMPORAL_UI_URL ??= temporal.uiUrl;
     }
     const config = loadConfig({ ...env, PIXELSHIFT_DATA_DIR: dataDir });
-    const logger = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+    const logger = pino({
+      level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+      mixin: traceLogFields,
+    });
+    const temporalTraces = await temporalTracing(tracing);
 
     const database = await openMigratedDatabase(config, io.log);
     stops.push(() => database.close());
@@ -72,11 +77,12 @@ export async function devCommand(io: CliIo): Promise<void> {
       deps: await activityDeps(config, database, stores, metricsRegistry),
       bundle: await loadWorkflowBundle(),
       shutdownGraceTime: '10 seconds',
+      ...(temporalTraces.worker ? { tracing: temporalTraces.worker } : {}),
     });
     const workersDone = workers.run();
     stops.push(() => workers.shutdown());
 
-    const { client, orchestrator, deliveries } = await connectClient(config);
+    const { client, orchestrator, deliveries } = await connectClient(config, temporalTraces.client);
     stops.push(() => client.connection.close());
     // A fresh clone (or changed dashboard sources) builds here, before the API listens.
     const dashboardDir = await prepareDashboard(io.log);
@@ -121,6 +127,8 @@ export async function devCommand(io: CliIo): Promise<void> {
         dashboard: { url: `${base}/dashboard/`, signInLink: `${base}${link.url}` },
       }).join('\n'),
     );
+
+    if (tracing) io.log(`tracing: ${tracing.description}`);
 
     // Not awaited: the findings follow the banner when they are in, and never hold up or fail the start.
     void reportDoctorFindings({ ...env, PIXELSHIFT_DATA_DIR: dataDir }, { database, stores }, io);

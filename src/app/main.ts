@@ -1,109 +1,31 @@
 /**
- * The `pixelshift` command. Each subcommand is a small module; this file only dispatches.
+ * The `pixelshift` command. Tracing (tracing.ts) starts first, when the environment asks for it, so that
+ * its instrumentations see HTTP, `pg` and the AWS SDK load; the commands are imported after it.
  */
-import { parseArgs } from 'node:util';
-import {
-  keysCreateCommand,
-  migrateCommand,
-  purgeCommand,
-  reconcileCommand,
-  setupCommand,
-} from './admin-commands.js';
-import { apiCommand } from './api-command.js';
-import { devCommand } from './dev.js';
-import { doctorCommand } from './doctor.js';
-import { graphRun, graphValidate } from './graph-commands.js';
-import { processIo } from './io.js';
-import { processPasswordInput, usersCommand } from './users-commands.js';
-import { reexecWithMallocArenaMax } from './wiring.js';
-import { workerCommand } from './worker-command.js';
+import { startTracing, type TracedProcess, type Tracing } from './tracing.js';
 
-const usage = `Usage: pixelshift <command>
-
-  dev                                        everything on embedded defaults (what npm start runs)
-  api                                        the HTTP API
-  worker                                     a Temporal worker (orchestration and imaging queues)
-  migrate                                    bring the database schema up to date
-  setup                                      create the namespace and search attributes on a Temporal cluster
-  doctor [--json]                            check configuration, database, Temporal and storage; exit 1 on a problem
-  keys create --account <id> [--json]        create an account (if new) and an API key pair
-  users create --account <id> --email <e> [--generate-password] [--json]
-                                             a dashboard user (password typed twice, piped, or generated)
-  users list [--account <id>] [--json]       the dashboard users
-  users delete --email <e>                   delete a dashboard user and end its sessions
-  users link --email <e>                     print a one-time dashboard sign-in link (valid 15 minutes)
-  purge [--older-than 30d]                   delete expired idempotency keys, hook message ids, webhook events
-  reconcile --batch <id> | --since <time>    rebuild read-model rows from Temporal (after a database restore)
-  graph validate <file.json>                 validate a Transform Graph, print every issue
-  graph run <file.json> --local-root <dir>   run a graph against a local folder (bucket = first folder)
-`;
-
-async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: {
-      'local-root': { type: 'string' },
-      account: { type: 'string' },
-      json: { type: 'boolean' },
-      'older-than': { type: 'string' },
-      batch: { type: 'string' },
-      since: { type: 'string' },
-      email: { type: 'string' },
-      'generate-password': { type: 'boolean' },
-    },
-    allowPositionals: true,
-  });
-  switch (command) {
-    case 'dev':
-      if (await reexecWithMallocArenaMax()) return;
-      return devCommand(processIo);
-    case 'worker':
-      if (await reexecWithMallocArenaMax()) return;
-      return workerCommand(processIo);
-    case 'api':
-      return apiCommand(processIo);
-    case 'migrate':
-      return migrateCommand(processIo);
-    case 'setup':
-      return setupCommand(processIo);
-    case 'doctor':
-      return doctorCommand(values.json ?? false, processIo);
-    case 'purge':
-      return purgeCommand(values['older-than'], processIo);
-    case 'reconcile':
-      return reconcileCommand({ batch: values.batch, since: values.since }, processIo);
-    case 'keys':
-      if (positionals[0] === 'create' && values.account)
-        return keysCreateCommand(values.account, values.json ?? false, processIo);
-      break;
-    case 'users':
-      return usersCommand(
-        positionals[0],
-        {
-          account: values.account,
-          email: values.email,
-          generatePassword: values['generate-password'],
-          json: values.json,
-        },
-        processIo,
-        processPasswordInput,
-      );
-    case 'graph': {
-      const [sub, file] = positionals;
-      if (sub === 'validate' && file) return graphValidate(file, processIo);
-      if (sub === 'run' && file && values['local-root'])
-        return graphRun(file, values['local-root'], processIo);
-      break;
-    }
-  }
-  process.stderr.write(usage);
-  process.exitCode = 2;
-}
-
+const argv = process.argv.slice(2);
+let tracing: Tracing | undefined;
 try {
-  await main(process.argv.slice(2));
+  const traced = tracedProcess(argv[0], process.env);
+  if (traced) tracing = await startTracing(process.env, traced);
+  const { main } = await import('./cli.js');
+  await main(argv, tracing);
 } catch (error) {
   process.stderr.write(`pixelshift: ${(error as Error).message}\n`);
   process.exitCode = 1;
+} finally {
+  await tracing?.shutdown().catch((error: unknown) => {
+    process.stderr.write(`pixelshift: exporting the last spans failed: ${(error as Error).message}\n`);
+  });
+}
+
+/**
+ * The long-running commands trace; `dev` and `worker` only in the process that does the work, not in the
+ * parent that re-executes itself with MALLOC_ARENA_MAX (wiring.ts).
+ */
+function tracedProcess(command: string | undefined, env: NodeJS.ProcessEnv): TracedProcess | undefined {
+  if (command === 'api') return 'api';
+  if ((command === 'worker' || command === 'dev') && env.MALLOC_ARENA_MAX) return command;
+  return undefined;
 }

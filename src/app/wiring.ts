@@ -3,7 +3,7 @@
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ClientInterceptors } from '@temporalio/client';
 import type { ActivityDeps, BatchGraphSource } from '../temporal/activities/index.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -75,7 +75,11 @@ export async function activityDeps(
   };
 }
 
-export async function connectClient(config: Pick<Config, 'temporal'>): Promise<{
+/** `interceptors`: OpenTelemetry's, when the process traces (tracing.ts), so starts carry the trace. */
+export async function connectClient(
+  config: Pick<Config, 'temporal'>,
+  interceptors?: ClientInterceptors,
+): Promise<{
   client: Client;
   orchestrator: TemporalJobEngine;
   deliveries: TemporalDeliveryStarter;
@@ -85,7 +89,11 @@ export async function connectClient(config: Pick<Config, 'temporal'>): Promise<{
     ...(config.temporal.tls ? { tls: true } : {}),
     ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
   });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    ...(interceptors ? { interceptors } : {}),
+  });
   return {
     client,
     orchestrator: new TemporalJobEngine(client, config),

@@ -18,10 +18,12 @@ import { configurationDescription, feederLines } from './banner.js';
 import { startEventFeeders, type EventFeeders } from './feeders.js';
 import type { CliIo } from './io.js';
 import { armedTestFault, testFaultVariable, withTestFault } from './test-faults.js';
+import { temporalTracing, traceLogFields, type Tracing } from './tracing.js';
 import { activityDeps, connectClient, openMigratedDatabase } from './wiring.js';
 
-export async function workerCommand(io: CliIo): Promise<void> {
+export async function workerCommand(io: CliIo, tracing?: Tracing): Promise<void> {
   const config = loadConfig();
+  const temporalTraces = await temporalTracing(tracing);
   const fault = armedTestFault(process.env);
   const needsFeeders = Object.values(config.storage.connections).some((connection) =>
     connection.kind === 's3'
@@ -46,8 +48,10 @@ export async function workerCommand(io: CliIo): Promise<void> {
     deps: withTestFault(await activityDeps(config, database, stores, registry), fault),
     bundle: await loadWorkflowBundle(),
     shutdownGraceTime: config.worker.drainMs,
+    ...(temporalTraces.worker ? { tracing: temporalTraces.worker } : {}),
   });
   io.log(`configuration: ${configurationDescription(config)}`);
+  if (tracing) io.log(`tracing: ${tracing.description}`);
   if (fault) io.log(`${testFaultVariable}=${fault}: this worker kills itself on its first imaged graph`);
   io.log(
     `worker polling ${config.temporal.taskQueues.orchestration}, ${config.temporal.taskQueues.imaging} ` +
@@ -68,9 +72,9 @@ export async function workerCommand(io: CliIo): Promise<void> {
     }
     const workersDone = running.run();
     if (needsFeeders) {
-      const { client, orchestrator } = await connectClient(config);
+      const { client, orchestrator } = await connectClient(config, temporalTraces.client);
       closeClient = () => client.connection.close();
-      const logger = pino({ level: config.logLevel });
+      const logger = pino({ level: config.logLevel, mixin: traceLogFields });
       feeders = startEventFeeders({
         connections: config.storage.connections,
         ingest: createEventIngest({ db: database.db, orchestrator, stores, storage: config.storage, logger }),

@@ -1,7 +1,7 @@
 /**
  * The Dockerfile against what the deployment files ask of it: Node 20, production dependencies only (so
  * everything a process loads must be a runtime dependency), and every command docker-compose.yml and
- * deploy/kubernetes/ run being a command of `pixelshift` (src/app/main.ts).
+ * deploy/kubernetes/ run being a command of `pixelshift` (src/app/cli.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,8 @@ import { parse, parseAllDocuments } from 'yaml';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
-const mainSource = readFileSync(path.join(root, 'src/app/main.ts'), 'utf8');
+// The commands are dispatched in cli.ts (main.ts starts tracing, then loads it).
+const mainSource = readFileSync(path.join(root, 'src/app/cli.ts'), 'utf8');
 const cliCommands = new Set([...mainSource.matchAll(/^\s*case '([a-z-]+)':/gm)].map((match) => match[1]!));
 
 /** Every first argument the deployment files hand to the image's `pixelshift` entrypoint. */

@@ -14,6 +14,7 @@
 import { isClassifiedError, type ErrorCode } from '../errors.js';
 import { limits, type OutputFormat, type TransformGraph } from '../graph/index.js';
 import type { ObjectStore } from '../storage/types.js';
+import { inSpan } from '../telemetry/spans.js';
 import { executePlan } from './execute.js';
 import { compilePlan } from './plan.js';
 import { isSourceFailure } from './classify.js';
@@ -76,13 +77,29 @@ export async function executeGraph(graph: TransformGraph, deps: ExecuteDeps): Pr
   const store = deps.stores.get(plan.source.connection);
   const expected = deps.expectedSourceRevision;
   try {
-    const source = await loadSource(plan.source, store, {
-      maxInputPixels,
-      maxSourceBytes: deps.maxSourceBytes ?? limits.maxSourceBytes,
-      ...(deps.heic === undefined ? {} : { heic: deps.heic }),
-      ...(deps.signal ? { signal: deps.signal } : {}),
-      ...(expected === undefined ? {} : { expectedRevision: expected }),
-    });
+    const source = await inSpan(
+      'imaging.download',
+      {
+        'pixelshift.storage.connection': plan.source.connection,
+        'pixelshift.storage.bucket': plan.source.bucket,
+        'pixelshift.storage.key': plan.source.key,
+      },
+      async (span) => {
+        const loaded = await loadSource(plan.source, store, {
+          maxInputPixels,
+          maxSourceBytes: deps.maxSourceBytes ?? limits.maxSourceBytes,
+          ...(deps.heic === undefined ? {} : { heic: deps.heic }),
+          ...(deps.signal ? { signal: deps.signal } : {}),
+          ...(expected === undefined ? {} : { expectedRevision: expected }),
+        });
+        span.setAttributes({
+          'pixelshift.image.bytes': loaded.info.size,
+          'pixelshift.image.width': loaded.storedWidth,
+          'pixelshift.image.height': loaded.storedHeight,
+        });
+        return loaded;
+      },
+    );
     deps.signal?.throwIfAborted();
     const provenance = provenanceOf(graph, source.info, plan.source.versionId);
     return await executePlan(plan, source, { ...deps, maxInputPixels, provenance });

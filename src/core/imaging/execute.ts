@@ -28,6 +28,7 @@ import {
 } from './plan.js';
 import { provenanceMetadata, type Provenance } from './provenance.js';
 import type { LoadedSource } from './source.js';
+import { inSpan } from '../telemetry/spans.js';
 import { canExtend, type Slot } from './stage-order.js';
 
 interface Run {
@@ -95,7 +96,23 @@ export async function executePlan(plan: Plan, source: LoadedSource, deps: RunDep
 
 // ------------------------------------------------------------------ walking the tree
 
-async function runStage(
+/** One stage of the tree in its own span (`imaging.stage`): its encodes, uploads and child stages are inside. */
+function runStage(
+  run: Run,
+  stage: PlanStage,
+  input: StageInput,
+  prefix: readonly PlanOp[],
+  path: PathState,
+): Promise<void> {
+  const attributes = {
+    'pixelshift.stage': stage.id,
+    'pixelshift.stage.operations': stage.ops.map((o) => o.op.type),
+    'pixelshift.stage.input': input.kind,
+  };
+  return inSpan('imaging.stage', attributes, () => runStageBody(run, stage, input, prefix, path));
+}
+
+async function runStageBody(
   run: Run,
   stage: PlanStage,
   input: StageInput,
@@ -313,42 +330,61 @@ async function encodeOutput(
   let encoded: Encoded;
   try {
     run.deps.signal?.throwIfAborted();
-    const animated =
-      wantsAnimation(format) && (input.kind === 'raw' ? input.pages > 1 : run.source.animatable);
-    const opaqueOnto = flattenColourFor(format, path.lastFlatten);
-    const pipeline = await buildPipeline(
-      input,
-      ops,
-      {
-        animated,
-        maxInputPixels: run.deps.maxInputPixels,
-        context: { opaqueOnto, overlays: run.overlays },
+    encoded = await inSpan(
+      'imaging.encode',
+      { 'pixelshift.output': output.id, 'pixelshift.output.format': format.format },
+      async (span) => {
+        const done = await encodeBranch(run, input, ops, output, path);
+        span.setAttributes({
+          'pixelshift.output.bytes': done.data.length,
+          'pixelshift.image.width': done.info.width,
+          'pixelshift.image.height': done.info.pageHeight ?? done.info.height,
+        });
+        return done;
       },
-      run.source.orientation,
     );
-    // JPEG has no alpha: flatten where sharp flattens (before resizing), unless the branch's own Flatten
-    // already sits in that slot; fill colours added later in the pipeline were pre-blended (opaqueOnto).
-    if (opaqueOnto && !ops.some((o) => o.slot === 'flatten')) {
-      pipeline.flatten({ background: { r: opaqueOnto.r, g: opaqueOnto.g, b: opaqueOnto.b } });
-    }
-    const animation = animated ? { loop: run.source.loop, delay: run.source.delay } : undefined;
-    const { maxBytes } = format;
-    const metadata = {
-      source: run.source.metadata,
-      readsSource: input.kind === 'source' && run.source.metadataInData,
-    };
-    if (maxBytes === undefined) {
-      encoded = await encode(pipeline, format, animation, metadata);
-    } else {
-      const formatRef = { unit: output.format.unit, type: 'ImageFormat' };
-      encoded = await encodeWithinBudget(pipeline, { ...format, maxBytes }, animation, metadata, formatRef);
-    }
   } catch (error) {
     fail(run, output, await classify(run, error, input, ops, output));
     return;
   }
   run.deps.signal?.throwIfAborted();
   await writeSink(run, output, encoded);
+}
+
+async function encodeBranch(
+  run: Run,
+  input: StageInput,
+  ops: readonly PlanOp[],
+  output: PlanOutput,
+  path: PathState,
+): Promise<Encoded> {
+  const format = output.format.spec;
+  const animated = wantsAnimation(format) && (input.kind === 'raw' ? input.pages > 1 : run.source.animatable);
+  const opaqueOnto = flattenColourFor(format, path.lastFlatten);
+  const pipeline = await buildPipeline(
+    input,
+    ops,
+    {
+      animated,
+      maxInputPixels: run.deps.maxInputPixels,
+      context: { opaqueOnto, overlays: run.overlays },
+    },
+    run.source.orientation,
+  );
+  // JPEG has no alpha: flatten where sharp flattens (before resizing), unless the branch's own Flatten
+  // already sits in that slot; fill colours added later in the pipeline were pre-blended (opaqueOnto).
+  if (opaqueOnto && !ops.some((o) => o.slot === 'flatten')) {
+    pipeline.flatten({ background: { r: opaqueOnto.r, g: opaqueOnto.g, b: opaqueOnto.b } });
+  }
+  const animation = animated ? { loop: run.source.loop, delay: run.source.delay } : undefined;
+  const { maxBytes } = format;
+  const metadata = {
+    source: run.source.metadata,
+    readsSource: input.kind === 'source' && run.source.metadataInData,
+  };
+  if (maxBytes === undefined) return encode(pipeline, format, animation, metadata);
+  const formatRef = { unit: output.format.unit, type: 'ImageFormat' };
+  return encodeWithinBudget(pipeline, { ...format, maxBytes }, animation, metadata, formatRef);
 }
 
 /** An encoded output; `quality` is the one a byte budget chose. */
@@ -362,12 +398,21 @@ async function writeSink(run: Run, output: PlanOutput, encoded: Encoded) {
   const { spec, connection, unit } = output.sink;
   const format = outputFormatOf(encoded.info.format, output.format.spec.format);
   try {
-    const put = await run.deps.stores.get(connection).put(spec.bucket, spec.key, encoded.data, {
-      contentType: spec.contentType ?? mimeTypes[format],
-      ...(spec.cacheControl === undefined ? {} : { cacheControl: spec.cacheControl }),
-      metadata: { ...spec.metadata, ...provenanceMetadata(run.deps.provenance), ...run.deps.sinkMetadata },
-      ...(run.deps.signal ? { signal: run.deps.signal } : {}),
-    });
+    const attributes = {
+      'pixelshift.output': output.id,
+      'pixelshift.storage.connection': connection,
+      'pixelshift.storage.bucket': spec.bucket,
+      'pixelshift.storage.key': spec.key,
+      'pixelshift.output.bytes': encoded.data.length,
+    };
+    const put = await inSpan('imaging.upload', attributes, () =>
+      run.deps.stores.get(connection).put(spec.bucket, spec.key, encoded.data, {
+        contentType: spec.contentType ?? mimeTypes[format],
+        ...(spec.cacheControl === undefined ? {} : { cacheControl: spec.cacheControl }),
+        metadata: { ...spec.metadata, ...provenanceMetadata(run.deps.provenance), ...run.deps.sinkMetadata },
+        ...(run.deps.signal ? { signal: run.deps.signal } : {}),
+      }),
+    );
     run.outcomes.set(output.id, {
       result: {
         bucket: spec.bucket,

@@ -15,6 +15,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { inSpan } from '../../core/telemetry/spans.js';
 import type { Logger } from 'pino';
 import { DEFAULT_WATCH_SETTLE_MS } from '../../core/storage/connections.js';
 import { isGeneratedObject } from '../../core/storage/generated-metadata.js';
@@ -164,7 +165,13 @@ export function createLocalWatcher(options: LocalWatcherOptions): LocalWatcher {
     for (let start = 0; start < pending.length; start += batchSize) {
       const batch = pending.slice(start, start + batchSize);
       try {
-        await ingest.ingest(batch.map((item) => item.event));
+        // Each ingest is a trace of its own: the runs it starts join it.
+        await inSpan(
+          'bucket-event local scan',
+          { 'pixelshift.storage.connection': connectionName, 'pixelshift.events': batch.length },
+          () => ingest.ingest(batch.map((item) => item.event)),
+          { root: true },
+        );
       } catch (error) {
         // Left not done: the next scan offers the same files (same sequencers) again.
         log?.warn(

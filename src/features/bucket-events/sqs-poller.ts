@@ -21,7 +21,9 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
+import { SpanKind } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { inSpan } from '../../core/telemetry/spans.js';
 import type { S3Connection } from '../../core/storage/connections.js';
 import { isPlainObject } from '../../core/plain-object.js';
 import type { EventBodyParser } from '../../core/triggers/bucket-notification.js';
@@ -106,8 +108,24 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   const stopping = new AbortController();
   const baseBackoffMs = options.errorBackoffMs ?? 1000;
 
-  /** Ingests one message; true when it may be deleted (done, or a poison message that never will be). */
-  async function handle(message: Message): Promise<boolean> {
+  /**
+   * Ingests one message; true when it may be deleted (done, or a poison message that never will be).
+   * Each message is a trace of its own: the runs it starts join it.
+   */
+  function handle(message: Message): Promise<boolean> {
+    const attributes = {
+      'messaging.system': 'aws_sqs',
+      'messaging.destination.name': queueUrl,
+      ...(message.MessageId ? { 'messaging.message.id': message.MessageId } : {}),
+      'pixelshift.storage.connection': connectionName,
+    };
+    return inSpan('bucket-event sqs message', attributes, () => handleMessage(message), {
+      root: true,
+      kind: SpanKind.CONSUMER,
+    });
+  }
+
+  async function handleMessage(message: Message): Promise<boolean> {
     const triage = triageSqsBody(message.Body, connectionName, parse);
     switch (triage.kind) {
       case 'poison':

@@ -7,7 +7,14 @@
  * activities get `shutdownGraceTime` to finish, and whatever is still running after that is
  * cancelled and retried elsewhere (the server notices through the heartbeat timeout).
  */
-import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { OpenTelemetryWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import {
+  NativeConnection,
+  Worker,
+  type ActivityInterceptorsFactory,
+  type InjectedSink,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Config } from '../../core/config.js';
 
@@ -18,7 +25,23 @@ export interface WorkerOptions {
   connection?: NativeConnection;
   /** How long in-flight activities may finish after polling stops: milliseconds or `'10 seconds'` (30 s when omitted). */
   shutdownGraceTime?: string | number;
+  /** OpenTelemetry, when the process traces (src/app/tracing.ts); no activity spans, and workflow spans dropped, without. */
+  tracing?: WorkerTracing;
 }
+
+/** What a tracing process gives its workers: OpenTelemetry's activity interceptors and the workflows' span sink. */
+export interface WorkerTracing {
+  activityInterceptors: ActivityInterceptorsFactory[];
+  workflowSpanExporter: InjectedSink<OpenTelemetryWorkflowExporter>;
+}
+
+/**
+ * Traced workflows (started in a trace by a tracing client) hand their spans to this sink. A worker that
+ * does not trace still registers it, dropping them, so such executions run here without a warning.
+ */
+const droppedWorkflowSpans: InjectedSink<OpenTelemetryWorkflowExporter> = {
+  export: { fn: () => undefined, callDuringReplay: false },
+};
 
 export interface RunningWorkers {
   workers: Worker[];
@@ -41,6 +64,10 @@ export async function createWorkers(options: WorkerOptions): Promise<RunningWork
   const connection = options.connection ?? (await connectToTemporal(config));
   const activities = createActivities(options.deps);
   const shutdownGraceTime = options.shutdownGraceTime ?? '30 seconds';
+  const traced = {
+    interceptors: { activity: options.tracing?.activityInterceptors ?? [] },
+    sinks: { exporter: options.tracing?.workflowSpanExporter ?? droppedWorkflowSpans },
+  };
 
   const orchestration = await Worker.create({
     connection,
@@ -56,6 +83,7 @@ export async function createWorkers(options: WorkerOptions): Promise<RunningWork
       publishWebhookEvent: activities.publishWebhookEvent,
     },
     shutdownGraceTime,
+    ...traced,
   });
   const imaging = await Worker.create({
     connection,
@@ -64,6 +92,7 @@ export async function createWorkers(options: WorkerOptions): Promise<RunningWork
     activities: { runGraph: activities.runGraph },
     maxConcurrentActivityTaskExecutions: config.imaging.slots,
     shutdownGraceTime,
+    ...traced,
   });
   // Deliveries: their workflows and the HTTP attempts, apart so slow receivers never hold up graphs.
   const webhooks = await Worker.create({
@@ -77,6 +106,7 @@ export async function createWorkers(options: WorkerOptions): Promise<RunningWork
       webhookRetrySchedule: activities.webhookRetrySchedule,
     },
     shutdownGraceTime,
+    ...traced,
   });
   const workers = [orchestration, imaging, webhooks];
   let running: Promise<void> | undefined;

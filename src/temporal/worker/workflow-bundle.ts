@@ -10,11 +10,17 @@ import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const workflowsPath = path.resolve(here, '../workflows/index.ts');
+/** OpenTelemetry's workflow interceptors, active only in executions started inside a trace. */
+export const workflowInterceptorsPath = path.resolve(here, '../workflows/tracing-interceptors.ts');
 export const prebuiltBundlePath = path.resolve(here, '../../../dist/workflow-bundle.js');
 
 export async function buildWorkflowBundle(): Promise<WorkflowBundle> {
-  const entry = existsSync(workflowsPath) ? workflowsPath : workflowsPath.replace(/\.ts$/, '.js');
-  return bundleWorkflowCode({ workflowsPath: entry, logger: quietBundlerLogger });
+  const source = (file: string) => (existsSync(file) ? file : file.replace(/\.ts$/, '.js'));
+  return bundleWorkflowCode({
+    workflowsPath: source(workflowsPath),
+    workflowInterceptorModules: [source(workflowInterceptorsPath)],
+    logger: quietBundlerLogger,
+  });
 }
 
 export async function writeWorkflowBundle(file: string): Promise<void> {
