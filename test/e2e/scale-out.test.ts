@@ -31,6 +31,8 @@ type Answer = Awaited<ReturnType<typeof callApi>>;
 
 /** The smallest JPEG of the fixtures (290×442, 23 KB): the test is about processes, not imaging. */
 const photo = 'jpeg-icc-adobe-rgb.jpg';
+/** 9 megapixels: imaging it into a 2400-pixel WebP keeps a worker busy long enough to be killed at it. */
+const largePhoto = 'jpeg-large-4608x1976-phone.jpg';
 const windowMs = 4000;
 const eventsToken = 'scale-out-events-token-0123456789abcdef01234';
 const unavailable = process.env.PIXELSHIFT_TEST_DATABASE_URL
@@ -41,6 +43,7 @@ describe('scale-out: two APIs and two workers, one database, one Temporal', { sk
   let database: Awaited<ReturnType<typeof freshPostgresDatabase>>;
   let stack: Stack;
   let sourceKey: string;
+  let largeKey: string;
   const apiUrls: string[] = [];
   const apis: (ChildProcess | undefined)[] = [];
   const workers: (ChildProcess | undefined)[] = [];
@@ -98,18 +101,19 @@ describe('scale-out: two APIs and two workers, one database, one Temporal', { sk
     }
   }
 
-  const graph = (out: string) => ({
+  /** A small image made smaller; `large` instead takes seconds, so a kill can catch it in the middle. */
+  const graph = (out: string, large = false) => ({
     transformUnits: [
-      { type: 'StorageSource', bucket: stack.buckets.input, key: sourceKey },
-      { type: 'Resize', width: 64 },
+      { type: 'StorageSource', bucket: stack.buckets.input, key: large ? largeKey : sourceKey },
+      { type: 'Resize', width: large ? 2400 : 64 },
       { type: 'ImageFormat', format: 'webp' },
       { type: 'StorageSink', bucket: stack.buckets.output, key: out },
     ],
   });
 
   /** A batch of `count` graphs writing under `prefix/`; the prefix is its Idempotency-Key, so retries are safe. */
-  async function submit(prefix: string, count: number, prefer = 0): Promise<string> {
-    const graphs = Array.from({ length: count }, (_, i) => graph(`${prefix}/${i}.webp`));
+  async function submit(prefix: string, count: number, prefer = 0, large = false): Promise<string> {
+    const graphs = Array.from({ length: count }, (_, i) => graph(`${prefix}/${i}.webp`, large));
     const answer = await call(
       '/v1/batches',
       { method: 'POST', body: JSON.stringify({ graphs }), headers: { 'idempotency-key': prefix } },
@@ -178,6 +182,26 @@ describe('scale-out: two APIs and two workers, one database, one Temporal', { sk
     };
   }
 
+  /** A graph of the batch whose imaging activity the worker with this pid is running now, if any. */
+  async function imagingOn(batchId: string, pid: number): Promise<string | undefined> {
+    const status = await readBatch((pathname) => call(pathname), batchId);
+    for (const g of status.graphs) {
+      if (['succeeded', 'queued'].includes(g.state)) continue;
+      const description = await stack.temporal.client.workflow
+        .getHandle(g.workflowId)
+        .describe()
+        .catch(() => undefined);
+      const running = (description?.raw.pendingActivities ?? []).some(
+        (activity) =>
+          activity.activityType?.name === 'runGraph' &&
+          Number(activity.state) === 2 &&
+          activity.lastWorkerIdentity?.startsWith(`${pid}@`),
+      );
+      if (running) return g.workflowId;
+    }
+    return undefined;
+  }
+
   /** The workers that ran any task of the workflow (workflow tasks and activities). */
   async function workersIn(workflowId: string): Promise<Set<string>> {
     const names = new Set<string>();
@@ -231,6 +255,7 @@ describe('scale-out: two APIs and two workers, one database, one Temporal', { sk
     for (let place = 0; place < 2; place++) apiUrls.push(`http://127.0.0.1:${await freePort()}`);
     await Promise.all([startApi(0), startApi(1), startWorker(0), startWorker(1)]);
     sourceKey = await stack.uploadFixture(photo, `in/${photo}`);
+    largeKey = await stack.uploadFixture(largePhoto, `in/${largePhoto}`);
   });
   after(async () => {
     console.log(JSON.stringify({ scaleOut: figures }));
@@ -379,19 +404,28 @@ describe('scale-out: two APIs and two workers, one database, one Temporal', { sk
   });
 
   test('when one worker and one API are killed with SIGKILL mid-batch, then clients carry on through the other API and every graph completes once', async () => {
-    // Two graphs start per window, so the kill lands after the first ones and before the last ones.
+    // Two graphs start per window, so the kill lands before the last ones start.
     await setLimit(2, 1);
-    const first = await submit('kill-a', 8, 0);
-    await waitFor('the first graphs imaged', async () => (await succeeded(first, 1)) >= 2);
-    const succeededAtKill = await succeeded(first, 1);
-    assert.ok(succeededAtKill < 8, 'the kill lands mid-batch');
+    const first = await submit('kill-a', 8, 0, true);
     const killedWorker = workerNames.get(workers[0]!.pid!)!;
+    // The kill lands while worker1 is imaging one of the graphs.
+    let caught: string | undefined;
+    await waitFor(
+      'an imaging activity running on worker1',
+      async () => {
+        caught = await imagingOn(first, workers[0]!.pid!);
+        return caught !== undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 50 },
+    );
     // A second batch is on its way to api1 as api1 dies; the client sends it again to api2, same key.
     const failoversBefore = failovers;
     const second = submit('kill-b', 2, 0);
     const killed = [apis[0]!, workers[0]!];
     for (const child of killed) child.kill('SIGKILL');
     await Promise.all(killed.map(exitOf));
+    const succeededAtKill = await succeeded(first, 1);
+    assert.ok(succeededAtKill < 8, 'the kill lands mid-batch');
     const secondId = await second;
     const secondFailedOver = failovers > failoversBefore;
 
@@ -408,9 +442,13 @@ describe('scale-out: two APIs and two workers, one database, one Temporal', { sk
       if ((await workersIn(workflowId)).has(killedWorker)) handedOver += 1;
     }
     assert.ok(handedOver >= 1, 'the killed worker had run tasks of the batch');
+    // The graph worker1 was imaging ran again, on a later attempt, after the heartbeat timeout.
+    const rerun = await imagedBy(caught!);
+    assert.ok(rerun.attempt >= 2, `the graph in flight at the kill ran again: ${JSON.stringify(rerun)}`);
     figures.kill = {
       graphs: 10,
       succeededAtKill,
+      inFlightAtKill: { attempt: rerun.attempt, finishedBy: rerun.worker },
       workflowsTouchedByKilledWorker: handedOver,
       imagingRetried: retried,
       perWorker,
@@ -425,7 +463,8 @@ describe('scale-out: two APIs and two workers, one database, one Temporal', { sk
   test('when all four processes are restarted one at a time with a batch in flight, then every graph completes once', async () => {
     // One graph per window: the batch outlasts the restarts, until the limit is raised at the end.
     await setLimit(1, 0);
-    const graphs = 12;
+    // 30 slots span two minutes: longer than four restarts take on a loaded machine.
+    const graphs = 30;
     const batchId = await submit('rolling', graphs, 1);
     await waitFor('the first graph imaged', async () => (await succeeded(batchId)) >= 1);
     // A client reading the batch all along, through whichever API answers.
@@ -457,20 +496,23 @@ describe('scale-out: two APIs and two workers, one database, one Temporal', { sk
     assert.equal(readError, undefined, 'every read was answered by one API or the other');
     for (const step of steps) assert.equal(step.exitCode, 0, `${step.process} exited 0 on SIGTERM`);
     const afterRestarts = steps.at(-1)!.succeededAfter;
-    assert.ok(afterRestarts < graphs, 'graphs were still waiting for their slots after the last restart');
+    assert.ok(
+      afterRestarts < graphs,
+      `graphs still waited for their slots after the restarts: ${JSON.stringify(steps)}`,
+    );
 
     await setLimit(1000);
     const status = await settled(batchId);
     const { perWorker, retried } = await assertEveryGraphOnce(status, 'rolling', graphs);
     // The account's usage counts each graph of the file once, started and finished: 8 + 8 + the bucket
-    // event's run + 10 + 12.
+    // event's run + 10 + 30.
     type Totals = { graphs: { succeeded: number }; transforms: number };
     let totals: Totals | undefined;
     await waitFor('usage recorded', async () => {
       totals = ((await call('/v1/account/usage')).body as { totals: Totals }).totals;
-      return totals.graphs.succeeded >= 39;
+      return totals.graphs.succeeded >= 57;
     });
-    assert.deepEqual([totals!.graphs.succeeded, totals!.transforms], [39, 39], JSON.stringify(totals));
+    assert.deepEqual([totals!.graphs.succeeded, totals!.transforms], [57, 57], JSON.stringify(totals));
     figures.rollingRestart = {
       graphs,
       steps,
