@@ -55,6 +55,18 @@ function serverUser(): { uid: number; gid: number } | undefined {
   }
 }
 
+const missingBinariesHint = `no PostgreSQL binaries under ${debianRoot}/*/bin: apt-get install -y --no-install-recommends postgresql`;
+
+/**
+ * Why no PostgreSQL server can be started here (no binaries, and not root with apt-get to install them),
+ * or undefined when one can: tests that cannot run without one skip with this reason.
+ */
+export function postgresUnavailable(): string | undefined {
+  if (findPostgresBin()) return undefined;
+  if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) return undefined;
+  return missingBinariesHint;
+}
+
 /**
  * The tests that run processes side by side (a worker killed and replaced) need a real server, so on a
  * machine without one the project installs Debian's package itself, as root, once; elsewhere it says how.
@@ -62,8 +74,9 @@ function serverUser(): { uid: number; gid: number } | undefined {
 export function ensurePostgresBin(): string {
   const found = findPostgresBin();
   if (found) return found;
-  const hint = `no PostgreSQL binaries under ${debianRoot}/*/bin: apt-get install -y --no-install-recommends postgresql`;
-  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) throw new Error(hint);
+  const unavailable = postgresUnavailable();
+  if (unavailable) throw new Error(unavailable);
+  const hint = missingBinariesHint;
   const apt: ExecFileSyncOptions = {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },

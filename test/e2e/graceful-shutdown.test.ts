@@ -4,22 +4,18 @@
  * in the middle of and ends its event streams; both then exit 0.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { exitOf, startApiProcess, type ApiProcess } from '../support/api-process.js';
 import { threeOutputGraph } from '../support/graphs.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { startWorkerProcess } from '../support/worker-process.js';
 
 const photo = 'jpeg-large-4608x1976-phone.jpg';
-
-function exitCodeOf(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
 
 async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -84,7 +80,7 @@ describe('graceful shutdown', () => {
       );
     });
     worker.kill('SIGTERM');
-    assert.equal(await exitCodeOf(worker), 0);
+    assert.equal(await exitOf(worker), 0);
 
     // The activity completed on its first attempt: it was finished by the stopping worker, not handed back.
     const history = await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory();
@@ -102,19 +98,15 @@ describe('graceful shutdown', () => {
   test('when the API gets SIGTERM with a request in flight and a stream open, then it refuses new connections, answers the request, ends the stream and exits 0', async () => {
     const database = await freshPostgresDatabase();
     const stack = await startStack({ databaseUrl: database.url, inProcessWorkers: false });
-    const api = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts', 'api'], {
-      env: stack.workerEnv,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const apis: ApiProcess[] = [];
     after(async () => {
-      api.kill('SIGKILL');
+      for (const started of apis) started.child.kill('SIGKILL');
       await stack.close();
       await database.drop();
     });
-    let stderr = '';
-    api.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    await waitUntil(() => Promise.resolve(/API listening on http:\/\/[^:]+:\d+/.test(stderr)));
-    const base = new URL(/API listening on (http:\/\/[^ ]+)/.exec(stderr)![1]!);
+    const api = await startApiProcess(stack.workerEnv);
+    apis.push(api);
+    const base = new URL(api.url);
     const token = await stack.token();
     const callProcess: Stack['api'] = async (pathname, init = {}) => {
       const response = await fetch(new URL(pathname, base), {
@@ -167,8 +159,8 @@ describe('graceful shutdown', () => {
     await new Promise<void>((resolve) => slow.once('continue', resolve));
     slow.write(body.slice(0, 10));
 
-    api.kill('SIGTERM');
-    await waitUntil(() => Promise.resolve(stderr.includes('stopping:')));
+    api.child.kill('SIGTERM');
+    await waitUntil(() => Promise.resolve(api.stderr().includes('stopping:')));
     await streamEnded;
     const refused = await new Promise<string>((resolve) => {
       const socket = net.connect(Number(base.port), base.hostname);
@@ -183,6 +175,6 @@ describe('graceful shutdown', () => {
     slow.end(body.slice(10));
     const response = await answered;
     assert.equal(response.status, 201, response.text);
-    assert.equal(await exitCodeOf(api), 0);
+    assert.equal(await exitOf(api.child), 0);
   });
 });

@@ -96,6 +96,8 @@ export function s3RecordsBody(
   keys: string[],
   /** One sequencer for all, or one per record (distinct uploads). */
   sequencer: string | ((index: number) => string) = '0055AED6DCD90281E5',
+  /** Size and ETag every record names: an uploaded object's real ones, where the ingest compares them. */
+  object: { size: number; eTag: string } = { size: 1024, eTag: 'abc123' },
 ): unknown {
   return {
     Records: keys.map((key, index) => ({
@@ -109,8 +111,8 @@ export function s3RecordsBody(
         bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
         object: {
           key: encodeURIComponent(key).replace(/%2F/g, '/'),
-          size: 1024,
-          eTag: 'abc123',
+          size: object.size,
+          eTag: object.eTag,
           sequencer: typeof sequencer === 'string' ? sequencer : sequencer(index),
         },
       },

@@ -212,7 +212,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return stack;
 }
 
-async function exchangeToken(baseUrl: string, keyId: string, secret: string): Promise<string> {
+export async function exchangeToken(baseUrl: string, keyId: string, secret: string): Promise<string> {
   const response = await fetch(`${baseUrl}/oauth/token`, {
     method: 'POST',
     headers: {
