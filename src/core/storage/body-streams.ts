@@ -56,7 +56,9 @@ export async function collectBody(body: Readable, size?: number): Promise<Buffer
     }
   }
   if (chunks.length > 0) return Buffer.concat(chunks);
-  return whole ? whole.subarray(0, filled) : Buffer.alloc(0);
+  if (!whole) return Buffer.alloc(0);
+  // Shorter than announced (rare: the object shrank): a copy, so the unused rest is not kept alive.
+  return filled === whole.length ? whole : Buffer.from(whole.subarray(0, filled));
 }
 
 /**
