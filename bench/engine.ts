@@ -12,8 +12,15 @@
  * Last, HEIC decoding (libheif/libde265 in WebAssembly, on a worker thread) against sharp's JPEG decoder:
  * milliseconds per megapixel for the 12 MP Apple-style grid photo and the 9.1 MP phone JPEG, each decoded
  * to full-size pixels, and the peak resident memory of the process while HEIC decodes run.
+ *
+ * And the memory of big sources: a worker's peak resident memory while it runs the three-output graph on
+ * a 108 MB uncompressed TIFF and on one of 763 MiB (the 800 MiB source limit at the 100 MP pixel limit),
+ * each made at bench time in a temp folder (BENCH_BIG_SOURCES=0 skips them).
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +31,7 @@ import { decodeHeic } from '../src/core/imaging/heic/heic-decoder.js';
 import { LocalObjectStore } from '../src/core/storage/local-store.js';
 import { fixturePath } from '../test/support/fixtures.js';
 import { photoFixtures } from '../test/support/graphs.js';
+import { threeOutputs as threeOutputGraph } from './engine-graphs.js';
 import { MemoryStore } from '../test/support/memory-store.js';
 import {
   describeMachine,
@@ -38,42 +46,12 @@ import {
 /** The photo fixtures: baseline, large phone, EXIF orientation 1, progressive, and a PNG with alpha. */
 const photos = photoFixtures;
 
+const execFileAsync = promisify(execFile);
+
 const inputBucket = 'bench-in';
 const outputBucket = 'bench-out';
 
-function threeOutputs(key: string): TransformGraph {
-  const sink = (suffix: string) => ({
-    type: 'StorageSink' as const,
-    bucket: outputBucket,
-    key: `engine/${key}-${suffix}`,
-  });
-  return {
-    transformUnits: [{ type: 'StorageSource', bucket: inputBucket, key }],
-    outputs: [
-      {
-        transformUnits: [
-          { type: 'Resize', width: 1600, fit: 'inside' },
-          { type: 'ImageFormat', format: 'webp' },
-          sink('1600.webp'),
-        ],
-      },
-      {
-        transformUnits: [
-          { type: 'Resize', width: 800, fit: 'inside' },
-          { type: 'ImageFormat', format: 'webp' },
-          sink('800.webp'),
-        ],
-      },
-      {
-        transformUnits: [
-          { type: 'Resize', width: 320, height: 320, fit: 'cover' },
-          { type: 'ImageFormat', format: 'jpeg' },
-          sink('320.jpg'),
-        ],
-      },
-    ],
-  };
-}
+const threeOutputs = (key: string) => threeOutputGraph(inputBucket, key, outputBucket);
 
 function twoStages(key: string): TransformGraph {
   return {
@@ -209,7 +187,8 @@ export async function run(): Promise<void> {
       },
     };
     const heic = await heicDecodeCost(Number(process.env.BENCH_HEIC_ROUNDS ?? 3));
-    const file = await writeResult('engine', { ...result, heic });
+    const bigSources = process.env.BENCH_BIG_SOURCES === '0' ? [] : await bigSourceMemory();
+    const file = await writeResult('engine', { ...result, heic, bigSources });
     printTable([
       ['work', 'raw sharp img/s', 'engine img/s', 'engine ÷ raw', 'engine (memory store) ÷ raw'],
       [
@@ -238,6 +217,25 @@ export async function run(): Promise<void> {
     console.log(
       `HEIC ÷ JPEG per megapixel ${heic.heicToJpegPerMegapixel}; peak RSS while decoding HEIC ${heic.peakRssMb} MB ` +
         `(${heic.baselineRssMb} MB before), decoder WebAssembly memory ${heic.decoderHeapMb} MB`,
+    );
+    if (bigSources.length > 0) {
+      printTable([
+        ['big source (uncompressed TIFF)', 'MB', 'megapixels', 'worker RSS before MB', 'peak RSS MB', 'ms'],
+        ...bigSources.map((row) => [
+          row.name,
+          row.sourceMb,
+          row.megapixels,
+          row.baselineRssMb,
+          row.peakRssMb,
+          row.ms,
+        ]),
+      ]);
+    }
+    console.log(
+      `load average 1/5/15 min at the end: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
     );
     console.log(`written to ${path.relative(process.cwd(), file)}`);
   } finally {
@@ -296,4 +294,59 @@ async function heicDecodeCost(rounds: number) {
     peakRssMb,
     decoderHeapMb: Math.round(decoderHeapBytes / 1024 / 1024),
   };
+}
+
+/**
+ * Peak resident memory of a worker processing big sources: uncompressed TIFFs stretched from a fixture
+ * photo, written at bench time to a temp folder on disk (never committed) and deleted afterwards. Each
+ * source is made and processed in a child process of its own (bench/big-source-child.ts), which runs the
+ * three-output graph through a local-directory store as the imaging activity does and reports the
+ * kernel's high-water mark of its resident memory.
+ */
+async function bigSourceMemory() {
+  const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'big-source-child.ts');
+  const node = (args: string[]) =>
+    execFileAsync(process.execPath, ['--import', 'tsx', child, ...args], { maxBuffer: 1 << 20 });
+  const root = await mkdtemp(path.join(os.tmpdir(), 'pixelshift-big-source-'));
+  const sources = [
+    // 108 MB: 8-bit RGB, 36 MP.
+    { name: '6000×6000 RGB 8-bit', key: 'rgb-6000.tif', width: 6000, height: 6000, kind: 'rgb' },
+    // 800 000 000 bytes of pixels (763 MiB, under the 800 MiB source limit) at exactly the 100 MP pixel limit.
+    { name: '10000×10000 RGBA 16-bit', key: 'rgba16-10000.tif', width: 10000, height: 10000, kind: 'rgb16a' },
+  ];
+  try {
+    await mkdir(path.join(root, 'big'), { recursive: true });
+    const rows = [];
+    for (const source of sources) {
+      const file = path.join(root, 'big', source.key);
+      await node([
+        'make',
+        fixturePath('jpeg-baseline-photo-2725x2225.jpg'),
+        file,
+        String(source.width),
+        String(source.height),
+        source.kind,
+      ]);
+      const { stdout } = await node(['run', root, 'big', source.key]);
+      const measured = JSON.parse(stdout.trim().split('\n').pop()!) as {
+        baselineRssMb: number;
+        peakRssMb: number;
+        ms: number;
+        sourceBytes: number;
+        sourcePixels: number;
+      };
+      rows.push({
+        name: source.name,
+        sourceMb: Math.round((await stat(file)).size / 1024 / 1024),
+        megapixels: round3(measured.sourcePixels / 1e6),
+        baselineRssMb: measured.baselineRssMb,
+        peakRssMb: measured.peakRssMb,
+        ms: measured.ms,
+      });
+      await rm(file);
+    }
+    return rows;
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 }

@@ -6,11 +6,18 @@
  *   dev server, the API and a worker on this machine (the `npm start` topology: PGlite, one process);
  * - the median time to accept a 1000-graph batch (POST /v1/batches → 201);
  * - per-graph orchestration overhead: graph workflow time minus its imaging activity's time;
- * - the history size of a 1000-graph batch run to completion (small images).
+ * - a 1000-graph batch run to completion on a 1×1 image (BENCH_BATCH sets another size): its end-to-end
+ *   time, the CPU time (user + sys) the Temporal dev server (/proc/<pid>/stat) and this process (worker
+ *   and API, process.cpuUsage()) spent on it per graph, and the history events and workflow tasks per
+ *   graph (the batch's history and every graph's together);
+ * - an isolated ratio: the Temporal server pinned to core 0 and this process (worker and API) to core 1
+ *   with taskset, raw sharp in its own round pinned to core 1 too, so the worker's own overhead is
+ *   measured apart from the server's (skipped with fewer than two cores or without taskset).
  * Rounds alternate raw and pipeline so both see the same machine load.
  */
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +37,7 @@ import { createWorkers } from '../src/temporal/worker/worker.js';
 import type { BatchStatus } from '../src/core/jobs/job-status.js';
 import { fixturePath } from '../test/support/fixtures.js';
 import { photoFixtures, threeOutputGraph } from '../test/support/graphs.js';
+import { readBatch } from '../test/support/stack.js';
 import {
   describeMachine,
   percentile,
@@ -45,6 +53,8 @@ const photos = photoFixtures;
 const copiesPerRound = Number(process.env.BENCH_COPIES ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const slots = 2;
+const batchSize = Number(process.env.BENCH_BATCH ?? 1000);
+const isolatedRounds = Number(process.env.BENCH_ISOLATED_ROUNDS ?? 2);
 
 const threeOutputs = (key: string, outPrefix: string) => threeOutputGraph('photos', key, 'out', outPrefix);
 
@@ -99,8 +109,8 @@ export async function run(): Promise<void> {
       const { batchId } = submitted.body as { batchId: string };
       for (;;) {
         const { body } = await api(`/v1/batches/${batchId}`);
-        const status = body as BatchStatus;
-        if (status.state !== 'running') return status;
+        // The status no longer lists graphs (they are paged): read them all once the batch has ended.
+        if ((body as BatchStatus).state !== 'running') return readBatch(api, batchId);
         // A patient client: frequent polling would itself take CPU from the imaging on 2 cores.
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -226,15 +236,45 @@ export async function run(): Promise<void> {
       await api(`/v1/batches/${(submitted.body as { batchId: string }).batchId}/cancel`, {});
     }
 
-    // History size of a whole 1000-graph batch, run to completion on a 1×1 image.
+    // A whole batch of 1×1 images run to completion: what orchestration costs when imaging costs nothing.
+    const bigServerBefore = serverCpuSeconds();
+    const bigOwnBefore = process.cpuUsage();
     const historyStarted = performance.now();
     const big = await runBatch(
-      Array.from({ length: 1000 }, (_, i) => threeOutputs('tiny.png', `history/${i}`)),
+      Array.from({ length: batchSize }, (_, i) => threeOutputs('tiny.png', `history/${i}`)),
     );
     const bigMs = performance.now() - historyStarted;
+    const bigOwn = process.cpuUsage(bigOwnBefore);
+    const bigServerCpuMs = (serverCpuSeconds() - bigServerBefore) * 1000;
+    const bigOwnCpuMs = (bigOwn.user + bigOwn.system) / 1000;
+    if (big.state !== 'succeeded') throw new Error(`1×1 batch ended ${big.state}`);
+    if (big.graphs.length !== batchSize) throw new Error(`batch status lists ${big.graphs.length} graphs`);
     const batchHistory = await client.workflow.getHandle(big.workflowId).fetchHistory();
     const batchHistoryEvents = batchHistory.events?.length ?? 0;
     const batchHistoryBytes = JSON.stringify(batchHistory).length;
+    const workflowTasks = (events: typeof batchHistory.events) =>
+      (events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes != null).length;
+    let graphHistoryEvents = 0;
+    let graphWorkflowTasks = 0;
+    const graphIds = big.graphs.map((graph) => graph.workflowId);
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let id = graphIds.pop(); id !== undefined; id = graphIds.pop()) {
+          const { events } = await client.workflow.getHandle(id).fetchHistory();
+          graphHistoryEvents += events?.length ?? 0;
+          graphWorkflowTasks += workflowTasks(events);
+        }
+      }),
+    );
+
+    // The same raw-vs-pipeline comparison with the server on core 0 and this process on core 1.
+    const isolated = await isolatedComparison(temporal.process.pid, process.pid, async (round) => {
+      const started = performance.now();
+      if (round.which === 'raw') await rawRound(100 + round.index);
+      else await pipelineRound(100 + round.index);
+      return performance.now() - started;
+    });
+    const isolatedRatio = isolated ? round3(perSec(isolated.pipelineMs) / perSec(isolated.rawMs)) : null;
 
     const result = {
       rawImagesPerSec: round1(rawImagesPerSec),
@@ -255,12 +295,30 @@ export async function run(): Promise<void> {
       ownProcessCpuShare: round3(
         ownCpuMs / (pipelineMs.reduce((a, b) => a + b, 0) * os.availableParallelism()),
       ),
+      isolatedRatio,
+      batch1000EndToEndMs: Math.round(bigMs),
+      orchestrationCpuMsPerGraph: round1((bigServerCpuMs + bigOwnCpuMs) / batchSize),
+      historyEventsPerGraph: round3((batchHistoryEvents + graphHistoryEvents) / batchSize),
+      workflowTasksPerGraph: round3((workflowTasks(batchHistory.events) + graphWorkflowTasks) / batchSize),
       batch1000: {
+        graphs: batchSize,
         state: big.state,
         seconds: round1(bigMs / 1000),
-        historyEvents: batchHistoryEvents,
+        temporalServerCpuMsPerGraph: round1(bigServerCpuMs / batchSize),
+        workerAndApiCpuMsPerGraph: round1(bigOwnCpuMs / batchSize),
+        batchHistoryEvents,
+        graphHistoryEvents,
         historyJsonBytes: batchHistoryBytes,
       },
+      isolated: isolated
+        ? {
+            rawImagesPerSec: round1(perSec(isolated.rawMs)),
+            pipelineImagesPerSec: round1(perSec(isolated.pipelineMs)),
+            rounds: isolatedRounds,
+            pinning: 'Temporal server on the first allowed CPU; worker, API and raw sharp on the second',
+          }
+        : null,
+      loadAverage: os.loadavg().map(round1),
       peakRssMb: rss.stop(),
       setup: { photos, graphsPerRound: items.length, rounds, imagingSlots: slots, storage: base },
       machine: describeMachine(),
@@ -270,14 +328,22 @@ export async function run(): Promise<void> {
       ['raw sharp images/s', result.rawImagesPerSec],
       ['full path images/s', result.pipelineImagesPerSec],
       ['ratio (target ≥ 0.85)', result.ratio],
-      ['accept 1000 graphs, median ms (target < 1000)', result.accept1000Ms],
+      ['accept 1000 graphs, median ms (target < 300)', result.accept1000Ms],
       ['orchestration overhead p50 / p95 ms', `${result.overheadP50Ms} / ${result.overheadP95Ms}`],
       ['imaging slot utilisation, activity p50 ms', `${result.imagingUtilisation}, ${result.activityP50Ms}`],
       [
         'CPU share: Temporal server, this process',
         `${result.temporalServerCpuShare}, ${result.ownProcessCpuShare}`,
       ],
-      ['1000-graph batch: events, seconds', `${batchHistoryEvents}, ${result.batch1000.seconds}`],
+      ['isolated ratio, server pinned apart (target ≥ 0.95)', result.isolatedRatio ?? 'skipped'],
+      [`${batchSize}-graph 1×1 batch end to end ms (target ≤ 15000)`, result.batch1000EndToEndMs],
+      [
+        'orchestration CPU ms per graph (server + worker/API)',
+        `${result.orchestrationCpuMsPerGraph} (${result.batch1000.temporalServerCpuMsPerGraph} + ${result.batch1000.workerAndApiCpuMsPerGraph})`,
+      ],
+      ['history events per graph (batch + graph)', result.historyEventsPerGraph],
+      ['workflow tasks per graph', result.workflowTasksPerGraph],
+      ['load average 1/5/15 min at the end', result.loadAverage.join(' ')],
       ['peak RSS MB', result.peakRssMb],
     ]);
     console.log(`wrote ${await writeResult('pipeline', result)}`);
@@ -293,4 +359,47 @@ export async function run(): Promise<void> {
     await temporal.stop();
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs `rounds` pairs of raw and pipeline rounds (alternating their order) with the Temporal server pinned
+ * to CPU 0 and this process to CPU 1, then unpins both. Undefined when the machine cannot pin two cores.
+ */
+async function isolatedComparison(
+  serverPid: number | undefined,
+  ownPid: number,
+  runRound: (round: { which: 'raw' | 'pipeline'; index: number }) => Promise<number>,
+): Promise<{ rawMs: number[]; pipelineMs: number[] } | undefined> {
+  if (serverPid === undefined || isolatedRounds < 1) return undefined;
+  const pin = (pid: number, cpus: string) =>
+    execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', cpus, String(pid)], { stdio: 'ignore' });
+  let every: string;
+  try {
+    // "pid 12's current affinity list: 0,1": the CPUs to give back afterwards.
+    every = execFileSync('taskset', ['--pid', '--cpu-list', String(ownPid)], { encoding: 'utf8' })
+      .split(':')[1]!
+      .trim();
+    const cpus = every.split(',').flatMap((part) => {
+      const [from, to = from] = part.split('-').map(Number);
+      return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
+    });
+    if (cpus.length < 2) return undefined;
+    pin(serverPid, String(cpus[0]));
+    pin(ownPid, String(cpus[1]));
+  } catch {
+    return undefined;
+  }
+  const rawMs: number[] = [];
+  const pipelineMs: number[] = [];
+  try {
+    for (let index = 0; index < isolatedRounds; index++) {
+      const order = index % 2 === 0 ? (['raw', 'pipeline'] as const) : (['pipeline', 'raw'] as const);
+      for (const which of order)
+        (which === 'raw' ? rawMs : pipelineMs).push(await runRound({ which, index }));
+    }
+  } finally {
+    pin(serverPid, every);
+    pin(ownPid, every);
+  }
+  return { rawMs, pipelineMs };
 }

@@ -201,7 +201,7 @@ export class LocalObjectStore implements ObjectStore {
     options: ReadOptions = {},
   ): Promise<{ info: ObjectInfo; data: Buffer }> {
     const { info, body } = await this.getStream(bucket, key, options);
-    return { info, data: await collectBody(body) };
+    return { info, data: await collectBody(body, info.size) };
   }
 
   async put(

@@ -157,7 +157,7 @@ export class S3ObjectStore implements ObjectStore {
     options: ReadOptions = {},
   ): Promise<{ info: ObjectInfo; data: Buffer }> {
     const { info, body } = await this.getStream(bucket, key, options);
-    return { info, data: await collectBody(body) };
+    return { info, data: await collectBody(body, info.size) };
   }
 
   async put(

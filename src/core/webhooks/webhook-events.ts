@@ -9,6 +9,12 @@ import type { BatchStatus, GraphOutcome } from '../jobs/job-status.js';
 export const webhookEventTypes = ['graph.succeeded', 'graph.failed', 'batch.completed'] as const;
 export type WebhookEventType = (typeof webhookEventTypes)[number];
 
+/** The types a graph emits (graphEventType); the rest are its batch's. */
+export const graphEventTypes = [
+  'graph.succeeded',
+  'graph.failed',
+] as const satisfies readonly WebhookEventType[];
+
 /**
  * `webhook.test`: sent to one subscription on request (`POST /v1/webhooks/{id}/test`, the dashboard's
  * "send a test event"), whatever it subscribes to; nobody subscribes to it.

@@ -6,6 +6,9 @@
  * - `attemptWebhookDelivery` (webhooks queue): one signed HTTP attempt through the SSRF-guarded client,
  *   logged. Secrets are opened here and never enter workflow history. A target the address policy
  *   refuses ends the delivery as `refused` and disables its subscription, with the reason, as 410 does.
+ * - `graphEventsWanted` (orchestration queue, local): whether anyone would receive a batch's graph.*
+ *   events (an enabled subscription to one, or the batch's callbackUrl); a batch asks once at its start
+ *   and its graphs skip the publishing activity when nobody would.
  * - `webhookRetrySchedule` (webhooks queue, local): the configured delays between attempts, read once
  *   by each delivery workflow.
  */
@@ -34,7 +37,7 @@ import {
 } from '../../db/webhook-subscriptions.js';
 import { OUTBOUND_ADDRESS_REFUSED } from '../../core/net/address-policy.js';
 import type { OutboundClient } from '../../core/net/outbound-http.js';
-import type { WebhookEventType } from '../../core/webhooks/webhook-events.js';
+import { graphEventTypes, type WebhookEventType } from '../../core/webhooks/webhook-events.js';
 import { deliveryIdFor, deliveryWorkflowIdFor, eventIdFor } from '../../core/webhooks/webhook-ids.js';
 import { honoursRetryAfter, parseRetryAfter } from '../../core/webhooks/webhook-retry.js';
 import { deliveryAttemptTimeoutMs } from '../workflows/definitions.js';
@@ -134,6 +137,12 @@ export function createWebhookActivities(
     return result;
   };
   return {
+    graphEventsWanted: async (input: { accountId: string; batchId: string }): Promise<boolean> => {
+      for (const type of graphEventTypes) {
+        if ((await subscriptionsForEvent(deps.db, input.accountId, type)).length > 0) return true;
+      }
+      return Boolean((await getBatch(deps.db, input.accountId, input.batchId))?.callbackUrl);
+    },
     publishWebhookEvent: async (input: PublishEventInput): Promise<PublishEventResult> => {
       const eventId = eventIdFor(input.workflowId, input.runId, input.type);
       const { db } = deps;

@@ -81,6 +81,7 @@ export async function createWorkers(options: WorkerOptions): Promise<RunningWork
       recordGraphRun: activities.recordGraphRun,
       recordBatchEnd: activities.recordBatchEnd,
       publishWebhookEvent: activities.publishWebhookEvent,
+      graphEventsWanted: activities.graphEventsWanted,
     },
     shutdownGraceTime,
     ...traced,

@@ -43,6 +43,9 @@ import {
 
 type Activities = ReturnType<typeof createActivities>;
 
+/** The patch after which a batch asks once whether anyone wants its graphs' graph.* events. */
+export const graphEventsOncePatch = 'graph-events-once';
+
 export interface BatchWorkflowInput {
   accountId: string;
   batchId: string;
@@ -91,6 +94,17 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
     ...recordStateActivityOptions,
     summary: 'record on the read model',
   });
+  // Asked once per batch rather than one publishing activity per graph: a batch nobody listens to saves
+  // an activity (three history events, a workflow task) per graph. Patched: older histories replay
+  // without the call, and their graphs publish as they did.
+  let graphEvents = true;
+  if (patched(graphEventsOncePatch)) {
+    const { graphEventsWanted } = proxyLocalActivities<Activities>({
+      ...recordStateActivityOptions,
+      summary: 'does anyone want graph events',
+    });
+    graphEvents = await graphEventsWanted({ accountId: input.accountId, batchId: input.batchId });
+  }
 
   let finished = 0;
   // Set when the batch itself is cancelled: children may then finish normally with a 'cancelled' outcome.
@@ -111,6 +125,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
             imagingTaskQueue: input.imagingTaskQueue,
             ...(input.throttle === false ? { throttle: false } : {}),
             ...(input.webhooksTaskQueue ? { webhooksTaskQueue: input.webhooksTaskQueue } : {}),
+            ...(graphEvents ? {} : { graphEvents: false }),
           },
         ],
         staticSummary: description.summary,

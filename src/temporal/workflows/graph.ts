@@ -54,6 +54,12 @@ export interface GraphWorkflowInput {
   throttle?: boolean;
   /** Where delivery workflows run; by default the webhooks queue beside this workflow's own queue. */
   webhooksTaskQueue?: string;
+  /**
+   * False when the batch found at its start that nobody would receive graph.* events (no enabled
+   * subscription to one, no callbackUrl): the graph then skips the publishing activity. Absent (triggered
+   * runs, batches started before `graphEventsOncePatch`): the graph always publishes.
+   */
+  graphEvents?: boolean;
   /** Triggered runs: the source revision their event named (see RunGraphInput). */
   sourceRevision?: string;
 }
@@ -173,7 +179,7 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
   outcome.finishedAt = new Date().toISOString();
   // Patched: histories recorded before webhook events existed replay without them (docs/architecture.md §7).
   const eventType = graphEventType(outcome.state);
-  if (eventType && patched(webhookEventsPatch)) {
+  if (eventType && input.graphEvents !== false && patched(webhookEventsPatch)) {
     const batchId = input.ref?.batchId;
     await emitWebhookEvent({
       accountId: input.accountId,

@@ -54,3 +54,18 @@ void test('when the consumer stops early, then the source is destroyed', async (
   await new Promise((resolve) => setImmediate(resolve));
   assert.ok(source.destroyed);
 });
+
+void test('when the size is known, then the body is read whole into a buffer of that size', async () => {
+  const parts = [Buffer.from('abc'), Buffer.from('defg'), Buffer.from('h')];
+  const data = await collectBody(Readable.from(parts), 8);
+  assert.equal(data.toString(), 'abcdefgh');
+});
+
+void test('when the body is longer or shorter than the known size, then it is still returned whole and as it came', async () => {
+  const longer = await collectBody(Readable.from([Buffer.from('abc'), Buffer.from('defg')]), 5);
+  assert.equal(longer.toString(), 'abcdefg');
+  const shorter = await collectBody(Readable.from([Buffer.from('abc')]), 10);
+  assert.equal(shorter.toString(), 'abc');
+  const empty = await collectBody(Readable.from([]), 10);
+  assert.equal(empty.length, 0);
+});

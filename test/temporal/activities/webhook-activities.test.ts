@@ -7,6 +7,8 @@ import {
   secretsKeyFromBase64,
 } from '../../../src/core/auth/secret-box.js';
 import { ensureAccount } from '../../../src/db/index.js';
+import { insertBatch } from '../../../src/db/batches.js';
+import { threeOutputGraph } from '../../support/graphs.js';
 import {
   deleteSubscription,
   getDelivery,
@@ -93,6 +95,42 @@ describe('webhook activities', () => {
   test('when nobody subscribes to the type, then nothing is stored and nothing is to be delivered', async () => {
     await ensureAccount(database.db, { id: 'acct-quiet', name: 'quiet' });
     assert.deepEqual((await publish('acct-quiet')).deliveries, []);
+  });
+
+  test('when a batch asks whether anyone wants graph events, then only an enabled subscription to one or its callbackUrl says yes', async () => {
+    const accountId = 'acct-wanted';
+    await ensureAccount(database.db, { id: accountId, name: accountId });
+    const wanted = () => activities.graphEventsWanted({ accountId, batchId: 'b_none' });
+    assert.equal(await wanted(), false);
+    const add = (events: string[], enabled: boolean) => {
+      const id = newSubscriptionId();
+      return insertSubscription(database.db, {
+        id,
+        accountId,
+        url: receiver.url('/wanted'),
+        events,
+        enabled,
+        secretSealed: sealSecret(key, generateSigningSecret(), id),
+      });
+    };
+    await add(['batch.completed'], true);
+    await add(['graph.succeeded'], false);
+    assert.equal(await wanted(), false);
+    await add(['batch.completed', 'graph.failed'], true);
+    assert.equal(await wanted(), true);
+  });
+
+  test('when a batch with a callbackUrl asks whether anyone wants graph events, then the answer is yes', async () => {
+    const accountId = 'acct-callback';
+    await ensureAccount(database.db, { id: accountId, name: accountId });
+    await insertBatch(database.db, {
+      batchId: 'b_cb',
+      accountId,
+      graphs: [threeOutputGraph('photos', 'a.jpg', 'out', 'cb')],
+      callbackUrl: receiver.url('/cb'),
+    });
+    assert.equal(await activities.graphEventsWanted({ accountId, batchId: 'b_cb' }), true);
+    assert.equal(await activities.graphEventsWanted({ accountId, batchId: 'b_other' }), false);
   });
 
   test('when the secret was rotated, then an attempt carries valid signatures by the new and the previous secret', async () => {

@@ -155,6 +155,17 @@ describe('batch and graph workflows on a real Temporal dev server', () => {
       }
     }
 
+    // Nobody listens to this account's graph events (no subscription, no callbackUrl): the batch asked
+    // once, and no graph ran the publishing activity; the batch still announces batch.completed.
+    const activityTypes = async (workflowId: string) =>
+      ((await temporal.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).flatMap(
+        (event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+      );
+    for (const index of [0, 2]) {
+      assert.deepEqual(await activityTypes(`graph/${account}/${batchId}/${index}`), ['runGraph']);
+    }
+    assert.ok((await activityTypes(`batch/${account}/${batchId}`)).includes('publishWebhookEvent'));
+
     const graphStatus = await orchestrator.getGraphStatus(account, batchId, 0);
     assert.equal(graphStatus?.workflowId, `graph/${account}/${batchId}/0`);
 
