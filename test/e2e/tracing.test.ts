@@ -52,6 +52,14 @@ function pathOf(spans: ReceivedSpan[], span: ReceivedSpan): string[] {
   return names;
 }
 
+/** Whether every ancestor of `span` has arrived: the processes export on their own schedules. */
+function reachesRoot(spans: ReceivedSpan[], span: ReceivedSpan): boolean {
+  const index = byId(spans);
+  let at: ReceivedSpan | undefined = span;
+  while (at && at.parentSpanId !== '') at = index.get(at.parentSpanId);
+  return at !== undefined;
+}
+
 function descendantsOf(spans: ReceivedSpan[], parent: ReceivedSpan): ReceivedSpan[] {
   const children = spans.filter((span) => span.parentSpanId === parent.spanId);
   return children.flatMap((child) => [child, ...descendantsOf(spans, child)]);
@@ -320,7 +328,9 @@ describe('tracing end to end (OTLP/HTTP receiver on loopback)', () => {
     const spans = await otlp.waitFor((all) =>
       all.some(
         (span) =>
-          span.name === 'RunActivity:runGraph' && span.attributes.temporalWorkflowId === run.workflowId,
+          span.name === 'RunActivity:runGraph' &&
+          span.attributes.temporalWorkflowId === run.workflowId &&
+          reachesRoot(all, span),
       ),
     );
     const activity = spans.find(
