@@ -33,6 +33,11 @@ const retryableByCode: Readonly<Record<ErrorCode, boolean>> = {
   transient: true,
 };
 
+/** Whether a failure type (an ApplicationFailure's, a log line's) is one of the classified codes. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (errorCodes as readonly string[]).includes(value);
+}
+
 export function isRetryableCode(code: ErrorCode): boolean {
   return retryableByCode[code];
 }

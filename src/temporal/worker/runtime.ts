@@ -4,7 +4,7 @@
  */
 import { formatWithOptions } from 'node:util';
 import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
-import { errorCodes } from '../../core/errors.js';
+import { isErrorCode } from '../../core/errors.js';
 
 /**
  * One line per entry: `<ISO time> [LEVEL] message {attributes}`. The SDK's own format breaks attributes
@@ -21,19 +21,24 @@ export function formatLogEntry(entry: LogEntry): string {
   return `${time} [${entry.level}] ${entry.message}${meta}`;
 }
 
-const expectedFailureTypes: ReadonlySet<string> = new Set(errorCodes);
-
 /**
  * The SDK logs every failed workflow ("Workflow failed") with its error. A graph that failed for a
  * classified reason (a corrupt upload, a missing object) is expected, not a bug: its error becomes
  * `code: message`, so the entry stays on one line. Any other error keeps its stack.
+ *
+ * The entry is logged in the workflow thread and reaches this process as a structured-clone copy: the
+ * failure's type is gone, only its message and stack are left. The graph workflow therefore gives an
+ * expected failure the one-line stack `code: message` (graph.ts), which is recognised here.
  */
 function withoutExpectedStack(meta: LogEntry['meta']): LogEntry['meta'] {
   const error: unknown = meta?.error;
   if (!(error instanceof Error)) return meta;
   const type = (error as { type?: unknown }).type;
-  if (typeof type !== 'string' || !expectedFailureTypes.has(type)) return meta;
-  return { ...meta, error: `${type}: ${error.message}` };
+  if (isErrorCode(type)) return { ...meta, error: `${type}: ${error.message}` };
+  const stack = error.stack ?? '';
+  const code = stack.slice(0, stack.indexOf(': '));
+  if (!stack.includes('\n') && isErrorCode(code)) return { ...meta, error: stack };
+  return meta;
 }
 
 let installed = false;
@@ -48,6 +53,8 @@ export interface RuntimeSetup {
    * (metrics-endpoint.ts), so this is a loopback address that nothing else scrapes.
    */
   sdkMetricsAddress?: string;
+  /** Where each formatted entry goes (one line, without its newline); standard error by default. */
+  write?: (line: string) => void;
 }
 
 /** Whether the runtime was installed with the SDK's Prometheus exporter, and where it listens. */
@@ -60,9 +67,10 @@ export function installTemporalRuntime(setup: RuntimeSetup = {}): void {
   if (installed) return;
   installed = true;
   const level = setup.level ?? 'WARN';
+  const write = setup.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   sdkMetrics = setup.sdkMetricsAddress;
   Runtime.install({
-    logger: new DefaultLogger(level, (entry) => process.stderr.write(`${formatLogEntry(entry)}\n`)),
+    logger: new DefaultLogger(level, (entry) => write(formatLogEntry(entry))),
     telemetryOptions: {
       logging: { filter: { core: level === 'DEBUG' || level === 'TRACE' ? level : 'ERROR', other: 'ERROR' } },
       // Counters keep the SDK's documented names (no `_total`); durations in seconds, as ours are.

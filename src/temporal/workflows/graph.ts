@@ -35,6 +35,7 @@ import {
   throttleReleaseActivityOptions,
   throttleReserveActivityOptions,
 } from './definitions.js';
+import { isErrorCode } from '../../core/errors.js';
 import { finalStateOf, type GraphOutcome, type GraphState } from '../../core/jobs/job-status.js';
 import { graphEventData, graphEventType } from '../../core/webhooks/webhook-events.js';
 import { emitWebhookEvent, webhookEventsPatch, webhooksTaskQueueBeside } from './webhook-events.js';
@@ -192,12 +193,17 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
   // A failed graph is a failed execution, so Temporal's own status and filters show it; the batch and
   // API callers read the outcome from the failure's details. Partial stays Completed.
   if (outcome.state === 'failed' && patched(failedGraphsFailPatch)) {
-    throw ApplicationFailure.create({
+    const failure = ApplicationFailure.create({
       type: failureTypeOf(outcome),
       message: outcome.error?.message ?? `Every output failed: ${outcome.failures[0]?.error.message ?? ''}`,
       nonRetryable: true,
       details: [outcome],
     });
+    // A classified failure (a corrupt upload, a missing object) is expected, not a bug, and its stack would
+    // only point at this line: it gets the one line `code: message` instead, which is also what the
+    // worker's log receives of it from the workflow thread (runtime.ts). No command changes: replay-safe.
+    if (isErrorCode(failure.type)) failure.stack = `${failure.type}: ${failure.message}`;
+    throw failure;
   }
   return outcome;
 }

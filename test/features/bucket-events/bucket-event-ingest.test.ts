@@ -5,7 +5,7 @@ import { PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aw
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ensureAccount, insertRule, newRuleId, type RuleFields } from '../../../src/db/index.js';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
-import { executeGraph } from '../../../src/core/imaging/index.js';
+import { executeGraph, SourceSupersededError } from '../../../src/core/imaging/index.js';
 import { generatedMetadata } from '../../../src/core/storage/generated-metadata.js';
 import { S3ObjectStore } from '../../../src/core/storage/s3-store.js';
 import type { StorageGrants } from '../../../src/core/storage/grants.js';
@@ -364,7 +364,13 @@ describe('createEventIngest on a real S3 server', () => {
     s3Store.destroy();
   });
 
-  async function upload(bucket: string, key: string, file: string, contentType: string): Promise<string> {
+  /** The version id (empty on a bucket that keeps none) and the ETag, unquoted as notifications carry it. */
+  async function upload(
+    bucket: string,
+    key: string,
+    file: string,
+    contentType: string,
+  ): Promise<{ versionId: string; etag: string }> {
     const put = await s3.send(
       new PutObjectCommand({
         Bucket: bucket,
@@ -373,30 +379,47 @@ describe('createEventIngest on a real S3 server', () => {
         ContentType: contentType,
       }),
     );
-    return put.VersionId ?? '';
+    return { versionId: put.VersionId ?? '', etag: (put.ETag ?? '').replace(/"/g, '') };
   }
 
-  /** Ingests one event on `bucket` with a PNG-only rule, and runs the graph it started. */
-  async function ingestAndRun(bucket: string, versionId: string) {
+  /**
+   * Ingests one event on `bucket` with a PNG-only rule, and runs the graph it started as the imaging
+   * activity does: checking the source revision the run carries.
+   */
+  async function ingestAndRun(bucket: string, named: { versionId?: string; etag: string }) {
     grants[accountId] = [{ connection: 'default', buckets: [bucket] }];
     await insertRule(database.db, {
       id: newRuleId(),
       accountId,
       ...fields({ bucket, contentTypes: ['image/png'] }),
     });
-    // Like S3's own notifications: the event names the version but carries no content type.
+    // Like S3's own notifications: the event names the version and its ETag but carries no content type.
     const result = await ingestFor({ stores: s3Stores }).ingest([
       event('uploads/pic.png', {
         bucket,
-        versionId,
+        ...(named.versionId === undefined ? {} : { versionId: named.versionId }),
         sequencer: undefined,
-        etag: undefined,
+        etag: named.etag,
         eventTime: '2026-01-01T00:00:00Z',
       }),
     ]);
     const [run] = orchestrator.startedGraphRuns();
-    const output = run && (await executeGraph(run.graph, { stores: s3Stores }));
+    const output =
+      run &&
+      (await executeGraph(run.graph, {
+        stores: s3Stores,
+        ...(run.sourceRevision === undefined ? {} : { expectedSourceRevision: run.sourceRevision }),
+      }).catch((error: unknown) => {
+        if (error instanceof SourceSupersededError) return error;
+        throw error;
+      }));
     return { result, run, output };
+  }
+
+  function ran(output: Awaited<ReturnType<typeof ingestAndRun>>['output']) {
+    assert.ok(output, 'a run was started');
+    if (output instanceof SourceSupersededError) assert.fail(`the run was superseded: ${output.message}`);
+    return output;
   }
 
   it('when an event names a version that was overwritten since, then the rule and the run see that version', async () => {
@@ -414,11 +437,13 @@ describe('createEventIngest on a real S3 server', () => {
       storage: 'default',
       bucket,
       key: 'uploads/pic.png',
-      versionId: first,
+      versionId: first.versionId,
     });
-    assert.deepEqual(output!.failures, []);
+    // The pinned version still has the ETag its event named: it is processed, not superseded.
+    assert.equal(run!.sourceRevision, first.etag);
+    assert.deepEqual(ran(output).failures, []);
     assert.deepEqual(
-      output!.sinks.map((sink) => [sink.width, sink.height]),
+      ran(output).sinks.map((sink) => [sink.width, sink.height]),
       [[64, 64]],
       'made from the square PNG, not the JPEG that replaced it',
     );
@@ -426,8 +451,11 @@ describe('createEventIngest on a real S3 server', () => {
 
   it('when an event names a version on a bucket that keeps none, then the version is ignored and the run succeeds', async () => {
     const bucket = await createTestBucket(endpoint, 'unversioned');
-    await upload(bucket, 'uploads/pic.png', 'png-palette-8bit.png', 'image/png');
-    const { result, run, output } = await ingestAndRun(bucket, '3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY');
+    const { etag } = await upload(bucket, 'uploads/pic.png', 'png-palette-8bit.png', 'image/png');
+    const { result, run, output } = await ingestAndRun(bucket, {
+      versionId: '3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY',
+      etag,
+    });
     assert.equal(result.started, 1);
     assert.deepEqual(run!.graph.transformUnits[0], {
       type: 'StorageSource',
@@ -435,7 +463,39 @@ describe('createEventIngest on a real S3 server', () => {
       bucket,
       key: 'uploads/pic.png',
     });
-    assert.deepEqual(output!.failures, []);
-    assert.equal(output!.sinks.length, 1);
+    assert.deepEqual(ran(output).failures, []);
+    assert.equal(ran(output).sinks.length, 1);
+  });
+
+  it('when an unversioned object is overwritten between its event and its run, then the run is superseded and writes nothing', async () => {
+    const bucket = await createTestBucket(endpoint, 'overwritten');
+    const first = await upload(bucket, 'uploads/pic.png', 'png-palette-8bit.png', 'image/png');
+    grants[accountId] = [{ connection: 'default', buckets: [bucket] }];
+    await insertRule(database.db, {
+      id: newRuleId(),
+      accountId,
+      ...fields({ bucket, contentTypes: ['image/png'] }),
+    });
+    const result = await ingestFor({ stores: s3Stores }).ingest([
+      event('uploads/pic.png', { bucket, sequencer: '00B1', etag: first.etag }),
+    ]);
+    assert.equal(result.started, 1);
+    const [run] = orchestrator.startedGraphRuns();
+    assert.equal(run!.sourceRevision, first.etag, 'on S3 the ETag is the revision the run must find');
+    // Another upload of the same key lands before the run reads it (its own event starts its own run).
+    const second = await upload(bucket, 'uploads/pic.png', 'png-16bit-rgb.png', 'image/png');
+    assert.notEqual(second.etag, first.etag);
+    const error = await executeGraph(run!.graph, {
+      stores: s3Stores,
+      expectedSourceRevision: first.etag,
+    }).then(
+      () => assert.fail('expected the run to be superseded'),
+      (caught: unknown) => caught,
+    );
+    assert.ok(error instanceof SourceSupersededError, String(error));
+    assert.equal(error.expected, first.etag);
+    assert.equal(error.found, second.etag);
+    const written = await s3Store.list(bucket, 'thumbs/');
+    assert.deepEqual(written, [], 'nothing was written');
   });
 });

@@ -32,3 +32,25 @@ test('when a workflow fails with anything else, then its stack is kept, since th
   const unknownType = ApplicationFailure.create({ type: 'SomethingElse', message: 'unclassified' });
   assert.match(formatLogEntry(workflowFailed(unknownType)), /\n\s+at /);
 });
+
+test('when the failure arrives from the workflow thread as a copy with its one-line stack, then the line keeps its code and message', () => {
+  const failure = ApplicationFailure.create({
+    type: 'corrupt_input',
+    message: 'premature end of JPEG image',
+  });
+  // What the graph workflow gives an expected failure, and what survives the structured clone to this thread.
+  failure.stack = `corrupt_input: ${failure.message}`;
+  const copy = structuredClone(failure);
+  assert.equal((copy as { type?: string }).type, undefined, 'the copy has lost its type');
+  const line = formatLogEntry(workflowFailed(copy));
+  assert.doesNotMatch(line, /\n/);
+  assert.match(line, /error: 'corrupt_input: premature end of JPEG image'/);
+});
+
+test('when a copied failure still has its frames, or its first line names no code, then its stack is kept', () => {
+  const framed = structuredClone(ApplicationFailure.create({ type: 'corrupt_input', message: 'x' }));
+  assert.match(formatLogEntry(workflowFailed(framed)), /\n\s+at /);
+  const unknownCode = new Error('y');
+  unknownCode.stack = 'not_a_code: y';
+  assert.doesNotMatch(formatLogEntry(workflowFailed(unknownCode)), /error: 'not_a_code: y'/);
+});

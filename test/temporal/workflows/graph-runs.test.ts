@@ -1,7 +1,8 @@
 /**
  * Triggered graph runs on a real Temporal dev server, with the real local store and webhook delivery to a
  * loopback receiver: a run whose source was replaced after its event ends as `superseded`, a state of its
- * own (status, run listing, search attribute), and announces nothing.
+ * own (status, run listing, search attribute), and announces nothing; a run on a corrupt upload fails
+ * with what the worker's log says about it in one line each, no stack.
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -9,6 +10,8 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
 import type { GraphOutcome } from '../../../src/core/jobs/job-status.js';
 import {
@@ -33,10 +36,22 @@ import { databaseRunRecorder } from '../../../src/db/graph-runs.js';
 import { TemporalJobEngine } from '../../../src/temporal/client/temporal-orchestrator.js';
 import { stateKey } from '../../../src/temporal/search-attributes.js';
 import { createWorkers, type RunningWorkers } from '../../../src/temporal/worker/worker.js';
+import { installTemporalRuntime } from '../../../src/temporal/worker/runtime.js';
 import { fixturePath } from '../../support/fixtures.js';
 import { MemoryGraphSource } from '../../support/memory-graphs.js';
 import { temporalForTests } from '../../support/temporal.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver.js';
+
+// The worker's log as the `pixelshift worker` process writes it (WARN and above), kept for the tests to read;
+// errors are still shown. Installed before temporalForTests, whose own installation is then a no-op.
+const workerLog: string[] = [];
+installTemporalRuntime({
+  level: 'WARN',
+  write: (line) => {
+    workerLog.push(line);
+    if (line.includes(' [ERROR] ')) process.stderr.write(`${line}\n`);
+  },
+});
 
 const accountId = `runs-${randomBytes(3).toString('hex')}`;
 const ruleId = 'rule-1';
@@ -199,5 +214,35 @@ describe('triggered graph runs on a real Temporal dev server', () => {
     );
     const [announced] = await receiver.waitFor('/runs', (requests) => requests.length >= 1);
     assert.equal(announced!.json.data.workflowId, keptRun);
+  });
+
+  test('when the source is a corrupt upload, then the run fails and the worker logs it in one line each, with its code and no stack', async () => {
+    await copyFile(fixturePath('bad-truncated.jpg'), path.join(root, 'photos', 'truncated.jpg'));
+    const named = (await stores.get('default').head('photos', 'truncated.jpg')).revision!;
+    const failedRun = await start('truncated.jpg', named);
+    const failure = await temporal.client.workflow
+      .getHandle(failedRun)
+      .result()
+      .then(
+        () => assert.fail('expected the run to fail'),
+        (error: unknown) => error,
+      );
+    assert.ok(failure instanceof WorkflowFailedError, String(failure));
+    assert.ok(failure.cause instanceof ApplicationFailure);
+    assert.equal(failure.cause.type, 'corrupt_input');
+    // The history (and the Temporal UI) has the same one line where a stack would be.
+    assert.match(failure.cause.stack ?? '', /^corrupt_input: The source could not be decoded[^\n]*$/);
+    const lines = await waitFor(
+      () => Promise.resolve(workerLog.filter((line) => line.includes(failedRun))),
+      (found) => found.some((line) => line.includes('Workflow failed')),
+      "the SDK's 'Workflow failed' entry",
+    );
+    for (const line of lines) assert.doesNotMatch(line, /\n/, 'every entry is one line');
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.match(lines[0]!, /\[WARN\] graph failed: corrupt_input local:\/\/photos\/truncated\.jpg: /);
+    assert.match(
+      lines[1]!,
+      /\[WARN\] Workflow failed .*error: 'corrupt_input: The source could not be decoded/,
+    );
   });
 });
