@@ -40,7 +40,7 @@ export const apiErrorCodes = [
   'too_many_records',
   'invalid_event_token',
   'run_not_found',
-  // SNS ingress (src/http/routes/sns-events.ts)
+  // SNS ingress (src/features/bucket-events/sns-events.routes.ts)
   'invalid_sns_message',
   'invalid_sns_signature',
   'sns_certificate_host_refused',

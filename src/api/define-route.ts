@@ -1,5 +1,5 @@
 /**
- * One definition per route (docs/architecture.md, "HTTP conventions"). A route object holds the method,
+ * One definition per route (docs/architecture.md §8). A route object holds the method,
  * the path in OpenAPI form, the schemas of its params, query, headers and body, its security, its
  * documented responses and its handler. The Express mount (`mount-routes.ts`), the request parsing and
  * the OpenAPI path (`openapi-builder.ts`) are all derived from it, so the document cannot drift from

@@ -1,6 +1,6 @@
 /**
  * The Express application (docs/architecture.md §8). A factory with no `listen` inside: tests mount it with supertest,
- * `startHttpServer` (server.ts) serves it. Routes stay thin — validate, call one use-case, shape the
+ * `startHttpServer` (src/api/http-server.ts) serves it. Routes stay thin — validate, call one use-case, shape the
  * response — and one error middleware renders every failure.
  */
 import express, { type Express, type RequestHandler } from 'express';

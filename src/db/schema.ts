@@ -129,7 +129,7 @@ export const throttleSettings = pgTable('throttle_settings', {
 });
 
 /**
- * One start slot per graph run (src/throttle/reservations.ts). Rows older than one window are purged as
+ * One start slot per graph run (src/db/throttle-reservations.ts). Rows older than one window are purged as
  * the account reserves, so the table holds about one window of starts plus the waiting work.
  */
 export const throttleReservations = pgTable(

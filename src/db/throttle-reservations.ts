@@ -95,7 +95,7 @@ async function slotAtOrBefore(db: Db, accountId: string, seq: number): Promise<D
   return row?.slotAt;
 }
 
-/** Rows whose slot is a window old constrain nothing any more (see schedule.ts). */
+/** Rows whose slot is a window old constrain nothing any more (see src/core/throttle/throttle-schedule.ts). */
 async function purge(tx: Db, accountId: string, cutoff: Date): Promise<void> {
   await tx
     .delete(throttleReservations)
@@ -106,7 +106,7 @@ async function purge(tx: Db, accountId: string, cutoff: Date): Promise<void> {
  * The graph's start slot: the one it already holds, or the next free one. One statement, the SQL function
  * `throttle_reserve` (migration 0003): it takes the account's lock, reads what the rule needs, purges,
  * inserts and commits, so the lock is never held across a client round trip and concurrent reservations
- * from any number of processes are laid out one after another. The rule is schedule.ts `slotAfter`.
+ * from any number of processes are laid out one after another. The rule is throttle-schedule.ts `slotAfter`.
  */
 export async function reserveSlot(db: Db, request: ReserveRequest): Promise<Reservation> {
   // The recording variant (migration 0008) also moves the graph's read-model row, in the same statement.
@@ -148,7 +148,7 @@ export interface LimitChange {
 
 /**
  * Sets the account's limit and, under the same lock, lays its waiting reservations out again under it
- * (schedule.ts `reschedule`): started ones stay, waiting ones keep their order and move earlier or later.
+ * (throttle-schedule.ts `reschedule`): started ones stay, waiting ones keep their order and move earlier or later.
  */
 export async function setLimit(
   db: Db,
@@ -228,7 +228,7 @@ export interface Projection {
 
 /**
  * Read-only: when the last of `count` graphs would start if they reserved now, after everything the
- * account has reserved so far. Two index lookups, whatever the backlog (schedule.ts `projectionBase`).
+ * account has reserved so far. Two index lookups, whatever the backlog (throttle-schedule.ts `projectionBase`).
  */
 export async function projectStarts(
   db: Db,

@@ -6,6 +6,11 @@ import { openApiDocumentOf } from '../../src/app/http-app.js';
 import { expressPath } from '../../src/api/define-route.js';
 import { createTestAccount, createTestApi, type TestAccount, type TestApi } from '../support/api-harness.js';
 
+interface Operation {
+  requestBody?: { content?: Record<string, unknown> };
+  security?: Record<string, string[]>[];
+}
+
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
   handle?: { stack?: Layer[] };
@@ -50,6 +55,50 @@ describe('the route table and the document', () => {
       )
       .sort();
     assert.deepEqual(mountedRoutes(api.app), documented);
+  });
+
+  test('when any operation that takes a body gets one past the server’s limit, then 413 before it is read', async () => {
+    // A connection with an event token, so that POST /v1/events/s3 gets past its authentication to its body.
+    const eventsToken = 'route-table-events-token';
+    api.config.storage.connections.lake = { kind: 's3', region: 'us-east-1', events: { token: eventsToken } };
+    const credentials: Record<string, Record<string, string>> = {
+      bearerAuth: account.auth,
+      eventToken: { Authorization: `Bearer ${eventsToken}` },
+      // Well-formed signature headers: their form is checked before the body, the signature after it.
+      hookSignature: {
+        'webhook-id': 'msg_route_table',
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}`,
+      },
+    };
+    const oversized = api.config.http.maxBodyBytes + 1;
+    const document = openApiDocumentOf(api.app);
+    const paths = document.paths ?? {};
+    const answers: string[] = [];
+    const expected: string[] = [];
+    for (const [path, item] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(item as Record<string, Operation>)) {
+        const contentType = Object.keys(operation.requestBody?.content ?? {})[0];
+        if (!contentType) continue;
+        const headers: Record<string, string> = { 'Content-Type': contentType };
+        for (const requirement of operation.security ?? document.security ?? []) {
+          for (const scheme of Object.keys(requirement)) Object.assign(headers, credentials[scheme]);
+        }
+        const url = path.replace(/\{[^}]+\}/g, 'x');
+        const body = contentType.includes('form')
+          ? `grant_type=${'x'.repeat(oversized)}`
+          : 'x'.repeat(oversized);
+        const res = await request(api.app)[method as 'post'](url).set(headers).send(body);
+        // The token endpoint answers in the OAuth error format (RFC 6749 §5.2), everything else in the API's.
+        const code = path === '/oauth/token' ? res.body.error : res.body.error?.code;
+        answers.push(`${method.toUpperCase()} ${path} ${res.status} ${code}`);
+        expected.push(
+          `${method.toUpperCase()} ${path} 413 ${path === '/oauth/token' ? 'invalid_request' : 'payload_too_large'}`,
+        );
+      }
+    }
+    assert.ok(answers.length >= 15, `every operation with a body was sent one (${answers.length})`);
+    assert.deepEqual(answers, expected);
   });
 
   test('when a known path is asked with a method it does not have, then 405 lists every method in Allow', async () => {

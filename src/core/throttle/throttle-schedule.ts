@@ -1,6 +1,6 @@
 /**
  * Where start slots go (docs/architecture.md §9): pure arithmetic over slot times in epoch milliseconds, tested without a
- * database. The database layer (reservations.ts) feeds it the few rows it needs and stores what it says.
+ * database. The database layer (src/db/throttle-reservations.ts) feeds it the few rows it needs and stores what it says.
  *
  * The rule: reservations are appended in order (FIFO), and a new one goes at
  *
