@@ -200,6 +200,28 @@ describe('HEIC sources', () => {
     assert.equal(store.object(outBucket, 'off.jpg'), undefined);
   });
 
+  it('when HEIC decoding is turned off, then AVIF (AV1 in HEIF) is still decoded by sharp', async () => {
+    const avif = 'avif-grid-4096x800.avif';
+    store.seedFixture(inBucket, avif, avif);
+    const idleBefore = heicDecoderState().idleThreads;
+    const { data } = await render(
+      store,
+      avif,
+      [{ type: 'Resize', width: 512 }],
+      { format: 'jpeg' },
+      {
+        deps: { heic: false },
+      },
+    );
+    assert.deepEqual(
+      await sharp(data)
+        .metadata()
+        .then((meta) => [meta.format, meta.width, meta.height]),
+      ['jpeg', 512, 100],
+    );
+    assert.deepEqual(heicDecoderState(), { busyThreads: 0, idleThreads: idleBefore, reservedBytes: 0 });
+  });
+
   it('when the header is over the pixel limit, then the graph fails with too_large before any decode', async () => {
     const idleBefore = heicDecoderState().idleThreads;
     const graph = graphOf(appleGrid, [], [{ format: { format: 'jpeg' }, key: 'big.jpg' }]);
