@@ -4,7 +4,9 @@ import sharp from 'sharp';
 import supertest from 'supertest';
 import { createApp } from '../../src/app/http-app.js';
 import type { BatchStatus } from '../../src/core/jobs/job-status.js';
+import { hashCanonicalJson } from '../../src/core/canonical-json.js';
 import { threeOutputGraph } from '../support/graphs.js';
+import { assertOutputProvenance } from '../support/provenance.js';
 import { startStack, type Stack } from '../support/stack.js';
 // Every response is checked against the app's OpenAPI document.
 import '../support/response-contract.js';
@@ -53,7 +55,7 @@ describe('a batch end to end: token → HTTP → Temporal → worker → S3 (mot
     assert.equal(status.graphs[3]!.error?.code, 'corrupt_input');
     assert.deepEqual(status.graphs[3]!.sinks, []);
 
-    for (const graph of status.graphs.slice(0, 3)) {
+    for (const [index, graph] of status.graphs.slice(0, 3).entries()) {
       assert.equal(graph.state, 'succeeded');
       assert.deepEqual(
         graph.sinks.map((s) => s.key.split('/').pop()),
@@ -73,6 +75,12 @@ describe('a batch end to end: token → HTTP → Temporal → worker → S3 (mot
             Math.max(meta.width, meta.height) <= (sink.key.endsWith('1600.webp') ? 1600 : 800),
             true,
           );
+        // The batch status says which run wrote each output from what, as the object itself does.
+        await assertOutputProvenance(stack, sink, {
+          workflowId: graph.workflowId,
+          source: { bucket: input, key: `in/${photos[index]}` },
+          graphHash: hashCanonicalJson(graphs[index]),
+        });
       }
     }
     // The orientation-6 fixture is stored 1200×1800 and shows a 1800×1200 landscape once upright.

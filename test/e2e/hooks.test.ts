@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { Webhook } from 'standardwebhooks';
 import type { GraphOutcome } from '../../src/core/jobs/job-status.js';
+import { assertOutputProvenance } from '../support/provenance.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const finished = new Set(['succeeded', 'partial', 'failed', 'cancelled']);
@@ -92,6 +93,8 @@ describe('an inbound hook end to end: signed request → Temporal → worker →
       const meta = await sharp(await stack.readObject(output, sink.key)).metadata();
       assert.equal(meta.format, sink.format);
       assert.equal(meta.width, 400);
+      // GET /v1/runs/{runId} says which run wrote each output from what, as the object itself does.
+      await assertOutputProvenance(stack, sink, { workflowId, source: { bucket: input, key } });
     }
 
     const firstExecution = await stack.temporal.client.workflow.getHandle(workflowId).describe();

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Registry } from 'prom-client';
 import { createApiKey } from '../../src/db/api-key-credentials.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
@@ -42,6 +42,8 @@ export interface Stack {
   startWorkers(): Promise<RunningWorkers>;
   uploadFixture(file: string, key?: string): Promise<string>;
   readObject(bucket: string, key: string): Promise<Buffer>;
+  /** An object's ETag (unquoted) and user metadata, as S3 returns them on HEAD. */
+  headObject(bucket: string, key: string): Promise<{ etag: string; metadata: Record<string, string> }>;
   token(): Promise<string>;
   api(
     pathname: string,
@@ -171,6 +173,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async readObject(bucket, key) {
       const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return Buffer.from(await response.Body!.transformToByteArray());
+    },
+    async headObject(bucket, key) {
+      const response = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return { etag: (response.ETag ?? '').replaceAll('"', ''), metadata: response.Metadata ?? {} };
     },
     token: () => exchangeToken(server.url, key.keyId, key.secret),
     api: (pathname, init = {}) => callApi(server.url, () => stack.token(), pathname, init),

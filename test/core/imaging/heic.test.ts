@@ -9,7 +9,12 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { isClassifiedError } from '../../../src/core/errors.js';
 import { executeGraph, heicOffMessage } from '../../../src/core/imaging/index.js';
-import { decodeHeic, heicDecoderState } from '../../../src/core/imaging/heic/heic-decoder.js';
+import {
+  decodeHeic,
+  estimateBytes,
+  heicDecoderState,
+  memoryBudgetBytes,
+} from '../../../src/core/imaging/heic/heic-decoder.js';
 import { MemoryStore, storesOf } from '../../support/memory-store.js';
 import { fixturePath, heicFixturePath, heicFixturesDir, readManifest } from '../../support/fixtures.js';
 import {
@@ -195,6 +200,28 @@ describe('HEIC sources', () => {
     assert.equal(store.object(outBucket, 'off.jpg'), undefined);
   });
 
+  it('when HEIC decoding is turned off, then AVIF (AV1 in HEIF) is still decoded by sharp', async () => {
+    const avif = 'avif-grid-4096x800.avif';
+    store.seedFixture(inBucket, avif, avif);
+    const idleBefore = heicDecoderState().idleThreads;
+    const { data } = await render(
+      store,
+      avif,
+      [{ type: 'Resize', width: 512 }],
+      { format: 'jpeg' },
+      {
+        deps: { heic: false },
+      },
+    );
+    assert.deepEqual(
+      await sharp(data)
+        .metadata()
+        .then((meta) => [meta.format, meta.width, meta.height]),
+      ['jpeg', 512, 100],
+    );
+    assert.deepEqual(heicDecoderState(), { busyThreads: 0, idleThreads: idleBefore, reservedBytes: 0 });
+  });
+
   it('when the header is over the pixel limit, then the graph fails with too_large before any decode', async () => {
     const idleBefore = heicDecoderState().idleThreads;
     const graph = graphOf(appleGrid, [], [{ format: { format: 'jpeg' }, key: 'big.jpg' }]);
@@ -292,6 +319,51 @@ describe('HEIC sources', () => {
     assert.deepEqual(refused.sinks, []);
     assert.equal(refused.failures[0]!.error.code, 'unsupported_input');
     assert.equal(refused.failures[0]!.error.unit, '/transformUnits/1');
+  });
+
+  it('when decodes together would pass the memory budget, then they run one after another, and a lone one always runs', async () => {
+    const data = readFileSync(heicFixturePath('heic-single-640x427.heic'));
+    // The estimate follows the header's pixel count: 50 MP claims put two decodes over the budget.
+    const decode = (pixels: number) => decodeHeic(data, { pixels, maxPixels: 200_000_000 });
+    const large = estimateBytes(50_000_000, data.length);
+    assert.ok(large <= memoryBudgetBytes && 2 * large > memoryBudgetBytes);
+
+    let mostBusy = 0;
+    let mostReserved = 0;
+    let watching = true;
+    const watch = () => {
+      const state = heicDecoderState();
+      mostBusy = Math.max(mostBusy, state.busyThreads);
+      mostReserved = Math.max(mostReserved, state.reservedBytes);
+      if (watching) setImmediate(watch);
+    };
+    const queued = [decode(50_000_000), decode(50_000_000), decode(50_000_000)];
+    // Reserved on the call itself: the first decode holds its estimate, the other two wait for it.
+    assert.equal(heicDecoderState().reservedBytes, large);
+    watch();
+    const images = await Promise.all(queued);
+    watching = false;
+    assert.deepEqual(
+      images.map((image) => [image.width, image.height]),
+      [
+        [640, 427],
+        [640, 427],
+        [640, 427],
+      ],
+    );
+    assert.equal(mostBusy, 1);
+    assert.equal(mostReserved, large);
+
+    // Small decodes share the budget and start together.
+    const small = estimateBytes(640 * 427, data.length);
+    const together = [decode(640 * 427), decode(640 * 427), decode(640 * 427)];
+    assert.equal(heicDecoderState().reservedBytes, 3 * small);
+    await Promise.all(together);
+
+    // One decode whose estimate alone is over the budget still runs: nothing else could free memory for it.
+    const alone = await decode(100_000_000);
+    assert.deepEqual([alone.width, alone.height], [640, 427]);
+    assert.equal(heicDecoderState().reservedBytes, 0);
   });
 
   it('when the run is cancelled during a decode, then the decode stops and its thread is ended', async () => {
