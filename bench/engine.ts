@@ -67,6 +67,15 @@ function twoStages(key: string): TransformGraph {
 }
 
 export async function run(): Promise<void> {
+  // BENCH_ENGINE_PART=heic: only the HEIC decode cost, in a fresh process (its memory figures are then
+  // the decode's own, not on top of the throughput rounds'), written to engine-heic.json.
+  if (process.env.BENCH_ENGINE_PART === 'heic') {
+    const heic = await heicDecodeCost(heicRounds());
+    const file = await writeResult('engine-heic', { heic, machine: describeMachine() });
+    printHeicCost(heic);
+    console.log(`written to ${path.relative(process.cwd(), file)}`);
+    return;
+  }
   const concurrency = Number(process.env.BENCH_SHARP_CONCURRENCY ?? os.availableParallelism());
   sharp.concurrency(concurrency); // the same for both contenders
   const rounds = Number(process.env.BENCH_ROUNDS ?? 12);
@@ -186,7 +195,7 @@ export async function run(): Promise<void> {
         perRound: { ...three, ...two },
       },
     };
-    const heic = await heicDecodeCost(Number(process.env.BENCH_HEIC_ROUNDS ?? 3));
+    const heic = await heicDecodeCost(heicRounds());
     const bigSources = process.env.BENCH_BIG_SOURCES === '0' ? [] : await bigSourceMemory();
     const file = await writeResult('engine', { ...result, heic, bigSources });
     printTable([
@@ -210,14 +219,7 @@ export async function run(): Promise<void> {
       `peak RSS ${peakRssMb} MB; ${result.machine.cpuCount}× ${result.machine.cpuModel}, node ${result.machine.node}, ` +
         `sharp ${result.machine.sharp} / libvips ${result.machine.libvips}, sharp.concurrency ${concurrency}`,
     );
-    printTable([
-      ['decode to pixels', 'megapixels', 'ms per image', 'ms per MP'],
-      ...heic.rows.map((row) => [row.name, row.megapixels, row.msPerImage, row.msPerMegapixel]),
-    ]);
-    console.log(
-      `HEIC ÷ JPEG per megapixel ${heic.heicToJpegPerMegapixel}; peak RSS while decoding HEIC ${heic.peakRssMb} MB ` +
-        `(${heic.baselineRssMb} MB before), decoder WebAssembly memory ${heic.decoderHeapMb} MB`,
-    );
+    printHeicCost(heic);
     if (bigSources.length > 0) {
       printTable([
         ['big source (uncompressed TIFF)', 'MB', 'megapixels', 'worker RSS before MB', 'peak RSS MB', 'ms'],
@@ -241,6 +243,19 @@ export async function run(): Promise<void> {
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+const heicRounds = () => Number(process.env.BENCH_HEIC_ROUNDS ?? 3);
+
+function printHeicCost(heic: Awaited<ReturnType<typeof heicDecodeCost>>): void {
+  printTable([
+    ['decode to pixels', 'megapixels', 'ms per image', 'ms per MP'],
+    ...heic.rows.map((row) => [row.name, row.megapixels, row.msPerImage, row.msPerMegapixel]),
+  ]);
+  console.log(
+    `HEIC ÷ JPEG per megapixel ${heic.heicToJpegPerMegapixel}; peak RSS while decoding HEIC ${heic.peakRssMb} MB ` +
+      `(${heic.baselineRssMb} MB before), decoder WebAssembly memory ${heic.decoderHeapMb} MB`,
+  );
 }
 
 const heicPhoto = 'heif-hevc-4032x3024-irot-90cw.heic';

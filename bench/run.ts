@@ -3,6 +3,7 @@
  * measured in one run on one machine (docs/architecture.md §14); they are never timed assertions in tests.
  */
 const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  budget: () => import('./budget.js'),
   dashboard: () => import('./dashboard.js'),
   engine: () => import('./engine.js'),
   events: () => import('./events.js'),
