@@ -61,13 +61,15 @@ describe('an inbound hook end to end: signed request → Temporal → worker →
 
     const body = JSON.stringify({ type: 'asset.uploaded', data: { bucket: input, object: { key } } });
     const send = async (webhookId: string) => {
-      const signature = new Webhook(hook.secret).sign(webhookId, new Date(), body);
+      // One clock reading for both: signed at one second and sent with the next, the signature would not match.
+      const at = new Date();
+      const signature = new Webhook(hook.secret).sign(webhookId, at, body);
       const response = await fetch(`${stack.server.url}/v1/hooks/${hook.hookId}`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           'webhook-id': webhookId,
-          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
           'webhook-signature': signature,
         },
         body,
