@@ -96,13 +96,17 @@ describe('an inbound hook end to end: signed request → Temporal → worker →
       assert.equal(meta.width, 400);
     }
 
-    const firstExecution = await stack.temporal.client.workflow.getHandle(workflowId).describe();
+    // The status URL reads the read model, which records the outcome just before the workflow returns: wait
+    // for the execution itself to close before comparing it.
+    const handle = stack.temporal.client.workflow.getHandle(workflowId);
+    await handle.result();
+    const firstExecution = await handle.describe();
     const again = await send('msg_e2e_1');
     assert.equal(again.status, 202);
     assert.equal(again.body.duplicate, true);
     assert.equal(again.body.runId, first.body.runId);
     // Still the one execution that already finished: nothing was started under this ID again.
-    const afterRetry = await stack.temporal.client.workflow.getHandle(workflowId).describe();
+    const afterRetry = await handle.describe();
     assert.equal(afterRetry.runId, firstExecution.runId);
     assert.equal(afterRetry.status.name, 'COMPLETED');
   });
