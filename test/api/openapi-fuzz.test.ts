@@ -263,6 +263,11 @@ test(
         },
       },
     );
+    // Its summary (operations tested, cases per phase, seed) goes to the test log, passing or not.
+    const summary = run.output.search(/^=+ SUMMARY =+$/m);
+    if (summary !== -1) {
+      for (const line of run.output.slice(summary).split('\n')) if (line.trim()) t.diagnostic(line);
+    }
     assert.equal(run.exitCode, 0, `Schemathesis reported failures:\n${failureReport(run.output)}`);
   },
 );

@@ -5,7 +5,8 @@
  * so documentation drift fails the test that saw it.
  *
  * Loaded by the API harness (test/support/api-harness.ts); an HTTP test that builds its app another way
- * imports this module itself (test/api/response-contract.test.ts checks that every one does).
+ * imports this module itself (test/api/response-contract.test.ts checks that every one does). The e2e
+ * stack (test/support/stack.ts) checks the answers of its fetch-based `api()` with `contractViolation`.
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { Express } from 'express';

@@ -12,7 +12,7 @@ import type { Registry } from 'prom-client';
 import { createApiKey } from '../../src/db/api-key-credentials.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { ensureAccount, migrate, openDatabase, type Database } from '../../src/db/index.js';
-import { createApp } from '../../src/app/http-app.js';
+import { createApp, openApiDocumentOf } from '../../src/app/http-app.js';
 import { startHttpServer, type HttpServer } from '../../src/api/http-server.js';
 import { TemporalJobEngine } from '../../src/temporal/client/temporal-orchestrator.js';
 import { TemporalDeliveryStarter } from '../../src/temporal/client/delivery-starter.js';
@@ -21,6 +21,7 @@ import { createWorkers, type RunningWorkers } from '../../src/temporal/worker/wo
 import { activityDeps } from '../../src/app/wiring.js';
 import type { BatchStatus } from '../../src/core/jobs/job-status.js';
 import { fixturePath } from './fixtures.js';
+import { contractViolation } from './response-contract.js';
 import { createTestBucket, testS3Client, testS3Credentials, testS3Region } from './s3-buckets.js';
 import { s3Endpoint } from './services.js';
 import { temporalForTests } from './temporal.js';
@@ -139,6 +140,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     deliveries: new TemporalDeliveryStarter(temporal.client, config),
   });
   const server = await startHttpServer(app, config.http);
+  const document = openApiDocumentOf(app) as unknown as Record<string, unknown>;
   const s3 = testS3Client(endpoint);
 
   const stack: Stack = {
@@ -179,7 +181,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return { etag: (response.ETag ?? '').replaceAll('"', ''), metadata: response.Metadata ?? {} };
     },
     token: () => exchangeToken(server.url, key.keyId, key.secret),
-    api: (pathname, init = {}) => callApi(server.url, () => stack.token(), pathname, init),
+    api: (pathname, init = {}) => callApi(server.url, () => stack.token(), pathname, init, document),
     async addAccount(label) {
       const id = `${label}-${randomBytes(3).toString('hex')}`;
       await ensureAccount(database.db, { id, name: id });
@@ -189,7 +191,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return {
         accountId: id,
         token,
-        api: (pathname, init = {}) => callApi(server.url, token, pathname, init),
+        api: (pathname, init = {}) => callApi(server.url, token, pathname, init, document),
       };
     },
     async waitForBatch(batchId, timeoutMs = 120_000) {
@@ -256,20 +258,32 @@ export async function readBatch(
   return { ...(status.body as Omit<BatchStatus, 'graphs'>), graphs };
 }
 
+/**
+ * One API call with the account's token. Given the app's OpenAPI document, the answer is checked against it
+ * as supertest's answers are (test/support/response-contract.ts): an undocumented status, media type or
+ * body throws.
+ */
 export async function callApi(
   baseUrl: string,
   token: () => Promise<string>,
   pathname: string,
   init: RequestInit & { token?: string },
+  document?: Record<string, unknown>,
 ): Promise<{ status: number; body: unknown; headers: Headers }> {
   const headers = new Headers(init.headers);
   headers.set('authorization', `Bearer ${init.token ?? (await token())}`);
   if (init.body) headers.set('content-type', 'application/json');
   const response = await fetch(`${baseUrl}${pathname}`, { ...init, headers });
   const text = await response.text();
-  return {
-    status: response.status,
-    body: text ? (JSON.parse(text) as unknown) : undefined,
-    headers: response.headers,
-  };
+  const body = text ? (JSON.parse(text) as unknown) : undefined;
+  if (document) {
+    const violation = contractViolation(document, init.method ?? 'GET', pathname, {
+      status: response.status,
+      headers: { 'content-type': response.headers.get('content-type') ?? '' },
+      body,
+      text,
+    });
+    if (violation) throw new Error(`The response breaks the OpenAPI document: ${violation}`);
+  }
+  return { status: response.status, body, headers: response.headers };
 }

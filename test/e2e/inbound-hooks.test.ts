@@ -62,13 +62,15 @@ describe('an inbound hook end to end: signed request → Temporal → worker →
 
     const body = JSON.stringify({ type: 'asset.uploaded', data: { bucket: input, object: { key } } });
     const send = async (webhookId: string) => {
-      const signature = new Webhook(hook.secret).sign(webhookId, new Date(), body);
+      // One clock reading for both: signed at one second and sent with the next, the signature would not match.
+      const at = new Date();
+      const signature = new Webhook(hook.secret).sign(webhookId, at, body);
       const response = await fetch(`${stack.server.url}/v1/hooks/${hook.hookId}`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           'webhook-id': webhookId,
-          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
           'webhook-signature': signature,
         },
         body,
@@ -97,13 +99,17 @@ describe('an inbound hook end to end: signed request → Temporal → worker →
       await assertOutputProvenance(stack, sink, { workflowId, source: { bucket: input, key } });
     }
 
-    const firstExecution = await stack.temporal.client.workflow.getHandle(workflowId).describe();
+    // The status URL reads the read model, which records the outcome just before the workflow returns: wait
+    // for the execution itself to close before comparing it.
+    const handle = stack.temporal.client.workflow.getHandle(workflowId);
+    await handle.result();
+    const firstExecution = await handle.describe();
     const again = await send('msg_e2e_1');
     assert.equal(again.status, 202);
     assert.equal(again.body.duplicate, true);
     assert.equal(again.body.runId, first.body.runId);
     // Still the one execution that already finished: nothing was started under this ID again.
-    const afterRetry = await stack.temporal.client.workflow.getHandle(workflowId).describe();
+    const afterRetry = await handle.describe();
     assert.equal(afterRetry.runId, firstExecution.runId);
     assert.equal(afterRetry.status.name, 'COMPLETED');
   });
