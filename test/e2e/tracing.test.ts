@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3RecordsBody } from '../support/fake-ingest.js';
 import { fixturePath } from '../support/fixtures.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
@@ -295,27 +296,10 @@ describe('tracing end to end (OTLP/HTTP receiver on loopback)', () => {
         ContentType: 'image/jpeg',
       }),
     );
-    const event = {
-      Records: [
-        {
-          eventVersion: '2.1',
-          eventSource: 'aws:s3',
-          awsRegion: 'us-east-1',
-          eventTime: new Date().toISOString(),
-          eventName: 'ObjectCreated:Put',
-          s3: {
-            s3SchemaVersion: '1.0',
-            bucket: { name: stack.buckets.input, arn: `arn:aws:s3:::${stack.buckets.input}` },
-            object: {
-              key: objectKey,
-              size: body.length,
-              eTag: put.ETag!.replace(/"/g, ''),
-              sequencer: '0A1B2C3D4E5F',
-            },
-          },
-        },
-      ],
-    };
+    const event = s3RecordsBody(stack.buckets.input, [objectKey], '0A1B2C3D4E5F', {
+      size: body.length,
+      eTag: put.ETag!.replace(/"/g, ''),
+    });
     const answer = await api('/v1/events/s3', {
       method: 'POST',
       body: JSON.stringify(event),
