@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { openApiDocumentOf } from '../../src/app/http-app.js';
+import { graphStates } from '../../src/core/jobs/job-status.js';
 import { createTestAccount, createTestApi, type TestAccount, type TestApi } from '../support/api-harness.js';
 import { contractViolation } from '../support/response-contract.js';
 
@@ -74,6 +75,41 @@ describe('responses checked against the document', () => {
       }),
       undefined,
     );
+  });
+
+  const eventStream = { 'content-type': 'text/event-stream; charset=utf-8' };
+  const streamAnswer = (text: string) =>
+    contractViolation(document, 'GET', '/v1/batches/b_1/events', {
+      status: 200,
+      headers: eventStream,
+      body: undefined,
+      text,
+    });
+
+  test('when an event stream’s events match their documented data, then no violation is reported (heartbeats and a cut-off last event ignored)', () => {
+    const end = {
+      batchId: 'b_1',
+      state: 'succeeded',
+      at: '2026-12-04T17:00:00.000Z',
+      counts: Object.fromEntries(graphStates.map((state) => [state, state === 'succeeded' ? 1 : 0])),
+    };
+    const text = `: heartbeat\n\nevent: end\nid: 1\ndata: ${JSON.stringify(end)}\n\nevent: gra`;
+    assert.equal(streamAnswer(text), undefined);
+  });
+
+  test('when an event’s data breaks its documented schema, then the violation names the event', () => {
+    const violation = streamAnswer('event: end\nid: 1\ndata: {"state":"exploded"}\n\n');
+    assert.match(violation ?? '', /with the end event 1, whose data the document does not allow/);
+  });
+
+  test('when an event is not one the stream documents, then that is a violation', () => {
+    const violation = streamAnswer('event: gossip\nid: 1\ndata: {}\n\n');
+    assert.match(violation ?? '', /with the event .*gossip.*, which the document does not allow/);
+  });
+
+  test('when an event’s data is not JSON, then that is a violation', () => {
+    const violation = streamAnswer('event: end\nid: 1\ndata: {not json\n\n');
+    assert.match(violation ?? '', /whose data is not JSON/);
   });
 
   test('when a real request is answered, then supertest’s assertion runs the check (a valid answer passes)', async () => {

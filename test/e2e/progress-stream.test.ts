@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { threeOutputGraph } from '../support/graphs.js';
+import { contractViolation } from '../support/response-contract.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 interface StreamEvent {
@@ -9,9 +10,8 @@ interface StreamEvent {
   data: Record<string, unknown>;
 }
 
-/** Reads an event stream to its end (the server closes it after `end`). */
-async function readStream(res: Response): Promise<StreamEvent[]> {
-  const text = await res.text();
+/** The events of a stream read to its end (the server closes it after `end`). */
+function readStream(text: string): StreamEvent[] {
   return text
     .split('\n\n')
     .map((block) =>
@@ -52,7 +52,15 @@ describe('live progress on the real stack: a batch followed to its end over Serv
       headers: { Authorization: `Bearer ${await stack.token()}`, Accept: 'text/event-stream' },
     });
     assert.equal(res.status, 200);
-    const events = await readStream(res);
+    const text = await res.text();
+    const violation = contractViolation(stack.openApiDocument, 'GET', `/v1/batches/${batchId}/events`, {
+      status: res.status,
+      headers: { 'content-type': res.headers.get('content-type') ?? '' },
+      body: undefined,
+      text,
+    });
+    assert.equal(violation, undefined);
+    const events = readStream(text);
 
     assert.deepEqual(
       events.map((e) => e.id),

@@ -89,7 +89,13 @@ describe('scale-out: two APIs and two workers, one database, one Temporal', { sk
       const url = apiUrls[(prefer + attempt) % apiUrls.length]!;
       try {
         token ??= await exchangeToken(url, stack.account.keyId, stack.account.secret);
-        const answer = await callApi(url, () => Promise.resolve(token!), pathname, init);
+        const answer = await callApi(
+          url,
+          () => Promise.resolve(token!),
+          pathname,
+          init,
+          stack.openApiDocument,
+        );
         if (answer.status !== 503) return answer;
       } catch (error) {
         // fetch rejects with a TypeError when the connection is refused or cut; anything else is a bug.
@@ -347,10 +353,13 @@ describe('scale-out: two APIs and two workers, one database, one Temporal', { sk
     });
     const answers = await Promise.all(
       apiUrls.map((url) =>
-        callApi(url, () => Promise.resolve(eventsToken), '/v1/events/s3', {
-          method: 'POST',
-          body: JSON.stringify(event),
-        }),
+        callApi(
+          url,
+          () => Promise.resolve(eventsToken),
+          '/v1/events/s3',
+          { method: 'POST', body: JSON.stringify(event) },
+          stack.openApiDocument,
+        ),
       ),
     );
     const results = answers.map((answer) => {

@@ -234,7 +234,7 @@ describe('throttle end to end (window 4 s)', () => {
     try {
       const token = await account.token();
       const viaReplica: Api = (pathname, init = {}) =>
-        callApi(replica.url, () => account.token(), pathname, init);
+        callApi(replica.url, () => account.token(), pathname, init, stack.openApiDocument);
       const [a, b] = await Promise.all([
         submit((p, init = {}) => account.api(p, { ...init, token }), 'replicas-a', 4),
         submit(viaReplica, 'replicas-b', 4),

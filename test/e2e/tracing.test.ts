@@ -75,7 +75,7 @@ describe('tracing end to end (OTLP/HTTP receiver on loopback)', () => {
   const children: ChildProcess[] = [];
   let dropDatabase: () => Promise<void>;
   const api = (pathname: string, init: RequestInit & { token?: string } = {}) =>
-    callApi(apiUrl, () => stack.token(), pathname, init);
+    callApi(apiUrl, () => stack.token(), pathname, init, stack.openApiDocument);
 
   before(async () => {
     const database = await freshPostgresDatabase();

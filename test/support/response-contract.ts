@@ -100,8 +100,7 @@ export function contractViolation(
   if (!mediaTypes.includes(contentType)) {
     return `${where} in ${contentType || 'no media type'}, where the document says ${mediaTypes.join(' or ')}`;
   }
-  if (contentType !== 'application/json') return undefined;
-  const pointer = [
+  const pointer = `/${[
     'paths',
     operation.path,
     method.toLowerCase(),
@@ -112,14 +111,74 @@ export function contractViolation(
     'schema',
   ]
     .map(pointerSegment)
-    .join('/');
-  const validate = contract.validator(`/${pointer}`);
-  if (validate(res.body)) return undefined;
-  const problems = (validate.errors ?? [])
+    .join('/')}`;
+  if (contentType === 'text/event-stream') return eventStreamViolation(contract, pointer, where, res.text);
+  if (contentType !== 'application/json') return undefined;
+  const validate = contract.validator(pointer);
+  return validate(res.body)
+    ? undefined
+    : `${where} with a body the document does not allow: ${problems(validate)}`;
+}
+
+function problems(validate: ValidateFunction): string {
+  return (validate.errors ?? [])
     .slice(0, 5)
     .map((error) => `${error.instancePath || '/'} ${error.message ?? ''}`)
     .join('; ');
-  return `${where} with a body the document does not allow: ${problems}`;
+}
+
+/** The whole events of a Server-Sent Events text (a block cut off by the end of the text is left out). */
+export function parseEventStream(text: string): { event: string; id: string; data: string }[] {
+  const blocks = text.split('\n\n').slice(0, -1);
+  return blocks.flatMap((block) => {
+    const fields = { event: 'message', id: '', data: [] as string[] };
+    for (const line of block.split('\n')) {
+      if (line === '' || line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const name = colon === -1 ? line : line.slice(0, colon);
+      const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (name === 'data') fields.data.push(value);
+      else if (name === 'event' || name === 'id') fields[name] = value;
+    }
+    return fields.data.length === 0
+      ? []
+      : [{ event: fields.event, id: fields.id, data: fields.data.join('\n') }];
+  });
+}
+
+/**
+ * A stream is documented as the objects a Server-Sent Events parser yields (src/api/event-stream.ts):
+ * each event is checked against that schema, and its JSON `data` against the event's `contentSchema`,
+ * which JSON Schema only annotates and so is checked here by hand.
+ */
+function eventStreamViolation(
+  contract: Contract,
+  pointer: string,
+  where: string,
+  text: string | undefined,
+): string | undefined {
+  const validateEvent = contract.validator(pointer);
+  const schema = validateEvent.schema as { oneOf?: unknown[] };
+  const variants = (schema.oneOf ?? [schema]) as {
+    properties: { event: { enum: string[] }; data: { contentSchema: { $ref: string } } };
+  }[];
+  for (const event of parseEventStream(text ?? '')) {
+    if (!validateEvent(event)) {
+      return `${where} with the event ${JSON.stringify(event).slice(0, 200)}, which the document does not allow: ${problems(validateEvent)}`;
+    }
+    const variant = variants.find((v) => v.properties.event.enum.includes(event.event))!;
+    const validateData = contract.validator(variant.properties.data.contentSchema.$ref.replace(/^#/, ''));
+    let data: unknown;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      return `${where} with the ${event.event} event ${event.id}, whose data is not JSON`;
+    }
+    if (!validateData(data)) {
+      return `${where} with the ${event.event} event ${event.id}, whose data the document does not allow: ${problems(validateData)}`;
+    }
+  }
+  return undefined;
 }
 
 interface SupertestInternals {

@@ -46,6 +46,8 @@ export interface Stack {
   /** An object's ETag (unquoted) and user metadata, as S3 returns them on HEAD. */
   headObject(bucket: string, key: string): Promise<{ etag: string; metadata: Record<string, string> }>;
   token(): Promise<string>;
+  /** The API's OpenAPI document, to check answers of other processes serving the same API. */
+  openApiDocument: Record<string, unknown>;
   api(
     pathname: string,
     init?: RequestInit & { token?: string },
@@ -181,6 +183,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return { etag: (response.ETag ?? '').replaceAll('"', ''), metadata: response.Metadata ?? {} };
     },
     token: () => exchangeToken(server.url, key.keyId, key.secret),
+    openApiDocument: document,
     api: (pathname, init = {}) => callApi(server.url, () => stack.token(), pathname, init, document),
     async addAccount(label) {
       const id = `${label}-${randomBytes(3).toString('hex')}`;

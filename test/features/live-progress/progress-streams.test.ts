@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { sql } from 'drizzle-orm';
 import { startHttpServer, type HttpServer } from '../../../src/api/http-server.js';
+import { openApiDocumentOf } from '../../../src/app/http-app.js';
 import { advanceGraphRun, finishBatch, insertTriggeredRuns } from '../../../src/db/graph-runs.js';
 import { graphWorkflowId } from '../../../src/core/jobs/workflow-ids.js';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
@@ -17,6 +18,7 @@ import {
   type TestAccount,
   type TestApi,
 } from '../../support/api-harness.js';
+import { contractViolation } from '../../support/response-contract.js';
 
 interface StreamEvent {
   id: number;
@@ -41,17 +43,22 @@ interface StreamReader {
 const maxStreamsPerAccount = 2;
 let api: TestApi;
 let server: HttpServer;
+let document: Record<string, unknown>;
 before(async () => {
   api = await createTestApi({
     env: { PIXELSHIFT_MAX_STREAMS_PER_ACCOUNT: String(maxStreamsPerAccount) },
     streams: { pollMs: 20, heartbeatMs: 50, maxBufferedBytes: 64 * 1024 },
   });
   server = await startHttpServer(api.app, { host: '127.0.0.1', port: 0 });
+  document = openApiDocumentOf(api.app) as unknown as Record<string, unknown>;
 });
 after(async () => {
   await server.close();
   await api.close();
 });
+/** What the streams sent that the OpenAPI document does not allow (checked block by block as they arrive). */
+const contractViolations: string[] = [];
+afterEach(() => assert.deepEqual(contractViolations.splice(0), []));
 
 function openStream(path: string, headers: Record<string, string>): Promise<StreamReader> {
   return new Promise((resolve, reject) => {
@@ -82,6 +89,13 @@ function openStream(path: string, headers: Record<string, string>): Promise<Stre
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           if (block.startsWith(': heartbeat')) reader.heartbeats += 1;
+          const violation = contractViolation(document, 'GET', path, {
+            status: reader.status,
+            headers: { 'content-type': res.headers['content-type'] ?? '' },
+            body: undefined,
+            text: `${block}\n\n`,
+          });
+          if (violation) contractViolations.push(violation);
           const fields = Object.fromEntries(
             block
               .split('\n')
