@@ -7,7 +7,7 @@ import type { BatchStatus } from '../../src/core/jobs/job-status.js';
 import { hashCanonicalJson } from '../../src/core/canonical-json.js';
 import { threeOutputGraph } from '../support/graphs.js';
 import { assertOutputProvenance } from '../support/provenance.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { assertDocumented, startStack, type Stack } from '../support/stack.js';
 // Every response is checked against the app's OpenAPI document.
 import '../support/response-contract.js';
 
@@ -155,6 +155,7 @@ describe('a batch end to end: token → HTTP → Temporal → worker → S3 (mot
       headers: { 'content-type': 'application/json' },
     });
     assert.equal(noToken.status, 401);
+    assertDocumented(stack.openApiDocument, 'POST', '/v1/batches', noToken, await noToken.text());
     const forged = await stack.api('/v1/batches/b_00000000000000000000000000', {
       token: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.',
     });

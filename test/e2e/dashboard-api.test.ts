@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import type { TransformGraph } from '../../src/core/graph/index.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { assertDocumented, startStack, type Stack } from '../support/stack.js';
 import {
   hasValidSignature,
   startWebhookReceiver,
@@ -104,6 +104,8 @@ describe('the dashboard API end to end', () => {
     );
     assert.equal(thumbnail.status, 200);
     assert.equal(thumbnail.headers.get('content-type'), 'image/webp');
+    const thumbnailPath = `/v1/batches/${report.batchId}/graphs/0/outputs/0/thumbnail`;
+    assertDocumented(stack.openApiDocument, 'GET', thumbnailPath, thumbnail, '');
     const meta = await sharp(Buffer.from(await thumbnail.arrayBuffer())).metadata();
     assert.equal(meta.format, 'webp');
     assert.ok(Math.max(meta.width, meta.height) === 32, `${meta.width}x${meta.height}`);
@@ -117,6 +119,7 @@ describe('the dashboard API end to end', () => {
       },
     );
     assert.equal(revalidated.status, 304);
+    assertDocumented(stack.openApiDocument, 'GET', thumbnailPath, revalidated, await revalidated.text());
   });
 
   test('when a test event is sent to a subscription, then the loopback receiver gets a signed webhook.test and the log shows it delivered', async () => {

@@ -12,7 +12,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { exitOf, startApiProcess, type ApiProcess } from '../support/api-process.js';
 import { threeOutputGraph } from '../support/graphs.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { assertDocumented, startStack, type Stack } from '../support/stack.js';
 import { startWorkerProcess } from '../support/worker-process.js';
 
 const photo = 'jpeg-large-4608x1976-phone.jpg';
@@ -113,7 +113,9 @@ describe('graceful shutdown', () => {
         ...init,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       });
-      return { status: response.status, body: await response.json(), headers: response.headers };
+      const text = await response.text();
+      assertDocumented(stack.openApiDocument, init.method ?? 'GET', pathname, response, text);
+      return { status: response.status, body: JSON.parse(text) as unknown, headers: response.headers };
     };
 
     // An event stream of a batch that stays queued (no worker runs here), so it would never end by itself.

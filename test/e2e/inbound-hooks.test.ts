@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { Webhook } from 'standardwebhooks';
 import type { GraphOutcome } from '../../src/core/jobs/job-status.js';
 import { assertOutputProvenance } from '../support/provenance.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { assertDocumented, startStack, type Stack } from '../support/stack.js';
 
 const finished = new Set(['succeeded', 'partial', 'failed', 'cancelled']);
 
@@ -75,7 +75,9 @@ describe('an inbound hook end to end: signed request → Temporal → worker →
         },
         body,
       });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      const text = await response.text();
+      assertDocumented(stack.openApiDocument, 'POST', `/v1/hooks/${hook.hookId}`, response, text);
+      return { status: response.status, body: JSON.parse(text) as Record<string, unknown> };
     };
 
     const first = await send('msg_e2e_1');
