@@ -9,8 +9,9 @@
  * Every documented operation is fuzzed; none is excluded. Two cannot get past their authentication, by
  * design, and are still checked on what they answer: POST /v1/hooks/{hookId} needs an HMAC signature of
  * the exact body, POST /v1/events/sns a signature by the SNS certificate, and no generator makes either.
- * Two refusals of schema-valid input are accepted (in the hooks) because no document could prevent them:
- * a body that breaks a rule JSON Schema cannot state (listed below), and a page token the API never issued.
+ * Three refusals of schema-valid input are accepted (in the hooks) because the document does not prevent
+ * them: a body that breaks a rule JSON Schema cannot state (listed below), a root graph whose first unit is
+ * there but is not a StorageSource, and a page token the API never issued.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -43,18 +44,22 @@ const eventsToken = `fuzz-events-${randomBytes(16).toString('hex')}`;
 
 /**
  * Codes of the rules that a JSON Schema cannot state, so that no document can make a schema-valid request
- * keep them: the order of a chain (a StorageSource first, then operations, an ImageFormat right before
- * each StorageSink and nothing after it), two sinks writing one object, the unit count and depth of the
- * whole tree, and the rules that compare or combine two fields: the pixel limit of a Resize (a product),
- * a fractional Crop inside the image (sums), Normalize's lower percentile below its upper and a rule's
- * minSize at most its maxSize (comparisons), and a usage range's `from` before its `to` and its length
- * (a comparison and a difference of two instants, or of one and the clock). A schema-valid request
+ * keep them: the order of a chain (a StorageSource only first, then operations, an ImageFormat right
+ * before each StorageSink and nothing after it), two sinks writing one object, the unit count and depth
+ * of the whole tree, and the rules that compare or combine two fields: the pixel limit of a Resize (a
+ * product), a fractional Crop inside the image (sums), Normalize's lower percentile below its upper and a
+ * rule's minSize at most its maxSize (comparisons), and a usage range's `from` before its `to` and its
+ * length (a comparison and a difference of two instants, or of one and the clock). A schema-valid request
  * refused for one of these is not the document's fault; refused for anything else, it is.
+ *
+ * `missing_source` is not among them: the document demands at least one unit of a root graph (and none
+ * of a child graph), so an empty root is the document's to refuse. The hooks forgive `missing_source` only
+ * where its pointer finds a unit of another type first: which type comes first is the part the document
+ * leaves to the server (src/core/graph/graph.ts says why).
  */
 const rulesNoSchemaStates: readonly (
   IssueCode | 'inverted_size_range' | 'inverted_range' | 'range_too_long'
 )[] = [
-  'missing_source',
   'misplaced_source',
   'missing_operation',
   'missing_format',

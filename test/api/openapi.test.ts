@@ -95,17 +95,35 @@ describe('OpenAPI document', () => {
     );
   });
 
-  test('when the graph is documented, then TransformGraph is a recursive $ref component and the batch refers to it', () => {
+  test('when the graph is documented, then the root TransformGraph has at least one unit, its outputs are recursive ChildGraphs that may have none, and the batch refers to the root', () => {
     const graph = doc.components.schemas.TransformGraph;
-    assert.deepEqual(graph.properties.transformUnits.items, { $ref: '#/components/schemas/TransformUnit' });
-    assert.deepEqual(graph.properties.outputs.items, { $ref: '#/components/schemas/TransformGraph' });
-    assert.deepEqual(Object.keys(graph.properties).sort(), Object.keys(transformGraphSchemaShape()).sort());
+    assert.deepEqual(graph.properties.transformUnits, {
+      type: 'array',
+      items: { $ref: '#/components/schemas/TransformUnit' },
+      minItems: 1,
+    });
+    assert.deepEqual(graph.properties.outputs.items, { $ref: '#/components/schemas/ChildGraph' });
+    assert.deepEqual(Object.keys(graph.properties).sort(), Object.keys(transformGraphSchema.shape).sort());
+    const child = doc.components.schemas.ChildGraph;
+    assert.deepEqual(child.properties.transformUnits, {
+      type: 'array',
+      items: { $ref: '#/components/schemas/TransformUnit' },
+    });
+    assert.deepEqual(child.properties.outputs.items, { $ref: '#/components/schemas/ChildGraph' });
+    assert.deepEqual(child.required, ['transformUnits']);
+    assert.deepEqual(Object.keys(child.properties).sort(), Object.keys(graph.properties).sort());
     const batch = doc.components.schemas.BatchRequest;
     assert.deepEqual(batch.properties.graphs.items, { $ref: '#/components/schemas/TransformGraph' });
     assert.equal(batch.properties.graphs.maxItems, 1000);
     assert.deepEqual(Object.keys(batch.properties).sort(), Object.keys(batchInputSchema.shape).sort());
     assert.deepEqual(doc.paths['/v1/batches'].post.requestBody.content['application/json'].schema, {
       $ref: '#/components/schemas/BatchRequest',
+    });
+    assert.deepEqual(doc.paths['/v1/graphs:validate'].post.requestBody.content['application/json'].schema, {
+      $ref: '#/components/schemas/TransformGraph',
+    });
+    assert.deepEqual(doc.components.schemas.BatchGraph.properties.graph, {
+      $ref: '#/components/schemas/TransformGraph',
     });
   });
 
@@ -222,11 +240,3 @@ describe('OpenAPI document', () => {
     await request(api.app).get('/swagger/index.html').expect(301).expect('Location', './');
   });
 });
-
-/** The shape of the lazy graph schema (its object inside z.lazy). */
-function transformGraphSchemaShape(): Record<string, unknown> {
-  const inner = (
-    transformGraphSchema as unknown as { _zod: { def: { getter(): { shape: Record<string, unknown> } } } }
-  )._zod.def.getter();
-  return inner.shape;
-}

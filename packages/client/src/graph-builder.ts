@@ -9,6 +9,7 @@
  * Chains are immutable: each call returns a new chain, so one prefix can start several branches.
  */
 import type {
+  ChildGraph,
   ImageFormat,
   StorageSink,
   StorageSource,
@@ -43,18 +44,22 @@ export type SinkOptions = Omit<StorageSink, 'type' | 'bucket' | 'key'>;
 /** StorageSource's options besides what it reads. */
 export type SourceOptions = Omit<StorageSource, 'type' | 'bucket' | 'key'>;
 
-/** A chain of units that has not been written anywhere yet: add operations, then a format or branches. */
-export interface GraphChain extends Operations<GraphChain> {
+/**
+ * A chain of units that has not been written anywhere yet: add operations, then a format or branches. It
+ * ends in a `TransformGraph` when it started at `source(...)`, in a `ChildGraph` (an entry of `outputs`,
+ * which continues its parent's units) when it started as a branch.
+ */
+export interface GraphChain<Graph extends ChildGraph = TransformGraph> extends Operations<GraphChain<Graph>> {
   /** Encodes the image; a sink must follow. */
-  format(format: ImageFormat['format'], options?: FormatOptions): FormattedChain;
+  format(format: ImageFormat['format'], options?: FormatOptions): FormattedChain<Graph>;
   /** Continues in several branches from here; each starts with `branch` and ends in a sink or more branches. */
-  outputs(branches: (branch: GraphChain) => readonly TransformGraph[]): TransformGraph;
+  outputs(branches: (branch: GraphChain<ChildGraph>) => readonly ChildGraph[]): Graph;
 }
 
 /** A chain that ends with an ImageFormat: only a sink may follow. */
-export interface FormattedChain {
+export interface FormattedChain<Graph extends ChildGraph = TransformGraph> {
   /** Writes the encoded image to `bucket`/`key` (on the connection `options.storage`, default otherwise). */
-  sink(bucket: string, key: string, options?: SinkOptions): TransformGraph;
+  sink(bucket: string, key: string, options?: SinkOptions): Graph;
 }
 
 /** Every operation unit, in the order the contract lists them. */
@@ -91,7 +96,7 @@ const everyOperationListed: Exclude<OperationUnit['type'], (typeof operationType
   : never = true;
 void everyOperationListed;
 
-function chain(units: readonly TransformUnit[]): GraphChain {
+function chain<Graph extends ChildGraph>(units: readonly TransformUnit[]): GraphChain<Graph> {
   const operations = Object.fromEntries(
     operationTypes.map((type) => [
       type.charAt(0).toLowerCase() + type.slice(1),
@@ -109,11 +114,11 @@ function chain(units: readonly TransformUnit[]): GraphChain {
         ],
       }),
     }),
-    outputs: (branches) => ({ transformUnits: [...units], outputs: [...branches(chain([]))] }),
-  } as GraphChain;
+    outputs: (branches) => ({ transformUnits: [...units], outputs: [...branches(chain<ChildGraph>([]))] }),
+  } as GraphChain<Graph>;
 }
 
 /** Starts a graph by reading `bucket`/`key` (on the connection `options.storage`, default otherwise). */
 export function source(bucket: string, key: string, options: SourceOptions = {}): GraphChain {
-  return chain([{ type: 'StorageSource', bucket, key, ...options }]);
+  return chain<TransformGraph>([{ type: 'StorageSource', bucket, key, ...options }]);
 }

@@ -35,6 +35,14 @@ const patternWords: Record<string, string> = {
   pointer: 'a JSON pointer: empty, or up to 32 "/"-separated segments where "~" is only ~0 or ~1',
 };
 
+/** Plain-words expectations for zod's string formats, for fields without words of their own. */
+const formatWords: Record<string, string> = {
+  datetime: 'a date and time in ISO 8601, such as 2026-01-31T09:00:00Z',
+  date: 'a date in ISO 8601, such as 2026-01-31',
+  url: 'a URL',
+  email: 'an email address',
+};
+
 /** Plain-words expectations for the property names of a record, keyed by the record's field name. */
 const propertyNameWords: Record<string, string> = {
   metadata: 'a metadata name of 1 to 64 lower-case letters, digits and hyphens',
@@ -131,7 +139,11 @@ export function translateZodIssues(
       case 'invalid_format': {
         // A value of a record (metadata) is worded by the record's name.
         const record = raw.path.length > 1 ? fieldName(raw.path.slice(0, -1)) : undefined;
-        const words = patternWords[name] ?? (record && patternWords[record]) ?? `a valid ${name}`;
+        const words =
+          patternWords[name] ??
+          (record && patternWords[record]) ??
+          formatWords[raw.format] ??
+          `a value in the documented form`;
         out.push(issue(path, 'invalid_value', words, name, input));
         break;
       }

@@ -39,6 +39,19 @@ describe('graph validation', () => {
     assert.deepEqual(validateGraph(graph), { ok: true, value: graph });
   });
 
+  test('when an output has no units of its own and only branches again, then it is accepted', () => {
+    const graph = {
+      transformUnits: [source, resize],
+      outputs: [
+        {
+          transformUnits: [],
+          outputs: [{ transformUnits: [webp, sink('a.webp')] }, { transformUnits: [webp, sink('b.webp')] }],
+        },
+      ],
+    };
+    assert.deepEqual(validateGraph(graph), { ok: true, value: graph });
+  });
+
   // Each case: input → the exact issues (pointer, code, message) a client sees.
   const refused: [string, unknown, ValidationIssue[]][] = [
     [
@@ -49,6 +62,17 @@ describe('graph validation', () => {
           path: '/transformUnits/0',
           code: 'missing_source',
           message: 'Expected a StorageSource for the first unit of the graph but received Resize',
+        },
+      ],
+    ],
+    [
+      'when the root has no units, then missing_source points at where its first unit belongs',
+      { transformUnits: [], outputs: [{ transformUnits: [resize, webp, sink('a')] }] },
+      [
+        {
+          path: '/transformUnits/0',
+          code: 'missing_source',
+          message: 'Expected a StorageSource for the first unit of the graph but received nothing',
         },
       ],
     ],

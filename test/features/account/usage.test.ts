@@ -439,6 +439,15 @@ describe('GET /v1/account/usage', () => {
       assert.match(res.body.error.issues[0].message, /at most 366 days .* received 2192/);
     });
 
+    test('an instant that is not one says what form is expected, naming the parameter once', async () => {
+      const account = await createTestAccount(api);
+      const res = await request(api.app).get('/v1/account/usage?from=soon').set(account.auth).expect(400);
+      assert.equal(
+        res.body.error.issues[0].message,
+        'Expected a date and time in ISO 8601, such as 2026-01-31T09:00:00Z for from but received "soon"',
+      );
+    });
+
     test('a refusal is JSON even when CSV was asked for', async () => {
       const account = await createTestAccount(api);
       const res = await request(api.app)

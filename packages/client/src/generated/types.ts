@@ -395,9 +395,12 @@ export type BatchRequest = {
     callbackUrl?: string;
 };
 
+/**
+ * A graph to run: its first unit is the StorageSource every chain starts from (`missing_source` otherwise), then operations, then an ImageFormat and a StorageSink, or `outputs` that each continue from there.
+ */
 export type TransformGraph = {
     transformUnits: Array<TransformUnit>;
-    outputs?: Array<TransformGraph>;
+    outputs?: Array<ChildGraph>;
 };
 
 export type TransformUnit = ({
@@ -1004,6 +1007,14 @@ export type StorageSink = {
     metadata?: {
         [key: string]: string;
     };
+};
+
+/**
+ * An entry of a graph’s `outputs`: its units continue from the end of its parent’s units, and it may have none of its own (a node that only branches again). The StorageSource is the root’s alone.
+ */
+export type ChildGraph = {
+    transformUnits: Array<TransformUnit>;
+    outputs?: Array<ChildGraph>;
 };
 
 export type BatchList = {
