@@ -19,7 +19,14 @@
 import type { OutputInfo, Sharp } from 'sharp';
 import type { ImageFormat, OutputFormat } from '../graph/index.js';
 import { white, type Rgba } from './colours.js';
-import { exifArtist, rightsOf, rightsXmp, withPolicyMetadata, type SourceMetadata } from './metadata.js';
+import {
+  exifArtist,
+  rightsOf,
+  rightsXmp,
+  withPolicyMetadata,
+  xmpText,
+  type SourceMetadata,
+} from './metadata.js';
 
 export const mimeTypes: Record<OutputFormat, string> = {
   jpeg: 'image/jpeg',
@@ -78,7 +85,7 @@ const metadataPolicies: Record<
   keepAll: (pipeline, metadata) => {
     // From raw pixels, sharp would write a stub EXIF block of its own: EXIF is written in after encoding.
     if (metadata.readsSource) pipeline.keepMetadata();
-    else if (metadata.source.xmp) pipeline.withXmp(metadata.source.xmp.toString('utf8'));
+    else if (metadata.source.xmp) pipeline.withXmp(xmpText(metadata.source.xmp));
     pipeline.withIccProfile('srgb');
   },
 };

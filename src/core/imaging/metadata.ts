@@ -165,9 +165,22 @@ function xmpProperty(xmp: string, name: string): string[] {
   return (items.length ? items : [inner]).map((text) => unescapeXml(text.trim())).filter(Boolean);
 }
 
+/**
+ * An XMP packet as text. XMP may be stored in UTF-16 (or UTF-32, unseen in practice): the packet starts with
+ * `<`, so its first bytes say which (a BOM, or NULs beside the `<`).
+ */
+export function xmpText(xmp: Buffer): string {
+  const [a, b] = [xmp[0], xmp[1]];
+  if ((a === 0xfe && b === 0xff) || (a === 0x00 && b !== 0x00))
+    return new TextDecoder('utf-16be').decode(xmp);
+  if ((a === 0xff && b === 0xfe) || (a !== 0x00 && b === 0x00))
+    return new TextDecoder('utf-16le').decode(xmp);
+  return xmp.toString('utf8');
+}
+
 /** Creators and copyright holder, from EXIF first, else XMP, else IPTC (By-line, Copyright Notice). */
 export function rightsOf(metadata: SourceMetadata): Rights {
-  const xmp = metadata.xmp?.toString('utf8') ?? '';
+  const xmp = metadata.xmp ? xmpText(metadata.xmp) : '';
   const iptc = readIptc(metadata.iptc);
   const artist = metadata.exif && asciiTag(metadata.exif, 0x013b);
   const creators = artist

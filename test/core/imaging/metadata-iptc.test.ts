@@ -185,6 +185,15 @@ describe('IPTC under the metadata policies', () => {
     });
   }
 
+  it('when keepAll writes WebP through several stages, then there is no IPTC block and the source XMP (UTF-16 there) describes the image', async () => {
+    const { data, meta } = await output('exiftool.jpg', twoStages, { format: 'webp', metadata: 'keepAll' });
+    assert.equal(meta.iptc, undefined);
+    const { xmp } = await independently(data);
+    assert.equal(xmp['City'], 'Kingston');
+    assert.equal(xmp['creator'], 'Phil Harvey');
+    assert.equal(xmp['rights'], 'Copyright 2004 Phil Harvey');
+  });
+
   it('when strip or keepIcc is asked, then no IPTC is written', async () => {
     for (const [chain, ops] of chains) {
       for (const metadata of ['strip', 'keepIcc'] as const) {
