@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { fixturePath, heicFixturePath } from '../support/fixtures.js';
+import { fixturePath, heicFixturePath, iptcFixturePath } from '../support/fixtures.js';
 
 const run = promisify(execFile);
 
@@ -37,6 +37,7 @@ describe('pixelshift graph validate / run', () => {
   copyFileSync(fixturePath('jpeg-baseline-photo-2725x2225.jpg'), path.join(root, 'photos', 'in', 'cat.jpg'));
   copyFileSync(fixturePath('bad-truncated.jpg'), path.join(root, 'photos', 'in', 'broken.jpg'));
   copyFileSync(heicFixturePath('heic-grid-800x533.heic'), path.join(root, 'photos', 'in', 'phone.heic'));
+  copyFileSync(iptcFixturePath('exiftool-ExifTool.jpg'), path.join(root, 'photos', 'in', 'wire.jpg'));
 
   const graphFile = (name: string, graph: unknown) => {
     const file = path.join(root, name);
@@ -128,6 +129,33 @@ describe('pixelshift graph validate / run', () => {
     assert.equal(result.code, 0, JSON.stringify(result.json));
     const meta = await sharp(path.join(root, 'photos', 'out', 'cat.webp')).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['webp', 400, 267]);
+  });
+
+  test('when a photo with IPTC runs through several stages, then keepCopyright keeps only the credit and keepAll all of it', async () => {
+    const output = (metadata: string, key: string) => ({
+      transformUnits: [
+        { type: 'ImageFormat', format: 'jpeg', metadata },
+        { type: 'StorageSink', bucket: 'photos', key },
+      ],
+    });
+    const graph = {
+      transformUnits: [
+        { type: 'StorageSource', bucket: 'photos', key: 'in/wire.jpg' },
+        { type: 'Resize', width: 6 },
+        { type: 'Grayscale' },
+        { type: 'Resize', width: 4 },
+      ],
+      outputs: [output('keepCopyright', 'out/credit.jpg'), output('keepAll', 'out/all.jpg')],
+    };
+    const result = await pixelshift('graph', 'run', graphFile('iptc.json', graph), '--local-root', root);
+    assert.equal(result.code, 0, JSON.stringify(result.json));
+    const iptcOf = async (key: string) =>
+      (await sharp(path.join(root, 'photos', key)).metadata()).iptc?.toString('latin1') ?? '';
+    const credit = await iptcOf('out/credit.jpg');
+    assert.match(credit, /Phil Harvey/);
+    assert.match(credit, /Copyright 2004 Phil Harvey/);
+    assert.doesNotMatch(credit, /Kingston/);
+    assert.match(await iptcOf('out/all.jpg'), /Kingston/);
   });
 
   test('when PIXELSHIFT_HEIC=off, then a HEIC source is refused as unsupported_input', async () => {

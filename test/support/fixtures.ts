@@ -11,6 +11,9 @@ export const fixturesDir = path.resolve(
 /** HEIC fixtures made for this repository (with their own MANIFEST.tsv: source and licence of each). */
 export const heicFixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/heic');
 
+/** A real file with IPTC-IIM from a public test suite (its MANIFEST.tsv gives source and licence). */
+export const iptcFixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/iptc');
+
 export interface FixtureEntry {
   file: string;
   bytes: number;
@@ -45,4 +48,8 @@ export function fixturePath(file: string): string {
 
 export function heicFixturePath(file: string): string {
   return path.join(heicFixturesDir, file);
+}
+
+export function iptcFixturePath(file: string): string {
+  return path.join(iptcFixturesDir, file);
 }

@@ -9,15 +9,24 @@
  *   source's profile instead would mean leaving the pixels in that space (sharp skips the conversion when
  *   it keeps the input profile), breaking the sRGB rule; attaching sRGB keeps profile and pixels truthful.
  * - `keepCopyright`: the sRGB profile plus Exif Artist/Copyright and XMP dc:creator/dc:rights, rewritten
- *   from the source's values (metadata.ts); GPS, camera data and everything else are dropped.
+ *   from the source's values, and in JPEG the IPTC By-line and Copyright Notice (metadata.ts, iptc.ts);
+ *   GPS, camera data, location, keywords and everything else are dropped.
  * - `keepAll`: EXIF, XMP and IPTC are kept as well (orientation already applied and its tag reset),
  *   again with an sRGB profile. sharp keeps them only when the encoding pipeline reads the source itself;
- *   otherwise (several stages, a HEIC source, a byte budget) metadata.ts carries EXIF and XMP over.
+ *   otherwise (several stages, a HEIC source, a byte budget) metadata.ts carries XMP over, writes EXIF into
+ *   JPEG, PNG and WebP, and the IPTC block into JPEG.
  */
 import type { OutputInfo, Sharp } from 'sharp';
 import type { ImageFormat, OutputFormat } from '../graph/index.js';
 import { white, type Rgba } from './colours.js';
-import { rightsOf, rightsXmp, uprightExif, withExifBlock, type SourceMetadata } from './metadata.js';
+import {
+  exifArtist,
+  rightsOf,
+  rightsXmp,
+  withPolicyMetadata,
+  xmpText,
+  type SourceMetadata,
+} from './metadata.js';
 
 export const mimeTypes: Record<OutputFormat, string> = {
   jpeg: 'image/jpeg',
@@ -62,20 +71,21 @@ const metadataPolicies: Record<
   keepIcc: (pipeline) => pipeline.withIccProfile('srgb'),
   keepCopyright: (pipeline, metadata) => {
     pipeline.withIccProfile('srgb');
-    const { artist, copyright } = rightsOf(metadata.source);
-    if (artist === undefined && copyright === undefined) return;
+    const rights = rightsOf(metadata.source);
+    const { creators, copyright } = rights;
+    if (creators === undefined && copyright === undefined) return;
     pipeline.withExif({
       IFD0: {
-        ...(artist === undefined ? {} : { Artist: artist }),
+        ...(creators === undefined ? {} : { Artist: exifArtist(creators) }),
         ...(copyright === undefined ? {} : { Copyright: copyright }),
       },
     });
-    pipeline.withXmp(rightsXmp({ artist, copyright }));
+    pipeline.withXmp(rightsXmp(rights));
   },
   keepAll: (pipeline, metadata) => {
     // From raw pixels, sharp would write a stub EXIF block of its own: EXIF is written in after encoding.
     if (metadata.readsSource) pipeline.keepMetadata();
-    else if (metadata.source.xmp) pipeline.withXmp(metadata.source.xmp.toString('utf8'));
+    else if (metadata.source.xmp) pipeline.withXmp(xmpText(metadata.source.xmp));
     pipeline.withIccProfile('srgb');
   },
 };
@@ -94,7 +104,7 @@ export interface Animation {
   delay: number[] | undefined;
 }
 
-/** Encodes: format options and metadata policy applied, EXIF written in where sharp could not keep it. */
+/** Encodes: format options and metadata policy applied, EXIF and IPTC written in where sharp could not. */
 export async function encode(
   pipeline: Sharp,
   format: ImageFormat,
@@ -103,9 +113,9 @@ export async function encode(
 ): Promise<{ data: Buffer; info: OutputInfo }> {
   applyEncode(pipeline, format, animation, metadata);
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
-  const { exif } = metadata.source;
-  if (format.metadata !== 'keepAll' || metadata.readsSource || !exif) return { data, info };
-  return { data: withExifBlock(outputFormatOf(info.format, format.format), data, uprightExif(exif)), info };
+  const written = outputFormatOf(info.format, format.format);
+  const policy = format.metadata ?? 'strip';
+  return { data: withPolicyMetadata(policy, written, data, metadata.source, metadata.readsSource), info };
 }
 
 function applyEncode(

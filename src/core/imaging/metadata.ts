@@ -1,36 +1,61 @@
 /**
  * Source metadata that has to travel further than one sharp pipeline (docs/architecture.md §4, metadata policies):
  *
- * - `keepCopyright` keeps who made the image and who owns it (Exif `Artist` and `Copyright`, XMP
- *   `dc:creator` and `dc:rights`) and nothing else: no GPS, no camera data. Both are rewritten from the
- *   values read here, so they survive any number of stages.
+ * - `keepCopyright` keeps who made the image and who owns it and nothing else: no GPS, no camera data, no
+ *   location, keywords or captions. The same two facts under each standard's name:
+ *
+ *   | who made it                  | who owns it                       |
+ *   | ---------------------------- | --------------------------------- |
+ *   | Exif `Artist` (0x013b)       | Exif `Copyright` (0x8298)         |
+ *   | XMP `dc:creator`             | XMP `dc:rights`                   |
+ *   | IPTC-IIM 2:80 `By-line`      | IPTC-IIM 2:116 `Copyright Notice` |
+ *
+ *   Exif and XMP are rewritten from the values read here (Exif first, else XMP, else IPTC), so they survive
+ *   any number of stages. A JPEG output also gets the source's own By-line (every repetition) and Copyright
+ *   Notice as an IPTC block (iptc.ts); the other formats have no IPTC container, so XMP carries them there.
  * - `keepAll` keeps EXIF, XMP and IPTC through sharp when the last pipeline reads the source itself. When it
  *   does not (a chain of several stages hands raw pixels on; a HEIC source is read from its decoded TIFF; a
- *   byte budget encodes from raw pixels), the source's XMP is attached through sharp and its EXIF block is
- *   written into the encoded JPEG, PNG or WebP here, with the orientation set to 1 (the pixels are upright).
- *   AVIF, TIFF and GIF outputs of such chains carry no EXIF, and IPTC is not carried across stages.
+ *   byte budget encodes from raw pixels), the source's XMP is attached through sharp, its EXIF block is
+ *   written into the encoded JPEG, PNG or WebP here, with the orientation set to 1 (the pixels are upright),
+ *   and its IPTC (Photoshop) block into JPEG. AVIF, TIFF and GIF outputs of such chains carry no EXIF, and
+ *   outputs other than JPEG no IPTC: there the source's XMP is what describes the image.
  */
 import { crc32 } from 'node:zlib';
-import type { OutputFormat } from '../graph/index.js';
+import type { ImageFormat, OutputFormat } from '../graph/index.js';
+import {
+  copyrightIptcBlock,
+  iptcFields,
+  iptcTexts,
+  jpegWithPhotoshopBlock,
+  keptIptcBlock,
+  readIptc,
+} from './iptc.js';
+import { jpegHead, maxSegmentPayload, withSegmentAt } from './jpeg-segments.js';
 
 export interface SourceMetadata {
   /** The EXIF block as a TIFF structure (without the `Exif\0\0` prefix JPEG stores before it). */
   exif?: Buffer;
   /** The XMP packet. */
   xmp?: Buffer;
+  /** The IPTC block as sharp reads it: a Photoshop image-resource block (or TIFF's bare IIM stream). */
+  iptc?: Buffer;
 }
 
 const exifPrefix = Buffer.from('Exif\0\0', 'latin1');
+const app0 = 0xe0;
+const app1 = 0xe1;
 
 /** What sharp's header read found, normalised. */
 export function sourceMetadataOf(meta: {
   exif?: Buffer | undefined;
   xmp?: Buffer | undefined;
+  iptc?: Buffer | undefined;
 }): SourceMetadata {
   const exif = meta.exif?.subarray(0, 6).equals(exifPrefix) ? meta.exif.subarray(6) : meta.exif;
   return {
     ...(exif && isTiff(exif) ? { exif } : {}),
     ...(meta.xmp?.length ? { xmp: meta.xmp } : {}),
+    ...(meta.iptc?.length ? { iptc: meta.iptc } : {}),
   };
 }
 
@@ -126,32 +151,61 @@ export function uprightExif(exif: Buffer): Buffer {
 // ------------------------------------------------------------------ keepCopyright
 
 export interface Rights {
-  artist?: string;
+  /** Who made the image: one name per creator (Exif holds one text; XMP and IPTC may list several). */
+  creators?: string[];
   copyright?: string;
 }
 
-/** The first `rdf:li` (or plain text) of an XMP Dublin Core property. */
-function xmpProperty(xmp: string, name: string): string | undefined {
+/** The `rdf:li` items (or the plain text) of an XMP Dublin Core property. */
+function xmpProperty(xmp: string, name: string): string[] {
   const match = new RegExp(`<dc:${name}[^>]*>([\\s\\S]*?)</dc:${name}>`).exec(xmp);
-  if (!match) return undefined;
+  if (!match) return [];
   const inner = match[1]!;
-  const item = /<rdf:li[^>]*>([\s\S]*?)<\/rdf:li>/.exec(inner);
-  const text = unescapeXml((item ? item[1]! : inner).trim());
-  return text || undefined;
+  const items = [...inner.matchAll(/<rdf:li[^>]*>([\s\S]*?)<\/rdf:li>/g)].map((item) => item[1]!);
+  return (items.length ? items : [inner]).map((text) => unescapeXml(text.trim())).filter(Boolean);
 }
 
-/** Creator and copyright holder, from EXIF first, else XMP. */
+/**
+ * An XMP packet as text. XMP may be stored in UTF-16 (or UTF-32, unseen in practice): the packet starts with
+ * `<`, so its first bytes say which (a BOM, or NULs beside the `<`).
+ */
+export function xmpText(xmp: Buffer): string {
+  const [a, b] = [xmp[0], xmp[1]];
+  if ((a === 0xfe && b === 0xff) || (a === 0x00 && b !== 0x00))
+    return new TextDecoder('utf-16be').decode(xmp);
+  if ((a === 0xff && b === 0xfe) || (a !== 0x00 && b === 0x00))
+    return new TextDecoder('utf-16le').decode(xmp);
+  return xmp.toString('utf8');
+}
+
+/** Creators and copyright holder, from EXIF first, else XMP, else IPTC (By-line, Copyright Notice). */
 export function rightsOf(metadata: SourceMetadata): Rights {
-  const xmp = metadata.xmp?.toString('utf8') ?? '';
-  const artist = (metadata.exif && asciiTag(metadata.exif, 0x013b)) ?? xmpProperty(xmp, 'creator');
-  const copyright = (metadata.exif && asciiTag(metadata.exif, 0x8298)) ?? xmpProperty(xmp, 'rights');
-  return { ...(artist ? { artist } : {}), ...(copyright ? { copyright } : {}) };
+  const xmp = metadata.xmp ? xmpText(metadata.xmp) : '';
+  const iptc = readIptc(metadata.iptc);
+  const artist = metadata.exif && asciiTag(metadata.exif, 0x013b);
+  const creators = artist
+    ? [artist]
+    : firstNonEmpty(xmpProperty(xmp, 'creator'), iptcTexts(iptc, iptcFields.byline));
+  const copyright =
+    (metadata.exif && asciiTag(metadata.exif, 0x8298)) ??
+    xmpProperty(xmp, 'rights')[0] ??
+    iptcTexts(iptc, iptcFields.copyrightNotice)[0];
+  return { ...(creators.length ? { creators } : {}), ...(copyright ? { copyright } : {}) };
+}
+
+function firstNonEmpty(...lists: string[][]): string[] {
+  return lists.find((list) => list.length > 0) ?? [];
+}
+
+/** Exif's Artist for several creators: joined with "; ", as the Metadata Working Group's guidance says. */
+export function exifArtist(creators: string[]): string {
+  return creators.join('; ');
 }
 
 /** An XMP packet holding only dc:creator and dc:rights. */
 export function rightsXmp(rights: Rights): string {
-  const creator = rights.artist
-    ? `<dc:creator><rdf:Seq><rdf:li>${escapeXml(rights.artist)}</rdf:li></rdf:Seq></dc:creator>`
+  const creator = rights.creators?.length
+    ? `<dc:creator><rdf:Seq>${rights.creators.map((name) => `<rdf:li>${escapeXml(name)}</rdf:li>`).join('')}</rdf:Seq></dc:creator>`
     : '';
   const copyright = rights.copyright
     ? `<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">${escapeXml(rights.copyright)}</rdf:li></rdf:Alt></dc:rights>`
@@ -176,7 +230,29 @@ function unescapeXml(text: string): string {
   );
 }
 
-// ------------------------------------------------------------------ writing EXIF into an encoded file
+// ------------------------------------------------------------------ writing into an encoded file
+
+/**
+ * What a policy writes into the encoded file itself, where sharp cannot: keepCopyright's IPTC By-line and
+ * Copyright Notice (JPEG); keepAll's EXIF (JPEG, PNG, WebP) and IPTC block (JPEG) when the encoder did not
+ * read the source (`readsSource`: sharp kept them itself).
+ */
+export function withPolicyMetadata(
+  policy: NonNullable<ImageFormat['metadata']>,
+  format: OutputFormat,
+  data: Buffer,
+  source: SourceMetadata,
+  readsSource: boolean,
+): Buffer {
+  if (policy === 'keepCopyright') {
+    const block = format === 'jpeg' ? copyrightIptcBlock(source.iptc) : undefined;
+    return block ? jpegWithPhotoshopBlock(data, block) : data;
+  }
+  if (policy !== 'keepAll' || readsSource) return data;
+  const withExif = source.exif ? withExifBlock(format, data, uprightExif(source.exif)) : data;
+  const block = format === 'jpeg' ? keptIptcBlock(source.iptc) : undefined;
+  return block ? jpegWithPhotoshopBlock(withExif, block) : withExif;
+}
 
 /**
  * The encoded image with `exif` (a TIFF structure) added, for the formats whose container we can extend
@@ -197,19 +273,15 @@ export function withExifBlock(format: OutputFormat, data: Buffer, exif: Buffer):
 
 /** APP1 `Exif` right after SOI and any JFIF APP0 segment. */
 function jpegWithExif(data: Buffer, exif: Buffer): Buffer {
-  const length = 2 + exifPrefix.length + exif.length;
-  if (length > 0xffff || data.readUInt16BE(0) !== 0xffd8) return data;
-  let at = 2;
-  while (at + 4 <= data.length && data[at] === 0xff) {
-    const marker = data[at + 1]!;
-    if (marker === 0xe1 && data.toString('latin1', at + 4, at + 8) === 'Exif') return data;
-    if (marker !== 0xe0) break;
-    at += 2 + data.readUInt16BE(at + 2);
+  const head = jpegHead(data);
+  if (!head || exifPrefix.length + exif.length > maxSegmentPayload) return data;
+  if (
+    head.segments.some((s) => s.marker === app1 && s.payload.subarray(0, 4).toString('latin1') === 'Exif')
+  ) {
+    return data;
   }
-  const header = Buffer.alloc(4);
-  header.writeUInt16BE(0xffe1, 0);
-  header.writeUInt16BE(length, 2);
-  return Buffer.concat([data.subarray(0, at), header, exifPrefix, exif, data.subarray(at)]);
+  const afterJfif = head.segments.find((s) => s.marker !== app0)?.at ?? head.end;
+  return withSegmentAt(data, afterJfif, app1, [exifPrefix, exif]);
 }
 
 /** An `eXIf` chunk before the first IDAT. */

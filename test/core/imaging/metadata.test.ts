@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import type { Operation } from '../../../src/core/graph/index.js';
 import { sourceMetadataOf, exifIfd0 } from '../../../src/core/imaging/metadata.js';
 import { MemoryStore } from '../../support/memory-store.js';
-import { heicFixturePath } from '../../support/fixtures.js';
+import { heicFixturePath, iptcFixturePath } from '../../support/fixtures.js';
 import { inBucket, render, type FormatSpec } from './helpers.js';
 
 const tags = {
@@ -54,6 +54,15 @@ before(async () => {
     '<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">CC BY 4.0 &amp; more</rdf:li></rdf:Alt></dc:rights>' +
     '</rdf:Description></rdf:RDF></x:xmpmeta>';
   store.seed(inBucket, 'xmp-only.png', await picture.clone().withXmp(xmp).png().toBuffer());
+  // exiftool's test image keeps only its XMP, which is stored in UTF-16 (big-endian).
+  store.seed(
+    inBucket,
+    'utf16-xmp.jpg',
+    await sharp(readFileSync(iptcFixturePath('exiftool-ExifTool.jpg')))
+      .keepXmp()
+      .jpeg()
+      .toBuffer(),
+  );
   store.seed(
     inBucket,
     'phone.heic',
@@ -109,6 +118,17 @@ describe('metadata policies', () => {
     assert.equal(ifd0.get(tags.artist), artist);
     assert.equal(ifd0.get(tags.copyright), 'CC BY 4.0 & more');
     assert.match(xmp, /CC BY 4\.0 &amp; more/);
+  });
+
+  it('when the source names its creator and rights in UTF-16 XMP only, then keepCopyright still finds them', async () => {
+    const { meta, ifd0, xmp } = await outputMetadata('utf16-xmp.jpg', oneStage, {
+      format: 'jpeg',
+      metadata: 'keepCopyright',
+    });
+    assert.equal(meta.iptc, undefined, 'the source had no IPTC');
+    assert.equal(ifd0.get(tags.artist), 'Phil Harvey');
+    assert.equal(ifd0.get(tags.copyright), 'Copyright 2004 Phil Harvey');
+    assert.match(xmp, /<dc:creator><rdf:Seq><rdf:li>Phil Harvey<\/rdf:li><\/rdf:Seq>/);
   });
 
   it('when strip or keepIcc is asked, then no EXIF or XMP is written', async () => {

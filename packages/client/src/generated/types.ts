@@ -929,7 +929,7 @@ export type ImageFormat = ({
      */
     quality?: number;
     /**
-     * What metadata the output keeps. "strip": none. "keepIcc": an sRGB ICC profile. "keepCopyright": the sRGB profile plus who made and who owns the image (Exif Artist and Copyright, XMP dc:creator and dc:rights), without GPS or camera data. "keepAll": the sRGB profile plus EXIF (orientation reset), XMP and IPTC. Default: "strip".
+     * What metadata the output keeps. "strip": none. "keepIcc": an sRGB ICC profile. "keepCopyright": the sRGB profile plus who made and who owns the image (Exif Artist and Copyright, XMP dc:creator and dc:rights, and in JPEG the IPTC By-line and Copyright Notice), without GPS, camera data, location, keywords or captions; other formats carry them in XMP only (gif carries none). "keepAll": the sRGB profile plus EXIF (orientation reset), XMP and IPTC (IPTC in jpeg; in tiff only from a one-stage chain). Default: "strip".
      */
     metadata?: 'strip' | 'keepIcc' | 'keepCopyright' | 'keepAll';
     /**
