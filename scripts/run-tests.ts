@@ -1,6 +1,6 @@
 /**
  * Runs the whole suite with Node's own test runner. Shared real services (moto, the Temporal dev
- * server) and the workflow bundle are made once
+ * server), the workflow bundle and the time-skipping test server's install are made once
  * here, not once per file, and handed to the test files through environment variables; a test file
  * run on its own starts what it needs itself (see test/support/services.ts).
  *
@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startMoto, type MotoServer } from '../src/tools/moto.js';
 import { startTemporalDevServer, type DevServer } from '../src/tools/temporal-cli.js';
+import { ensureTemporalTestServer } from '../src/tools/temporal-test-server.js';
 import { writeWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
 import { ensureChromium } from '../src/tools/chromium.js';
 import { ensureDashboardBuilt } from '../src/app/dashboard-assets.js';
@@ -58,12 +59,16 @@ if (
 const needsTemporal = files.some((file) =>
   /^test\/(temporal\/workflows|e2e|clients|browser)\/|^test\/deploy\/metrics-/.test(file),
 );
+// These run workflows too, each file on a time-skipping test server of its own: they share the bundle, and
+// the test server is installed here once rather than by two files at the same time.
+const timeSkipping = files.some((file) => file.startsWith('test/temporal/time-skipping/'));
 let temporal: DevServer | undefined;
 if (needsTemporal && !env.PIXELSHIFT_TEST_TEMPORAL_ADDRESS) {
   temporal = await startTemporalDevServer({ headless: true });
   env.PIXELSHIFT_TEST_TEMPORAL_ADDRESS = temporal.address;
 }
-if (needsTemporal && !env.PIXELSHIFT_WORKFLOW_BUNDLE) {
+if (timeSkipping) await ensureTemporalTestServer();
+if ((needsTemporal || timeSkipping) && !env.PIXELSHIFT_WORKFLOW_BUNDLE) {
   const bundleFile = path.join(os.tmpdir(), `pixelshift-workflow-bundle-${process.pid}.js`);
   await writeWorkflowBundle(bundleFile);
   env.PIXELSHIFT_WORKFLOW_BUNDLE = bundleFile;

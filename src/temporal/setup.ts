@@ -8,6 +8,8 @@ import protos from '@temporalio/proto';
 import type { Config } from '../core/config.js';
 import { pixelshiftSearchAttributes } from './search-attributes.js';
 
+type SearchAttributeKeys = readonly (typeof pixelshiftSearchAttributes)[number][];
+
 export interface SetupReport {
   namespaceCreated: boolean;
   searchAttributesAdded: string[];
@@ -34,19 +36,27 @@ export async function setupTemporal(config: Pick<Config, 'temporal'>): Promise<S
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const present = new Set(Object.keys(existing.customAttributes ?? {}));
     const missing = pixelshiftSearchAttributes.filter((key) => !present.has(key.name));
-    if (missing.length) {
-      await connection.operatorService.addSearchAttributes({
-        namespace,
-        searchAttributes: Object.fromEntries(
-          missing.map((key) => [
-            key.name,
-            protos.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-          ]),
-        ),
-      });
-    }
+    await addSearchAttributes(connection, namespace, missing);
     return { namespaceCreated, searchAttributesAdded: missing.map((key) => key.name) };
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Registers search attributes (all of ours are keywords) in a namespace. Also how the time-skipping test
+ * server, which cannot list them, gets them (test/support/time-skipping.ts).
+ */
+export async function addSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  keys: SearchAttributeKeys = pixelshiftSearchAttributes,
+): Promise<void> {
+  if (keys.length === 0) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(
+      keys.map((key) => [key.name, protos.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * A real webhook receiver for tests: node:http on loopback, recording every request with the receiver's
- * own clock, answering per path as the test says, and verifying Standard Webhooks signatures with
- * node:crypto (independently of the service's signing code).
+ * own clock (the wall clock, or one the test gives, such as a time-skipping Temporal environment's),
+ * answering per path as the test says, and verifying Standard Webhooks signatures with node:crypto
+ * (independently of the service's signing code).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -9,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 
 export interface ReceivedRequest {
   path: string;
-  /** Receiver clock (ms) when the request had been read. */
+  /** Receiver clock (epoch ms) when the request had been read. */
   at: number;
   headers: http.IncomingHttpHeaders;
   body: string;
@@ -23,8 +24,13 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
-/** Decides the reply to the n-th request (1-based) on a path. */
-export type Responder = (n: number) => Reply;
+/** Decides the reply to the n-th request (1-based) on a path, read at `at` on the receiver's clock. */
+export type Responder = (n: number, at: number) => Reply;
+
+export interface ReceiverOptions {
+  /** Where requests' times come from (epoch ms); the wall clock by default. */
+  clock?: () => Promise<number>;
+}
 
 export interface WebhookReceiver {
   port: number;
@@ -40,25 +46,36 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
+export async function startWebhookReceiver(
+  port = 0,
+  options: ReceiverOptions = {},
+): Promise<WebhookReceiver> {
   const received: ReceivedRequest[] = [];
   const responders = new Map<string, Responder>();
+  const clock = options.clock ?? (() => Promise.resolve(Date.now()));
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse, body: string, at: number) => {
+    const path = req.url ?? '/';
+    const n = received.filter((r) => r.path === path).length + 1;
+    const reply: Reply = (responders.get(path) ?? ((): Reply => ({ status: 200 })))(n, at);
+    let json: ReceivedRequest['json'];
+    try {
+      json = JSON.parse(body) as ReceivedRequest['json'];
+    } catch {
+      json = { type: 'unparsable', timestamp: '', data: {} };
+    }
+    received.push({ path, at, headers: req.headers, body, json, answered: reply.status });
+    res.writeHead(reply.status, reply.headers).end();
+  };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const path = req.url ?? '/';
       const body = Buffer.concat(chunks).toString('utf8');
-      const n = received.filter((r) => r.path === path).length + 1;
-      const reply: Reply = (responders.get(path) ?? ((): Reply => ({ status: 200 })))(n);
-      let json: ReceivedRequest['json'];
-      try {
-        json = JSON.parse(body) as ReceivedRequest['json'];
-      } catch {
-        json = { type: 'unparsable', timestamp: '', data: {} };
-      }
-      received.push({ path, at: Date.now(), headers: req.headers, body, json, answered: reply.status });
-      res.writeHead(reply.status, reply.headers).end();
+      // A clock that fails leaves the request unanswered, so the sender sees the failure as one.
+      clock().then(
+        (at) => answer(req, res, body, at),
+        (error: unknown) => res.destroy(error as Error),
+      );
     });
   });
   await new Promise<void>((resolve, reject) => {
