@@ -61,13 +61,13 @@ func main() {
 		{StorageSource: pixelshift.NewStorageSource("StorageSource", env("PIXELSHIFT_INPUT_BUCKET"), env("PIXELSHIFT_INPUT_KEY"))},
 		{AutoOrient: pixelshift.NewAutoOrient("AutoOrient")},
 	})
-	graph.SetOutputs([]pixelshift.TransformGraph{
-		*pixelshift.NewTransformGraph([]pixelshift.TransformUnit{
+	graph.SetOutputs([]pixelshift.ChildGraph{
+		*pixelshift.NewChildGraph([]pixelshift.TransformUnit{
 			{Resize: &pixelshift.Resize{ResizeWithWidth: small}},
 			{ImageFormat: &pixelshift.ImageFormat{ImageFormatWebp: webp}},
 			{StorageSink: pixelshift.NewStorageSink("StorageSink", outBucket, prefix+"/small.webp")},
 		}),
-		*pixelshift.NewTransformGraph([]pixelshift.TransformUnit{
+		*pixelshift.NewChildGraph([]pixelshift.TransformUnit{
 			{Resize: &pixelshift.Resize{ResizeWithWidth: thumb}},
 			{ImageFormat: &pixelshift.ImageFormat{ImageFormatPng: png}},
 			{StorageSink: pixelshift.NewStorageSink("StorageSink", outBucket, prefix+"/thumb.png")},
