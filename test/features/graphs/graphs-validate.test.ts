@@ -111,34 +111,38 @@ describe('root and child graphs: the document is as strict as the server', () =>
     );
     assert.equal(await api.db.$count(batches, eq(batches.accountId, as.accountId)), 0);
   }
+  /** An operation that carries a graph: how it wraps one, what it answers, where its pointers start. */
+  const carrier = (
+    path: string,
+    accepted: number,
+    body: (graph: unknown) => unknown,
+    pointer: (path: string) => string,
+  ) => ({
+    operation: `POST ${path}`,
+    body,
+    send: (as: TestAccount, sent: unknown) =>
+      request(api.app)
+        .post(path)
+        .set(as.auth)
+        .send(sent as object),
+    accepted,
+    pointer,
+    documentAllows: (sent: unknown) => documentAllowsBody(openApiDocumentOf(api.app), 'post', path, sent),
+  });
   const carriers = [
-    {
-      operation: 'POST /v1/graphs:validate',
-      body: (graph: unknown) => graph,
-      send: (as: TestAccount, body: unknown) =>
-        request(api.app)
-          .post('/v1/graphs:validate')
-          .set(as.auth)
-          .send(body as object),
-      accepted: 200,
-      pointer: (path: string) => path,
-      documentAllows: (body: unknown) =>
-        documentAllowsBody(openApiDocumentOf(api.app), 'post', '/v1/graphs:validate', body),
-    },
-    {
-      operation: 'POST /v1/batches',
-      // After a valid graph, so the pointer shows which graph was judged.
-      body: (graph: unknown) => ({ graphs: [validGraph(), graph] }),
-      send: (as: TestAccount, body: unknown) =>
-        request(api.app)
-          .post('/v1/batches')
-          .set(as.auth)
-          .send(body as object),
-      accepted: 201,
-      pointer: (path: string) => `/graphs/1${path}`,
-      documentAllows: (body: unknown) =>
-        documentAllowsBody(openApiDocumentOf(api.app), 'post', '/v1/batches', body),
-    },
+    carrier(
+      '/v1/graphs:validate',
+      200,
+      (graph) => graph,
+      (at) => at,
+    ),
+    // After a valid graph, so the pointer shows which graph was judged.
+    carrier(
+      '/v1/batches',
+      201,
+      (graph) => ({ graphs: [validGraph(), graph] }),
+      (at) => `/graphs/1${at}`,
+    ),
   ];
 
   for (const carrier of carriers) {
