@@ -1,4 +1,5 @@
 /** Helpers shared by benchmarks: machine description, memory sampling, interleaved timing, output. */
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -171,4 +172,89 @@ export async function serveApi(
       return { status: response.status, body: await response.json() };
     },
   };
+}
+
+/**
+ * CPU seconds (user + sys) per thread name of a process (`main` for its main thread), from /proc/<pid>/task/<tid>/stat: where a process's
+ * CPU goes without a profiler (which distorts thread creation and native calls). Linux only; empty elsewhere.
+ */
+export function threadCpuSeconds(pid: number | 'self' = 'self'): Map<string, number> {
+  const byName = new Map<string, number>();
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The main thread is told apart from worker threads, which Node names after it.
+      const name =
+        tid === String(pid === 'self' ? process.pid : pid)
+          ? 'main'
+          : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+      // BENCH_BY_TID=1 keeps threads of one name apart (the workflow thread from V8's helper threads).
+      const key = process.env.BENCH_BY_TID ? `${name}#${tid}` : name;
+      byName.set(key, (byName.get(key) ?? 0) + seconds);
+    } catch {
+      // The thread ended between the listing and the read; its time is gone from both samples.
+    }
+  }
+  return byName;
+}
+
+/** Per-name difference of two `threadCpuSeconds` samples, in ms, largest first. */
+export function threadCpuMsBetween(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): Record<string, number> {
+  const spent = [...after].map(
+    ([name, seconds]) => [name, (seconds - (before.get(name) ?? 0)) * 1000] as const,
+  );
+  return Object.fromEntries(spent.filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]));
+}
+
+/**
+ * Request counts of a Temporal server, from its Prometheus endpoint: the frontend's requests by operation
+ * (what the workers and clients asked), and its persistence and visibility-store requests (what each of
+ * those cost it). Counts, not times: they compare exactly between runs at any load.
+ */
+export async function temporalRequestCounts(metricsUrl: string): Promise<Map<string, number>> {
+  const text = await (await fetch(metricsUrl)).text();
+  const counts = new Map<string, number>();
+  const add = (key: string, value: number) => counts.set(key, (counts.get(key) ?? 0) + value);
+  for (const line of text.split('\n')) {
+    const match =
+      /^(service_requests|persistence_requests|visibility_persistence_requests)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!match) continue;
+    const [, metric, labels, value] = match;
+    const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(labels!)?.[1] ?? '';
+    if (metric === 'service_requests') {
+      if (label('service_name') === 'frontend') add(label('operation'), Number(value));
+    } else {
+      const store = metric === 'persistence_requests' ? 'persistence' : 'visibility';
+      add(`(${store})`, Number(value));
+      add(`${store}:${label('operation')}`, Number(value));
+    }
+  }
+  return counts;
+}
+
+/** Per-key difference of two `temporalRequestCounts` samples divided by `per`, largest first, zeros left out. */
+export function countsPerBetween(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  per: number,
+): Record<string, number> {
+  const spent = [...after].map(([key, value]) => [key, (value - (before.get(key) ?? 0)) / per] as const);
+  return Object.fromEntries(
+    spent
+      .filter(([, value]) => value > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([key, value]) => [key, Math.round(value * 1000) / 1000]),
+  );
 }

@@ -46,6 +46,10 @@ import {
   round3,
   sampleRss,
   serveApi,
+  countsPerBetween,
+  temporalRequestCounts,
+  threadCpuMsBetween,
+  threadCpuSeconds,
   writeResult,
 } from './lib.js';
 
@@ -239,12 +243,20 @@ export async function run(): Promise<void> {
     // A whole batch of 1×1 images run to completion: what orchestration costs when imaging costs nothing.
     const bigServerBefore = serverCpuSeconds();
     const bigOwnBefore = process.cpuUsage();
+    const bigThreadsBefore = threadCpuSeconds();
+    const bigRequestsBefore = await temporalRequestCounts(temporal.metricsUrl);
     const historyStarted = performance.now();
     const big = await runBatch(
       Array.from({ length: batchSize }, (_, i) => threeOutputs('tiny.png', `history/${i}`)),
     );
     const bigMs = performance.now() - historyStarted;
     const bigOwn = process.cpuUsage(bigOwnBefore);
+    const bigThreadCpuMs = threadCpuMsBetween(bigThreadsBefore, threadCpuSeconds());
+    const bigRequestsPerGraph = countsPerBetween(
+      bigRequestsBefore,
+      await temporalRequestCounts(temporal.metricsUrl),
+      batchSize,
+    );
     const bigServerCpuMs = (serverCpuSeconds() - bigServerBefore) * 1000;
     const bigOwnCpuMs = (bigOwn.user + bigOwn.system) / 1000;
     if (big.state !== 'succeeded') throw new Error(`1×1 batch ended ${big.state}`);
@@ -306,6 +318,13 @@ export async function run(): Promise<void> {
         seconds: round1(bigMs / 1000),
         temporalServerCpuMsPerGraph: round1(bigServerCpuMs / batchSize),
         workerAndApiCpuMsPerGraph: round1(bigOwnCpuMs / batchSize),
+        /** This process's CPU per graph by thread name: the main thread (API, activities, the embedded
+         * database), the workflow thread, the SDK core's Rust threads, libuv and libvips workers. */
+        workerAndApiCpuMsPerGraphByThread: Object.fromEntries(
+          Object.entries(bigThreadCpuMs).map(([name, ms]) => [name, round1(ms / batchSize)]),
+        ),
+        /** The Temporal server's frontend requests by operation, and its store requests, per graph. */
+        temporalRequestsPerGraph: bigRequestsPerGraph,
         batchHistoryEvents,
         graphHistoryEvents,
         historyJsonBytes: batchHistoryBytes,
@@ -343,6 +362,21 @@ export async function run(): Promise<void> {
       ],
       ['history events per graph (batch + graph)', result.historyEventsPerGraph],
       ['workflow tasks per graph', result.workflowTasksPerGraph],
+      [
+        'Temporal server requests per graph',
+        Object.entries(result.batch1000.temporalRequestsPerGraph)
+          .filter(([name]) => !name.includes(':'))
+          .slice(0, 8)
+          .map(([name, count]) => `${name} ${count}`)
+          .join(', '),
+      ],
+      [
+        'worker/API CPU ms per graph by thread',
+        Object.entries(result.batch1000.workerAndApiCpuMsPerGraphByThread)
+          .slice(0, 5)
+          .map(([name, ms]) => `${name} ${ms}`)
+          .join(', '),
+      ],
       ['load average 1/5/15 min at the end', result.loadAverage.join(' ')],
       ['peak RSS MB', result.peakRssMb],
     ]);

@@ -89,6 +89,8 @@ export interface DevServer {
   address: string;
   namespace: string;
   uiUrl: string | undefined;
+  /** The server's Prometheus endpoint (request counts per operation, for benchmarks). */
+  metricsUrl: string;
   process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -108,7 +110,8 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
   // The metrics and HTTP ports default to fixed numbers; pick free ones so parallel servers never collide.
-  args.push('--metrics-port', String(await freePort()), '--http-port', String(await freePort()));
+  const metricsPort = await freePort();
+  args.push('--metrics-port', String(metricsPort), '--http-port', String(await freePort()));
   let uiUrl: string | undefined;
   if (options.headless) {
     args.push('--headless');
@@ -159,7 +162,8 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
   child.unref();
   unrefStream(child.stdout);
   unrefStream(child.stderr);
-  return { address, namespace, uiUrl, process: child, stop };
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  return { address, namespace, uiUrl, metricsUrl, process: child, stop };
 }
 
 async function waitUntilServing(address: string, namespace: string): Promise<void> {
