@@ -13,7 +13,12 @@ import {
   triggerKey,
   visibilityLiteral,
 } from '../search-attributes.js';
-import { batchStatusQuery, graphStatusQuery, throttleChangedSignal } from '../workflows/definitions.js';
+import {
+  batchStatusQuery,
+  graphCodeGeneration,
+  graphStatusQuery,
+  throttleChangedSignal,
+} from '../workflows/definitions.js';
 import { accountPriority } from '../scheduling.js';
 import { batchWorkflowId } from '../../core/jobs/workflow-ids.js';
 import {
@@ -146,6 +151,7 @@ export class TemporalJobEngine
             imagingTaskQueue: this.config.temporal.taskQueues.imaging,
             ...(input.sourceRevision === undefined ? {} : { sourceRevision: input.sourceRevision }),
             ...(this.config.throttle?.enabled === false ? { throttle: false } : {}),
+            generation: graphCodeGeneration,
           },
         ],
         // The ID is the deduplication key: a redelivered event never starts a second run, even later.
@@ -158,7 +164,8 @@ export class TemporalJobEngine
           { key: triggerKey, value: input.trigger },
           { key: triggerIdKey, value: input.triggerId },
           { key: sourceKey, value: sourceLabel(input.graph) },
-          { key: stateKey, value: 'queued' },
+          // Without a throttle nothing holds a started run back (as in batch.ts).
+          { key: stateKey, value: this.config.throttle?.enabled === false ? 'running' : 'queued' },
         ],
         priority: accountPriority(input.accountId, 'triggered'),
       });

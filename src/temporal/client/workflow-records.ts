@@ -256,7 +256,8 @@ async function failedOutcome(client: Client, workflowId: string): Promise<GraphO
 
 /**
  * A running graph: its state is the search attribute it keeps up to date; when it moved to `running` is
- * the time of the history event that set it (a query would need a free worker).
+ * the time of the history event that set it, or its start when it started as `running` (a query would
+ * need a free worker).
  */
 async function readRunningGraph(
   client: Client,
@@ -267,6 +268,8 @@ async function readRunningGraph(
   const state: GraphState = knownStates.has(current) ? (current as GraphState) : 'queued';
   const record: GraphRecord = { workflowId, state, sinks: [], failures: [] };
   if (state !== 'running') return record;
+  // A graph started as `running` (no throttle) has no upsert event: it has run since its start.
+  record.startedAt = description.startTime;
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   for (const event of events) {
     const fields = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;

@@ -24,6 +24,7 @@ import type { GraphDescription } from '../activities/types.js';
 import { accountIdKey, batchIdKey, sourceKey, stateKey, triggerKey } from '../search-attributes.js';
 import {
   batchStatusQuery,
+  graphCodeGeneration,
   maxConcurrentGraphsPerBatch,
   orchestrationActivityOptions,
   recordStateActivityOptions,
@@ -126,6 +127,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
             ...(input.throttle === false ? { throttle: false } : {}),
             ...(input.webhooksTaskQueue ? { webhooksTaskQueue: input.webhooksTaskQueue } : {}),
             ...(graphEvents ? {} : { graphEvents: false }),
+            generation: graphCodeGeneration,
           },
         ],
         staticSummary: description.summary,
@@ -135,7 +137,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
           { key: batchIdKey, value: input.batchId },
           { key: triggerKey, value: 'api' },
           { key: sourceKey, value: description.source },
-          { key: stateKey, value: 'queued' },
+          // Without a throttle nothing holds a started graph back: it is running from its start.
+          { key: stateKey, value: input.throttle === false ? 'running' : 'queued' },
         ],
         // A graph ID runs once: a replayed or retried batch never starts a graph twice.
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

@@ -94,3 +94,14 @@ export const deliveryAttemptActivityOptions: ActivityOptions = {
 
 /** Storing an event and its deliveries: retried like other database work. */
 export const publishEventActivityOptions: ActivityOptions = orchestrationActivityOptions;
+
+/**
+ * The generation of graph code that starts graphs now (batch.ts, temporal-orchestrator.ts). A graph started
+ * with it was started by code that has every patch of graph.ts, so it takes the patched paths without
+ * asking `patched()`: the first time a patch is asked, the SDK records a marker and upserts the
+ * TemporalChangeVersion search attribute, two history events and a visibility write per graph for a
+ * question whose answer is known at its start (docs/performance.md). Graphs started without a generation
+ * ask as they always did, so their histories replay unchanged. A later change to this workflow adds a
+ * `patched()` call of its own, as before; bumping the generation would let new graphs skip that one too.
+ */
+export const graphCodeGeneration = 1;

@@ -28,6 +28,7 @@ import { stateKey } from '../search-attributes.js';
 import { accountPriority } from '../scheduling.js';
 import type { GraphRef } from '../activities/types.js';
 import {
+  graphCodeGeneration,
   graphStatusQuery,
   imagingActivityOptions,
   recordStateActivityOptions,
@@ -63,6 +64,8 @@ export interface GraphWorkflowInput {
   graphEvents?: boolean;
   /** Triggered runs: the source revision their event named (see RunGraphInput). */
   sourceRevision?: string;
+  /** The `graphCodeGeneration` of the code that started the graph; absent in graphs started before it. */
+  generation?: number;
 }
 
 /** The patch that introduced the throttle into graph runs. */
@@ -77,6 +80,8 @@ export const supersededPatch = 'superseded-source';
 
 export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOutcome> {
   const { workflowId } = workflowInfo();
+  // See graphCodeGeneration: a graph started by current code has every patch below.
+  const hasPatch = (patch: string) => (input.generation ?? 0) >= graphCodeGeneration || patched(patch);
   const outcome: GraphOutcome = { index: input.index, workflowId, state: 'queued', sinks: [], failures: [] };
   setHandler(graphStatusQuery, () => outcome);
   let throttleChanged = false;
@@ -86,7 +91,12 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
 
   const moveTo = (state: GraphState, details: string) => {
     outcome.state = state;
-    upsertSearchAttributes([{ key: stateKey, value: state }]);
+    // A graph started as `running` (its batch has no throttle to pass) has no upsert to make at its start:
+    // one history event and one visibility write fewer per graph. `throttled` is written each time, as
+    // before, so that histories which waited twice replay unchanged; no other move repeats a state.
+    if (state === 'throttled' || workflowInfo().typedSearchAttributes.get(stateKey) !== state) {
+      upsertSearchAttributes([{ key: stateKey, value: state }]);
+    }
     setCurrentDetails(details);
   };
 
@@ -118,7 +128,7 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
   let holdsSlot = false;
   try {
     // Patched: histories recorded before the throttle existed replay without it (docs/architecture.md §7).
-    if (input.throttle !== false && patched(throttlePatch)) {
+    if (input.throttle !== false && hasPatch(throttlePatch)) {
       holdsSlot = true;
       for (;;) {
         // Cleared before asking, so a signal that arrives during the call is not lost.
@@ -144,14 +154,14 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
       ...(input.ref ? { ref: input.ref } : {}),
       ...(input.graph ? { graph: input.graph } : {}),
       // Without the throttle no reservation records the start; the activity does.
-      ...(input.throttle === false && patched(readModelPatch) ? { recordStart: true } : {}),
+      ...(input.throttle === false && hasPatch(readModelPatch) ? { recordStart: true } : {}),
       ...(input.sourceRevision === undefined ? {} : { sourceRevision: input.sourceRevision }),
     });
     outcome.sinks = result.sinks;
     outcome.failures = result.failures;
     // Patched: histories recorded before a run could be superseded replay as they ran. A superseded run
     // wrote nothing and announces nothing (graphEventType has no event for it).
-    if (result.superseded && patched(supersededPatch)) {
+    if (result.superseded && hasPatch(supersededPatch)) {
       moveTo('superseded', `superseded: ${result.superseded.reason}`);
     } else {
       const state = finalStateOf(result);
@@ -172,7 +182,7 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     }
     // The imaging activity records the outcomes it returns; these ends it never returned. Patched:
     // histories recorded before the read model replay without the call (docs/architecture.md §7).
-    if (patched(readModelPatch)) {
+    if (hasPatch(readModelPatch)) {
       const end = { workflowId, state: outcome.state, ...(outcome.error ? { error: outcome.error } : {}) };
       await CancellationScope.nonCancellable(() => recordGraphRun(end));
     }
@@ -180,7 +190,7 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
   outcome.finishedAt = new Date().toISOString();
   // Patched: histories recorded before webhook events existed replay without them (docs/architecture.md §7).
   const eventType = graphEventType(outcome.state);
-  if (eventType && input.graphEvents !== false && patched(webhookEventsPatch)) {
+  if (eventType && input.graphEvents !== false && hasPatch(webhookEventsPatch)) {
     const batchId = input.ref?.batchId;
     await emitWebhookEvent({
       accountId: input.accountId,
@@ -192,7 +202,7 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
   }
   // A failed graph is a failed execution, so Temporal's own status and filters show it; the batch and
   // API callers read the outcome from the failure's details. Partial stays Completed.
-  if (outcome.state === 'failed' && patched(failedGraphsFailPatch)) {
+  if (outcome.state === 'failed' && hasPatch(failedGraphsFailPatch)) {
     const failure = ApplicationFailure.create({
       type: failureTypeOf(outcome),
       message: outcome.error?.message ?? `Every output failed: ${outcome.failures[0]?.error.message ?? ''}`,

@@ -12,6 +12,7 @@ import { databaseThrottleGate } from '../../../src/db/throttle-gate.js';
 import { databaseRunRecorder } from '../../../src/db/graph-runs.js';
 import { createActivities } from '../../../src/temporal/activities/index.js';
 import { formatLogEntry } from '../../../src/temporal/worker/runtime.js';
+import { imagingHeartbeatIntervalMs } from '../../../src/temporal/workflows/definitions.js';
 import { webhookDepsFor } from '../../support/engine-deps.js';
 import { fixturePath } from '../../support/fixtures.js';
 import { MemoryGraphSource } from '../../support/memory-graphs.js';
@@ -26,22 +27,24 @@ const graphOf = (key: string): TransformGraph => ({
   ],
 });
 
-describe('runGraph logging', () => {
-  let root: string;
-  let stores: StoreRegistry;
-  let database: TestDatabase;
-  before(async () => {
-    database = await openMigrated(databaseTargets()[0]!);
-    root = mkdtempSync(path.join(os.tmpdir(), 'pixelshift-activity-logs-'));
-    mkdirSync(path.join(root, 'uploads'));
-    copyFileSync(fixturePath('bad-truncated.jpg'), path.join(root, 'uploads', 'broken.jpg'));
-    stores = createObjectStores({ default: { kind: 'local', root } });
-  });
-  after(async () => {
-    rmSync(root, { recursive: true, force: true });
-    await database.close();
-  });
+// One database and one local store for the file: a broken upload and a good one.
+let root: string;
+let stores: StoreRegistry;
+let database: TestDatabase;
+before(async () => {
+  database = await openMigrated(databaseTargets()[0]!);
+  root = mkdtempSync(path.join(os.tmpdir(), 'pixelshift-activities-'));
+  mkdirSync(path.join(root, 'uploads'));
+  copyFileSync(fixturePath('bad-truncated.jpg'), path.join(root, 'uploads', 'broken.jpg'));
+  copyFileSync(fixturePath('png-rgba-alpha.png'), path.join(root, 'uploads', 'cat.png'));
+  stores = createObjectStores({ default: { kind: 'local', root } });
+});
+after(async () => {
+  rmSync(root, { recursive: true, force: true });
+  await database.close();
+});
 
+describe('runGraph logging', () => {
   /** Runs runGraph as Temporal's worker does (its failure logging included), capturing every log entry. */
   async function run(graph: TransformGraph, deps: Partial<Parameters<typeof createActivities>[0]> = {}) {
     const entries: LogEntry[] = [];
@@ -92,5 +95,53 @@ describe('runGraph logging', () => {
     assert.equal(loud.length, 1);
     assert.equal(loud[0]!.message, 'Activity failed');
     assert.match(String((loud[0]!.meta?.error as Error).stack), /TypeError: cannot read properties/);
+  });
+});
+
+describe('runGraph heartbeats', () => {
+  /** Runs a one-output graph of cat.png; `sourceDelayMs` holds the source read back that long. */
+  async function run(sourceDelayMs: number) {
+    const store = stores.get('default');
+    const slowStore: typeof store = Object.create(store, {
+      getBuffer: {
+        value: async (...args: Parameters<typeof store.getBuffer>) => {
+          await new Promise((resolve) => setTimeout(resolve, sourceDelayMs));
+          return store.getBuffer(...args);
+        },
+      },
+    });
+    const slowStores: StoreRegistry = { ...stores, get: () => slowStore };
+    const heartbeats: unknown[] = [];
+    const environment = new MockActivityEnvironment();
+    environment.on('heartbeat', (details: unknown) => heartbeats.push(details));
+    const { runGraph } = createActivities({
+      graphs: new MemoryGraphSource(),
+      stores: slowStores,
+      imaging: { maxInputPixels: 100_000_000, maxSourceBytes: 10_000_000 },
+      throttle: databaseThrottleGate(database.db, { windowMs: 60_000 }),
+      runs: databaseRunRecorder(database.db),
+      webhooks: webhookDepsFor(database.db),
+    });
+    const result: Awaited<ReturnType<typeof runGraph>> = await environment.run(runGraph, {
+      accountId: 'acme',
+      workflowId: `s3/default/uploads/cat.png/${sourceDelayMs}/rule`,
+      graph: graphOf('cat.png'),
+    });
+    return { result, heartbeats };
+  }
+
+  test('when a graph ends inside one heartbeat interval, then it sends no heartbeat (the server would write each one)', async () => {
+    const { result, heartbeats } = await run(0);
+    assert.equal(result.sinks.length, 1);
+    assert.deepEqual(heartbeats, []);
+  });
+
+  test('when a graph takes longer than an interval, then heartbeats start and carry its progress', async () => {
+    const { result, heartbeats } = await run(imagingHeartbeatIntervalMs + 300);
+    assert.equal(result.sinks.length, 1);
+    // The interval's beat while the source is read, then one for each stage after it.
+    assert.deepEqual(heartbeats[0], { stage: 'download', completedSinks: 0, totalSinks: 1 });
+    assert.ok(heartbeats.length >= 2, `heartbeats: ${JSON.stringify(heartbeats)}`);
+    assert.ok(heartbeats.some((beat) => (beat as { stage: string }).stage !== 'download'));
   });
 });

@@ -1,4 +1,4 @@
-import type { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure, WorkflowFailedError, WorkflowHandle } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +19,8 @@ import { webhookDepsFor } from '../../support/engine-deps.js';
 import { MemoryGraphSource } from '../../support/memory-graphs.js';
 import { databaseTargets, openMigrated, type TestDatabase } from '../../support/test-databases.js';
 import { temporalForTests } from '../../support/temporal.js';
+import { stateKey } from '../../../src/temporal/search-attributes.js';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes.js';
 
 const account = 'acme';
 
@@ -64,6 +66,7 @@ describe('batch and graph workflows on a real Temporal dev server', () => {
   let root: string;
   let workers: RunningWorkers;
   let orchestrator: TemporalJobEngine;
+  let engineConfig: ConstructorParameters<typeof TemporalJobEngine>[1];
   let temporal: Awaited<ReturnType<typeof temporalForTests>>;
   let database: TestDatabase;
   const graphs = new MemoryGraphSource();
@@ -112,6 +115,7 @@ describe('batch and graph workflows on a real Temporal dev server', () => {
       shutdownGraceTime: '2 seconds',
     });
     void workers.run();
+    engineConfig = config;
     orchestrator = new TemporalJobEngine(temporal.client, config);
   });
 
@@ -215,6 +219,55 @@ describe('batch and graph workflows on a real Temporal dev server', () => {
     );
   });
 
+  test('when a batch runs without a throttle, then its graphs start as running and write their state once, at the end', async () => {
+    const unthrottled = new TemporalJobEngine(temporal.client, {
+      ...engineConfig,
+      throttle: { enabled: false, windowMs: 3_600_000 },
+    });
+    const batchId = `b-${randomUUID().slice(0, 8)}`;
+    graphs.put(account, batchId, [
+      thumbnailGraph('png-rgba-alpha.png', `${batchId}/a`),
+      thumbnailGraph('bad-truncated.jpg', `${batchId}/bad`),
+    ]);
+    await unthrottled.startBatch({ accountId: account, batchId, graphCount: 2 });
+    const status = await waitFor(
+      () => unthrottled.getBatchStatus(account, batchId),
+      (s): s is BatchStatus => s?.state !== 'running' && s !== undefined,
+    );
+    assert.deepEqual(
+      status!.graphs.map((g) => g.state),
+      ['succeeded', 'failed'],
+    );
+    // The failed graph records its end itself (its activity never returned it): one local-activity marker.
+    for (const [index, final, markers] of [
+      [0, 'succeeded', []],
+      [1, 'failed', ['core_local_activity']],
+    ] as const) {
+      const handle = temporal.client.workflow.getHandle(`graph/${account}/${batchId}/${index}`);
+      const events = (await handle.fetchHistory()).events ?? [];
+      const started = events[0]?.workflowExecutionStartedEventAttributes?.searchAttributes?.indexedFields;
+      assert.equal(decodeTypedSearchAttributes(started).get(stateKey), 'running');
+      // No patch markers and no TemporalChangeVersion upserts: the graph was started by current code.
+      assert.deepEqual(upsertsOf(events), [{ PixelshiftState: final }]);
+      assert.deepEqual(markersOf(events), markers);
+      assert.equal((await handle.describe()).typedSearchAttributes.get(stateKey), final);
+    }
+    // With the throttle on (the other tests' engine), a graph moves from queued to running, and its only
+    // marker is the reservation's local activity.
+    const throttledBatch = `b-${randomUUID().slice(0, 8)}`;
+    graphs.put(account, throttledBatch, [thumbnailGraph('webp-lossy.webp', `${throttledBatch}/a`)]);
+    await orchestrator.startBatch({ accountId: account, batchId: throttledBatch, graphCount: 1 });
+    await waitFor(
+      () => orchestrator.getBatchStatus(account, throttledBatch),
+      (s): s is BatchStatus => s?.state !== 'running' && s !== undefined,
+    );
+    const events =
+      (await temporal.client.workflow.getHandle(`graph/${account}/${throttledBatch}/0`).fetchHistory())
+        .events ?? [];
+    assert.deepEqual(upsertsOf(events), [{ PixelshiftState: 'running' }, { PixelshiftState: 'succeeded' }]);
+    assert.deepEqual(markersOf(events), ['core_local_activity']);
+  });
+
   test('when a batch is cancelled while its graphs wait, then every unfinished graph is recorded as cancelled', async () => {
     const batchId = `b-${randomUUID().slice(0, 8)}`;
     let release!: () => void;
@@ -249,3 +302,25 @@ describe('batch and graph workflows on a real Temporal dev server', () => {
     assert.equal(await orchestrator.cancelBatch(account, 'nope'), false);
   });
 });
+
+type HistoryEvents = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>;
+
+/** Each search-attribute upsert of a history, as the attributes it wrote. */
+function upsertsOf(events: HistoryEvents): Record<string, unknown>[] {
+  return events.flatMap((event) => {
+    const fields = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+    if (!fields) return [];
+    return [
+      Object.fromEntries(
+        Object.entries(fields).map(([key, payload]) => [
+          key,
+          JSON.parse(Buffer.from(payload.data!).toString()),
+        ]),
+      ),
+    ];
+  });
+}
+
+function markersOf(events: HistoryEvents): string[] {
+  return events.flatMap((event) => event.markerRecordedEventAttributes?.markerName ?? []);
+}
