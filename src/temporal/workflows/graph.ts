@@ -80,8 +80,10 @@ export const supersededPatch = 'superseded-source';
 
 export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOutcome> {
   const { workflowId } = workflowInfo();
-  // See graphCodeGeneration: a graph started by current code has every patch below.
-  const hasPatch = (patch: string) => (input.generation ?? 0) >= graphCodeGeneration || patched(patch);
+  // See graphCodeGeneration: a graph started by current code has every patch below. A marker in the history
+  // (an older worker ran this graph during a rollout) is still consumed through patched().
+  const hasPatch = (patch: string) =>
+    ((input.generation ?? 0) >= graphCodeGeneration && !patchMarkerRecorded(patch)) || patched(patch);
   const outcome: GraphOutcome = { index: input.index, workflowId, state: 'queued', sinks: [], failures: [] };
   setHandler(graphStatusQuery, () => outcome);
   let throttleChanged = false;
@@ -216,6 +218,17 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     throw failure;
   }
   return outcome;
+}
+
+/**
+ * Whether the history holds the marker of `patch`. The SDK learns it from the history before the code that
+ * asks runs, but offers no public way to read it; `patched()` would answer the same and record a marker when
+ * there is none. Pinned by the replay test of older histories started with a generation.
+ */
+function patchMarkerRecorded(patch: string): boolean {
+  const activator = (globalThis as { __TEMPORAL_ACTIVATOR__?: { knownPresentPatches?: Set<string> } })
+    .__TEMPORAL_ACTIVATOR__;
+  return activator?.knownPresentPatches?.has(patch) ?? false;
 }
 
 /** The code a failed graph's execution fails with: its own error, or its first output's. */
