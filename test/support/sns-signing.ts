@@ -19,8 +19,13 @@ function der(tag: number, ...content: Buffer[]): Buffer {
 
 const sequence = (...content: Buffer[]) => der(0x30, ...content);
 const set = (...content: Buffer[]) => der(0x31, ...content);
-const integer = (value: Buffer) =>
-  der(0x02, value[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), value]) : value);
+/** A non-negative DER INTEGER in its one valid form: no redundant leading zero, one where the high bit is set. */
+const integer = (value: Buffer) => {
+  let start = 0;
+  while (start < value.length - 1 && value[start] === 0) start += 1;
+  const minimal = value.subarray(start);
+  return der(0x02, minimal[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
+};
 const nullValue = () => Buffer.from([0x05, 0x00]);
 const utf8String = (text: string) => der(0x0c, Buffer.from(text, 'utf8'));
 const bitString = (content: Buffer) => der(0x03, Buffer.from([0]), content);
