@@ -7,7 +7,8 @@
  * HEAD of the object, which skips pixelshift's own outputs (generated metadata), skips objects already
  * gone, and supplies size and content type when the event lacked them; then one graph run per matching
  * rule, with a workflow ID built from the upload's identity (`s3RunWorkflowId`), so a redelivered event
- * starts nothing twice.
+ * starts nothing twice. Records are taken 16 at a time, and each goes from its HEAD straight to its
+ * starts, so one record's HEAD overlaps another's start.
  *
  * An event that names a version (a versioned bucket) is looked at, and run, at exactly that version, so
  * an overwrite between the event and the run cannot change what is processed. A bucket that keeps no
@@ -95,7 +96,13 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
         return found;
       };
 
-      const starts: StartGraphRunInput[] = [];
+      // Workflow IDs this call has claimed: the same upload twice in one body (or two records for one key)
+      // must not start twice either.
+      const claimed = new Set<string>();
+      // Each record goes on to its starts as soon as its HEAD answers, so HEADs on storage and starts on
+      // Temporal overlap instead of taking turns; the read-model rows of records ready together share one
+      // insert, made before their starts so that a run is listed from the moment it starts.
+      const insertRuns = groupedWrites((runs: StartGraphRunInput[]) => insertTriggeredRuns(deps.db, runs));
       await eachBounded(events, concurrency, async (event) => {
         const candidates = (await rulesFor(event)).filter(
           (rule) =>
@@ -129,6 +136,7 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
         }
         // What the run must find to process this upload: on S3 the ETag is the object's revision.
         const sourceRevision = event.revision ?? event.etag;
+        const starts: StartGraphRunInput[] = [];
         for (const rule of matching) {
           const graph = expandGraphTemplate(rule.template, {
             connection: event.connection,
@@ -150,30 +158,33 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
             result.skipped += 1;
             continue;
           }
+          const workflowId = s3RunWorkflowId(
+            { connection: event.connection, bucket: event.bucket, key: event.key, upload, ruleId: rule.id },
+            sha256Hex,
+          );
+          if (claimed.has(workflowId)) {
+            result.duplicates += 1;
+            continue;
+          }
+          claimed.add(workflowId);
           starts.push({
             accountId: rule.accountId,
-            workflowId: s3RunWorkflowId(
-              { connection: event.connection, bucket: event.bucket, key: event.key, upload, ruleId: rule.id },
-              sha256Hex,
-            ),
+            workflowId,
             trigger: 's3',
             triggerId: rule.id,
             graph,
             ...(sourceRevision === undefined ? {} : { sourceRevision }),
           });
         }
-      });
-
-      // The same upload twice in one body (or two records for one key) must not start twice either.
-      const unique = [...new Map(starts.map((start) => [start.workflowId, start])).values()];
-      result.duplicates += starts.length - unique.length;
-      // Their read-model rows first (existing ones are kept): a run is listed from the moment it starts.
-      await insertTriggeredRuns(deps.db, unique);
-      await eachBounded(unique, concurrency, async (start) => {
-        const { workflowId, started } = await deps.orchestrator.startGraphRun(start);
-        if (started) result.started += 1;
-        else result.duplicates += 1;
-        result.workflowIds.push(workflowId);
+        if (starts.length === 0) return;
+        // Existing rows are kept: a redelivered event finds its run listed already.
+        await insertRuns(starts);
+        for (const start of starts) {
+          const { workflowId, started } = await deps.orchestrator.startGraphRun(start);
+          if (started) result.started += 1;
+          else result.duplicates += 1;
+          result.workflowIds.push(workflowId);
+        }
       });
       deps.onResult?.(result);
       return result;
@@ -221,6 +232,29 @@ async function headObject(
     // Transient (or unknown) failures: the sender must retry.
     throw error;
   }
+}
+
+/**
+ * Group commit: calls made while a write is in flight wait for it, then go together in the next write.
+ * Each call resolves (or rejects) with the write that carried its items.
+ */
+function groupedWrites<T>(write: (items: T[]) => Promise<unknown>): (items: readonly T[]) => Promise<void> {
+  let previous: Promise<unknown> = Promise.resolve();
+  let gathering: { items: T[]; written: Promise<void> } | undefined;
+  return (items) => {
+    if (!gathering) {
+      const group: { items: T[]; written: Promise<void> } = { items: [], written: Promise.resolve() };
+      group.written = previous.then(async () => {
+        // From here on, new items gather for the write after this one.
+        if (gathering === group) gathering = undefined;
+        await write(group.items);
+      });
+      previous = group.written.catch(() => undefined);
+      gathering = group;
+    }
+    gathering.items.push(...items);
+    return gathering.written;
+  };
 }
 
 function sha256Hex(text: string): string {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ensureAccount, insertRule, newRuleId, type RuleFields } from '../../../src/db/index.js';
+import { graphRunStates } from '../../../src/db/graph-runs.js';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
 import { executeGraph, SourceSupersededError } from '../../../src/core/imaging/index.js';
 import { generatedMetadata } from '../../../src/core/storage/generated-metadata.js';
@@ -169,6 +170,54 @@ describe('createEventIngest', () => {
     ]);
     assert.equal(result.started, 1);
     assert.equal(result.duplicates, 1);
+  });
+
+  it('when one record’s HEAD is slow, then the other records start meanwhile, each listed before its start', async () => {
+    const { bucket } = await ruleOn('photos', accountId);
+    const names = ['slow', ...Array.from({ length: 9 }, (_, index) => `quick-${index}`)];
+    for (const name of names) store.seed(bucket, `uploads/${name}.jpg`, Buffer.from(name));
+    let releaseSlowHead!: () => void;
+    const slowHeadReleased = new Promise<void>((resolve) => (releaseSlowHead = resolve));
+    let releasedBy: 'the quick starts' | 'the fallback timer' | undefined;
+    // Without the overlap the quick records would wait for the slow HEAD: this timer ends the wait, and the test fails.
+    const fallback = setTimeout(() => {
+      releasedBy ??= 'the fallback timer';
+      releaseSlowHead();
+    }, 5_000);
+    const head = store.head.bind(store);
+    store.head = async (headBucket, key, options) => {
+      if (key === 'uploads/slow.jpg') await slowHeadReleased;
+      return head(headBucket, key, options);
+    };
+    const listedAtStart: boolean[] = [];
+    const checkingOrchestrator = {
+      async startGraphRun(input: Parameters<FakeOrchestrator['startGraphRun']>[0]) {
+        const states = await graphRunStates(database.db, [input.workflowId]);
+        listedAtStart.push(states.get(input.workflowId) === 'queued');
+        const started = await orchestrator.startGraphRun(input);
+        // The nine quick records have all started while the slow HEAD is still out.
+        if (orchestrator.startedGraphRuns().length === names.length - 1) {
+          releasedBy ??= 'the quick starts';
+          releaseSlowHead();
+        }
+        return started;
+      },
+    };
+
+    const result = await ingestFor({ orchestrator: checkingOrchestrator, concurrency: 4 }).ingest(
+      names.map((name) => event(`uploads/${name}.jpg`, { bucket })),
+    );
+
+    clearTimeout(fallback);
+
+    assert.equal(releasedBy, 'the quick starts');
+    assert.equal(result.started, names.length);
+    assert.deepEqual(
+      listedAtStart,
+      names.map(() => true),
+    );
+    assert.equal(orchestrator.startedGraphRuns().at(-1)!.graph.transformUnits[0]!.type, 'StorageSource');
+    assert.match(JSON.stringify(orchestrator.startedGraphRuns().at(-1)!.graph), /uploads\/slow\.jpg/);
   });
 
   it('when there is no sequencer, then the ETag identifies the upload; without both, the event time', async () => {
