@@ -42,15 +42,17 @@ export function describeMachine(): Machine {
 
 /** Samples resident memory every `everyMs` until stopped; returns the peak in MB. */
 export function sampleRss(everyMs = 50): { stop(): number } {
-  let peak = process.memoryUsage().rss;
+  // memoryUsage.rss(), not memoryUsage(): the latter also walks the heap's spaces, CPU the sampler would
+  // add to the process it measures.
+  let peak = process.memoryUsage.rss();
   const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
+    peak = Math.max(peak, process.memoryUsage.rss());
   }, everyMs);
   timer.unref();
   return {
     stop() {
       clearInterval(timer);
-      peak = Math.max(peak, process.memoryUsage().rss);
+      peak = Math.max(peak, process.memoryUsage.rss());
       return Math.round(peak / 1024 / 1024);
     },
   };
@@ -257,4 +259,26 @@ export function countsPerBetween(
       .sort((a, b) => b[1] - a[1])
       .map(([key, value]) => [key, Math.round(value * 1000) / 1000]),
   );
+}
+
+/**
+ * With BENCH_CPU_PROFILE=<file>, a CPU profile of this process's main thread while `measure` runs (an
+ * inspector session, so only that phase is profiled); without it, just `measure`. For finding where a
+ * phase's CPU goes; a profile slows what it watches, so figures of a profiled run do not compare.
+ */
+export async function profiledPhase<T>(measure: () => Promise<T>): Promise<T> {
+  const file = process.env.BENCH_CPU_PROFILE;
+  if (!file) return measure();
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await measure();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    session.disconnect();
+  }
 }

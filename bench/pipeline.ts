@@ -13,7 +13,8 @@
  * - an isolated ratio: the Temporal server pinned to core 0 and this process (worker and API) to core 1
  *   with taskset, raw sharp in its own round pinned to core 1 too, so the worker's own overhead is
  *   measured apart from the server's (skipped with fewer than two cores or without taskset).
- * Rounds alternate raw and pipeline so both see the same machine load.
+ * Rounds alternate raw and pipeline so both see the same machine load. BENCH_CPU_PROFILE=<file> writes a
+ * CPU profile of the main thread during the 1×1 batch alone (its figures then do not compare).
  */
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
@@ -42,6 +43,7 @@ import {
   describeMachine,
   percentile,
   printTable,
+  profiledPhase,
   round1,
   round3,
   sampleRss,
@@ -246,8 +248,8 @@ export async function run(): Promise<void> {
     const bigThreadsBefore = threadCpuSeconds();
     const bigRequestsBefore = await temporalRequestCounts(temporal.metricsUrl);
     const historyStarted = performance.now();
-    const big = await runBatch(
-      Array.from({ length: batchSize }, (_, i) => threeOutputs('tiny.png', `history/${i}`)),
+    const big = await profiledPhase(() =>
+      runBatch(Array.from({ length: batchSize }, (_, i) => threeOutputs('tiny.png', `history/${i}`))),
     );
     const bigMs = performance.now() - historyStarted;
     const bigOwn = process.cpuUsage(bigOwnBefore);

@@ -9,20 +9,28 @@
  *
  * A link is reported as an `ELOOP` error (the code O_NOFOLLOW itself gives), so callers classify every
  * refusal the same way.
+ *
+ * The steps are synchronous calls: each is one metadata system call of a few microseconds on a local
+ * disk, while the same call through the thread pool costs about twenty times that in hand-offs between
+ * threads, and a put walks two folder chains (src/core/storage/README.md). Content and fsync stay
+ * asynchronous in the store.
  */
-import { existsSync, constants, type BigIntStats } from 'node:fs';
-import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 
 const procFds = '/proc/self/fd';
 const followsThroughOpenFolders = existsSync(procFds);
 
 /**
- * Flags for reading a file or stepping into a folder: fails with ELOOP on a link. O_NONBLOCK: opening a
- * FIFO planted in the tree must not hang a thread waiting for a writer. (Not O_DIRECTORY for folders:
- * with it a link answers ENOTDIR, like a file, and could no longer be told apart.)
+ * Flags for reading a file: fails with ELOOP on a link. O_NONBLOCK: opening a FIFO planted in the tree
+ * must not hang a thread waiting for a writer.
  */
 export const READ_NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+/**
+ * Flags for stepping into a folder: anything but a folder fails. With O_DIRECTORY a link answers ENOTDIR,
+ * like a file; `openChild` tells the two apart afterwards, on the failure path only.
+ */
+const FOLDER_NO_FOLLOW = READ_NO_FOLLOW | (constants.O_DIRECTORY ?? 0);
 /** Flags for creating a new file: fails on a link, and on anything already there. */
 export const CREATE_NO_FOLLOW =
   constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
@@ -41,38 +49,39 @@ function errnoOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+function isLink(at: string): boolean {
+  try {
+    return lstatSync(at).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** One folder of the tree, open for the steps below it; close it when done. */
 export class ContainedFolder {
   private constructor(
     /** What to hand to fs calls for this folder (a `/proc` path on Linux). */
     private readonly location: string,
-    private readonly handle: FileHandle | undefined,
+    private fd: number | undefined,
   ) {}
 
-  /** The root, where every walk starts. */
-  static async openRoot(root: string): Promise<ContainedFolder> {
-    if (!followsThroughOpenFolders) return new ContainedFolder(root, undefined);
-    // The root may be a link (the operator's choice), so it alone is opened following links.
-    const handle = await open(root, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
-    return new ContainedFolder(`${procFds}/${handle.fd}`, handle);
-  }
-
-  /** Runs `use` on the folder `segments` below `root`, closing every handle afterwards. */
-  static async within<T>(
-    root: string,
-    segments: readonly string[],
-    options: { create?: boolean },
-    use: (folder: ContainedFolder) => Promise<T>,
-  ): Promise<T> {
-    const rootFolder = await ContainedFolder.openRoot(root);
-    let folder: ContainedFolder | undefined;
-    try {
-      folder = await rootFolder.descend(segments, options);
-      return await use(folder);
-    } finally {
-      await folder?.close();
-      await rootFolder.close();
+  /** The root, where every walk starts; `create` makes it (and its parents) when it is missing. */
+  static openRoot(root: string, options: { create?: boolean } = {}): ContainedFolder {
+    if (!followsThroughOpenFolders) {
+      if (options.create) mkdirSync(root, { recursive: true });
+      return new ContainedFolder(root, undefined);
     }
+    // The root may be a link (the operator's choice), so it alone is opened following links.
+    const flags = constants.O_RDONLY | (constants.O_DIRECTORY ?? 0);
+    let fd: number;
+    try {
+      fd = openSync(root, flags);
+    } catch (error) {
+      if (!options.create || errnoOf(error) !== 'ENOENT') throw error;
+      mkdirSync(root, { recursive: true });
+      fd = openSync(root, flags);
+    }
+    return new ContainedFolder(`${procFds}/${fd}`, fd);
   }
 
   /** The path of an entry of this folder, for fs calls that must not follow a link at the end. */
@@ -85,75 +94,90 @@ export class ContainedFolder {
    * The folder `segments` below this one. A link on the way fails with ELOOP, a file with ENOTDIR, a
    * missing folder with ENOENT unless `create` makes it. This folder stays open; the result must be closed.
    */
-  async descend(segments: readonly string[], options: { create?: boolean } = {}): Promise<ContainedFolder> {
+  descend(segments: readonly string[], options: { create?: boolean } = {}): ContainedFolder {
     const create = options.create === true;
-    if (!this.handle) return this.descendByPath(segments, create);
+    if (this.fd === undefined) return this.descendByPath(segments, create);
     const [first, ...rest] = segments;
     // A walk of no steps still hands out a folder of its own to close.
-    let current = await this.openChild(first ?? '.', first !== undefined && create);
+    let current = this.openChild(first ?? '.', first !== undefined && create);
     try {
       for (const segment of rest) {
-        const next = await current.openChild(segment, create);
-        await current.close();
+        const next = current.openChild(segment, create);
+        current.close();
         current = next;
       }
       return current;
     } catch (error) {
-      await current.close();
+      current.close();
       throw error;
+    }
+  }
+
+  /** `descend`, then closes this folder whatever happened: for a walk from a root opened for it alone. */
+  descendAndClose(segments: readonly string[], options: { create?: boolean } = {}): ContainedFolder {
+    try {
+      return this.descend(segments, options);
+    } finally {
+      this.close();
     }
   }
 
   /** lstat of an entry; a link there is refused. */
-  async statEntry(name: string): Promise<BigIntStats> {
-    const stats = await lstat(this.entry(name), { bigint: true });
+  statEntry(name: string): BigIntStats {
+    const stats = lstatSync(this.entry(name), { bigint: true });
     if (stats.isSymbolicLink()) throw symbolicLinkError();
     return stats;
   }
 
-  async close(): Promise<void> {
-    await this.handle?.close();
+  /** Closes the folder; closing it again does nothing. */
+  close(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    closeSync(fd);
   }
 
-  private async openChild(segment: string, create: boolean): Promise<ContainedFolder> {
+  private openChild(segment: string, create: boolean): ContainedFolder {
     const at = this.entry(segment);
-    let handle: FileHandle;
     try {
-      handle = await open(at, READ_NO_FOLLOW);
+      const fd = openSync(at, FOLDER_NO_FOLLOW);
+      return new ContainedFolder(`${procFds}/${fd}`, fd);
     } catch (error) {
-      if (errnoOf(error) === 'ENOENT' && create) {
-        await mkdir(at).catch((mkdirError: unknown) => {
+      const code = errnoOf(error);
+      if (code === 'ENOENT' && create) {
+        try {
+          mkdirSync(at);
+        } catch (mkdirError) {
           if (errnoOf(mkdirError) !== 'EEXIST') throw mkdirError;
-        });
+        }
         return this.openChild(segment, false);
       }
+      if (code === 'ENOTDIR' && isLink(at)) throw symbolicLinkError();
+      if (code === 'ENOTDIR') throw fsError('ENOTDIR', 'not a folder');
       throw error;
     }
-    try {
-      if (!(await handle.stat()).isDirectory()) throw fsError('ENOTDIR', 'not a folder');
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
-    return new ContainedFolder(`${procFds}/${handle.fd}`, handle);
   }
 
-  private async descendByPath(segments: readonly string[], create: boolean): Promise<ContainedFolder> {
+  private descendByPath(segments: readonly string[], create: boolean): ContainedFolder {
     let current = this.location;
     for (const segment of segments) {
       current = path.join(current, segment);
-      let stats = await lstat(current).catch((error: unknown) => {
-        if (create && errnoOf(error) === 'ENOENT') return undefined;
-        throw error;
-      });
-      if (!stats) {
-        await mkdir(current).catch((error: unknown) => {
-          if (errnoOf(error) !== 'EEXIST') throw error;
-        });
-        stats = await lstat(current);
+      let stats: ReturnType<typeof lstatSync> | undefined;
+      try {
+        stats = lstatSync(current);
+      } catch (error) {
+        if (!create || errnoOf(error) !== 'ENOENT') throw error;
       }
-      if (stats.isSymbolicLink()) throw symbolicLinkError();
-      if (!stats.isDirectory()) throw fsError('ENOTDIR', 'not a folder');
+      if (!stats) {
+        try {
+          mkdirSync(current);
+        } catch (error) {
+          if (errnoOf(error) !== 'EEXIST') throw error;
+        }
+        stats = lstatSync(current);
+      }
+      if (stats?.isSymbolicLink()) throw symbolicLinkError();
+      if (!stats?.isDirectory()) throw fsError('ENOTDIR', 'not a folder');
     }
     return new ContainedFolder(current, undefined);
   }

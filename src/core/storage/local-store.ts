@@ -1,6 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import {
+  closeSync,
+  createReadStream,
+  fstatSync,
+  fsync,
+  futimesSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  write,
+  writeFileSync,
+  writeSync,
+  type BigIntStats,
+} from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal, Transform, type Readable } from 'node:stream';
 import { z } from 'zod';
@@ -124,6 +138,35 @@ export function fileRevision(stats: Pick<BigIntStats, 'mtimeNs' | 'size' | 'ino'
   return `${stats.mtimeNs.toString(16)}-${stats.size.toString(16)}-${stats.ino.toString(16)}`;
 }
 
+/** A sidecar holds a few hundred bytes; anything much bigger was not written by this store. */
+const MAX_SIDECAR_BYTES = 64 * 1024;
+
+/**
+ * Content chunks up to this size are written synchronously: into the page cache that takes microseconds,
+ * less than the hand-off to the thread pool. Bigger ones go through the pool, not to hold up the event loop.
+ */
+const SYNC_WRITE_BYTES = 64 * 1024;
+
+function writeChunk(fd: number, chunk: Buffer): Promise<void> | void {
+  if (chunk.length <= SYNC_WRITE_BYTES) {
+    for (let offset = 0; offset < chunk.length;) offset += writeSync(fd, chunk, offset);
+    return;
+  }
+  return new Promise((resolve, reject) => {
+    const from = (offset: number) =>
+      write(fd, chunk, offset, chunk.length - offset, null, (error, written) => {
+        if (error) reject(error);
+        else if (offset + written < chunk.length) from(offset + written);
+        else resolve();
+      });
+    from(0);
+  });
+}
+
+function fsyncFile(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+}
+
 /** Missing folders on the way to an object: the object is simply not there. */
 const missingCodes = new Set(['ENOENT', 'ENOTDIR']);
 
@@ -151,10 +194,10 @@ export class LocalObjectStore implements ObjectStore {
     const location = localObjectLocation(target);
     assertNoVersion(options, target);
     return this.call(target, options.signal, () =>
-      this.inObjectFolder(location, target, async (folder) => {
-        const stats = await folder.statEntry(location.name);
+      this.inObjectFolder(location, target, (folder) => {
+        const stats = folder.statEntry(location.name);
         if (!stats.isFile()) throw storeError('source_not_found', target, 'the object was not found');
-        return this.objectInfo(bucket, key, stats, await this.readSidecar(location, stats));
+        return this.objectInfo(bucket, key, stats, this.readSidecar(location, stats));
       }),
     );
   }
@@ -170,17 +213,19 @@ export class LocalObjectStore implements ObjectStore {
     const { maxBytes, signal } = options;
     return this.call(target, signal, async () => {
       // Size and content come from one open file, so a concurrent rename cannot mix two versions.
-      const handle = await this.inObjectFolder(location, target, (folder) =>
-        open(folder.entry(location.name), READ_NO_FOLLOW),
+      const fd = await this.inObjectFolder(location, target, (folder) =>
+        openSync(folder.entry(location.name), READ_NO_FOLLOW),
       );
       try {
-        const stats = await handle.stat({ bigint: true });
+        const stats = fstatSync(fd, { bigint: true });
         if (!stats.isFile()) throw storeError('source_not_found', target, 'the object was not found');
         const size = Number(stats.size);
         if (maxBytes !== undefined && size > maxBytes) throw objectTooLargeError(target, maxBytes, size);
-        const info = this.objectInfo(bucket, key, stats, await this.readSidecar(location, stats));
-        // Only the bytes the stats describe: a writer still appending cannot slip more in.
-        const stream = handle.createReadStream(size > 0 ? { start: 0, end: size - 1 } : {});
+        const info = this.objectInfo(bucket, key, stats, this.readSidecar(location, stats));
+        // Only the bytes the stats describe: a writer still appending cannot slip more in. The stream
+        // closes the file when it ends or is destroyed.
+        const range = size > 0 ? { start: 0, end: size - 1 } : {};
+        const stream = createReadStream(location.name, { fd, autoClose: true, ...range });
         const body = guardedBody(stream, {
           ...(maxBytes === undefined ? {} : { maxBytes }),
           ...(signal === undefined ? {} : { signal }),
@@ -189,7 +234,7 @@ export class LocalObjectStore implements ObjectStore {
         });
         return { info, body };
       } catch (error) {
-        await handle.close();
+        closeSync(fd);
         throw error;
       }
     });
@@ -213,6 +258,7 @@ export class LocalObjectStore implements ObjectStore {
     const target = this.target('put', bucket, key);
     const { signal } = options;
     const failedBody = ownPutBody(body);
+    let root: ContainedFolder | undefined;
     let temp: ContainedFolder | undefined;
     const tempNames: string[] = [];
     try {
@@ -220,13 +266,8 @@ export class LocalObjectStore implements ObjectStore {
       const metadata = normaliseUserMetadata(options.metadata, target);
       signal?.throwIfAborted();
       // The root is the operator's folder, trusted as it is; writes create it like they create buckets.
-      await mkdir(this.root, { recursive: true });
-      const root = await ContainedFolder.openRoot(this.root);
-      try {
-        temp = await root.descend([LOCAL_TEMP_DIR], { create: true });
-      } finally {
-        await root.close();
-      }
+      root = ContainedFolder.openRoot(this.root, { create: true });
+      temp = root.descend([LOCAL_TEMP_DIR], { create: true });
       const tempName = `${randomUUID()}.partial`;
       tempNames.push(tempName);
       const { etag, bytes, mtime } = await this.writeTempFile(temp, tempName, body, signal);
@@ -243,10 +284,10 @@ export class LocalObjectStore implements ObjectStore {
       // ObjectCreated event) must already see its metadata, including the generated marker.
       const sidecarName = `${randomUUID()}.meta.partial`;
       tempNames.push(sidecarName);
-      await this.writeTempSidecar(temp, sidecarName, sidecar);
-      await this.moveInto(temp, sidecarName, location.sidecarFolders, location.name);
+      this.writeTempSidecar(temp, sidecarName, sidecar);
+      this.moveInto(root, temp, sidecarName, location.sidecarFolders, location.name);
       signal?.throwIfAborted();
-      await this.moveInto(temp, tempName, location.folders, location.name);
+      this.moveInto(root, temp, tempName, location.folders, location.name);
       return { bucket, key, bytes, etag };
     } catch (error) {
       // End a streamed body before cleaning up, so that its producer is not left blocked meanwhile.
@@ -254,7 +295,8 @@ export class LocalObjectStore implements ObjectStore {
       for (const name of tempNames) if (temp) await rm(temp.entry(name), { force: true });
       throw producerFailure ?? this.classify(error, target, signal);
     } finally {
-      await temp?.close();
+      temp?.close();
+      root?.close();
     }
   }
 
@@ -262,10 +304,10 @@ export class LocalObjectStore implements ObjectStore {
     const target = this.target('delete', bucket, key);
     const location = localObjectLocation(target);
     await this.call(target, options.signal, async () => {
-      await this.inBucket(target, () => Promise.resolve());
+      await this.inBucket(target, () => undefined);
       // Like S3, deleting a key that is not there succeeds.
-      await this.unlinkIfPresent(location.folders, location.name);
-      await this.unlinkIfPresent(location.sidecarFolders, location.name);
+      this.unlinkIfPresent(location.folders, location.name);
+      this.unlinkIfPresent(location.sidecarFolders, location.name);
     });
   }
 
@@ -277,7 +319,7 @@ export class LocalObjectStore implements ObjectStore {
       this.inBucket(target, async (bucketFolder) => {
         let start: ContainedFolder;
         try {
-          start = await bucketFolder.descend(startFolders);
+          start = bucketFolder.descend(startFolders);
         } catch (error) {
           // A prefix naming a folder that does not exist simply matches nothing.
           if (missingCodes.has(errnoOf(error) ?? '')) return [];
@@ -287,7 +329,7 @@ export class LocalObjectStore implements ObjectStore {
         try {
           found = await this.walk(start, startFolders, signal);
         } finally {
-          await start.close();
+          start.close();
         }
         const files = found.filter((file) => file.key.startsWith(prefix));
         // S3 lists in UTF-8 byte order, which differs from JS string order for astral characters.
@@ -297,7 +339,7 @@ export class LocalObjectStore implements ObjectStore {
           signal?.throwIfAborted();
           const location = this.addressable(target, fileKey);
           if (!location) continue; // a name made by hand that no key could reach (e.g. with a backslash)
-          const sidecar = await this.readSidecar(location, stats);
+          const sidecar = this.readSidecar(location, stats);
           // Mirrors S3 listings, which carry no content type or user metadata.
           objects.push({
             ...this.objectInfo(bucket, fileKey, stats, sidecar),
@@ -317,58 +359,57 @@ export class LocalObjectStore implements ObjectStore {
     body: Buffer | Readable,
     signal: AbortSignal | undefined,
   ): Promise<{ etag: string; bytes: number; mtime: Date }> {
-    const handle = await open(temp.entry(name), CREATE_NO_FOLLOW, 0o666);
+    const fd = openSync(temp.entry(name), CREATE_NO_FOLLOW, 0o666);
     try {
       // Fed only now, when it is read at once: a producer error must find the reader listening.
       const hashing = hashingCounter();
       if (Buffer.isBuffer(body)) hashing.stream.end(body);
       else feed(body, hashing.stream);
       const source = signal ? addAbortSignal(signal, hashing.stream) : hashing.stream;
-      for await (const chunk of source) await handle.write(chunk as Buffer);
+      for await (const chunk of source) await writeChunk(fd, chunk as Buffer);
       // Synced before the rename: a crash must not leave a renamed but empty file.
-      await handle.sync();
+      await fsyncFile(fd);
       // The sidecar records this exact mtime, which rename preserves, to recognise its object later.
       const mtime = new Date();
-      await handle.utimes(mtime, mtime);
+      futimesSync(fd, mtime, mtime);
       return { ...hashing.digest(), mtime };
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
-  private async writeTempSidecar(temp: ContainedFolder, name: string, sidecar: Sidecar): Promise<void> {
-    const handle = await open(temp.entry(name), CREATE_NO_FOLLOW, 0o666);
+  private writeTempSidecar(temp: ContainedFolder, name: string, sidecar: Sidecar): void {
+    const fd = openSync(temp.entry(name), CREATE_NO_FOLLOW, 0o666);
     try {
-      await handle.writeFile(JSON.stringify(sidecar));
+      writeFileSync(fd, JSON.stringify(sidecar));
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
-  /** Renames a temp file to `<folders>/<name>`, creating the folders; a link standing there is refused. */
-  private async moveInto(
+  /** Renames a temp file to `<folders>/<name>` below `root`, creating the folders; a link there is refused. */
+  private moveInto(
+    root: ContainedFolder,
     temp: ContainedFolder,
     tempName: string,
     folders: readonly string[],
     name: string,
-  ): Promise<void> {
-    await ContainedFolder.within(this.root, folders, { create: true }, async (folder) => {
-      await folder.statEntry(name).catch((error: unknown) => {
+  ): void {
+    const folder = root.descend(folders, { create: true });
+    try {
+      try {
+        folder.statEntry(name);
+      } catch (error) {
         if (errnoOf(error) !== 'ENOENT') throw error;
-      });
-      await rename(temp.entry(tempName), folder.entry(name));
-    });
+      }
+      renameSync(temp.entry(tempName), folder.entry(name));
+    } finally {
+      folder.close();
+    }
   }
 
-  private async readSidecar(location: LocalObjectLocation, stats: BigIntStats): Promise<Sidecar | undefined> {
-    const text = await ContainedFolder.within(this.root, location.sidecarFolders, {}, async (folder) => {
-      const handle = await open(folder.entry(location.name), READ_NO_FOLLOW);
-      try {
-        return await handle.readFile('utf8');
-      } finally {
-        await handle.close();
-      }
-    }).catch(() => undefined);
+  private readSidecar(location: LocalObjectLocation, stats: BigIntStats): Sidecar | undefined {
+    const text = this.readSidecarText(location);
     if (text === undefined) return undefined;
     let parsed: unknown;
     try {
@@ -383,6 +424,29 @@ export class LocalObjectStore implements ObjectStore {
     const sameWrite =
       sidecar.size === facts.size && Math.abs(sidecar.mtimeMs - facts.mtimeMs) < MTIME_TOLERANCE_MS;
     return sameWrite ? sidecar : undefined;
+  }
+
+  /** The sidecar's text, or undefined when there is none (or none this store could have written). */
+  private readSidecarText(location: LocalObjectLocation): string | undefined {
+    let folder: ContainedFolder | undefined;
+    let fd: number | undefined;
+    try {
+      folder = ContainedFolder.openRoot(this.root).descendAndClose(location.sidecarFolders);
+      fd = openSync(folder.entry(location.name), READ_NO_FOLLOW);
+      const { size } = fstatSync(fd);
+      if (size > MAX_SIDECAR_BYTES) return undefined;
+      const bytes = Buffer.alloc(size);
+      let filled = 0;
+      for (let read = -1; read !== 0 && filled < size; filled += read) {
+        read = readSync(fd, bytes, filled, size - filled, filled);
+      }
+      return bytes.toString('utf8', 0, filled);
+    } catch {
+      return undefined;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+      folder?.close();
+    }
   }
 
   private objectInfo(
@@ -420,16 +484,25 @@ export class LocalObjectStore implements ObjectStore {
       const entries = await readdir(folder.entry('.'), { withFileTypes: true });
       for (const entry of entries) {
         if (entry.isDirectory()) {
-          const child = await folder.descend([entry.name]).catch(() => undefined);
-          if (!child) continue;
+          let child: ContainedFolder;
+          try {
+            child = folder.descend([entry.name]);
+          } catch {
+            continue;
+          }
           try {
             await visit(child, [...folders, entry.name]);
           } finally {
-            await child.close();
+            child.close();
           }
         } else if (entry.isFile()) {
-          const stats = await folder.statEntry(entry.name).catch(() => undefined);
-          if (stats?.isFile()) files.push({ key: [...folders, entry.name].join('/'), stats });
+          let stats: BigIntStats | undefined;
+          try {
+            stats = folder.statEntry(entry.name);
+          } catch {
+            continue;
+          }
+          if (stats.isFile()) files.push({ key: [...folders, entry.name].join('/'), stats });
         }
       }
     };
@@ -446,15 +519,13 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   /** Runs `use` in the bucket's folder; a missing bucket is source_not_found. */
-  private async inBucket<T>(target: ObjectTarget, use: (folder: ContainedFolder) => Promise<T>): Promise<T> {
+  private async inBucket<T>(
+    target: ObjectTarget,
+    use: (folder: ContainedFolder) => Promise<T> | T,
+  ): Promise<T> {
     let bucketFolder: ContainedFolder;
     try {
-      const root = await ContainedFolder.openRoot(this.root);
-      try {
-        bucketFolder = await root.descend([target.bucket]);
-      } finally {
-        await root.close();
-      }
+      bucketFolder = ContainedFolder.openRoot(this.root).descendAndClose([target.bucket]);
     } catch (error) {
       if (missingCodes.has(errnoOf(error) ?? ''))
         throw storeError('source_not_found', target, 'the bucket was not found');
@@ -463,7 +534,7 @@ export class LocalObjectStore implements ObjectStore {
     try {
       return await use(bucketFolder);
     } finally {
-      await bucketFolder.close();
+      bucketFolder.close();
     }
   }
 
@@ -471,26 +542,28 @@ export class LocalObjectStore implements ObjectStore {
   private inObjectFolder<T>(
     location: LocalObjectLocation,
     target: ObjectTarget,
-    use: (folder: ContainedFolder) => Promise<T>,
+    use: (folder: ContainedFolder) => Promise<T> | T,
   ): Promise<T> {
     return this.inBucket(target, async (bucketFolder) => {
-      const folder = await bucketFolder.descend(location.folders.slice(1));
+      const folder = bucketFolder.descend(location.folders.slice(1));
       try {
         return await use(folder);
       } finally {
-        await folder.close();
+        folder.close();
       }
     });
   }
 
-  private async unlinkIfPresent(folders: readonly string[], name: string): Promise<void> {
+  private unlinkIfPresent(folders: readonly string[], name: string): void {
+    let folder: ContainedFolder | undefined;
     try {
-      await ContainedFolder.within(this.root, folders, {}, async (folder) => {
-        const stats = await folder.statEntry(name);
-        if (stats.isFile()) await unlink(folder.entry(name));
-      });
+      folder = ContainedFolder.openRoot(this.root).descendAndClose(folders);
+      const stats = folder.statEntry(name);
+      if (stats.isFile()) unlinkSync(folder.entry(name));
     } catch (error) {
       if (!missingCodes.has(errnoOf(error) ?? '')) throw error;
+    } finally {
+      folder?.close();
     }
   }
 
