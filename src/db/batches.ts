@@ -16,11 +16,8 @@ export interface NewBatch {
   retryOf?: string | undefined;
 }
 
-/**
- * Rows per INSERT for the graphs: few round trips for a 1000-graph batch, while each statement stays far
- * below PostgreSQL's 65535 bind parameters and a reasonable message size.
- */
-const GRAPH_CHUNK = 250;
+/** Graphs per INSERT: a 1000-graph batch is one statement, and a message stays a reasonable size. */
+const GRAPH_CHUNK = 1000;
 
 /**
  * Inserts the batch, all its graphs and their read-model rows in one transaction: a batch is stored whole
@@ -39,14 +36,13 @@ export async function insertBatch(db: Db, batch: NewBatch): Promise<BatchRow> {
       })
       .returning();
     if (!row) throw new Error(`batch ${batch.batchId} was not inserted`);
+    // The graphs go as one JSON array per chunk, unpacked by the database with their positions: cheaper
+    // for the API than a statement with a parameter per graph (src/db/graph-runs.ts, insertGraphRuns).
     for (let start = 0; start < batch.graphs.length; start += GRAPH_CHUNK) {
-      await tx.insert(batchGraphs).values(
-        batch.graphs.slice(start, start + GRAPH_CHUNK).map((graph, offset) => ({
-          batchId: batch.batchId,
-          index: start + offset,
-          graph,
-        })),
-      );
+      const chunk = JSON.stringify(batch.graphs.slice(start, start + GRAPH_CHUNK));
+      await tx.execute(sql`insert into batch_graphs (batch_id, index, graph)
+        select ${batch.batchId}, ${start}::int + (g.position - 1)::int, g.graph
+        from jsonb_array_elements(${chunk}::jsonb) with ordinality as g(graph, position)`);
     }
     // The read model's rows, queued: status reads answer from them before the workflow has started.
     await insertGraphRuns(

@@ -86,7 +86,10 @@ export async function pingDatabase(db: Db): Promise<void> {
  * Rows of a raw SQL query. `db.execute` is typed per driver and is `unknown` through the shared `Db`
  * type; both drivers answer with `{ rows }`, so this is the one place that says so.
  */
-export async function queryRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
+export async function queryRows<T extends Record<string, unknown>>(
+  db: Pick<Db, 'execute'>,
+  query: SQL,
+): Promise<T[]> {
   const result = (await db.execute(query)) as { rows: T[] };
   return result.rows;
 }

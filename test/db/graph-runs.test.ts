@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../src/db/database.js';
-import { createAccount, insertBatch, newBatchId } from '../../src/db/index.js';
+import { createAccount, insertBatch, listBatchGraphs, newBatchId, queryRows } from '../../src/db/index.js';
 import {
   advanceGraphRun,
   batchProgress,
   finishBatch,
   getGraphRun,
+  insertGraphRuns,
   insertTriggeredRuns,
   listTriggeredRuns,
   usageOf,
@@ -134,6 +135,52 @@ for (const target of databaseTargets()) {
       // The slot has come (asked again at that time): running, and counted once as a transform.
       await reserveSlot(database.db, { ...request(`${accountId}/second`), now: waiting.slotAt });
       assert.equal((await getGraphRun(database.db, accountId, `${accountId}/second`))?.state, 'running');
+    });
+
+    test('when a 1000-graph batch is stored in one statement, then each graph and its run keep their index, order and content', async () => {
+      const accountId = await newAccount();
+      const batchId = newBatchId();
+      // Keys that JSON and SQL both treat specially, so a row that lost or mangled anything would show.
+      const keys = Array.from({ length: 1000 }, (_, index) => `dir/${index} "quoted" \\ ü 😀 ' ;--`);
+      await insertBatch(database.db, { batchId, accountId, graphs: keys.map((key) => graph(key)) });
+      const stored = await listBatchGraphs(database.db, accountId, batchId);
+      assert.deepEqual(
+        stored,
+        keys.map((key) => graph(key)),
+      );
+      const runs = await queryRows<{
+        workflow_id: string;
+        graph_index: number;
+        source: string;
+        source_version: string;
+        state: string;
+      }>(
+        database.db,
+        sql`select workflow_id, graph_index, source, source_version, state from graph_runs
+          where batch_id = ${batchId} order by seq`,
+      );
+      assert.deepEqual(
+        runs,
+        keys.map((key, index) => ({
+          workflow_id: graphWorkflowId(accountId, batchId, index),
+          graph_index: index,
+          source: `in/${key}`,
+          source_version: 'v1',
+          state: 'queued',
+        })),
+      );
+    });
+
+    test('when runs already exist, then inserting them again keeps them as they are and counts only the new ones', async () => {
+      const accountId = await newAccount();
+      const first = { workflowId: `${accountId}/first`, accountId, trigger: 's3' as const, source: 'in/a' };
+      assert.equal(await insertGraphRuns(database.db, [first]), 1);
+      await advanceGraphRun(database.db, first.workflowId, { state: 'running' });
+      const second = { ...first, workflowId: `${accountId}/second` };
+      assert.equal(await insertGraphRuns(database.db, [{ ...first, source: 'in/changed' }, second]), 1);
+      const kept = await getGraphRun(database.db, accountId, first.workflowId);
+      assert.equal(kept?.state, 'running');
+      assert.equal(kept?.source, 'in/a');
     });
 
     test('when a cancelled batch ends, then its graphs that never started end as cancelled and finished ones keep their outcome', async () => {
