@@ -40,7 +40,16 @@ import { buildWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
 import { createWorkers } from '../src/temporal/worker/worker.js';
 import { s3RecordsBody } from '../test/support/fake-ingest.js';
 import { fixturePath } from '../test/support/fixtures.js';
-import { describeMachine, printTable, round1, serveApi, writeResult } from './lib.js';
+import {
+  describeMachine,
+  printTable,
+  processCpuSeconds,
+  profiledPhase,
+  round1,
+  round3,
+  serveApi,
+  writeResult,
+} from './lib.js';
 
 const eventCount = Number(process.env.BENCH_EVENTS ?? 2000);
 const recordsPerBody = 100;
@@ -167,42 +176,68 @@ export async function run(): Promise<void> {
       bodies.push(keys.slice(start, start + recordsPerBody));
     let nextBody = 0;
     let started = 0;
+    // Where an event's CPU goes: this process (the API and its ingest), moto (the HEAD) and the dev server.
+    const cpuNow = () => ({
+      api: process.cpuUsage(),
+      moto: processCpuSeconds(moto.pid),
+      temporal: processCpuSeconds(temporal.process.pid),
+    });
+    const cpuMsPerItem = (
+      before: ReturnType<typeof cpuNow>,
+      after: ReturnType<typeof cpuNow>,
+      items: number,
+    ) => {
+      const own = process.cpuUsage(before.api);
+      return {
+        api: round3((own.user + own.system) / 1000 / items),
+        moto: round3(((after.moto - before.moto) * 1000) / items),
+        temporalServer: round3(((after.temporal - before.temporal) * 1000) / items),
+      };
+    };
+    const cpuBefore = cpuNow();
     const began = performance.now();
-    await Promise.all(
-      Array.from({ length: requestsInFlight }, async () => {
-        while (nextBody < bodies.length) {
-          const batch = bodies[nextBody++]!;
-          const response = await startsApi.call(
-            '/v1/events/s3',
-            s3RecordsBody(input, batch, (index) => `0A${index.toString(16)}`),
-            {
-              authorization: `Bearer ${eventToken}`,
-            },
-          );
-          if (response.status !== 200)
-            throw new Error(`events refused: ${response.status} ${JSON.stringify(response.body)}`);
-          started += (response.body as { started: number }).started;
-        }
-      }),
+    await profiledPhase(() =>
+      Promise.all(
+        Array.from({ length: requestsInFlight }, async () => {
+          while (nextBody < bodies.length) {
+            const batch = bodies[nextBody++]!;
+            const response = await startsApi.call(
+              '/v1/events/s3',
+              s3RecordsBody(input, batch, (index) => `0A${index.toString(16)}`),
+              {
+                authorization: `Bearer ${eventToken}`,
+              },
+            );
+            if (response.status !== 200)
+              throw new Error(`events refused: ${response.status} ${JSON.stringify(response.body)}`);
+            started += (response.body as { started: number }).started;
+          }
+        }),
+      ),
     );
     const startSeconds = (performance.now() - began) / 1000;
+    const cpuMsPerEvent = cpuMsPerItem(cpuBefore, cpuNow(), eventCount);
     if (started !== eventCount) throw new Error(`${started} of ${eventCount} runs started`);
     const eventsPerSec = eventCount / startSeconds;
 
     // The two costs every event pays, alone, on the same servers and at the same concurrency: a HEAD on
     // moto, and a workflow start (same workflow, search attributes and policies) on the dev server.
     const rawConcurrency = requestsInFlight * 16;
-    const bounded = async (count: number, work: (index: number) => Promise<unknown>) => {
+    const rawCpuMsPer: Record<string, ReturnType<typeof cpuMsPerItem>> = {};
+    const bounded = async (label: string, count: number, work: (index: number) => Promise<unknown>) => {
       let next = 0;
+      const before = cpuNow();
       const t0 = performance.now();
       await Promise.all(
         Array.from({ length: rawConcurrency }, async () => {
           while (next < count) await work(next++);
         }),
       );
-      return count / ((performance.now() - t0) / 1000);
+      const perSec = count / ((performance.now() - t0) / 1000);
+      rawCpuMsPer[label] = cpuMsPerItem(before, cpuNow(), count);
+      return perSec;
     };
-    const rawHeadsPerSec = await bounded(eventCount, (index) =>
+    const rawHeadsPerSec = await bounded('head', eventCount, (index) =>
       s3.send(new HeadObjectCommand({ Bucket: input, Key: keys[index] })),
     );
     const rawOrchestrator = new TemporalJobEngine(client, startsConfig);
@@ -214,7 +249,7 @@ export async function run(): Promise<void> {
         { type: 'StorageSink' as const, bucket: output, key: 'raw/0.webp' },
       ],
     };
-    const rawStartsPerSec = await bounded(eventCount, (index) =>
+    const rawStartsPerSec = await bounded('start', eventCount, (index) =>
       rawOrchestrator.startGraphRun({
         accountId: 'bench',
         workflowId: `raw-start/${index}`,
@@ -297,6 +332,10 @@ export async function run(): Promise<void> {
       recordsPerBody,
       requestsInFlight,
       startSeconds: round1(startSeconds),
+      /** CPU per accepted event while the bodies were posted: this process, moto, the Temporal dev server. */
+      cpuMsPerEvent,
+      /** The same, per raw HEAD and per raw start. */
+      rawCpuMsPer,
       rawHeadsPerSec: round1(rawHeadsPerSec),
       rawStartsPerSec: round1(rawStartsPerSec),
       /** eventsPerSec ÷ the rate of the two raw costs done one after the other (1 / (1/heads + 1/starts)). */
@@ -311,7 +350,16 @@ export async function run(): Promise<void> {
       ['events accepted into started workflows / s', result.eventsPerSec],
       ['  raw: HEADs on moto / s (same concurrency)', result.rawHeadsPerSec],
       ['  raw: workflow starts on the dev server / s', result.rawStartsPerSec],
+      ['  full path ÷ raw starts alone (target ≥ 0.9)', round3(result.eventsPerSec / result.rawStartsPerSec)],
       ['  full path ÷ raw HEAD-then-start', result.ratioToRawSerial],
+      [
+        'CPU ms per event: API, moto, Temporal server',
+        `${cpuMsPerEvent.api}, ${cpuMsPerEvent.moto}, ${cpuMsPerEvent.temporalServer}`,
+      ],
+      ...Object.entries(rawCpuMsPer).map(([label, cpu]) => [
+        `  raw ${label}: CPU ms, same order`,
+        `${cpu.api}, ${cpu.moto}, ${cpu.temporalServer}`,
+      ]),
       [`upload → graph done, median of ${uploads} (ms)`, result.uploadToDoneP50Ms],
     ]);
     console.log(`\nwritten to ${file}`);

@@ -209,6 +209,17 @@ export function threadCpuSeconds(pid: number | 'self' = 'self'): Map<string, num
   return byName;
 }
 
+/** CPU seconds (user + sys) a process has used, from /proc/<pid>/stat; 0 when it cannot be read. */
+export function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** Per-name difference of two `threadCpuSeconds` samples, in ms, largest first. */
 export function threadCpuMsBetween(
   before: Map<string, number>,

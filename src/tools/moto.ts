@@ -9,6 +9,8 @@ export const MOTO_REQUIREMENT = 'moto[server]==5.2.5';
 export interface MotoServer {
   endpoint: string;
   port: number;
+  /** The server process's id (benchmarks read its CPU time). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startMoto(): Promise<MotoServer> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
