@@ -50,6 +50,7 @@ import {
   serveApi,
   writeResult,
 } from './lib.js';
+import { benchEnv } from './stack.js';
 
 const eventCount = Number(process.env.BENCH_EVENTS ?? 2000);
 const recordsPerBody = 100;
@@ -115,17 +116,7 @@ export async function run(): Promise<void> {
         grants: { bench: [{ connection: 'default', buckets: [input, output, drops, thumbs] }] },
       }),
     );
-    const env = {
-      PIXELSHIFT_DATA_DIR: root,
-      PIXELSHIFT_CONFIG: storageFile,
-      PIXELSHIFT_JWT_SECRET: randomBytes(32).toString('base64url'),
-      TEMPORAL_ADDRESS: temporal.address,
-      PIXELSHIFT_IMAGING_SLOTS: '2',
-      PIXELSHIFT_THROTTLE: 'off',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-    };
+    const env = benchEnv(root, temporal.address, { PIXELSHIFT_CONFIG: storageFile });
     // The start-throughput part starts its runs on queues nobody polls; the latency part on the real ones.
     const startsConfig = loadConfig({ ...env, PIXELSHIFT_TASK_QUEUE_PREFIX: 'bench-unpolled' });
     const config = loadConfig(env);

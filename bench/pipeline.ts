@@ -22,20 +22,9 @@ import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import sharp from 'sharp';
-import { createApiKey } from '../src/db/api-key-credentials.js';
-import { activityDeps } from '../src/app/wiring.js';
-import { loadConfig } from '../src/core/config.js';
-import { ensureAccount, migrate, openDatabase } from '../src/db/index.js';
-import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
-import { createObjectStores } from '../src/core/storage/connections.js';
 import { startTemporalDevServer } from '../src/tools/temporal-cli.js';
 import { installTemporalRuntime } from '../src/temporal/worker/runtime.js';
-import { buildWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
-import { createWorkers } from '../src/temporal/worker/worker.js';
 import type { BatchStatus } from '../src/core/jobs/job-status.js';
 import { fixturePath } from '../test/support/fixtures.js';
 import { photoFixtures, threeOutputGraph } from '../test/support/graphs.js';
@@ -49,18 +38,18 @@ import {
   round1,
   round3,
   sampleRss,
-  serveApi,
   countsPerBetween,
   temporalRequestCounts,
   threadCpuMsBetween,
   threadCpuSeconds,
   writeResult,
 } from './lib.js';
+import { benchImagingSlots, startBenchStack } from './stack.js';
 
 const photos = photoFixtures;
 const copiesPerRound = Number(process.env.BENCH_COPIES ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const slots = 2;
+const slots = benchImagingSlots;
 const batchSize = Number(process.env.BENCH_BATCH ?? 1000);
 const isolatedRounds = Number(process.env.BENCH_ISOLATED_ROUNDS ?? 2);
 
@@ -80,36 +69,8 @@ export async function run(): Promise<void> {
       await copyFile(fixturePath(photo), path.join(root, 'storage', 'photos', photo));
     await copyFile(fixturePath('png-1x1-palette.png'), path.join(root, 'storage', 'photos', 'tiny.png'));
 
-    const config = loadConfig({
-      PIXELSHIFT_DATA_DIR: root,
-      PIXELSHIFT_JWT_SECRET: randomBytes(32).toString('base64url'),
-      TEMPORAL_ADDRESS: temporal.address,
-      PIXELSHIFT_IMAGING_SLOTS: String(slots),
-      // This bench measures the path without a throttle (its 1000-graph batch would exceed the default
-      // limit); `npm run bench -- throttle` measures what a configured throttle costs.
-      PIXELSHIFT_THROTTLE: 'off',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-    });
-    const database = await openDatabase({ kind: 'pglite' });
-    await migrate(database.db);
-    await ensureAccount(database.db, { id: 'bench', name: 'bench' });
-    const key = await createApiKey(database.db, 'bench');
-    const stores = createObjectStores(config.storage.connections);
-    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-    const workers = await createWorkers({
-      config,
-      deps: await activityDeps(config, database, stores),
-      bundle: await buildWorkflowBundle(),
-      connection: nativeConnection,
-    });
-    const workersDone = workers.run();
-    const connection = await Connection.connect({ address: temporal.address });
-    const client = new Client({ connection });
-    const orchestrator = new TemporalJobEngine(client, config);
-    const served = await serveApi(config, database, orchestrator, key);
-    const { server } = served;
+    const stack = await startBenchStack(root, temporal.address);
+    const { client, served } = stack;
     const api = (pathname: string, body?: unknown) => served.call(pathname, body);
     // A batch's status, and when it was submitted and when polling saw it end (epoch ms).
     type RunBatch = BatchStatus & { finishedAt?: string; submittedAt: number; seenEndedAt: number };
@@ -430,13 +391,7 @@ export async function run(): Promise<void> {
     ]);
     console.log(`wrote ${await writeResult('pipeline', result)}`);
 
-    await server.close();
-    await workers.shutdown();
-    await workersDone;
-    await connection.close();
-    await nativeConnection.close();
-    stores.destroy();
-    await database.close();
+    await stack.stop();
   } finally {
     await temporal.stop();
     await rm(root, { recursive: true, force: true });

@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   events: () => import('./events.js'),
   pipeline: () => import('./pipeline.js'),
   readpath: () => import('./readpath.js'),
+  shapes: () => import('./shapes.js'),
   throttle: () => import('./throttle.js'),
 };
 

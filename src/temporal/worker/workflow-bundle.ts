@@ -37,7 +37,8 @@ export async function loadWorkflowBundle(env: NodeJS.ProcessEnv = process.env): 
   return buildWorkflowBundle();
 }
 
-const quietBundlerLogger = {
+/** The bundler's warnings and errors only. */
+export const quietBundlerLogger = {
   trace: () => undefined,
   debug: () => undefined,
   info: () => undefined,
