@@ -97,10 +97,10 @@ export interface DevServer {
 
 /**
  * The dev server reads its search attributes from its database on every read unless this value is given
- * (it turns its own cache off so that attributes added at run time apply at once): about eleven reads per
- * graph, for attributes that never change here, since all of ours are written into its database before it
- * starts (`--search-attribute`). With the cache on, one added later through the operator API can take up to the
- * cache's minute to be seen by every service, as on any other Temporal server.
+ * (it turns its own cache off so that attributes added at run time apply at once): about eleven reads
+ * per graph, for attributes that never change here, since all of ours are written into its database
+ * before it starts (`--search-attribute`). With the cache on, one added later through the operator API
+ * can take up to the cache's minute to be seen by every service, as on any other Temporal server.
  */
 export const searchAttributeCacheConfig: Readonly<Record<string, boolean>> = {
   'system.forceSearchAttributesCacheRefreshOnRead': false,
