@@ -330,7 +330,7 @@ export async function run(): Promise<void> {
       rawHeadsPerSec: round1(rawHeadsPerSec),
       rawStartsPerSec: round1(rawStartsPerSec),
       /** eventsPerSec ÷ the rate of the two raw costs done one after the other (1 / (1/heads + 1/starts)). */
-      ratioToRawSerial: round1(eventsPerSec * (1 / rawHeadsPerSec + 1 / rawStartsPerSec) * 100) / 100,
+      ratioToRawSerial: round3(eventsPerSec * (1 / rawHeadsPerSec + 1 / rawStartsPerSec)),
       uploads,
       uploadToDoneMs: latencies.map(round1),
       smallImage,

@@ -181,14 +181,12 @@ export async function run(): Promise<void> {
         s.seconds,
       ]),
     ]);
-    for (const f of figures)
+    for (const f of figures) {
+      const requests = Object.entries(f.requestsPerGraph).map(([name, count]) => `${name} ${count}`);
       console.log(
-        `${f.shape}: ${f.seconds} s, ${f.serverCpuMsPerGraph} + ${f.processCpuMsPerGraph} ms, ${Object.entries(
-          f.requestsPerGraph,
-        )
-          .map(([name, count]) => `${name} ${count}`)
-          .join(', ')}`,
+        `${f.shape}: ${f.seconds} s, ${f.serverCpuMsPerGraph} + ${f.processCpuMsPerGraph} ms, ${requests.join(', ')}`,
       );
+    }
     console.log(`wrote ${await writeResult('shapes', result)}`);
 
     await stack.stop();
