@@ -7,12 +7,15 @@
  * in the queue, which redelivers it once its visibility timeout ends — redelivery, never loss. Duplicates
  * are the ingest's business: its workflow IDs make a redelivered event find the run already started.
  *
- * Stopping: the waiting long poll is aborted, and every message received but not yet ingested is made
- * visible again at once (visibility timeout 0), so the next poller (a restarted worker, another replica)
- * takes it now instead of after the visibility timeout. An ingest already running still finishes, but
- * its message is left to that next poller. One gap remains that no client can close: a message SQS hands
- * to a long poll at the very moment it is aborted is never seen here, and reappears only after the
- * queue's visibility timeout.
+ * Stopping: the poller stops waiting for its long poll, and every message received but not yet ingested
+ * is made visible again at once (visibility timeout 0), so the next poller (a restarted worker, another
+ * replica) takes it now instead of after the visibility timeout. An ingest already running still
+ * finishes, but its message is left to that next poller. The long poll itself is not aborted: SQS may
+ * already have handed it messages (marking them received) whose answer has not arrived yet, and an
+ * aborted request would leave them invisible for the whole visibility timeout. Whatever it still answers
+ * is handed back at once; `stop()` waits for it a short grace (`stopGraceMs`) so that an answer already
+ * on its way is handed back before the caller closes the client. Only an answer that comes after the
+ * client is closed (the process gone) still waits for the visibility timeout.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -42,12 +45,14 @@ export interface SqsPollerOptions {
   visibilityTimeout?: number;
   /** Pause after a failed ReceiveMessage, doubled up to 30 s while failures last. */
   errorBackoffMs?: number;
+  /** How long `stop()` waits for a long poll still answering, to hand its messages back (500 ms). */
+  stopGraceMs?: number;
 }
 
 export interface SqsPoller {
   /**
-   * Aborts the waiting long poll, makes the messages not yet ingested visible again at once, waits for
-   * ingests already running, then resolves.
+   * Stops polling, makes the messages not yet ingested visible again at once (and those of a long poll
+   * that answers within the grace), waits for ingests already running, then resolves.
    */
   stop(): Promise<void>;
 }
@@ -90,6 +95,8 @@ export function createSqsClientFor(connection: S3Connection): SQSClient {
     ...(connection.credentials === undefined ? {} : { credentials: connection.credentials }),
   });
 }
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -203,12 +210,18 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     }
   }
 
+  const stopped = new Promise<undefined>((resolve) =>
+    stopping.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
+  );
+  /** The hand-back of a long poll that was still waiting when stop() came. */
+  let lateAnswer: Promise<void> | undefined;
+
   async function loop(): Promise<void> {
     let backoffMs = baseBackoffMs;
     while (!stopping.signal.aborted) {
       let messages: Message[];
       try {
-        const output = await sqsClient.send(
+        const receiving = sqsClient.send(
           new ReceiveMessageCommand({
             QueueUrl: queueUrl,
             MaxNumberOfMessages: 10,
@@ -217,8 +230,16 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
               ? {}
               : { VisibilityTimeout: options.visibilityTimeout }),
           }),
-          { abortSignal: stopping.signal },
         );
+        const output = await Promise.race([receiving, stopped]);
+        if (output === undefined) {
+          // Not aborted (see the header): whatever the poll still answers goes straight back.
+          lateAnswer = receiving.then(
+            (late) => release(late.Messages ?? []),
+            () => undefined,
+          );
+          break;
+        }
         messages = output.Messages ?? [];
         backoffMs = baseBackoffMs;
         if (stopping.signal.aborted) {
@@ -258,6 +279,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
       stopping.abort();
       await release([...unfinished].filter((message) => !released.has(message)));
       await running;
+      if (lateAnswer) await Promise.race([lateAnswer, delay(options.stopGraceMs ?? 500)]);
       log?.info('SQS poller stopped');
     },
   };

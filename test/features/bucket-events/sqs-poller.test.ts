@@ -313,6 +313,83 @@ describe('SQS poller on a real queue', () => {
   });
 });
 
+describe('SQS poller stopping while SQS answers (scripted client)', () => {
+  /**
+   * A client whose ReceiveMessage answers only when the test says so: the moment a real queue has marked
+   * messages received for a long poll whose answer has not arrived yet.
+   */
+  function scriptedSqs() {
+    type Command = { constructor: { name: string }; input: unknown };
+    type ReceiveOutput = { Messages?: { Body: string; ReceiptHandle: string }[] };
+    const calls: { name: string; input: unknown }[] = [];
+    let answer!: (output: ReceiveOutput) => void;
+    let receiveCalled!: () => void;
+    const receiving = new Promise<void>((resolve) => (receiveCalled = resolve));
+    const client = {
+      calls,
+      send(command: Command, options?: { abortSignal?: AbortSignal }): Promise<unknown> {
+        calls.push({ name: command.constructor.name, input: command.input });
+        if (command.constructor.name !== 'ReceiveMessageCommand') return Promise.resolve({});
+        receiveCalled();
+        return new Promise((resolve, reject) => {
+          answer = resolve;
+          // As the SDK does: an aborted request rejects, and its answer is never read.
+          options?.abortSignal?.addEventListener('abort', () => reject(new Error('Request aborted')));
+        });
+      },
+    };
+    return { client, receiving, answer: (output: ReceiveOutput) => answer(output) };
+  }
+
+  test('when stop comes while a long poll is being answered, then the messages of that answer are handed back at once and never ingested', async () => {
+    const sqs = scriptedSqs();
+    const ingest = new FakeIngest();
+    const poller = startSqsPoller({
+      connectionName: 'aws',
+      queueUrl: 'https://sqs.example/123456789012/uploads',
+      sqsClient: sqs.client as unknown as SQSClient,
+      parse: fakeS3Parser,
+      ingest,
+    });
+    await sqs.receiving;
+    const stopping = poller.stop();
+    sqs.answer({
+      Messages: [{ Body: JSON.stringify(s3RecordsBody('uploads', ['late.jpg'])), ReceiptHandle: 'late-1' }],
+    });
+    await stopping;
+    const handedBack = sqs.client.calls.filter((call) => call.name === 'ChangeMessageVisibilityBatchCommand');
+    assert.deepEqual(
+      handedBack.map((call) => call.input),
+      [
+        {
+          QueueUrl: 'https://sqs.example/123456789012/uploads',
+          Entries: [{ Id: '0', ReceiptHandle: 'late-1', VisibilityTimeout: 0 }],
+        },
+      ],
+    );
+    assert.equal(sqs.client.calls.filter((call) => call.name === 'DeleteMessageBatchCommand').length, 0);
+    assert.deepEqual(ingest.events, []);
+  });
+
+  test('when stop comes during an idle long poll, then stop resolves after its short grace and nothing is handed back', async () => {
+    const sqs = scriptedSqs();
+    const poller = startSqsPoller({
+      connectionName: 'aws',
+      queueUrl: 'https://sqs.example/123456789012/uploads',
+      sqsClient: sqs.client as unknown as SQSClient,
+      parse: fakeS3Parser,
+      ingest: new FakeIngest(),
+      stopGraceMs: 50,
+    });
+    await sqs.receiving;
+    await poller.stop();
+    assert.deepEqual(
+      sqs.client.calls.map((call) => call.name),
+      ['ReceiveMessageCommand'],
+    );
+  });
+});
+
 describe('SQS message triage', () => {
   test('when a body is not JSON, an SNS envelope with a broken Message, or no notification, then it is poison', () => {
     for (const body of [undefined, '', 'x', '{"Type":"Notification","Message":"{"}', '{"a":1}', 'null']) {
