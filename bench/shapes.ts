@@ -4,8 +4,11 @@
  * - `child per graph`: a real batch through the API, each graph a child workflow running the imaging
  *   activity (the shape DESIGN §7 prescribes);
  * - `activity per graph`: an experiment workflow (bench/experiments) that runs the same imaging
- *   activity for each graph by reference, with the same window, and no child workflow.
- * Both read the graphs from the same stored batch and write the read model the same way, and both are
+ *   activity for each graph by reference, with the same window, and no child workflow;
+ * - `child, imaging activity` and `child, local imaging`: experiment children with the same search
+ *   attributes and a final state upsert, running the imaging as an activity on the imaging queue or as a
+ *   local activity inside the child's workflow task, so the two differ only in how imaging is dispatched.
+ * All read the graphs from the same stored batch and write the read model the same way, and both are
  * awaited through their workflow's result. Reported per graph: the CPU of the Temporal server and of this
  * process, the server's persistence and visibility requests, and the wall time of the round.
  */
@@ -16,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { createActivities } from '../src/temporal/activities/index.js';
 import type { Config } from '../src/core/config.js';
 import { batchWorkflowId } from '../src/core/jobs/workflow-ids.js';
 import { insertBatch } from '../src/db/batches.js';
@@ -24,6 +28,7 @@ import { quietBundlerLogger } from '../src/temporal/worker/workflow-bundle.js';
 import { startTemporalDevServer } from '../src/tools/temporal-cli.js';
 import { fixturePath } from '../test/support/fixtures.js';
 import { threeOutputGraph } from '../test/support/graphs.js';
+import type { childPerGraphExperiment } from './experiments/child-per-graph-workflows.js';
 import type { graphsAsActivitiesExperiment } from './experiments/graphs-as-activities-workflow.js';
 import {
   countsPerBetween,
@@ -38,12 +43,15 @@ import { startBenchStack } from './stack.js';
 
 const graphsPerRound = Number(process.env.BENCH_BATCH ?? 500);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
-const experimentWorkflows = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  'experiments/graphs-as-activities-workflow.ts',
-);
+const experimentWorkflows = path.join(path.dirname(fileURLToPath(import.meta.url)), 'experiments/index.ts');
 
-type Shape = 'child per graph' | 'activity per graph';
+const shapes = [
+  'child per graph',
+  'activity per graph',
+  'child, imaging activity',
+  'child, local imaging',
+] as const;
+type Shape = (typeof shapes)[number];
 
 interface RoundFigures {
   shape: Shape;
@@ -63,7 +71,7 @@ export async function run(): Promise<void> {
     await mkdir(path.join(root, 'storage', 'out'), { recursive: true });
     await copyFile(fixturePath('png-1x1-palette.png'), path.join(root, 'storage', 'photos', 'tiny.png'));
     const experimentQueue = (config: Config) => `${config.temporal.taskQueues.orchestration}-experiment`;
-    const stack = await startBenchStack(root, temporal.address, async (nativeConnection, config) => [
+    const stack = await startBenchStack(root, temporal.address, async (nativeConnection, config, deps) => [
       await Worker.create({
         connection: nativeConnection,
         namespace: config.temporal.namespace,
@@ -72,6 +80,9 @@ export async function run(): Promise<void> {
           workflowsPath: experimentWorkflows,
           logger: quietBundlerLogger,
         }),
+        // The local imaging runs here, with as many slots as the imaging worker has.
+        activities: { runGraph: createActivities(deps).runGraph },
+        maxConcurrentLocalActivityExecutions: config.imaging.slots,
       }),
     ]);
     const { config, database, client, served } = stack;
@@ -93,21 +104,26 @@ export async function run(): Promise<void> {
       }
       const batchId = `shape-${randomUUID()}`;
       await insertBatch(database.db, { batchId, accountId: 'bench', graphs: graphs(round) });
-      const succeeded = await client.workflow.execute<typeof graphsAsActivitiesExperiment>(
-        'graphsAsActivitiesExperiment',
-        {
-          taskQueue: experimentQueue(config),
-          workflowId: `experiment/${batchId}`,
-          args: [
-            {
-              accountId: 'bench',
-              batchId,
-              graphCount: graphsPerRound,
-              imagingTaskQueue: config.temporal.taskQueues.imaging,
-            },
-          ],
-        },
-      );
+      const input = {
+        accountId: 'bench',
+        batchId,
+        graphCount: graphsPerRound,
+        imagingTaskQueue: config.temporal.taskQueues.imaging,
+      };
+      const options = { taskQueue: experimentQueue(config), workflowId: `experiment/${batchId}` };
+      const succeeded =
+        shape === 'activity per graph'
+          ? await client.workflow.execute<typeof graphsAsActivitiesExperiment>(
+              'graphsAsActivitiesExperiment',
+              {
+                ...options,
+                args: [input],
+              },
+            )
+          : await client.workflow.execute<typeof childPerGraphExperiment>('childPerGraphExperiment', {
+              ...options,
+              args: [{ ...input, localImaging: shape === 'child, local imaging' }],
+            });
       if (succeeded !== graphsPerRound) throw new Error(`${succeeded} of ${graphsPerRound} graphs succeeded`);
     };
 
@@ -138,16 +154,12 @@ export async function run(): Promise<void> {
       };
     };
 
-    // Warm-up of both shapes, then alternating measured rounds.
-    await runShape('child per graph', 'warm-child');
-    await runShape('activity per graph', 'warm-activity');
+    // Warm-up of every shape, then measured rounds, the order reversed every other round.
+    for (const [i, shape] of shapes.entries()) await runShape(shape, `warm-${i}`);
     const figures: RoundFigures[] = [];
     for (let round = 0; round < rounds; round++) {
-      const order: Shape[] =
-        round % 2 === 0
-          ? ['child per graph', 'activity per graph']
-          : ['activity per graph', 'child per graph'];
-      for (const shape of order) figures.push(await measure(shape, `r${round}-${shape.split(' ')[0]}`));
+      const order = round % 2 === 0 ? [...shapes] : [...shapes].reverse();
+      for (const shape of order) figures.push(await measure(shape, `r${round}-${shapes.indexOf(shape)}`));
     }
 
     const mean = (shape: Shape, pick: (f: RoundFigures) => number) => {
@@ -155,7 +167,7 @@ export async function run(): Promise<void> {
       return round1(of.reduce((a, b) => a + b, 0) / of.length);
     };
     const summary = Object.fromEntries(
-      (['child per graph', 'activity per graph'] as const).map((shape) => [
+      shapes.map((shape) => [
         shape,
         {
           cpuMsPerGraph: mean(shape, (f) => f.serverCpuMsPerGraph + f.processCpuMsPerGraph),

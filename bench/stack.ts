@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { activityDeps } from '../src/app/wiring.js';
+import type { ActivityDeps } from '../src/temporal/activities/index.js';
 import { loadConfig, type Config } from '../src/core/config.js';
 import { createObjectStores } from '../src/core/storage/connections.js';
 import { createApiKey } from '../src/db/api-key-credentials.js';
@@ -56,8 +57,11 @@ export interface BenchStack {
 export async function startBenchStack(
   root: string,
   temporalAddress: string,
-  extraWorkers: (nativeConnection: NativeConnection, config: Config) => Promise<Worker[]> = () =>
-    Promise.resolve([]),
+  extraWorkers: (
+    nativeConnection: NativeConnection,
+    config: Config,
+    deps: ActivityDeps,
+  ) => Promise<Worker[]> = () => Promise.resolve([]),
 ): Promise<BenchStack> {
   const config = loadConfig(benchEnv(root, temporalAddress));
   const database = await openDatabase({ kind: 'pglite' });
@@ -66,13 +70,14 @@ export async function startBenchStack(
   const key = await createApiKey(database.db, 'bench');
   const stores = createObjectStores(config.storage.connections);
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+  const deps = await activityDeps(config, database, stores);
   const workers = await createWorkers({
     config,
-    deps: await activityDeps(config, database, stores),
+    deps,
     bundle: await buildWorkflowBundle(),
     connection: nativeConnection,
   });
-  const extra = await extraWorkers(nativeConnection, config);
+  const extra = await extraWorkers(nativeConnection, config, deps);
   const workersDone = Promise.all([workers.run(), ...extra.map((worker) => worker.run())]);
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
