@@ -8,7 +8,7 @@
  * - `child, imaging activity` and `child, local imaging`: experiment children with the same search
  *   attributes and a final state upsert, running the imaging as an activity on the imaging queue or as a
  *   local activity inside the child's workflow task, so the two differ only in how imaging is dispatched.
- * All read the graphs from the same stored batch and write the read model the same way, and both are
+ * All read the graphs from the same stored batch and write the read model the same way, and all are
  * awaited through their workflow's result. Reported per graph: the CPU of the Temporal server and of this
  * process, the server's persistence and visibility requests, and the wall time of the round.
  */

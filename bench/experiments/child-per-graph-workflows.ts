@@ -30,13 +30,7 @@ export interface ChildPerGraphInput {
   localImaging: boolean;
 }
 
-interface ExperimentGraphInput {
-  accountId: string;
-  batchId: string;
-  index: number;
-  imagingTaskQueue: string;
-  localImaging: boolean;
-}
+type ExperimentGraphInput = ChildPerGraphInput & { index: number };
 
 export async function childPerGraphExperiment(input: ChildPerGraphInput): Promise<number> {
   let next = 0;
