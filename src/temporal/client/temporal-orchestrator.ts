@@ -15,6 +15,7 @@ import {
 } from '../search-attributes.js';
 import {
   batchStatusQuery,
+  batchCodeGeneration,
   graphCodeGeneration,
   graphStatusQuery,
   throttleChangedSignal,
@@ -70,6 +71,7 @@ export class TemporalJobEngine
             imagingTaskQueue: this.config.temporal.taskQueues.imaging,
             ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
             ...(this.config.throttle?.enabled === false ? { throttle: false } : {}),
+            generation: batchCodeGeneration,
           },
         ],
         // A retried submission joins the running batch; a finished one is never started again.

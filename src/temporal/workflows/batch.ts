@@ -11,7 +11,6 @@ import {
   WorkflowIdReusePolicy,
   executeChild,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -23,6 +22,7 @@ import type { createActivities } from '../activities/index.js';
 import type { GraphDescription } from '../activities/types.js';
 import { accountIdKey, batchIdKey, sourceKey, stateKey, triggerKey } from '../search-attributes.js';
 import {
+  batchCodeGeneration,
   batchStatusQuery,
   graphCodeGeneration,
   maxConcurrentGraphsPerBatch,
@@ -34,6 +34,7 @@ import { accountPriority } from '../scheduling.js';
 import { graphWorkflowId } from '../../core/jobs/workflow-ids.js';
 import { batchCompletedData } from '../../core/webhooks/webhook-events.js';
 import { emitWebhookEvent, webhookEventsPatch, webhooksTaskQueueBeside } from './webhook-events.js';
+import { patchesByGeneration } from './patches.js';
 import {
   emptyCounts,
   graphWorkflowEndedError,
@@ -57,10 +58,14 @@ export interface BatchWorkflowInput {
   throttle?: boolean;
   /** Where delivery workflows run; by default the webhooks queue beside this workflow's own queue. */
   webhooksTaskQueue?: string;
+  /** The generation of the code that started the batch (`batchCodeGeneration`); absent before it existed. */
+  generation?: number;
 }
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchStatus> {
   const info = workflowInfo();
+  // See batchCodeGeneration: a batch started by current code has every patch below without asking.
+  const hasPatch = patchesByGeneration(input.generation, batchCodeGeneration);
   const graphs: GraphOutcome[] = Array.from({ length: input.graphCount }, (_, index) => ({
     index,
     workflowId: graphWorkflowId(input.accountId, input.batchId, index),
@@ -99,7 +104,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
   // an activity (three history events, a workflow task) per graph. Patched: older histories replay
   // without the call, and their graphs publish as they did.
   let graphEvents = true;
-  if (patched(graphEventsOncePatch)) {
+  if (hasPatch(graphEventsOncePatch)) {
     const { graphEventsWanted } = proxyLocalActivities<Activities>({
       ...recordStateActivityOptions,
       summary: 'does anyone want graph events',
@@ -164,7 +169,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
         };
         graphs[description.index] = failed;
         // The graph never recorded this end (it was terminated, or failed outside its own code).
-        if (patched(readModelPatch)) {
+        if (hasPatch(readModelPatch)) {
           await CancellationScope.nonCancellable(() =>
             recordGraphRun({ workflowId: failed.workflowId, state: 'failed', error: failed.error }),
           );
@@ -198,7 +203,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
   status.finishedAt = new Date().toISOString();
   upsertSearchAttributes([{ key: stateKey, value: status.state }]);
   // Also ends the graphs a cancelled batch never started. Patched: older histories replay without it.
-  if (patched(readModelPatch)) {
+  if (hasPatch(readModelPatch)) {
     const end = { batchId: input.batchId, state: status.state };
     await CancellationScope.nonCancellable(() => recordBatchEnd(end));
   }
@@ -207,7 +212,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
   );
   // Patched: histories recorded before webhook events existed replay without them. Each graph announced
   // its own outcome (graph.*); the batch announces only that it completed.
-  if (patched(webhookEventsPatch)) {
+  if (hasPatch(webhookEventsPatch)) {
     await emitWebhookEvent({
       accountId: input.accountId,
       type: 'batch.completed',

@@ -14,7 +14,6 @@ import {
   CancelledFailure,
   condition,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -40,6 +39,7 @@ import { isErrorCode } from '../../core/errors.js';
 import { finalStateOf, type GraphOutcome, type GraphState } from '../../core/jobs/job-status.js';
 import { graphEventData, graphEventType } from '../../core/webhooks/webhook-events.js';
 import { emitWebhookEvent, webhookEventsPatch, webhooksTaskQueueBeside } from './webhook-events.js';
+import { patchesByGeneration } from './patches.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -82,8 +82,7 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
   const { workflowId } = workflowInfo();
   // See graphCodeGeneration: a graph started by current code has every patch below. A marker in the history
   // (an older worker ran this graph during a rollout) is still consumed through patched().
-  const hasPatch = (patch: string) =>
-    ((input.generation ?? 0) >= graphCodeGeneration && !patchMarkerRecorded(patch)) || patched(patch);
+  const hasPatch = patchesByGeneration(input.generation, graphCodeGeneration);
   const outcome: GraphOutcome = { index: input.index, workflowId, state: 'queued', sinks: [], failures: [] };
   setHandler(graphStatusQuery, () => outcome);
   let throttleChanged = false;
@@ -218,17 +217,6 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     throw failure;
   }
   return outcome;
-}
-
-/**
- * Whether the history holds the marker of `patch`. The SDK learns it from the history before the code that
- * asks runs, but offers no public way to read it; `patched()` would answer the same and record a marker when
- * there is none. Pinned by the replay test of older histories started with a generation.
- */
-function patchMarkerRecorded(patch: string): boolean {
-  const activator = (globalThis as { __TEMPORAL_ACTIVATOR__?: { knownPresentPatches?: Set<string> } })
-    .__TEMPORAL_ACTIVATOR__;
-  return activator?.knownPresentPatches?.has(patch) ?? false;
 }
 
 /** The code a failed graph's execution fails with: its own error, or its first output's. */
