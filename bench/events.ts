@@ -25,7 +25,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createApiKey } from '../src/db/api-key-credentials.js';
-import { activityDeps } from '../src/app/wiring.js';
+import { activityDeps, connectClient } from '../src/app/wiring.js';
 import { loadConfig } from '../src/core/config.js';
 import { ensureAccount, migrate, openDatabase } from '../src/db/index.js';
 import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
@@ -251,11 +251,12 @@ export async function run(): Promise<void> {
     );
 
     // ---- (b) upload → SQS → poller → graph done
-    const orchestrator = new TemporalJobEngine(client, config);
     const stores = createObjectStores(config.storage.connections);
     cleanups.push(() => Promise.resolve(stores.destroy()));
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });
     cleanups.push(() => nativeConnection.close());
+    // As in `pixelshift worker`: the poller's client shares the workers' connection, so runs start eagerly.
+    const { orchestrator } = await connectClient(config, undefined, nativeConnection);
     const workers = await createWorkers({
       config,
       deps: await activityDeps(config, database, stores),

@@ -6,13 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { activityDeps } from '../src/app/wiring.js';
+import { activityDeps, connectClient } from '../src/app/wiring.js';
 import type { ActivityDeps } from '../src/temporal/activities/index.js';
 import { loadConfig, type Config } from '../src/core/config.js';
 import { createObjectStores } from '../src/core/storage/connections.js';
 import { createApiKey } from '../src/db/api-key-credentials.js';
 import { ensureAccount, migrate, openDatabase, type Database } from '../src/db/index.js';
-import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
 import { buildWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
 import { createWorkers } from '../src/temporal/worker/worker.js';
 import { serveApi, type ServedApi } from './lib.js';
@@ -81,7 +80,9 @@ export async function startBenchStack(
   const workersDone = Promise.all([workers.run(), ...extra.map((worker) => worker.run())]);
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
-  const served = await serveApi(config, database, new TemporalJobEngine(client, config), key);
+  // As in `npm start`: the API's client shares the workers' connection, so work starts eagerly on them.
+  const { orchestrator } = await connectClient(config, undefined, nativeConnection);
+  const served = await serveApi(config, database, orchestrator, key);
   return {
     config,
     database,

@@ -136,7 +136,7 @@ export async function reconcileCommand(
   const config = loadConfig();
   const database = await openMigratedDatabase(config, io.log);
   try {
-    const { client } = await connectClient(config);
+    const { client, close } = await connectClient(config);
     try {
       const summary = await reconcile({ client, db: database.db }, scope);
       const runs = summary.graphRuns;
@@ -149,7 +149,7 @@ export async function reconcileCommand(
       if (!(error instanceof ReconcileError)) throw error;
       io.fail({ error: { code: error.code, message: error.message } });
     } finally {
-      await client.connection.close();
+      await close();
     }
   } finally {
     await database.close();

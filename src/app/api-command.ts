@@ -12,7 +12,7 @@ export async function apiCommand(io: CliIo, tracing?: Tracing): Promise<void> {
   const logger = pino({ level: config.logLevel, mixin: traceLogFields });
   const database = await openMigratedDatabase(config, io.log);
   const { client: interceptors } = await temporalTracing(tracing);
-  const { client, orchestrator, deliveries } = await connectClient(config, interceptors);
+  const { orchestrator, deliveries, close } = await connectClient(config, interceptors);
   // Built before listening when missing or stale, so /dashboard/ never answers from an old build.
   const dashboardDir = await prepareDashboard(io.log);
   const server = await startApiServer(config, database, orchestrator, logger, { deliveries, dashboardDir });
@@ -26,6 +26,6 @@ export async function apiCommand(io: CliIo, tracing?: Tracing): Promise<void> {
   });
   io.log('stopping: no new connections; finishing in-flight requests, closing event streams');
   await server.close();
-  await client.connection.close();
+  await close();
   await database.close();
 }

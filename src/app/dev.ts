@@ -12,7 +12,7 @@ import { createObjectStores } from '../core/storage/connections.js';
 import { startTemporalDevServer, type DevServer } from '../tools/temporal-cli.js';
 import { installTemporalRuntime } from '../temporal/worker/runtime.js';
 import { loadWorkflowBundle } from '../temporal/worker/workflow-bundle.js';
-import { createWorkers } from '../temporal/worker/worker.js';
+import { connectToTemporal, createWorkers } from '../temporal/worker/worker.js';
 import { createEventIngest } from '../features/bucket-events/bucket-event-ingest.js';
 import { triggerEventMetrics } from '../features/bucket-events/event-metrics.js';
 import { parseBucketNotification } from '../core/triggers/bucket-notification.js';
@@ -72,18 +72,22 @@ export async function devCommand(io: CliIo, tracing?: Tracing): Promise<void> {
     stops.push(() => Promise.resolve(stores.destroy()));
     // One process, one /metrics (the API's): the workers' and the feeders' metrics are on its registry.
     const metricsRegistry = new Registry();
+    // One connection for the workers and the client, so that work started here starts eagerly on these
+    // workers (wiring.ts, connectClient); closed after the workers have stopped.
+    const connection = await connectToTemporal(config);
+    stops.push(() => connection.close());
     const workers = await createWorkers({
       config,
       deps: await activityDeps(config, database, stores, metricsRegistry),
       bundle: await loadWorkflowBundle(),
+      connection,
       shutdownGraceTime: '10 seconds',
       ...(temporalTraces.worker ? { tracing: temporalTraces.worker } : {}),
     });
     const workersDone = workers.run();
     stops.push(() => workers.shutdown());
 
-    const { client, orchestrator, deliveries } = await connectClient(config, temporalTraces.client);
-    stops.push(() => client.connection.close());
+    const { orchestrator, deliveries } = await connectClient(config, temporalTraces.client, connection);
     // A fresh clone (or changed dashboard sources) builds here, before the API listens.
     const dashboardDir = await prepareDashboard(io.log);
     const server = await startApiServer(config, database, orchestrator, logger, {

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { Client, Connection, type ClientInterceptors } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import type { ActivityDeps, BatchGraphSource } from '../temporal/activities/index.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -75,20 +76,31 @@ export async function activityDeps(
   };
 }
 
-/** `interceptors`: OpenTelemetry's, when the process traces (tracing.ts), so starts carry the trace. */
+/**
+ * `interceptors`: OpenTelemetry's, when the process traces (tracing.ts), so starts carry the trace.
+ * `workerConnection`: the connection of the workers running in this process. The client then shares it,
+ * and new workflows start eagerly: the server hands a workflow's first task back with the start, to this
+ * process's orchestration worker, instead of through its task queue (docs/decisions.md, "Eager
+ * workflow start"). Its owner closes it, after the workers; `close()` closes only a connection of the
+ * client's own.
+ */
 export async function connectClient(
   config: Pick<Config, 'temporal'>,
   interceptors?: ClientInterceptors,
+  workerConnection?: NativeConnection,
 ): Promise<{
   client: Client;
   orchestrator: TemporalJobEngine;
   deliveries: TemporalDeliveryStarter;
+  close: () => Promise<void>;
 }> {
-  const connection = await Connection.connect({
-    address: config.temporal.address,
-    ...(config.temporal.tls ? { tls: true } : {}),
-    ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
-  });
+  const connection =
+    workerConnection ??
+    (await Connection.connect({
+      address: config.temporal.address,
+      ...(config.temporal.tls ? { tls: true } : {}),
+      ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
+    }));
   const client = new Client({
     connection,
     namespace: config.temporal.namespace,
@@ -96,8 +108,9 @@ export async function connectClient(
   });
   return {
     client,
-    orchestrator: new TemporalJobEngine(client, config),
+    orchestrator: new TemporalJobEngine(client, config, { eagerStart: workerConnection !== undefined }),
     deliveries: new TemporalDeliveryStarter(client, config),
+    close: () => (workerConnection ? Promise.resolve() : connection.close()),
   };
 }
 

@@ -13,7 +13,7 @@ import { startMetricsEndpoint, type MetricsEndpoint } from '../temporal/worker/m
 import { freePort } from '../tools/ports.js';
 import { installTemporalRuntime } from '../temporal/worker/runtime.js';
 import { loadWorkflowBundle } from '../temporal/worker/workflow-bundle.js';
-import { createWorkers } from '../temporal/worker/worker.js';
+import { connectToTemporal, createWorkers } from '../temporal/worker/worker.js';
 import { configurationDescription, feederLines } from './banner.js';
 import { startEventFeeders, type EventFeeders } from './feeders.js';
 import type { CliIo } from './io.js';
@@ -43,10 +43,14 @@ export async function workerCommand(io: CliIo, tracing?: Tracing): Promise<void>
   collectDefaultMetrics({ register: registry });
   const database = await openMigratedDatabase(config, io.log);
   const stores = createObjectStores(config.storage.connections);
+  // Shared by the workers and the feeders' client, so that the runs the feeders start begin eagerly on
+  // these workers (wiring.ts, connectClient); closed once the workers have stopped.
+  const connection = await connectToTemporal(config);
   const running = await createWorkers({
     config,
     deps: withTestFault(await activityDeps(config, database, stores, registry), fault),
     bundle: await loadWorkflowBundle(),
+    connection,
     shutdownGraceTime: config.worker.drainMs,
     ...(temporalTraces.worker ? { tracing: temporalTraces.worker } : {}),
   });
@@ -59,7 +63,6 @@ export async function workerCommand(io: CliIo, tracing?: Tracing): Promise<void>
       `(${config.imaging.slots} imaging slots) at ${config.temporal.address}`,
   );
   let feeders: EventFeeders | undefined;
-  let closeClient = () => Promise.resolve();
   let metrics: MetricsEndpoint | undefined;
   try {
     if (config.worker.metricsAddress) {
@@ -72,8 +75,7 @@ export async function workerCommand(io: CliIo, tracing?: Tracing): Promise<void>
     }
     const workersDone = running.run();
     if (needsFeeders) {
-      const { client, orchestrator } = await connectClient(config, temporalTraces.client);
-      closeClient = () => client.connection.close();
+      const { orchestrator } = await connectClient(config, temporalTraces.client, connection);
       const logger = pino({ level: config.logLevel, mixin: traceLogFields });
       feeders = startEventFeeders({
         connections: config.storage.connections,
@@ -101,7 +103,7 @@ export async function workerCommand(io: CliIo, tracing?: Tracing): Promise<void>
   } finally {
     await feeders?.stop();
     await metrics?.close();
-    await closeClient();
+    await connection.close();
     stores.destroy();
     await database.close();
   }

@@ -45,6 +45,14 @@ import type {
 
 const knownGraphStates = new Set<string>(graphStates);
 
+export interface EngineOptions {
+  /**
+   * Ask the server to hand each new workflow's first task straight back to this process's orchestration
+   * worker (eager workflow start). Only when the client shares its connection with that worker.
+   */
+  eagerStart?: boolean;
+}
+
 /** Signals in flight at once when a limit change wakes many waiting graphs. */
 const SIGNAL_CONCURRENCY = 16;
 
@@ -55,6 +63,7 @@ export class TemporalJobEngine
     private readonly client: Client,
     /** Without `throttle`, graphs are throttled (the default of the config). */
     private readonly config: Pick<Config, 'temporal'> & Partial<Pick<Config, 'throttle'>>,
+    private readonly options: EngineOptions = {},
   ) {}
 
   async startBatch(input: StartBatchInput): Promise<{ workflowId: string }> {
@@ -86,6 +95,7 @@ export class TemporalJobEngine
           { key: stateKey, value: 'running' },
         ],
         priority: accountPriority(input.accountId, 'requested'),
+        ...this.eager(),
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -170,6 +180,7 @@ export class TemporalJobEngine
           { key: stateKey, value: this.config.throttle?.enabled === false ? 'running' : 'queued' },
         ],
         priority: accountPriority(input.accountId, 'triggered'),
+        ...this.eager(),
       });
       return { workflowId: input.workflowId, started: true };
     } catch (error) {
@@ -248,6 +259,10 @@ export class TemporalJobEngine
     return token && token.length > 0
       ? { runs, nextPageToken: Buffer.from(token).toString('base64url') }
       : { runs };
+  }
+
+  private eager(): { requestEagerStart?: true } {
+    return this.options.eagerStart ? { requestEagerStart: true } : {};
   }
 
   uiUrl(workflowId: string): string | undefined {
