@@ -1,0 +1,155 @@
+/**
+ * `npm start` (the dev command) as the README's first command runs it: its own Temporal dev server, the
+ * API, a worker and the local watcher in one process, on free ports and a fresh data folder. A photo
+ * dropped into the example rule's folder gets its thumbnail, a batch submitted with the printed dev key
+ * succeeds, both started eagerly on the process's own worker, and Ctrl-C stops everything cleanly.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { freePort } from '../../src/tools/ports.js';
+import { fixturePath } from '../support/fixtures.js';
+import { waitFor } from '../support/wait.js';
+
+describe('npm start', () => {
+  let dataDir: string;
+  let child: ChildProcess;
+  let output = '';
+  let exited: Promise<number | null>;
+  let apiUrl: string;
+  let temporalAddress: string;
+
+  before(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'pixelshift-npm-start-'));
+    const temporalPort = await freePort();
+    temporalAddress = `127.0.0.1:${temporalPort}`;
+    const apiPort = await freePort();
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PIXELSHIFT_DATA_DIR: dataDir,
+      PIXELSHIFT_DEV_TEMPORAL_PORT: String(temporalPort),
+      PIXELSHIFT_DEV_TEMPORAL_UI_PORT: String(await freePort()),
+      PORT: String(apiPort),
+      // Set up front, so the process that gets Ctrl-C is the dev command itself, not a parent re-executing it.
+      MALLOC_ARENA_MAX: '2',
+    };
+    for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'PIXELSHIFT_CONFIG', 'DATABASE_URL'])
+      delete env[name];
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts', 'dev'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor('npm start says it is running', () => output.includes('Ctrl-C stops everything.'), {
+      timeoutMs: 240_000,
+    });
+  });
+
+  after(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** Whether the server handed the workflow's first task back with its start (eager start). */
+  async function startedEagerly(workflowId: string): Promise<boolean> {
+    const connection = await Connection.connect({ address: temporalAddress });
+    try {
+      const history = await new Client({ connection }).workflow.getHandle(workflowId).fetchHistory();
+      return history.events?.[0]?.workflowExecutionStartedEventAttributes?.eagerExecutionAccepted === true;
+    } finally {
+      await connection.close();
+    }
+  }
+
+  test('when a photo is dropped into the uploads folder, then its thumbnail appears, from a run started eagerly', async () => {
+    await copyFile(
+      fixturePath('jpeg-exif-orientation-1.jpg'),
+      path.join(dataDir, 'storage', 'uploads', 'dropped.jpg'),
+    );
+    const thumbnail = path.join(dataDir, 'storage', 'thumbnails', 'dropped.webp');
+    await waitFor('the thumbnail is written', () =>
+      stat(thumbnail).then(
+        (found) => found.size > 0,
+        () => false,
+      ),
+    );
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    try {
+      const runs = new Client({ connection }).workflow.list({ query: `WorkflowType = 'graphWorkflow'` });
+      const ids: string[] = [];
+      for await (const run of runs) ids.push(run.workflowId);
+      const run = ids.find((id) => id.startsWith('s3/default/uploads/dropped.jpg/'));
+      assert.ok(run, `a run of the example rule among ${ids.join(', ')}`);
+      assert.equal(await startedEagerly(run), true);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  test('when a batch is submitted with the printed dev key, then it succeeds and was started eagerly', async () => {
+    const clientId = /client_id\s+(\S+)/.exec(output)?.[1];
+    const clientSecret = /client_secret\s+(\S+)/.exec(output)?.[1];
+    assert.ok(clientId && clientSecret, 'the banner prints the dev key pair');
+    const tokenResponse = await fetch(`${apiUrl}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    });
+    assert.equal(tokenResponse.status, 200);
+    const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+    const submitted = await fetch(`${apiUrl}/v1/batches`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        graphs: [
+          {
+            transformUnits: [
+              { type: 'StorageSource', bucket: 'uploads', key: 'dropped.jpg' },
+              { type: 'Resize', width: 40 },
+            ],
+            outputs: [
+              {
+                transformUnits: [
+                  { type: 'ImageFormat', format: 'png' },
+                  { type: 'StorageSink', bucket: 'thumbnails', key: 'from-batch.png' },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    });
+    assert.equal(submitted.status, 201);
+    const { batchId, workflowId } = (await submitted.json()) as { batchId: string; workflowId: string };
+
+    let state = '';
+    await waitFor('the batch ends', async () => {
+      const status = await fetch(`${apiUrl}/v1/batches/${batchId}`, { headers });
+      state = ((await status.json()) as { state: string }).state;
+      return state !== 'running';
+    });
+    assert.equal(state, 'succeeded');
+    assert.ok((await stat(path.join(dataDir, 'storage', 'thumbnails', 'from-batch.png'))).size > 0);
+    assert.equal(await startedEagerly(workflowId), true);
+  });
+
+  test('when Ctrl-C is pressed, then everything stops cleanly', async () => {
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    assert.match(output, /stopping…/);
+    assert.doesNotMatch(output, /while stopping/);
+  });
+});
