@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../src/tools/ports.js';
 import { fixturePath } from '../support/fixtures.js';
+import { resizedCopyGraph } from '../support/graphs.js';
 import { waitFor } from '../support/wait.js';
 
 describe('npm start', () => {
@@ -22,6 +23,7 @@ describe('npm start', () => {
   let exited: Promise<number | null>;
   let apiUrl: string;
   let temporalAddress: string;
+  let temporal: Connection;
 
   before(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'pixelshift-npm-start-'));
@@ -50,22 +52,19 @@ describe('npm start', () => {
     await waitFor('npm start says it is running', () => output.includes('Ctrl-C stops everything.'), {
       timeoutMs: 240_000,
     });
+    temporal = await Connection.connect({ address: temporalAddress });
   });
 
   after(async () => {
+    await temporal?.close();
     if (child.exitCode === null) child.kill('SIGKILL');
     await rm(dataDir, { recursive: true, force: true });
   });
 
   /** Whether the server handed the workflow's first task back with its start (eager start). */
   async function startedEagerly(workflowId: string): Promise<boolean> {
-    const connection = await Connection.connect({ address: temporalAddress });
-    try {
-      const history = await new Client({ connection }).workflow.getHandle(workflowId).fetchHistory();
-      return history.events?.[0]?.workflowExecutionStartedEventAttributes?.eagerExecutionAccepted === true;
-    } finally {
-      await connection.close();
-    }
+    const history = await new Client({ connection: temporal }).workflow.getHandle(workflowId).fetchHistory();
+    return history.events?.[0]?.workflowExecutionStartedEventAttributes?.eagerExecutionAccepted === true;
   }
 
   test('when a photo is dropped into the uploads folder, then its thumbnail appears, from a run started eagerly', async () => {
@@ -81,17 +80,14 @@ describe('npm start', () => {
       ),
     );
 
-    const connection = await Connection.connect({ address: temporalAddress });
-    try {
-      const runs = new Client({ connection }).workflow.list({ query: `WorkflowType = 'graphWorkflow'` });
-      const ids: string[] = [];
-      for await (const run of runs) ids.push(run.workflowId);
-      const run = ids.find((id) => id.startsWith('s3/default/uploads/dropped.jpg/'));
-      assert.ok(run, `a run of the example rule among ${ids.join(', ')}`);
-      assert.equal(await startedEagerly(run), true);
-    } finally {
-      await connection.close();
-    }
+    const runs = new Client({ connection: temporal }).workflow.list({
+      query: `WorkflowType = 'graphWorkflow'`,
+    });
+    const ids: string[] = [];
+    for await (const run of runs) ids.push(run.workflowId);
+    const run = ids.find((id) => id.startsWith('s3/default/uploads/dropped.jpg/'));
+    assert.ok(run, `a run of the example rule among ${ids.join(', ')}`);
+    assert.equal(await startedEagerly(run), true);
   });
 
   test('when a batch is submitted with the printed dev key, then it succeeds and was started eagerly', async () => {
@@ -115,20 +111,10 @@ describe('npm start', () => {
       headers,
       body: JSON.stringify({
         graphs: [
-          {
-            transformUnits: [
-              { type: 'StorageSource', bucket: 'uploads', key: 'dropped.jpg' },
-              { type: 'Resize', width: 40 },
-            ],
-            outputs: [
-              {
-                transformUnits: [
-                  { type: 'ImageFormat', format: 'png' },
-                  { type: 'StorageSink', bucket: 'thumbnails', key: 'from-batch.png' },
-                ],
-              },
-            ],
-          },
+          resizedCopyGraph({ bucket: 'uploads', key: 'dropped.jpg' }, 40, 'png', {
+            bucket: 'thumbnails',
+            key: 'from-batch.png',
+          }),
         ],
       }),
     });

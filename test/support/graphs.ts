@@ -36,3 +36,26 @@ export function threeOutputGraph(
     ],
   };
 }
+
+/** `bucket/key` resized to `width` and written as one `format` file to `outBucket/outKey`: the tests' small graph. */
+export function resizedCopyGraph(
+  source: { bucket: string; key: string },
+  width: number,
+  format: 'webp' | 'png',
+  sink: { bucket: string; key: string },
+): TransformGraph {
+  return {
+    transformUnits: [
+      { type: 'StorageSource', ...source },
+      { type: 'Resize', width },
+    ],
+    outputs: [
+      {
+        transformUnits: [
+          { type: 'ImageFormat', format },
+          { type: 'StorageSink', ...sink },
+        ],
+      },
+    ],
+  };
+}

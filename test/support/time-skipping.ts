@@ -16,6 +16,7 @@ import type { NativeConnection, WorkflowBundle } from '@temporalio/worker';
 import sharp from 'sharp';
 import type { Config } from '../../src/core/config.js';
 import type { TransformGraph } from '../../src/core/graph/graph.js';
+import { resizedCopyGraph } from './graphs.js';
 import { createObjectStores, type StoreRegistry } from '../../src/core/storage/connections.js';
 import { ensureAccount, migrate, openDatabase, type Database } from '../../src/db/index.js';
 import { databaseRunRecorder } from '../../src/db/graph-runs.js';
@@ -146,20 +147,11 @@ export async function startTimeSkippingEngine(
       await ensureAccount(database.db, { id, name: id });
       return id;
     },
-    thumbnail: (name) => ({
-      transformUnits: [
-        { type: 'StorageSource', bucket: 'photos', key: 'photo.png' },
-        { type: 'Resize', width: 16 },
-      ],
-      outputs: [
-        {
-          transformUnits: [
-            { type: 'ImageFormat', format: 'webp' },
-            { type: 'StorageSink', bucket: 'out', key: `${name}.webp` },
-          ],
-        },
-      ],
-    }),
+    thumbnail: (name) =>
+      resizedCopyGraph({ bucket: 'photos', key: 'photo.png' }, 16, 'webp', {
+        bucket: 'out',
+        key: `${name}.webp`,
+      }),
     async close() {
       await workers.shutdown();
       await running;

@@ -14,7 +14,6 @@ import { after, before, describe, test } from 'node:test';
 import type { temporal as proto } from '@temporalio/proto';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { connectClient } from '../../../src/app/wiring.js';
-import type { TransformGraph } from '../../../src/core/graph/graph.js';
 import { createObjectStores, type StoreRegistry } from '../../../src/core/storage/connections.js';
 import { insertTriggeredRuns } from '../../../src/db/graph-runs.js';
 import { ensureAccount, migrate, openDatabase, type Database } from '../../../src/db/index.js';
@@ -22,6 +21,7 @@ import type { TemporalJobEngine } from '../../../src/temporal/client/temporal-or
 import { createWorkers, type RunningWorkers } from '../../../src/temporal/worker/worker.js';
 import { engineDepsFor } from '../../support/engine-deps.js';
 import { fixturePath } from '../../support/fixtures.js';
+import { resizedCopyGraph } from '../../support/graphs.js';
 import { temporalForTests } from '../../support/temporal.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -29,20 +29,11 @@ type HistoryEvent = proto.api.history.v1.IHistoryEvent;
 
 const accountId = `eager-${randomBytes(3).toString('hex')}`;
 
-const thumbnail = (name: string): TransformGraph => ({
-  transformUnits: [
-    { type: 'StorageSource', bucket: 'photos', key: 'photo.jpg' },
-    { type: 'Resize', width: 32 },
-  ],
-  outputs: [
-    {
-      transformUnits: [
-        { type: 'ImageFormat', format: 'webp' },
-        { type: 'StorageSink', bucket: 'out', key: `${name}.webp` },
-      ],
-    },
-  ],
-});
+const thumbnail = (name: string) =>
+  resizedCopyGraph({ bucket: 'photos', key: 'photo.jpg' }, 32, 'webp', {
+    bucket: 'out',
+    key: `${name}.webp`,
+  });
 
 describe('eager workflow start on a real Temporal dev server', () => {
   let root: string;
