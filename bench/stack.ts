@@ -35,6 +35,8 @@ export function benchEnv(
     TEMPORAL_ADDRESS: temporalAddress,
     PIXELSHIFT_IMAGING_SLOTS: String(benchImagingSlots),
     PIXELSHIFT_THROTTLE: 'off',
+    // `PIXELSHIFT_BATCH_GRAPHS=activities npm run bench -- pipeline` measures the other batch shape.
+    PIXELSHIFT_BATCH_GRAPHS: process.env.PIXELSHIFT_BATCH_GRAPHS ?? 'children',
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'silent',

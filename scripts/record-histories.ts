@@ -153,6 +153,32 @@ try {
   await waitDone('cancelled');
   release();
 
+  // The same two batches with their graphs run as activities of the batch (PIXELSHIFT_BATCH_GRAPHS).
+  graphs.put('acme', 'activities-partial', [graph('good.webp', 'd'), graph('bad.jpg', 'e')]);
+  await orchestrator.startBatch({
+    accountId: 'acme',
+    batchId: 'activities-partial',
+    graphCount: 2,
+    graphsAs: 'activities',
+  });
+  await waitDone('activities-partial');
+  let releaseActivity!: () => void;
+  graphs.gates.set(
+    'acme/activities-cancelled/0',
+    new Promise<void>((resolve) => (releaseActivity = resolve)),
+  );
+  graphs.put('acme', 'activities-cancelled', [graph('good.webp', 'y')]);
+  await orchestrator.startBatch({
+    accountId: 'acme',
+    batchId: 'activities-cancelled',
+    graphCount: 1,
+    graphsAs: 'activities',
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  await orchestrator.cancelBatch('acme', 'activities-cancelled');
+  await waitDone('activities-cancelled');
+  releaseActivity();
+
   // A triggered run whose source was replaced after its event: it ends as superseded.
   const replaced = path.join(root, 'photos', 'replaced.webp');
   await copyFile(fixturePath('webp-lossy.webp'), replaced);
@@ -189,6 +215,8 @@ try {
     'graph/acme/partial/1',
     'batch/acme/cancelled',
     'graph/acme/cancelled/0',
+    'batch/acme/activities-partial',
+    'batch/acme/activities-cancelled',
   ];
   for (const id of ids) {
     // The CLI's JSON is the standard interchange format for histories (what `historyFromJSON` reads).

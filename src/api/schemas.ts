@@ -100,7 +100,11 @@ export const sinkFailureSchema = z
 export const graphOutcomeSchema = z
   .strictObject({
     index: z.number().int(),
-    workflowId: z.string(),
+    workflowId: z
+      .string()
+      .describe(
+        "The graph's ID: the workflow ID of its execution, or, in a deployment that runs a batch's graphs as activities of the batch (PIXELSHIFT_BATCH_GRAPHS=activities), the key of its activity `graph-<index>` in the batch's history.",
+      ),
     state: z.enum(graphStates),
     sinks: z.array(sinkOutcomeSchema),
     failures: z.array(sinkFailureSchema),
@@ -111,6 +115,11 @@ export const graphOutcomeSchema = z
     startedAt: z.string().optional(),
     finishedAt: z.string().optional(),
     throttledUntil: z.string().optional().describe('While throttled: when the graph may start.'),
-    temporalUiUrl: z.string().optional(),
+    temporalUiUrl: z
+      .string()
+      .optional()
+      .describe(
+        "When TEMPORAL_UI_URL is configured: the graph's workflow, or its batch's workflow when the batch runs its graphs as activities.",
+      ),
   })
   .meta({ id: 'GraphOutcome' });

@@ -12,6 +12,7 @@ import { createAddressPolicy } from './net/address-policy.js';
 import { storageConnectionsSchema } from './storage/connections.js';
 import { storageGrantsSchema } from './storage/grants.js';
 import { defaultRetryScheduleMs } from './webhooks/webhook-retry.js';
+import type { BatchGraphsAs } from './jobs/job-status.js';
 
 const booleanText = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -125,6 +126,8 @@ const envSchema = z.object({
   /** Live progress streams (SSE) one account may hold open at once, per API process. */
   PIXELSHIFT_MAX_STREAMS_PER_ACCOUNT: positiveInt.max(10_000).default(10),
   PIXELSHIFT_THROTTLE: z.enum(['on', 'off']).default('on'),
+  /** How a batch runs its graphs: a child workflow each (inspectable one by one), or activities of the batch. */
+  PIXELSHIFT_BATCH_GRAPHS: z.enum(['children', 'activities']).default('children'),
   PIXELSHIFT_THROTTLE_WINDOW: throttleWindow.default(3_600_000),
   /** Encrypts stored webhook signing secrets: 32 bytes, base64. Generated under the data dir when unset. */
   PIXELSHIFT_SECRETS_KEY: z
@@ -195,6 +198,12 @@ export interface Config {
    * without reserving a slot: for benchmarks and deployments that need no limit.
    */
   throttle: { enabled: boolean; windowMs: number };
+  /**
+   * How new batches run their graphs (PIXELSHIFT_BATCH_GRAPHS, docs/decisions.md): `children`, a child
+   * workflow per graph, or `activities`, an imaging activity of the batch per graph (about half the
+   * orchestration cost, no execution of its own per graph). Running batches keep the shape they began with.
+   */
+  batches: { graphsAs: BatchGraphsAs };
   /** Key that encrypts stored signing secrets; undefined means "load or create one under the data dir". */
   secrets: { key: string | undefined };
   /** SSRF guard exceptions for outbound requests: hosts, IPs or CIDRs with optional ports (env and file). */
@@ -315,6 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       signInFailuresPerAddress: e.PIXELSHIFT_SIGN_IN_FAILURES_PER_ADDRESS,
     },
     throttle: { enabled: e.PIXELSHIFT_THROTTLE === 'on', windowMs: e.PIXELSHIFT_THROTTLE_WINDOW },
+    batches: { graphsAs: e.PIXELSHIFT_BATCH_GRAPHS },
     secrets: { key: e.PIXELSHIFT_SECRETS_KEY },
     outbound: { allow },
     webhooks: { retryScheduleMs: e.PIXELSHIFT_WEBHOOK_RETRY_SCHEDULE ?? defaultRetryScheduleMs() },

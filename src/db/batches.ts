@@ -1,6 +1,11 @@
 import { and, asc, desc, eq, inArray, isNotNull, like, lt, sql, type SQL } from 'drizzle-orm';
 import type { TransformGraph } from '../core/graph/graph.js';
-import { emptyCounts, type BatchState, type StateCounts } from '../core/jobs/job-status.js';
+import {
+  emptyCounts,
+  type BatchGraphsAs,
+  type BatchState,
+  type StateCounts,
+} from '../core/jobs/job-status.js';
 import { graphSource, sourceLabel } from '../core/graph/summary.js';
 import { graphWorkflowId } from '../core/jobs/workflow-ids.js';
 import type { Db } from './database.js';
@@ -14,6 +19,8 @@ export interface NewBatch {
   callbackUrl?: string | undefined;
   /** The batch whose failed graphs this one retries. */
   retryOf?: string | undefined;
+  /** How its graphs will run (config `batches.graphsAs`); `children` when absent. */
+  graphsAs?: BatchGraphsAs | undefined;
 }
 
 /** Graphs per INSERT: a 1000-graph batch is one statement, and a message stays a reasonable size. */
@@ -33,6 +40,7 @@ export async function insertBatch(db: Db, batch: NewBatch): Promise<BatchRow> {
         graphCount: batch.graphs.length,
         callbackUrl: batch.callbackUrl ?? null,
         retryOf: batch.retryOf ?? null,
+        graphsAs: batch.graphsAs ?? 'children',
       })
       .returning();
     if (!row) throw new Error(`batch ${batch.batchId} was not inserted`);
@@ -124,6 +132,7 @@ export async function insertRecoveredBatch(
     graphCount: number;
     callbackUrl?: string | undefined;
     startedAt: Date;
+    graphsAs?: BatchGraphsAs | undefined;
   },
 ): Promise<boolean> {
   const rows = await db
@@ -135,6 +144,7 @@ export async function insertRecoveredBatch(
       callbackUrl: batch.callbackUrl ?? null,
       createdAt: batch.startedAt,
       startedAt: batch.startedAt,
+      graphsAs: batch.graphsAs ?? 'children',
     })
     .onConflictDoNothing({ target: batches.id })
     .returning({ id: batches.id });

@@ -20,7 +20,13 @@ import {
 } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
 import type { TransformGraph } from '../core/graph/graph.js';
-import type { BatchState, GraphState, SinkFailureOutcome, SinkOutcome } from '../core/jobs/job-status.js';
+import type {
+  BatchGraphsAs,
+  BatchState,
+  GraphState,
+  SinkFailureOutcome,
+  SinkOutcome,
+} from '../core/jobs/job-status.js';
 import type { RunTrigger } from '../core/jobs/orchestrator-ports.js';
 import type { HookMapping } from '../core/triggers/inbound-hook-mapping.js';
 
@@ -72,6 +78,8 @@ export const batches = pgTable(
     seq: bigint('seq', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
     /** The batch whose failed graphs this one retries (migration 0011); null for submitted batches. */
     retryOf: text('retry_of').references((): AnyPgColumn => batches.id, { onDelete: 'set null' }),
+    /** How its graphs run (migration 0012): a child workflow each, or activities of the batch's workflow. */
+    graphsAs: text('graphs_as').$type<BatchGraphsAs>().notNull().default('children'),
   },
   (table) => [
     index('batches_account_id_created_at_idx').on(table.accountId, table.createdAt),

@@ -5,16 +5,12 @@
  * rows, rows that only lag, `--since`) are in test/temporal/client/reconcile.test.ts.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
 import type { TransformGraph } from '../../src/core/graph/index.js';
 import { batches, graphRuns, usageHourly } from '../../src/db/schema.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
-import { readBatch, startStack, type Stack } from '../support/stack.js';
-
-const run = promisify(execFile);
+import { readBatch, runReconcileCommand, startStack, withoutTimes, type Stack } from '../support/stack.js';
 
 describe('reconcile on the real stack', () => {
   let stack: Stack;
@@ -74,18 +70,9 @@ describe('reconcile on the real stack', () => {
     const lost = await stack.api(`/v1/batches/${batchId}/graphs`);
     assert.deepEqual((lost.body as { graphs: unknown[] }).graphs, [], 'the restore lost the graph rows');
 
-    const reconciled = await run(
-      process.execPath,
-      ['--import', 'tsx', 'src/app/main.ts', 'reconcile', '--batch', batchId],
-      { env: stack.workerEnv },
-    );
-    const summary = JSON.parse(reconciled.stdout) as { graphRuns: { inserted: number } };
-    assert.equal(summary.graphRuns.inserted, 3, reconciled.stdout);
+    const summary = await runReconcileCommand(stack, ['--batch', batchId]);
+    assert.equal(summary.graphRuns.inserted, 3, JSON.stringify(summary));
 
-    const withoutTimes = (value: unknown) =>
-      JSON.parse(JSON.stringify(value), (key, field: unknown) =>
-        key === 'startedAt' || key === 'finishedAt' ? undefined : field,
-      ) as unknown;
     // Megapixels read are not in Temporal's records (docs/architecture.md §7.2): everything else is.
     const withoutMegapixels = (usage: unknown) =>
       JSON.parse(JSON.stringify(usage), (key, value: unknown) =>

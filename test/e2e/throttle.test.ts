@@ -16,6 +16,7 @@ import { graphStatusQuery } from '../../src/temporal/workflows/definitions.js';
 import type { BatchStatus, GraphOutcome } from '../../src/core/jobs/job-status.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
 import { callApi, readBatch, startStack, type Stack } from '../support/stack.js';
+import { readUntil } from '../support/wait.js';
 
 const W = 4000;
 /** Observed activity starts follow their slot by a scheduling delay; this much of it is tolerated. */
@@ -29,15 +30,8 @@ const eventMs = (event: HistoryEvent | undefined): number =>
     ? Number(event.eventTime.seconds) * 1000 + Math.round((event.eventTime.nanos ?? 0) / 1e6)
     : NaN;
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value)?.slice(0, 400)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000) =>
+  readUntil(read, done, timeoutMs);
 
 describe('throttle end to end (window 4 s)', () => {
   let stack: Stack;

@@ -3,10 +3,12 @@
  * orchestrator and workers on the suite's dev server, S3 connections to the suite's moto server, and a
  * database (PGlite in-process, or the PostgreSQL server when a worker runs in another process).
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Registry } from 'prom-client';
 import { createApiKey } from '../../src/db/api-key-credentials.js';
@@ -20,6 +22,7 @@ import { createObjectStores } from '../../src/core/storage/connections.js';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker/worker.js';
 import { activityDeps } from '../../src/app/wiring.js';
 import type { BatchStatus } from '../../src/core/jobs/job-status.js';
+import type { ReconcileSummary } from '../../src/temporal/client/reconcile.js';
 import { fixturePath } from './fixtures.js';
 import { contractViolation } from './response-contract.js';
 import { createTestBucket, testS3Client, testS3Credentials, testS3Region } from './s3-buckets.js';
@@ -303,4 +306,27 @@ export function assertDocumented(
     text,
   });
   if (violation) throw new Error(`The response breaks the OpenAPI document: ${violation}`);
+}
+
+/** Runs the real `pixelshift reconcile` in its own process against the stack, and returns its summary. */
+export async function runReconcileCommand(
+  stack: Pick<Stack, 'workerEnv'>,
+  args: string[],
+): Promise<ReconcileSummary> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'src/app/main.ts', 'reconcile', ...args],
+    { env: stack.workerEnv },
+  );
+  return JSON.parse(stdout) as ReconcileSummary;
+}
+
+/**
+ * A status without its times: after a reconcile they come from Temporal's history, not from the clock of the
+ * writes a restore lost, so the same story in the same order compares equal, not the same milliseconds.
+ */
+export function withoutTimes(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value), (key, field: unknown) =>
+    key === 'startedAt' || key === 'finishedAt' ? undefined : field,
+  ) as unknown;
 }

@@ -20,6 +20,12 @@ export const graphStates = [
 export type GraphState = (typeof graphStates)[number];
 export type BatchState = 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
 
+/**
+ * How a batch runs its graphs (PIXELSHIFT_BATCH_GRAPHS, docs/decisions.md): a child workflow each, or an
+ * imaging activity of the batch's own workflow each.
+ */
+export type BatchGraphsAs = 'children' | 'activities';
+
 export interface SinkOutcome {
   storage: string;
   bucket: string;

@@ -4,13 +4,15 @@
  * use an in-memory fake.
  */
 import type { TransformGraph } from '../graph/graph.js';
-import type { GraphState } from './job-status.js';
+import type { BatchGraphsAs, GraphState } from './job-status.js';
 
 export interface StartBatchInput {
   accountId: string;
   batchId: string;
   graphCount: number;
   callbackUrl?: string;
+  /** Recorded with the batch at its submission; absent means `children`. */
+  graphsAs?: BatchGraphsAs;
 }
 
 /** How a graph run outside a batch was started (docs/architecture.md §7 `PixelshiftTrigger`). */

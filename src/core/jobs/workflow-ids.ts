@@ -8,6 +8,20 @@ export function graphWorkflowId(accountId: string, batchId: string, index: numbe
 }
 
 /**
+ * The batch whose graph a graph ID names, or undefined for other IDs. A graph run as an activity of its
+ * batch (PIXELSHIFT_BATCH_GRAPHS=activities) has no execution of its own: signals and links go to the batch.
+ */
+export function batchOfGraphWorkflowId(workflowId: string): string | undefined {
+  const match = /^graph\/([^/]+)\/([^/]+)\/\d+$/.exec(workflowId);
+  return match ? batchWorkflowId(match[1]!, match[2]!) : undefined;
+}
+
+/** The activity ID of a batch's graph run as an activity: `graph-<index>` in the batch's history. */
+export function graphActivityId(index: number): string {
+  return `graph-${index}`;
+}
+
+/**
  * A graph run started by an inbound hook: the sender's `webhook-id` makes a redelivered message start
  * nothing twice. The id is checked (at most 256 visible characters) before it gets here.
  */

@@ -20,6 +20,6 @@ export async function getBatchGraph(
     batchId: batch.id,
     index,
     graph,
-    ...(row === undefined ? {} : { outcome: withUiLink(deps.orchestrator, graphOutcomeOf(row)) }),
+    ...(row === undefined ? {} : { outcome: withUiLink(deps.orchestrator, batch, graphOutcomeOf(row)) }),
   };
 }

@@ -71,7 +71,7 @@ export async function listBatchGraphs(
   // Every batch row carries its index (a check constraint ties it to batch_id).
   const page = keysetPage(rows, query.pageSize, (row) => row.graphIndex ?? 0);
   return {
-    graphs: page.rows.map((row) => withUiLink(deps.orchestrator, graphOutcomeOf(row))),
+    graphs: page.rows.map((row) => withUiLink(deps.orchestrator, batch, graphOutcomeOf(row))),
     ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
   };
 }
@@ -83,8 +83,18 @@ export async function findStartedBatch(db: Db, accountId: string, batchId: strin
   return batch;
 }
 
-export function withUiLink(orchestrator: WorkflowLinks, graph: GraphOutcome): GraphOutcomeResponse {
-  return { ...graph, ...uiLink(orchestrator, graph.workflowId) };
+/**
+ * A graph's Temporal UI link: its own execution, or, when its batch runs graphs as activities, the batch's
+ * execution, where the graph is the activity `graph-<index>`.
+ */
+export function withUiLink(
+  orchestrator: WorkflowLinks,
+  batch: Pick<BatchRow, 'accountId' | 'id' | 'graphsAs'>,
+  graph: GraphOutcome,
+): GraphOutcomeResponse {
+  const execution =
+    batch.graphsAs === 'activities' ? batchWorkflowId(batch.accountId, batch.id) : graph.workflowId;
+  return { ...graph, ...uiLink(orchestrator, execution) };
 }
 
 function uiLink(orchestrator: WorkflowLinks, workflowId: string): { temporalUiUrl?: string } {

@@ -78,7 +78,7 @@ export async function submitBatch(
     request.accountId,
   );
 
-  const stored = await storeBatch(deps.db, request, input);
+  const stored = await storeBatch(deps, request, input);
   if (stored.savedResponse) return { response: stored.savedResponse, replayed: true };
 
   // Before the start: once started, the batch's own graphs begin to reserve and would be counted twice.
@@ -91,6 +91,8 @@ export async function submitBatch(
         batchId: stored.batch.id,
         graphCount: stored.batch.graphCount,
         ...(stored.batch.callbackUrl === null ? {} : { callbackUrl: stored.batch.callbackUrl }),
+        // The row's shape, not the setting's now: a retried submission starts what was recorded.
+        graphsAs: stored.batch.graphsAs,
       }),
     deps.logger,
   );
@@ -109,7 +111,12 @@ interface StoredBatch {
   savedResponse?: BatchStartReportResponse;
 }
 
-async function storeBatch(db: Db, request: SubmitBatchRequest, input: BatchInput): Promise<StoredBatch> {
+async function storeBatch(
+  deps: Pick<SubmitBatchDeps, 'db' | 'config'>,
+  request: SubmitBatchRequest,
+  input: BatchInput,
+): Promise<StoredBatch> {
+  const { db } = deps;
   const { accountId, idempotencyKey, retryOf } = request;
   const newBatch = {
     batchId: newBatchId(),
@@ -117,6 +124,7 @@ async function storeBatch(db: Db, request: SubmitBatchRequest, input: BatchInput
     graphs: input.graphs,
     callbackUrl: input.callbackUrl,
     retryOf,
+    graphsAs: deps.config.batches.graphsAs,
   };
   if (idempotencyKey === undefined) return { batch: await insertBatch(db, newBatch), replayed: false };
 

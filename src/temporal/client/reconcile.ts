@@ -25,6 +25,7 @@ import {
   readBatch,
   readBatchHistory,
   readGraph,
+  type BatchHistory,
   readGraphInput,
   type BatchRecord,
   type GraphRecord,
@@ -99,7 +100,10 @@ async function reconcileBatch(deps: ReconcileDeps, batch: BatchRecord, summary: 
   const row = await getBatch(db, batch.accountId, batch.batchId);
   let graphCount: number;
   let sources: { source: string; sourceVersion?: string | undefined }[] | undefined;
+  // A batch that runs its graphs as activities keeps their records in its own history.
+  let history: BatchHistory | undefined;
   if (row) {
+    if (row.graphsAs === 'activities') history = await readBatchHistory(client, batch.workflowId);
     graphCount = row.graphCount;
     // The same source labels and versions the submission recorded (insertBatch).
     sources = (await listBatchGraphs(db, batch.accountId, batch.batchId)).map((graph) => ({
@@ -114,7 +118,7 @@ async function reconcileBatch(deps: ReconcileDeps, batch: BatchRecord, summary: 
     }
     // The graph definitions lived only in the database: the batch comes back without them, its graph
     // rows named by the sources its first activity described (their versions are not in the history).
-    const history = await readBatchHistory(client, batch.workflowId);
+    history = await readBatchHistory(client, batch.workflowId);
     graphCount = history.input.graphCount;
     sources = history.sources?.map((source) => ({ source }));
     const restored = await insertRecoveredBatch(db, {
@@ -123,6 +127,7 @@ async function reconcileBatch(deps: ReconcileDeps, batch: BatchRecord, summary: 
       graphCount,
       callbackUrl: history.input.callbackUrl,
       startedAt: batch.startedAt,
+      graphsAs: history.input.graphsAs ?? 'children',
     });
     if (restored) summary.batches.restored += 1;
   }
@@ -142,8 +147,8 @@ async function reconcileBatch(deps: ReconcileDeps, batch: BatchRecord, summary: 
       runs.map((run) => run.workflowId),
     );
     summary.graphRuns.inserted += await insertGraphRuns(db, runs);
-    for (const run of runs) {
-      const record = await readGraph(client, run.workflowId);
+    for (const [index, run] of runs.entries()) {
+      const record = history?.graphs ? history.graphs.get(index) : await readGraph(client, run.workflowId);
       const moved = record
         ? await applyGraphRecord(db, batch.accountId, record, before.get(run.workflowId))
         : false;

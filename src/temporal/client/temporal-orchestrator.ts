@@ -21,7 +21,7 @@ import {
   throttleChangedSignal,
 } from '../workflows/definitions.js';
 import { accountPriority } from '../scheduling.js';
-import { batchWorkflowId } from '../../core/jobs/workflow-ids.js';
+import { batchOfGraphWorkflowId, batchWorkflowId } from '../../core/jobs/workflow-ids.js';
 import {
   graphStates,
   type BatchStatus,
@@ -80,6 +80,7 @@ export class TemporalJobEngine
             imagingTaskQueue: this.config.temporal.taskQueues.imaging,
             ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
             ...(this.config.throttle?.enabled === false ? { throttle: false } : {}),
+            ...(input.graphsAs === 'activities' ? { graphsAs: 'activities' as const } : {}),
             generation: batchCodeGeneration,
           },
         ],
@@ -133,6 +134,17 @@ export class TemporalJobEngine
   }
 
   async notifyThrottleChanged(workflowIds: readonly string[]): Promise<void> {
+    // A graph run as an activity of its batch has no execution of its own: its batch is woken instead,
+    // once however many of its graphs moved.
+    const batches = new Set<string>();
+    await this.signalEach(workflowIds, (workflowId) => {
+      const batch = batchOfGraphWorkflowId(workflowId);
+      if (batch) batches.add(batch);
+    });
+    await this.signalEach([...batches], () => undefined);
+  }
+
+  private async signalEach(workflowIds: readonly string[], onNotRunning: (workflowId: string) => void) {
     let next = 0;
     const lane = async () => {
       while (next < workflowIds.length) {
@@ -140,8 +152,9 @@ export class TemporalJobEngine
         try {
           await this.client.workflow.getHandle(workflowId).signal(throttleChangedSignal);
         } catch (error) {
-          // Finished (or cancelled) since its slot moved: nothing is waiting any more.
+          // Finished (or cancelled) since its slot moved, or never an execution: nothing waits there.
           if (!(error instanceof WorkflowNotFoundError)) throw error;
+          onNotRunning(workflowId);
         }
       }
     };

@@ -10,11 +10,12 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
-import { ApplicationFailure, fromPayloadsAtIndex } from '@temporalio/common';
+import { ApplicationFailure, fromPayloadsAtIndex, type PayloadConverter } from '@temporalio/common';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes.js';
 import { optionalTsToDate } from '@temporalio/common/lib/time.js';
 import type { temporal } from '@temporalio/proto';
 import {
+  finalStateOf,
   graphStates,
   graphWorkflowEndedError,
   type BatchState,
@@ -25,7 +26,8 @@ import {
   type SinkOutcome,
 } from '../../core/jobs/job-status.js';
 import type { RunTrigger } from '../../core/jobs/orchestrator-ports.js';
-import type { GraphDescription } from '../activities/types.js';
+import type { GraphDescription, RunGraphResult } from '../activities/types.js';
+import { graphWorkflowId } from '../../core/jobs/workflow-ids.js';
 import {
   accountIdKey,
   batchIdKey,
@@ -147,17 +149,34 @@ export async function readBatch(client: Client, workflowId: string): Promise<Bat
   }
 }
 
+export interface BatchHistory {
+  input: BatchWorkflowInput;
+  /** The graph sources its first activity described (absent when it never got that far). */
+  sources: string[] | undefined;
+  /**
+   * For a batch that runs its graphs as activities: each graph whose imaging activity was scheduled, by
+   * index, as the activity's events say. Absent for a batch of child workflows (read each child instead).
+   */
+  graphs?: Map<number, GraphRecord>;
+}
+
 /**
- * What only the batch's history holds, for rebuilding a batch row the database lost: the workflow's input
- * (graph count, callback URL) and the graph sources its first activity described (absent when it never
- * got that far).
+ * What only the batch's history holds, for rebuilding a batch row the database lost (the workflow's input:
+ * graph count, callback URL, shape; the described sources) and, for a batch that runs its graphs as
+ * activities, where each graph got to.
  */
-export async function readBatchHistory(
-  client: Client,
-  workflowId: string,
-): Promise<{ input: BatchWorkflowInput; sources: string[] | undefined }> {
+export async function readBatchHistory(client: Client, workflowId: string): Promise<BatchHistory> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const input = startInput<BatchWorkflowInput>(client, events);
+  const graphs =
+    input.graphsAs === 'activities'
+      ? graphActivityRecords(
+          client.options.loadedDataConverter.payloadConverter,
+          input.accountId,
+          input.batchId,
+          events,
+        )
+      : undefined;
   const described = events.find(
     (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'describeBatchGraphs',
   );
@@ -175,7 +194,84 @@ export async function readBatchHistory(
         payloads,
       )
     : undefined;
-  return { input, sources: descriptions?.map((description) => description.source) };
+  return {
+    input,
+    sources: descriptions?.map((description) => description.source),
+    ...(graphs ? { graphs } : {}),
+  };
+}
+
+/**
+ * Graphs run as activities (batch-graph-activity.ts). A batch that completed returns every graph's
+ * outcome. While it runs, its imaging activities' events say where each graph got to: the activity
+ * `graph-<index>` scheduled means the graph was running from that event's time; its completion carries
+ * the outcome, its failure the classified error, its cancellation a cancelled graph.
+ */
+export function graphActivityRecords(
+  payloadConverter: PayloadConverter,
+  accountId: string,
+  batchId: string,
+  events: HistoryEvent[],
+): Map<number, GraphRecord> {
+  const completed = events.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads;
+  if (completed) {
+    const at = eventDate(events.at(-1));
+    const status = fromPayloadsAtIndex<BatchStatus>(payloadConverter, 0, completed);
+    return new Map(status.graphs.map((outcome) => [outcome.index, fromOutcome(outcome, at)]));
+  }
+  const byScheduledEvent = new Map<number, GraphRecord>();
+  const records = new Map<number, GraphRecord>();
+  for (const event of events) {
+    const at = eventDate(event);
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    const index = scheduled ? graphIndexOfActivity(scheduled.activityId) : undefined;
+    if (scheduled && index !== undefined) {
+      const workflowId = graphWorkflowId(accountId, batchId, index);
+      const record: GraphRecord = { workflowId, state: 'running', startedAt: at, sinks: [], failures: [] };
+      records.set(index, record);
+      byScheduledEvent.set(Number(event.eventId), record);
+      continue;
+    }
+    const close =
+      event.activityTaskCompletedEventAttributes ??
+      event.activityTaskFailedEventAttributes ??
+      event.activityTaskTimedOutEventAttributes ??
+      event.activityTaskCanceledEventAttributes;
+    const record = close ? byScheduledEvent.get(Number(close.scheduledEventId)) : undefined;
+    if (!record) continue;
+    record.finishedAt = at;
+    const payloads = event.activityTaskCompletedEventAttributes?.result?.payloads;
+    if (payloads) {
+      const result = fromPayloadsAtIndex<RunGraphResult>(payloadConverter, 0, payloads);
+      record.sinks = result.sinks;
+      record.failures = result.failures;
+      record.state = finalStateOf(result);
+    } else if (event.activityTaskCanceledEventAttributes) {
+      record.state = 'cancelled';
+      record.error = { code: 'cancelled', message: 'The graph was cancelled before it finished' };
+    } else {
+      const failure = event.activityTaskFailedEventAttributes?.failure;
+      const code = failure?.applicationFailureInfo?.type;
+      record.state = 'failed';
+      record.error =
+        code && failure?.message
+          ? { code: code as NonNullable<GraphOutcome['error']>['code'], message: failure.message }
+          : { ...graphWorkflowEndedError };
+    }
+  }
+  return records;
+}
+
+/** An event's time; its seconds are a Long from the server and a number from a history's JSON. */
+function eventDate(event: HistoryEvent | undefined): Date {
+  const time = event?.eventTime;
+  if (!time) return new Date();
+  return new Date(Number(time.seconds ?? 0) * 1000 + Math.round((time.nanos ?? 0) / 1e6));
+}
+
+function graphIndexOfActivity(activityId: string | null | undefined): number | undefined {
+  const match = /^graph-(\d+)$/.exec(activityId ?? '');
+  return match ? Number(match[1]) : undefined;
 }
 
 /** The input a graph workflow was started with (a triggered run's inline graph). */

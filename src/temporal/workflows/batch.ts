@@ -1,6 +1,6 @@
 /**
- * A batch: runs its graphs as child workflows through a bounded window, keeps their outcomes for the
- * status query, and returns the final BatchStatus. Cancelling it cancels the running graphs and
+ * A batch: runs its graphs through a bounded window, as child workflows or (PIXELSHIFT_BATCH_GRAPHS=activities)
+ * as imaging activities of its own (batch-graph-activity.ts), keeps their outcomes for the status query, and returns the final BatchStatus. Cancelling it cancels the running graphs and
  * records every unfinished graph as cancelled.
  */
 import {
@@ -28,7 +28,9 @@ import {
   maxConcurrentGraphsPerBatch,
   orchestrationActivityOptions,
   recordStateActivityOptions,
+  throttleChangedSignal,
 } from './definitions.js';
+import { runGraphAsActivity } from './batch-graph-activity.js';
 import { graphWorkflow, readModelPatch } from './graph.js';
 import { accountPriority } from '../scheduling.js';
 import { graphWorkflowId } from '../../core/jobs/workflow-ids.js';
@@ -60,6 +62,12 @@ export interface BatchWorkflowInput {
   webhooksTaskQueue?: string;
   /** The generation of the code that started the batch (`batchCodeGeneration`); absent before it existed. */
   generation?: number;
+  /**
+   * `activities`: each graph runs as an imaging activity of this workflow instead of a child workflow
+   * (PIXELSHIFT_BATCH_GRAPHS, batch-graph-activity.ts). Absent: a child workflow per graph, as batches
+   * started before the setting existed did.
+   */
+  graphsAs?: 'activities';
 }
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchStatus> {
@@ -85,6 +93,12 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
   };
   // Counts are derived on read so they can never drift from the per-graph outcomes.
   setHandler(batchStatusQuery, () => ({ ...status, counts: countStates(graphs) }));
+  // A limit change wakes the graphs this batch runs as activities (their throttle slots are keyed by their
+  // graph IDs, which name no execution). A handler adds no command, so older histories replay unchanged.
+  let throttleChanges = 0;
+  setHandler(throttleChangedSignal, () => {
+    throttleChanges += 1;
+  });
 
   const { describeBatchGraphs } = proxyActivities<Activities>({
     ...orchestrationActivityOptions,
@@ -116,7 +130,17 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
   // Set when the batch itself is cancelled: children may then finish normally with a 'cancelled' outcome.
   const cancelRequested = () => CancellationScope.current().consideredCancelled;
   let next = 0;
-  const runGraph = async (description: GraphDescription) => {
+  const webhooksTaskQueue = input.webhooksTaskQueue ?? webhooksTaskQueueBeside(info.taskQueue);
+  const asActivities = {
+    accountId: input.accountId,
+    batchId: input.batchId,
+    imagingTaskQueue: input.imagingTaskQueue,
+    throttle: input.throttle !== false,
+    graphEvents,
+    webhooksTaskQueue,
+    throttleChanges: () => throttleChanges,
+  };
+  const runGraphAsChild = async (description: GraphDescription) => {
     const slot = graphs[description.index]!;
     slot.state = 'running';
     try {
@@ -176,6 +200,13 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
         }
       }
     }
+  };
+  const runGraph = async (description: GraphDescription) => {
+    if (input.graphsAs === 'activities') {
+      await runGraphAsActivity(asActivities, description, graphs[description.index]!);
+    } else {
+      await runGraphAsChild(description);
+    }
     finished += 1;
     setCurrentDetails(`${finished} of ${input.graphCount} graphs finished`);
   };
@@ -218,7 +249,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchSta
       type: 'batch.completed',
       batchId: input.batchId,
       data: batchCompletedData(status),
-      webhooksTaskQueue: input.webhooksTaskQueue ?? webhooksTaskQueueBeside(info.taskQueue),
+      webhooksTaskQueue,
     });
   }
   return status;

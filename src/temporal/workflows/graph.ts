@@ -12,10 +12,8 @@ import {
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
-  condition,
   isCancellation,
   proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -30,16 +28,14 @@ import {
   graphCodeGeneration,
   graphStatusQuery,
   imagingActivityOptions,
-  recordStateActivityOptions,
   throttleChangedSignal,
-  throttleReleaseActivityOptions,
-  throttleReserveActivityOptions,
 } from './definitions.js';
 import { isErrorCode } from '../../core/errors.js';
 import { finalStateOf, type GraphOutcome, type GraphState } from '../../core/jobs/job-status.js';
 import { graphEventData, graphEventType } from '../../core/webhooks/webhook-events.js';
 import { emitWebhookEvent, webhookEventsPatch, webhooksTaskQueueBeside } from './webhook-events.js';
 import { patchesByGeneration } from './patches.js';
+import { giveThrottleSlotBack, recordGraphEnd, waitForThrottleSlot } from './graph-steps.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -85,9 +81,9 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
   const hasPatch = patchesByGeneration(input.generation, graphCodeGeneration);
   const outcome: GraphOutcome = { index: input.index, workflowId, state: 'queued', sinks: [], failures: [] };
   setHandler(graphStatusQuery, () => outcome);
-  let throttleChanged = false;
+  let throttleChanges = 0;
   setHandler(throttleChangedSignal, () => {
-    throttleChanged = true;
+    throttleChanges += 1;
   });
 
   const moveTo = (state: GraphState, details: string) => {
@@ -109,20 +105,6 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     priority: accountPriority(input.accountId, input.ref ? 'requested' : 'triggered'),
   });
 
-  // Local activities: one short transaction each, run inside the workflow task (no extra round trip
-  // through the server per graph); a worker lost mid-call is replaced when the task times out.
-  const { reserveThrottleSlot } = proxyLocalActivities<Activities>({
-    ...throttleReserveActivityOptions,
-    summary: 'reserve a throttle slot',
-  });
-  const { releaseThrottleSlot } = proxyLocalActivities<Activities>({
-    ...throttleReleaseActivityOptions,
-    summary: 'give the throttle slot back',
-  });
-  const { recordGraphRun } = proxyLocalActivities<Activities>({
-    ...recordStateActivityOptions,
-    summary: 'record the outcome',
-  });
   const slotInput = { accountId: input.accountId, graphKey: workflowId };
 
   // True from the first reservation until the imaging starts: what a cancellation must give back.
@@ -131,16 +113,14 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     // Patched: histories recorded before the throttle existed replay without it (docs/architecture.md §7).
     if (input.throttle !== false && hasPatch(throttlePatch)) {
       holdsSlot = true;
-      for (;;) {
-        // Cleared before asking, so a signal that arrives during the call is not lost.
-        throttleChanged = false;
-        // Not cancellable: a reservation cancelled mid-call could commit after the release that follows.
-        const slot = await CancellationScope.nonCancellable(() => reserveThrottleSlot(slotInput));
-        if (slot.waitMs <= 0) break;
-        outcome.throttledUntil = slot.slotAt;
-        moveTo('throttled', `waiting for throttle until ${clockTime(slot.slotAt)}`);
-        await condition(() => throttleChanged, slot.waitMs);
-      }
+      await waitForThrottleSlot(
+        slotInput,
+        () => throttleChanges,
+        (slot) => {
+          outcome.throttledUntil = slot.slotAt;
+          moveTo('throttled', `waiting for throttle until ${clockTime(slot.slotAt)}`);
+        },
+      );
       delete outcome.throttledUntil;
     }
     if (CancellationScope.current().consideredCancelled) {
@@ -171,10 +151,8 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
   } catch (error) {
     if (isCancellation(error)) {
       delete outcome.throttledUntil;
-      // It never started: the slot goes back (best effort; a lost release costs one slot in one window).
-      if (holdsSlot) {
-        await CancellationScope.nonCancellable(() => releaseThrottleSlot(slotInput)).catch(() => undefined);
-      }
+      // It never started: the slot goes back.
+      if (holdsSlot) await giveThrottleSlotBack(slotInput);
       outcome.error = { code: 'cancelled', message: 'The graph was cancelled before it finished' };
       moveTo('cancelled', 'cancelled');
     } else {
@@ -184,8 +162,11 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
     // The imaging activity records the outcomes it returns; these ends it never returned. Patched:
     // histories recorded before the read model replay without the call (docs/architecture.md §7).
     if (hasPatch(readModelPatch)) {
-      const end = { workflowId, state: outcome.state, ...(outcome.error ? { error: outcome.error } : {}) };
-      await CancellationScope.nonCancellable(() => recordGraphRun(end));
+      await recordGraphEnd({
+        workflowId,
+        state: outcome.state,
+        ...(outcome.error ? { error: outcome.error } : {}),
+      });
     }
   }
   outcome.finishedAt = new Date().toISOString();
@@ -230,7 +211,7 @@ function clockTime(iso: string): string {
 }
 
 /** The classified code travels as the ApplicationFailure type (set by the activity). */
-function describeFailure(error: unknown): NonNullable<GraphOutcome['error']> {
+export function describeFailure(error: unknown): NonNullable<GraphOutcome['error']> {
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure && cause.type) {
     return { code: cause.type as NonNullable<GraphOutcome['error']>['code'], message: cause.message };

@@ -38,6 +38,11 @@ export interface EmitInput {
   batchId?: string | undefined;
   data: unknown;
   webhooksTaskQueue: string;
+  /**
+   * Whose event this is, for its deterministic ID: the emitting workflow by default; a graph run as an
+   * activity of its batch passes its own graph ID, so each of the batch's graphs has events of its own.
+   */
+  emitterId?: string;
 }
 
 /**
@@ -56,7 +61,7 @@ export async function emitWebhookEvent(input: EmitInput): Promise<void> {
       const published = await publishWebhookEvent({
         accountId: input.accountId,
         type: input.type,
-        workflowId,
+        workflowId: input.emitterId ?? workflowId,
         runId,
         ...(input.batchId === undefined ? {} : { batchId: input.batchId }),
         data: input.data,

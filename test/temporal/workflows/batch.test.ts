@@ -22,6 +22,11 @@ import { MemoryGraphSource } from '../../support/memory-graphs.js';
 import { databaseTargets, openMigrated, type TestDatabase } from '../../support/test-databases.js';
 import { temporalForTests } from '../../support/temporal.js';
 import { stateKey } from '../../../src/temporal/search-attributes.js';
+import { eq } from 'drizzle-orm';
+import { generateSigningSecret, sealSecret } from '../../../src/core/auth/secret-box.js';
+import { newSubscriptionId } from '../../../src/core/webhooks/webhook-ids.js';
+import { insertSubscription } from '../../../src/db/webhook-subscriptions.js';
+import { webhookEvents } from '../../../src/db/schema.js';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes.js';
 
 const account = 'acme';
@@ -331,6 +336,72 @@ describe('batch and graph workflows on a real Temporal dev server', () => {
       ['cancelled', 'cancelled', 'cancelled'],
     );
     assert.equal(status!.counts.cancelled, 3);
+  });
+
+  test('when a batch runs its graphs as activities and graph events are wanted, then each graph is an activity of the batch and publishes an event of its own', async () => {
+    const listener = 'globex';
+    await ensureAccount(database.db, { id: listener, name: listener });
+    const subscriptionId = newSubscriptionId();
+    await insertSubscription(database.db, {
+      id: subscriptionId,
+      accountId: listener,
+      // Nothing listens there: only the stored events matter here, and their deliveries are abandoned.
+      url: 'http://127.0.0.1:9/hook',
+      events: ['graph.succeeded', 'graph.failed'],
+      enabled: true,
+      secretSealed: sealSecret(
+        webhookDepsFor(database.db).secretsKey,
+        generateSigningSecret(),
+        subscriptionId,
+      ),
+    });
+    const batchId = `b-${randomUUID().slice(0, 8)}`;
+    graphs.put(listener, batchId, [
+      thumbnailGraph('png-rgba-alpha.png', `${batchId}/a`),
+      thumbnailGraph('bad-truncated.jpg', `${batchId}/bad`),
+    ]);
+    await orchestrator.startBatch({ accountId: listener, batchId, graphCount: 2, graphsAs: 'activities' });
+    const status = await waitFor(
+      () => orchestrator.getBatchStatus(listener, batchId),
+      (s): s is BatchStatus => s?.state !== 'running' && s !== undefined,
+    );
+    assert.equal(status!.state, 'partial');
+    assert.deepEqual(
+      status!.graphs.map((g) => [g.workflowId, g.state, g.error?.code]),
+      [
+        [`graph/${listener}/${batchId}/0`, 'succeeded', undefined],
+        [`graph/${listener}/${batchId}/1`, 'failed', 'corrupt_input'],
+      ],
+    );
+    const events =
+      (await temporal.client.workflow.getHandle(`batch/${listener}/${batchId}`).fetchHistory()).events ?? [];
+    assert.equal(
+      events.filter(
+        (event) =>
+          event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'graphWorkflow',
+      ).length,
+      0,
+    );
+    assert.deepEqual(
+      events.flatMap((event) => {
+        const scheduled = event.activityTaskScheduledEventAttributes;
+        return scheduled?.activityType?.name === 'runGraph' ? [scheduled.activityId] : [];
+      }),
+      ['graph-0', 'graph-1'],
+    );
+    // Each graph's event is its own (an ID from the graph's key), as when a graph execution emits it.
+    const stored = await database.db
+      .select()
+      .from(webhookEvents)
+      .where(eq(webhookEvents.accountId, listener));
+    assert.deepEqual(
+      stored.map((event) => [event.type, (event.payload.data as { workflowId: string }).workflowId]).sort(),
+      [
+        ['graph.failed', `graph/${listener}/${batchId}/1`],
+        ['graph.succeeded', `graph/${listener}/${batchId}/0`],
+      ],
+    );
+    assert.equal(new Set(stored.map((event) => event.id)).size, 2);
   });
 
   test('when a batch does not exist, then status is undefined and cancel reports false', async () => {

@@ -1104,6 +1104,9 @@ export type BatchGraphPage = {
 
 export type GraphOutcome = {
     index: number;
+    /**
+     * The graph's ID: the workflow ID of its execution, or, in a deployment that runs a batch's graphs as activities of the batch (PIXELSHIFT_BATCH_GRAPHS=activities), the key of its activity `graph-<index>` in the batch's history.
+     */
     workflowId: string;
     state: 'queued' | 'throttled' | 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled' | 'superseded';
     sinks: Array<SinkOutcome>;
@@ -1121,6 +1124,9 @@ export type GraphOutcome = {
      * While throttled: when the graph may start.
      */
     throttledUntil?: string;
+    /**
+     * When TEMPORAL_UI_URL is configured: the graph's workflow, or its batch's workflow when the batch runs its graphs as activities.
+     */
     temporalUiUrl?: string;
 };
 
@@ -1969,6 +1975,9 @@ export type RunSummary = {
 
 export type Run = {
     index: number;
+    /**
+     * The graph's ID: the workflow ID of its execution, or, in a deployment that runs a batch's graphs as activities of the batch (PIXELSHIFT_BATCH_GRAPHS=activities), the key of its activity `graph-<index>` in the batch's history.
+     */
     workflowId: string;
     state: 'queued' | 'throttled' | 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled' | 'superseded';
     sinks: Array<SinkOutcome>;
@@ -1986,6 +1995,9 @@ export type Run = {
      * While throttled: when the graph may start.
      */
     throttledUntil?: string;
+    /**
+     * When TEMPORAL_UI_URL is configured: the graph's workflow, or its batch's workflow when the batch runs its graphs as activities.
+     */
     temporalUiUrl?: string;
     runId: string;
     statusUrl: string;
