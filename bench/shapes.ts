@@ -3,6 +3,9 @@
  * run in alternating rounds, on one dev server and one worker process, as
  * - `child per graph`: a real batch through the API, each graph a child workflow running the imaging
  *   activity (the shape DESIGN §7 prescribes);
+ * - `batch of activities`: a real batch with PIXELSHIFT_BATCH_GRAPHS=activities (stored and started as the
+ *   API does, without the HTTP request: under 0.3 ms per graph), each graph the imaging activity of the
+ *   batch with its throttle, events and read-model steps;
  * - `activity per graph`: an experiment workflow (bench/experiments) that runs the same imaging
  *   activity for each graph by reference, with the same window, and no child workflow;
  * - `child, imaging activity` and `child, local imaging`: experiment children with the same search
@@ -23,6 +26,8 @@ import { createActivities } from '../src/temporal/activities/index.js';
 import type { Config } from '../src/core/config.js';
 import { batchWorkflowId } from '../src/core/jobs/workflow-ids.js';
 import { insertBatch } from '../src/db/batches.js';
+import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
+import type { batchWorkflow } from '../src/temporal/workflows/batch.js';
 import { installTemporalRuntime } from '../src/temporal/worker/runtime.js';
 import { quietBundlerLogger } from '../src/temporal/worker/workflow-bundle.js';
 import { startTemporalDevServer } from '../src/tools/temporal-cli.js';
@@ -47,6 +52,7 @@ const experimentWorkflows = path.join(path.dirname(fileURLToPath(import.meta.url
 
 const shapes = [
   'child per graph',
+  'batch of activities',
   'activity per graph',
   'child, imaging activity',
   'child, local imaging',
@@ -86,6 +92,7 @@ export async function run(): Promise<void> {
       }),
     ]);
     const { config, database, client, served } = stack;
+    const engine = new TemporalJobEngine(client, config);
 
     const graphs = (round: string) =>
       Array.from({ length: graphsPerRound }, (_, i) =>
@@ -103,6 +110,25 @@ export async function run(): Promise<void> {
         return;
       }
       const batchId = `shape-${randomUUID()}`;
+      if (shape === 'batch of activities') {
+        await insertBatch(database.db, {
+          batchId,
+          accountId: 'bench',
+          graphs: graphs(round),
+          graphsAs: 'activities',
+        });
+        await engine.startBatch({
+          accountId: 'bench',
+          batchId,
+          graphCount: graphsPerRound,
+          graphsAs: 'activities',
+        });
+        const status = await client.workflow
+          .getHandle<typeof batchWorkflow>(batchWorkflowId('bench', batchId))
+          .result();
+        if (status.state !== 'succeeded') throw new Error(`batch ended ${status.state}`);
+        return;
+      }
       await insertBatch(database.db, { batchId, accountId: 'bench', graphs: graphs(round) });
       const input = {
         accountId: 'bench',

@@ -207,7 +207,7 @@ function GraphCard({ batchId, graph }: { batchId: string; graph: GraphOutcome })
               href={graph.temporalUiUrl}
               target="_blank"
               rel="noreferrer"
-              aria-label={`Workflow of graph ${graph.index} in the Temporal UI`}
+              aria-label={`Graph ${graph.index} in the Temporal UI`}
             >
               Temporal UI
             </a>
