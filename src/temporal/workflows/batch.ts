@@ -1,7 +1,8 @@
 /**
- * A batch: runs its graphs through a bounded window, as child workflows or (PIXELSHIFT_BATCH_GRAPHS=activities)
- * as imaging activities of its own (batch-graph-activity.ts), keeps their outcomes for the status query, and returns the final BatchStatus. Cancelling it cancels the running graphs and
- * records every unfinished graph as cancelled.
+ * A batch: runs its graphs through a bounded window, as child workflows or, when its input says so
+ * (PIXELSHIFT_BATCH_GRAPHS=activities), as imaging activities of its own (batch-graph-activity.ts); keeps
+ * their outcomes for the status query, and returns the final BatchStatus. Cancelling it cancels the
+ * running graphs and records every unfinished graph as cancelled.
  */
 import {
   ApplicationFailure,
