@@ -87,7 +87,13 @@ describe('POST /v1/batches/{id}/retry-failed', () => {
     assert.deepEqual(api.orchestrator.calls.slice(startsBefore), [
       {
         method: 'startBatch',
-        input: { accountId: account.accountId, batchId: retried, graphCount: 2, callbackUrl },
+        input: {
+          accountId: account.accountId,
+          batchId: retried,
+          graphCount: 2,
+          callbackUrl,
+          graphsAs: 'children',
+        },
       },
     ]);
 

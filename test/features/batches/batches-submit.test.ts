@@ -66,10 +66,49 @@ describe('POST /v1/batches', () => {
           batchId: res.body.batchId,
           graphCount: 2,
           callbackUrl: 'https://example.com/hook',
+          graphsAs: 'children',
         },
       ],
     );
     assert.deepEqual(await getBatchGraph(api.db, account.accountId, res.body.batchId, 1), graphs[1]);
+  });
+
+  test('when the deployment runs graphs as activities, then the batch is stored and started so, and each graph links to the batch', async () => {
+    const activitiesApi = await createTestApi({ env: { PIXELSHIFT_BATCH_GRAPHS: 'activities' } });
+    try {
+      const account = await createTestAccount(activitiesApi);
+      const graphs = [validGraph('in/a.jpg', 'out/a.webp'), validGraph('in/b.jpg', 'out/b.webp')];
+      const res = await request(activitiesApi.app)
+        .post('/v1/batches')
+        .set(account.auth)
+        .send({ graphs })
+        .expect(201);
+      const { batchId } = res.body as { batchId: string };
+      assert.deepEqual(activitiesApi.orchestrator.startCalls(), [
+        { accountId: account.accountId, batchId, graphCount: 2, graphsAs: 'activities' },
+      ]);
+      const [row] = await activitiesApi.db.select().from(batches).where(eq(batches.id, batchId));
+      assert.equal(row?.graphsAs, 'activities');
+      const batchLink = `${TEST_UI_URL}/namespaces/default/workflows/${encodeURIComponent(`batch/${account.accountId}/${batchId}`)}`;
+      const listed = await request(activitiesApi.app)
+        .get(`/v1/batches/${batchId}/graphs`)
+        .set(account.auth)
+        .expect(200);
+      assert.deepEqual(
+        (listed.body as { graphs: { workflowId: string; temporalUiUrl: string }[] }).graphs.map((graph) => [
+          graph.workflowId,
+          graph.temporalUiUrl,
+        ]),
+        [0, 1].map((index) => [`graph/${account.accountId}/${batchId}/${index}`, batchLink]),
+      );
+      const one = await request(activitiesApi.app)
+        .get(`/v1/batches/${batchId}/graphs/1`)
+        .set(account.auth)
+        .expect(200);
+      assert.equal((one.body as { outcome: { temporalUiUrl: string } }).outcome.temporalUiUrl, batchLink);
+    } finally {
+      await activitiesApi.close();
+    }
   });
 
   test('when one graph of three is invalid, then 422 invalid_graph lists the problem by pointer and nothing is started or stored', async () => {
