@@ -149,7 +149,16 @@ describe('batches whose graphs run as activities, on the real stack', () => {
     );
     assert.ok(waiting.graphs.every((graph) => graph.state !== 'throttled' || graph.throttledUntil));
 
-    const raisedAt = Date.now();
+    // The slots as the limit of 2 laid them out: two now, two a window later, two after two windows.
+    const slotsBeforeRaise = new Map(
+      (await listReservations(stack.database.db, account.accountId)).map((row) => [
+        row.graphKey,
+        row.slotAt.getTime(),
+      ]),
+    );
+    assert.equal(slotsBeforeRaise.size, 6, 'one reservation per graph');
+    assert.ok(maxInAnyWindow([...slotsBeforeRaise.values()], W) <= 2, 'at most 2 per window under the limit');
+
     await setLimit(account.api, 100);
     const done = await readUntil(
       () => readBatch(account.api, batchId),
@@ -157,35 +166,27 @@ describe('batches whose graphs run as activities, on the real stack', () => {
     );
     assert.equal(done.state, 'succeeded', JSON.stringify(done.counts));
 
-    // The limit change signalled the batch (its graphs have no executions to signal), and the waiting
-    // graphs started at once instead of at their old slots, a window or more later.
+    // The limit change signalled the batch (its graphs have no executions to signal), and the graphs that
+    // waited for the last window started before the slots they held under the old limit, two windows out.
     const events = await batchEvents(account.accountId, batchId);
     const signals = events.filter(
       (event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'throttleChanged',
     );
     assert.equal(signals.length, 1, 'one signal for the batch, however many of its graphs moved');
-    const waited = new Set(
-      waiting.graphs.filter((graph) => graph.state === 'throttled').map((graph) => `graph-${graph.index}`),
-    );
-    for (const event of events) {
-      const scheduled = event.activityTaskScheduledEventAttributes;
-      if (!scheduled || !waited.has(scheduled.activityId ?? '')) continue;
+    const lastWindow = [...slotsBeforeRaise.values()].sort((a, b) => a - b)[4]!;
+    const waited = waiting.graphs.filter((graph) => slotsBeforeRaise.get(graph.workflowId)! >= lastWindow);
+    assert.equal(waited.length, 2);
+    for (const graph of waited) {
+      const scheduled = events.find(
+        (event) => event.activityTaskScheduledEventAttributes?.activityId === `graph-${graph.index}`,
+      );
+      assert.ok(scheduled, `graph ${graph.index} ran`);
+      const oldSlot = slotsBeforeRaise.get(graph.workflowId)!;
       assert.ok(
-        eventMs(event) - raisedAt < 2500,
-        `${scheduled.activityId} started ${eventMs(event) - raisedAt} ms after the raise`,
+        eventMs(scheduled) < oldSlot,
+        `graph ${graph.index} started ${eventMs(scheduled) - oldSlot} ms after its old slot`,
       );
     }
-    const slots = (await listReservations(stack.database.db, account.accountId)).map((row) =>
-      row.slotAt.getTime(),
-    );
-    assert.equal(slots.length, 6, 'one reservation per graph');
-    assert.ok(
-      maxInAnyWindow(
-        slots.filter((slot) => slot < raisedAt),
-        W,
-      ) <= 2,
-      'at most 2 per window before the raise',
-    );
   });
 
   test('when a batch is cancelled while its graphs wait for the throttle, then every unfinished graph is cancelled and gives its slot back', async () => {
