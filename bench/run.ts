@@ -5,6 +5,7 @@
 const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   budget: () => import('./budget.js'),
   dashboard: () => import('./dashboard.js'),
+  dbcalls: () => import('./dbcalls.js'),
   engine: () => import('./engine.js'),
   events: () => import('./events.js'),
   pipeline: () => import('./pipeline.js'),

@@ -64,10 +64,15 @@ function pgliteTemplate(): Promise<Blob> {
   return template;
 }
 
-async function openPglite(): Promise<TestDatabase> {
+/** A blank PGlite client from the template, for tests that need the client under the Drizzle handle. */
+export async function blankPgliteClient(): Promise<PGlite> {
   const client = new PGlite({ loadDataDir: await pgliteTemplate() });
   await client.waitReady;
-  const database = pgliteDatabase(client);
+  return client;
+}
+
+async function openPglite(): Promise<TestDatabase> {
+  const database = pgliteDatabase(await blankPgliteClient());
   return {
     ...database,
     openAnotherClient: () => Promise.resolve({ ...database, close: () => Promise.resolve() }),
