@@ -14,6 +14,9 @@
  * - an isolated ratio: the Temporal server pinned to core 0 and this process (worker and API) to core 1
  *   with taskset, raw sharp in its own round pinned to core 1 too, so the worker's own overhead is
  *   measured apart from the server's (skipped with fewer than two cores or without taskset).
+ * BENCH_DATABASE=postgres runs the database on a PostgreSQL server of the bench's own (the production
+ * topology) instead of the embedded PGlite: its CPU is then counted with the orchestration's, and it is
+ * pinned beside the Temporal server in the isolated rounds.
  * Rounds alternate raw and pipeline so both see the same machine load. BENCH_CPU_PROFILE=<file> writes a
  * CPU profile of the main thread during the 1×1 batch alone (its figures then do not compare).
  */
@@ -35,6 +38,8 @@ import {
   percentile,
   printTable,
   processCpuSeconds,
+  processTree,
+  processTreeCpuSeconds,
   profiledPhase,
   round1,
   round3,
@@ -45,7 +50,7 @@ import {
   threadCpuSeconds,
   writeResult,
 } from './lib.js';
-import { benchImagingSlots, startBenchStack } from './stack.js';
+import { benchDatabaseKind, benchImagingSlots, startBenchStack } from './stack.js';
 
 const photos = photoFixtures;
 const copiesPerRound = Number(process.env.BENCH_COPIES ?? 4);
@@ -70,7 +75,9 @@ export async function run(): Promise<void> {
       await copyFile(fixturePath(photo), path.join(root, 'storage', 'photos', photo));
     await copyFile(fixturePath('png-1x1-palette.png'), path.join(root, 'storage', 'photos', 'tiny.png'));
 
-    const stack = await startBenchStack(root, temporal.address);
+    const databaseKind = benchDatabaseKind();
+    const postgres = databaseKind === 'postgres';
+    const stack = await startBenchStack(root, temporal.address, undefined, { database: databaseKind });
     const { client, served } = stack;
     const api = (pathname: string, body?: unknown) => served.call(pathname, body);
     // A batch's status, and when it was submitted and when polling saw it end (epoch ms).
@@ -142,7 +149,11 @@ export async function run(): Promise<void> {
     await pipelineRound(-1);
     // CPU seconds used by the Temporal dev server (another process on the same 2 cores) while measuring.
     const serverCpuSeconds = () => processCpuSeconds(temporal.process.pid);
+    // And by the PostgreSQL server with its backends, when the database is one (0 for the embedded PGlite,
+    // whose CPU is this process's).
+    const databaseCpuSeconds = () => processTreeCpuSeconds(stack.databaseServerPid);
     let serverCpu = 0;
+    let databaseCpu = 0;
     let ownCpuMs = 0;
     const rawMs: number[] = [];
     const pipelineMs: number[] = [];
@@ -156,11 +167,13 @@ export async function run(): Promise<void> {
         if (which === 'raw') await rawRound(round);
         else {
           const serverBefore = serverCpuSeconds();
+          const databaseBefore = databaseCpuSeconds();
           const ownBefore = process.cpuUsage();
           const status = await pipelineRound(round);
           measuredStatuses.push(status);
           pipelineToRecordedEndMs.push(Date.parse(status.finishedAt ?? '') - status.submittedAt);
           serverCpu += serverCpuSeconds() - serverBefore;
+          databaseCpu += databaseCpuSeconds() - databaseBefore;
           const own = process.cpuUsage(ownBefore);
           ownCpuMs += (own.user + own.system) / 1000;
         }
@@ -235,6 +248,7 @@ export async function run(): Promise<void> {
 
     // A whole batch of 1×1 images run to completion: what orchestration costs when imaging costs nothing.
     const bigServerBefore = serverCpuSeconds();
+    const bigDatabaseBefore = databaseCpuSeconds();
     const bigOwnBefore = process.cpuUsage();
     const bigThreadsBefore = threadCpuSeconds();
     const bigRequestsBefore = await temporalRequestCounts(temporal.metricsUrl);
@@ -251,6 +265,7 @@ export async function run(): Promise<void> {
       batchSize,
     );
     const bigServerCpuMs = (serverCpuSeconds() - bigServerBefore) * 1000;
+    const bigDatabaseCpuMs = (databaseCpuSeconds() - bigDatabaseBefore) * 1000;
     const bigOwnCpuMs = (bigOwn.user + bigOwn.system) / 1000;
     if (big.state !== 'succeeded') throw new Error(`1×1 batch ended ${big.state}`);
     if (big.graphs.length !== batchSize) throw new Error(`batch status lists ${big.graphs.length} graphs`);
@@ -287,7 +302,16 @@ export async function run(): Promise<void> {
     const rawSharpCpuMsPerGraph = (rawTinyCpu.user + rawTinyCpu.system) / 1000 / rawTinyGraphs;
 
     // The same raw-vs-pipeline comparison with the server on core 0 and this process on core 1.
-    const isolated = await isolatedComparison(temporal.process.pid, process.pid, async (round) => {
+    // Listed when pinned and again when unpinned: PostgreSQL may have forked backends in between.
+    const serverPid = temporal.process.pid;
+    const serverPids =
+      serverPid === undefined
+        ? undefined
+        : () => [
+            serverPid,
+            ...(stack.databaseServerPid === undefined ? [] : processTree(stack.databaseServerPid)),
+          ];
+    const isolated = await isolatedComparison(serverPids, process.pid, async (round) => {
       const started = performance.now();
       if (round.which === 'raw') await rawRound(100 + round.index);
       else await pipelineRound(100 + round.index);
@@ -298,6 +322,8 @@ export async function run(): Promise<void> {
     const result = {
       /** How the batches ran their graphs (PIXELSHIFT_BATCH_GRAPHS). */
       batchGraphs: graphsAs,
+      /** Where the database ran (BENCH_DATABASE): in this process (pglite) or a server of its own. */
+      database: databaseKind,
       rawImagesPerSec: round1(rawImagesPerSec),
       pipelineImagesPerSec: round1(pipelineImagesPerSec),
       ratio: round3(pipelineImagesPerSec / rawImagesPerSec),
@@ -320,12 +346,16 @@ export async function run(): Promise<void> {
       temporalServerCpuShare: round3(
         serverCpu / ((pipelineMs.reduce((a, b) => a + b, 0) / 1000) * os.availableParallelism()),
       ),
+      /** The same for the PostgreSQL server; null with the embedded PGlite (its CPU is this process's). */
+      databaseServerCpuShare: postgres
+        ? round3(databaseCpu / ((pipelineMs.reduce((a, b) => a + b, 0) / 1000) * os.availableParallelism()))
+        : null,
       ownProcessCpuShare: round3(
         ownCpuMs / (pipelineMs.reduce((a, b) => a + b, 0) * os.availableParallelism()),
       ),
       isolatedRatio,
       batch1000EndToEndMs: Math.round(bigMs),
-      orchestrationCpuMsPerGraph: round1((bigServerCpuMs + bigOwnCpuMs) / batchSize),
+      orchestrationCpuMsPerGraph: round1((bigServerCpuMs + bigDatabaseCpuMs + bigOwnCpuMs) / batchSize),
       historyEventsPerGraph: round3((batchHistoryEvents + graphHistoryEvents) / batchSize),
       workflowTasksPerGraph: round3((workflowTasks(batchHistory.events) + graphWorkflowTasks) / batchSize),
       batch1000: {
@@ -333,6 +363,7 @@ export async function run(): Promise<void> {
         state: big.state,
         seconds: round1(bigMs / 1000),
         temporalServerCpuMsPerGraph: round1(bigServerCpuMs / batchSize),
+        databaseServerCpuMsPerGraph: postgres ? round1(bigDatabaseCpuMs / batchSize) : null,
         workerAndApiCpuMsPerGraph: round1(bigOwnCpuMs / batchSize),
         /** The same graph's three outputs made by raw sharp in this process (no storage, no Temporal). */
         rawSharpCpuMsPerGraph: round1(rawSharpCpuMsPerGraph),
@@ -352,7 +383,9 @@ export async function run(): Promise<void> {
             rawImagesPerSec: round1(perSec(isolated.rawMs)),
             pipelineImagesPerSec: round1(perSec(isolated.pipelineMs)),
             rounds: isolatedRounds,
-            pinning: 'Temporal server on the first allowed CPU; worker, API and raw sharp on the second',
+            pinning: postgres
+              ? 'Temporal server and PostgreSQL on the first allowed CPU; worker, API and raw sharp on the second'
+              : 'Temporal server on the first allowed CPU; worker, API and raw sharp on the second',
           }
         : null,
       loadAverage: os.loadavg().map(round1),
@@ -370,16 +403,26 @@ export async function run(): Promise<void> {
       ['orchestration overhead p50 / p95 ms', `${result.overheadP50Ms} / ${result.overheadP95Ms}`],
       ['imaging slot utilisation, activity p50 ms', `${result.imagingUtilisation}, ${result.activityP50Ms}`],
       ['round: start lag, end lag, poll lag, p50 ms', Object.values(result.roundPhasesP50Ms).join(', ')],
-      [
-        'CPU share: Temporal server, this process',
-        `${result.temporalServerCpuShare}, ${result.ownProcessCpuShare}`,
-      ],
+      postgres
+        ? [
+            'CPU share: Temporal server, PostgreSQL, this process',
+            `${result.temporalServerCpuShare}, ${result.databaseServerCpuShare}, ${result.ownProcessCpuShare}`,
+          ]
+        : [
+            'CPU share: Temporal server, this process',
+            `${result.temporalServerCpuShare}, ${result.ownProcessCpuShare}`,
+          ],
       ['isolated ratio, server pinned apart (target ≥ 0.95)', result.isolatedRatio ?? 'skipped'],
       [`${batchSize}-graph 1×1 batch end to end ms (target ≤ 15000)`, result.batch1000EndToEndMs],
-      [
-        'orchestration CPU ms per graph (server + worker/API)',
-        `${result.orchestrationCpuMsPerGraph} (${result.batch1000.temporalServerCpuMsPerGraph} + ${result.batch1000.workerAndApiCpuMsPerGraph})`,
-      ],
+      postgres
+        ? [
+            'orchestration CPU ms per graph (server + PostgreSQL + worker/API)',
+            `${result.orchestrationCpuMsPerGraph} (${result.batch1000.temporalServerCpuMsPerGraph} + ${result.batch1000.databaseServerCpuMsPerGraph} + ${result.batch1000.workerAndApiCpuMsPerGraph})`,
+          ]
+        : [
+            'orchestration CPU ms per graph (server + worker/API)',
+            `${result.orchestrationCpuMsPerGraph} (${result.batch1000.temporalServerCpuMsPerGraph} + ${result.batch1000.workerAndApiCpuMsPerGraph})`,
+          ],
       ['of which raw sharp would spend on the same outputs', result.batch1000.rawSharpCpuMsPerGraph],
       ['history events per graph (batch + graph)', result.historyEventsPerGraph],
       ['workflow tasks per graph', result.workflowTasksPerGraph],
@@ -401,7 +444,7 @@ export async function run(): Promise<void> {
       ['load average 1/5/15 min at the end', result.loadAverage.join(' ')],
       ['peak RSS MB', result.peakRssMb],
     ]);
-    const name = graphsAs === 'activities' ? 'pipeline-activities' : 'pipeline';
+    const name = `pipeline${graphsAs === 'activities' ? '-activities' : ''}${postgres ? '-postgres' : ''}`;
     console.log(`wrote ${await writeResult(name, result)}`);
 
     await stack.stop();
@@ -412,15 +455,16 @@ export async function run(): Promise<void> {
 }
 
 /**
- * Runs `rounds` pairs of raw and pipeline rounds (alternating their order) with the Temporal server pinned
- * to CPU 0 and this process to CPU 1, then unpins both. Undefined when the machine cannot pin two cores.
+ * Runs `rounds` pairs of raw and pipeline rounds (alternating their order) with the servers (Temporal, and
+ * PostgreSQL when there is one) pinned to CPU 0 and this process to CPU 1, then unpins them. Undefined
+ * when the machine cannot pin two cores.
  */
 async function isolatedComparison(
-  serverPid: number | undefined,
+  serverPids: (() => readonly number[]) | undefined,
   ownPid: number,
   runRound: (round: { which: 'raw' | 'pipeline'; index: number }) => Promise<number>,
 ): Promise<{ rawMs: number[]; pipelineMs: number[] } | undefined> {
-  if (serverPid === undefined || isolatedRounds < 1) return undefined;
+  if (serverPids === undefined || isolatedRounds < 1) return undefined;
   const pin = (pid: number, cpus: string) =>
     execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', cpus, String(pid)], { stdio: 'ignore' });
   let every: string;
@@ -434,7 +478,7 @@ async function isolatedComparison(
       return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
     });
     if (cpus.length < 2) return undefined;
-    pin(serverPid, String(cpus[0]));
+    for (const pid of serverPids()) pin(pid, String(cpus[0]));
     pin(ownPid, String(cpus[1]));
   } catch {
     return undefined;
@@ -448,7 +492,13 @@ async function isolatedComparison(
         (which === 'raw' ? rawMs : pipelineMs).push(await runRound({ which, index }));
     }
   } finally {
-    pin(serverPid, every);
+    for (const pid of serverPids()) {
+      try {
+        pin(pid, every);
+      } catch {
+        // A backend that ended since the listing needs nothing back.
+      }
+    }
     pin(ownPid, every);
   }
   return { rawMs, pipelineMs };

@@ -1,7 +1,8 @@
 /**
  * The pixelshift that the pipeline and shapes benches measure, inside the bench process (the `npm start`
  * topology): the embedded database with a `bench` account, the object stores, the three workers on the
- * real workflow bundle, a Temporal client and the HTTP API.
+ * real workflow bundle, a Temporal client and the HTTP API. The pipeline bench can put the database on a
+ * PostgreSQL server of its own instead (`BENCH_DATABASE=postgres`), as a production deployment has it.
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
@@ -12,6 +13,7 @@ import { loadConfig, type Config } from '../src/core/config.js';
 import { createObjectStores } from '../src/core/storage/connections.js';
 import { createApiKey } from '../src/db/api-key-credentials.js';
 import { ensureAccount, migrate, openDatabase, type Database } from '../src/db/index.js';
+import { startPostgres, type PostgresServer } from '../scripts/postgres.js';
 import { buildWorkflowBundle } from '../src/temporal/worker/workflow-bundle.js';
 import { createWorkers } from '../src/temporal/worker/worker.js';
 import { serveApi, type ServedApi } from './lib.js';
@@ -44,9 +46,19 @@ export function benchEnv(
   };
 }
 
+/** Where the bench's database runs: `BENCH_DATABASE`, the embedded PGlite unless it says `postgres`. */
+export function benchDatabaseKind(): 'pglite' | 'postgres' {
+  const named = process.env.BENCH_DATABASE ?? 'pglite';
+  if (named !== 'pglite' && named !== 'postgres')
+    throw new Error(`BENCH_DATABASE=${named}: pglite or postgres`);
+  return named;
+}
+
 export interface BenchStack {
   config: Config;
   database: Database;
+  /** The PostgreSQL server's own process (its backends are its children); none for the embedded PGlite. */
+  databaseServerPid: number | undefined;
   nativeConnection: NativeConnection;
   client: Client;
   served: ServedApi;
@@ -54,7 +66,10 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-/** Starts the stack; `extraWorkers` are created on the same connection and run beside the three. */
+/**
+ * Starts the stack; `extraWorkers` are created on the same connection and run beside the three. The
+ * database is PGlite in this process unless `options.database` says `postgres`.
+ */
 export async function startBenchStack(
   root: string,
   temporalAddress: string,
@@ -63,9 +78,16 @@ export async function startBenchStack(
     config: Config,
     deps: ActivityDeps,
   ) => Promise<Worker[]> = () => Promise.resolve([]),
+  options: { database?: 'pglite' | 'postgres' } = {},
 ): Promise<BenchStack> {
   const config = loadConfig(benchEnv(root, temporalAddress));
-  const database = await openDatabase({ kind: 'pglite' });
+  // The bench's own server, stopped with the stack: durability is off as in the tests' (the data dies
+  // with the run), as the in-memory PGlite keeps none either.
+  const postgres: PostgresServer | undefined =
+    options.database === 'postgres' ? await startPostgres({ database: 'pixelshift_bench' }) : undefined;
+  const database = await openDatabase(
+    postgres ? { kind: 'postgres', url: postgres.url } : { kind: 'pglite' },
+  );
   await migrate(database.db);
   await ensureAccount(database.db, { id: 'bench', name: 'bench' });
   const key = await createApiKey(database.db, 'bench');
@@ -88,6 +110,7 @@ export async function startBenchStack(
   return {
     config,
     database,
+    databaseServerPid: postgres?.pid,
     nativeConnection,
     client,
     served,
@@ -100,6 +123,7 @@ export async function startBenchStack(
       await nativeConnection.close();
       stores.destroy();
       await database.close();
+      await postgres?.stop();
     },
   };
 }

@@ -19,6 +19,8 @@ export interface PostgresServer {
   /** Connection URL of the `postgres` maintenance database (to create more databases). */
   adminUrl: string;
   port: number;
+  /** The server's own process (the postmaster); its backends are its children. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -171,6 +173,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     url: `postgres://postgres@127.0.0.1:${port}/${database}`,
     adminUrl,
     port,
+    pid: child.pid,
     async stop() {
       process.removeListener('exit', killOnExit);
       await stopChild(child, exited);
