@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startMoto, type MotoServer } from '../src/tools/moto.js';
 import { startTemporalDevServer, type DevServer } from '../src/tools/temporal-cli.js';
 import { ensureTemporalTestServer } from '../src/tools/temporal-test-server.js';
@@ -87,6 +88,9 @@ const child = spawn(
   [
     '--import',
     'tsx',
+    // Without it, --test-force-exit can drop a file's last verdicts and still pass (the file says why).
+    '--import',
+    fileURLToPath(new URL('./blocking-test-reports.mjs', import.meta.url)),
     '--test',
     `--test-concurrency=${concurrency}`,
     '--test-reporter=spec',
