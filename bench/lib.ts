@@ -1,5 +1,5 @@
 /** Helpers shared by benchmarks: machine description, memory sampling, interleaved timing, output. */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -220,47 +220,49 @@ export function processCpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** A process and every process below it (a PostgreSQL server and its backends); [] when it is gone. */
-export function processTree(pid: number): number[] {
+/**
+ * A process and every process below it (a PostgreSQL server and its backends), each with the CPU seconds
+ * it has used, user + sys, its reaped children's included (cutime, cstime): one pass over /proc, so the
+ * listing and the times agree. Empty when the process is gone.
+ */
+function processTreeWithCpu(pid: number): { pid: number; cpuSeconds: number }[] {
   const children = new Map<number, number[]>();
+  const cpuSeconds = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      // After the name: state, ppid, …, then utime as the 12th field, stime, cutime, cstime.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const parent = Number(fields[1]);
       children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+      cpuSeconds.set(
+        Number(entry),
+        fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100,
+      );
     } catch {
-      // The process ended between the listing and the read.
+      // The process ended between the listing and the read: its time is in its parent's cutime.
     }
   }
-  if (!existsSync(`/proc/${pid}`)) return [];
-  const found: number[] = [];
+  if (!cpuSeconds.has(pid)) return [];
+  const found: { pid: number; cpuSeconds: number }[] = [];
   const visit = (at: number) => {
-    found.push(at);
+    found.push({ pid: at, cpuSeconds: cpuSeconds.get(at) ?? 0 });
     for (const child of children.get(at) ?? []) visit(child);
   };
   visit(pid);
   return found;
 }
 
-/**
- * CPU seconds (user + sys) a process tree has used, its live processes and those already reaped (they are
- * in their parent's cutime/cstime); 0 when it cannot be read.
- */
+/** The pids of a process and every process below it; [] when it is gone. */
+export function processTree(pid: number): number[] {
+  return processTreeWithCpu(pid).map((member) => member.pid);
+}
+
+/** CPU seconds (user + sys) a process tree has used, live and reaped processes alike; 0 when it is gone. */
 export function processTreeCpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0;
-  let total = 0;
-  for (const member of processTree(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${member}/stat`, 'utf8');
-      // After the name: utime is the 12th field, then stime, cutime, cstime.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100;
-    } catch {
-      // Ended since the listing: its time is now in its parent's cutime, read or not yet.
-    }
-  }
-  return total;
+  return processTreeWithCpu(pid).reduce((sum, member) => sum + member.cpuSeconds, 0);
 }
 
 /** Per-name difference of two `threadCpuSeconds` samples, in ms, largest first. */
