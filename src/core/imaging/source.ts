@@ -68,7 +68,9 @@ export class SourceSupersededError extends Error {
     readonly found: string | undefined,
   ) {
     super(
-      `The source changed after its event (revision ${expected}, now ${found ?? 'unknown'}); the newer version has its own run`,
+      found === undefined
+        ? `The source was deleted after its event (revision ${expected}); there is nothing to process`
+        : `The source changed after its event (revision ${expected}, now ${found}); the newer version has its own run`,
     );
   }
 }
@@ -90,6 +92,14 @@ export async function loadSource(
       ...(limits.signal ? { signal: limits.signal } : {}),
     });
   } catch (error) {
+    // A run started for one revision of an object that is gone since (deleted after its event; an event
+    // that reports everything the rules need is not checked with a HEAD first) has nothing to process.
+    if (
+      limits.expectedRevision !== undefined &&
+      error instanceof ClassifiedError &&
+      error.code === 'source_not_found'
+    )
+      throw new SourceSupersededError(limits.expectedRevision, undefined);
     throw forUnit(error, ref);
   }
   const { data, info } = downloaded;

@@ -6,7 +6,9 @@
  *   restore data, 2.2 replication, 2.3 lifecycle and tiering events; none moves the fields read here).
  *   Object keys are form-encoded: `+` is a space, then percent escapes (`%2F`, UTF-8 sequences).
  * - MinIO webhook bodies: `{ "EventName", "Key", "Records" }`; the records are AWS-shaped (keys encoded
- *   the same way) with an `s3:` prefix on event names.
+ *   the same way) with an `s3:` prefix on event names, and each object carries its user metadata
+ *   (`userMetadata`, keys as sent: `X-Amz-Meta-…`), so the ingest can tell pixelshift's outputs without a
+ *   HEAD (`generated`).
  * - EventBridge: `{ "detail-type": "Object Created", "source": "aws.s3", "detail": { bucket, object } }`;
  *   its `detail.object.key` is the plain key (no form encoding).
  * - `s3:TestEvent`, which S3 sends once when a notification is configured: acknowledged, nothing else.
@@ -15,6 +17,7 @@
  * a bucket that sends everything does not make the sender retry forever.
  */
 import { isPlainObject } from '../plain-object.js';
+import { isGeneratedObject } from '../storage/generated-metadata.js';
 import type { ObjectCreatedEvent } from './trigger-types.js';
 
 /** Records per body: S3 sends one per notification; more than this is not a bucket talking. */
@@ -25,6 +28,10 @@ export const MAX_KEY_BYTES = 1024;
 export const S3_EVENT_VERSION_PATTERN = /^2\.\d{1,4}$/;
 /** The longest event name, source, detail type or other text field read from a body. */
 export const MAX_EVENT_TEXT_LENGTH = 256;
+/** Entries of a record's `userMetadata`: S3 caps user metadata at 2 KB, so more is not an object's. */
+export const MAX_USER_METADATA_ENTRIES = 256;
+/** The longest `userMetadata` name or value read (S3's whole metadata fits in 2 KB; MinIO's in 8 KB). */
+export const MAX_USER_METADATA_TEXT_LENGTH = 8192;
 
 export interface S3EventIssue {
   /** JSON pointer into the body. */
@@ -167,6 +174,7 @@ function parseRecords(records: unknown, connection: string): S3EventBody {
     const sequencer = object && found.token(object, 'sequencer', 's3/object/sequencer', false);
     const versionId = object && found.optionalText(object, 'versionId', 's3/object/versionId');
     const contentType = object && found.optionalText(object, 'contentType', 's3/object/contentType');
+    const generated = object && found.generatedMark(object, 'userMetadata', 's3/object/userMetadata');
     const eventTime = found.time(record, 'eventTime', 'eventTime');
     issues.push(...found.list);
     if (found.none() && eventName !== undefined && bucketName !== undefined && key !== undefined) {
@@ -179,6 +187,7 @@ function parseRecords(records: unknown, connection: string): S3EventBody {
         ...(etag ? { etag } : {}),
         ...(sequencer ? { sequencer } : {}),
         ...(contentType ? { contentType } : {}),
+        ...(generated === undefined ? {} : { generated }),
         ...(eventTime ? { eventTime } : {}),
         ...(versionId ? { versionId } : {}),
       });
@@ -338,6 +347,43 @@ class Issues {
       `Expected up to 128 letters, digits, ".", "_" or "-" for ${path} but received ${kindOf(value)}`,
     );
     return undefined;
+  }
+
+  /**
+   * Whether the object's user metadata, when the record reports it (MinIO's `userMetadata`: every user
+   * metadata entry of the object, names as sent, `X-Amz-Meta-` included), marks a pixelshift output;
+   * undefined when the record reports none (AWS never does), so that only a HEAD can tell.
+   */
+  generatedMark(holder: Record<string, unknown>, field: string, path: string): boolean | undefined {
+    const value = holder[field];
+    if (value === undefined || value === null) return undefined;
+    const entries = isPlainObject(value) ? Object.entries(value) : undefined;
+    if (entries === undefined || entries.length > MAX_USER_METADATA_ENTRIES) {
+      this.add(
+        `/${path}`,
+        entries === undefined ? 'invalid_type' : 'invalid_value',
+        `Expected an object of at most ${MAX_USER_METADATA_ENTRIES} names and string values for ${path} but received ${entries === undefined ? kindOf(value) : `${entries.length} names`}`,
+      );
+      return undefined;
+    }
+    // No prototype: a name such as `__proto__` (any JSON may carry one) is just another entry.
+    const metadata = Object.create(null) as Record<string, string>;
+    for (const [name, text] of entries) {
+      if (
+        typeof text !== 'string' ||
+        name.length > MAX_USER_METADATA_TEXT_LENGTH ||
+        text.length > MAX_USER_METADATA_TEXT_LENGTH
+      ) {
+        this.add(
+          `/${path}`,
+          'invalid_value',
+          `Expected names and string values of at most ${MAX_USER_METADATA_TEXT_LENGTH} characters for ${path} but received ${kindOf(text)} for ${kindOf(name)}`,
+        );
+        return undefined;
+      }
+      metadata[name.toLowerCase().replace(/^x-amz-meta-/, '')] = text;
+    }
+    return isGeneratedObject({ metadata });
   }
 
   time(holder: Record<string, unknown>, field: string, path: string): string | undefined {

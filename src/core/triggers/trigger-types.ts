@@ -16,6 +16,11 @@ export interface ObjectCreatedEvent {
   /** S3's per-key ordering token; with the key it identifies one upload (docs/architecture.md §7). */
   sequencer?: string;
   contentType?: string;
+  /**
+   * Whether the object is a pixelshift output, when the event reports the object's user metadata (MinIO
+   * does); undefined when it does not (AWS), and a HEAD must tell.
+   */
+  generated?: boolean;
   /** The object version, on versioned buckets: the run then reads exactly the version that was uploaded. */
   versionId?: string;
   /**

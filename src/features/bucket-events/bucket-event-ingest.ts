@@ -8,7 +8,9 @@
  * gone, and supplies size and content type when the event lacked them; then one graph run per matching
  * rule, with a workflow ID built from the upload's identity (`s3RunWorkflowId`), so a redelivered event
  * starts nothing twice. Records are taken 16 at a time, and each goes from its HEAD straight to its
- * starts, so one record's HEAD overlaps another's start.
+ * starts, so one record's HEAD overlaps another's start. An event that reports the object's user
+ * metadata, size and content type (MinIO's do) needs no HEAD: such records of a call are listed in the
+ * read model by one insert, then started 16 at a time.
  *
  * An event that names a version (a versioned bucket) is looked at, and run, at exactly that version, so
  * an overwrite between the event and the run cannot change what is processed. A bucket that keeps no
@@ -43,7 +45,7 @@ import {
 import type { ObjectInfo, ObjectStore } from '../../core/storage/types.js';
 import { s3RunWorkflowId } from '../../core/jobs/workflow-ids.js';
 import { expandGraphTemplate } from '../../core/triggers/graph-template.js';
-import { matchesObjectFacts, matchesObjectName } from '../../core/triggers/rule-match.js';
+import { matchesObjectFacts, matchesObjectName, type ObjectFacts } from '../../core/triggers/rule-match.js';
 import type { EventIngest, IngestResult, ObjectCreatedEvent } from '../../core/triggers/trigger-types.js';
 
 /** HEADs and starts in flight at once for one ingest call. */
@@ -99,40 +101,39 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
       // Workflow IDs this call has claimed: the same upload twice in one body (or two records for one key)
       // must not start twice either.
       const claimed = new Set<string>();
-      // Each record goes on to its starts as soon as its HEAD answers, so HEADs on storage and starts on
-      // Temporal overlap instead of taking turns; the read-model rows of records ready together share one
-      // insert, made before their starts so that a run is listed from the moment it starts.
-      const insertRuns = groupedWrites((runs: StartGraphRunInput[]) => insertTriggeredRuns(deps.db, runs));
-      await eachBounded(events, concurrency, async (event) => {
+
+      /** The rules that match the event by name, and what identifies its upload; undefined when none can start. */
+      const candidatesOf = async (event: ObjectCreatedEvent) => {
         const candidates = (await rulesFor(event)).filter(
           (rule) =>
             grantedTo(rule.accountId, event.connection, event.bucket) && matchesObjectName(rule, event),
         );
         if (candidates.length === 0) {
           result.unmatched += 1;
-          return;
+          return undefined;
         }
         const upload = event.sequencer ?? event.etag ?? event.eventTime;
         if (upload === undefined) {
           result.invalid += 1;
           deps.logger?.warn({ event }, 'bucket event without sequencer, ETag or time: skipped');
-          return;
+          return undefined;
         }
-        const found = await headObject(deps, event);
-        if (found === undefined) {
-          result.skipped += 1;
-          return;
-        }
-        const { info, versionId } = found;
-        if (isGeneratedObject(info)) {
+        return { event, candidates, upload };
+      };
+
+      /** One run per rule that matches the object's facts too, each claimed once in this call. */
+      const startsFor = (
+        { event, candidates, upload }: Matched,
+        { generated, facts, versionId }: KnownObject,
+      ): StartGraphRunInput[] => {
+        if (generated) {
           result.unmatched += 1;
-          return;
+          return [];
         }
-        const facts = { size: event.size ?? info.size, contentType: event.contentType ?? info.contentType };
         const matching = candidates.filter((rule) => matchesObjectFacts(rule, facts));
         if (matching.length === 0) {
           result.unmatched += 1;
-          return;
+          return [];
         }
         // What the run must find to process this upload: on S3 the ETag is the object's revision.
         const sourceRevision = event.revision ?? event.etag;
@@ -176,19 +177,99 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
             ...(sourceRevision === undefined ? {} : { sourceRevision }),
           });
         }
-        if (starts.length === 0) return;
-        // Existing rows are kept: a redelivered event finds its run listed already.
-        await insertRuns(starts);
-        for (const start of starts) {
-          const { workflowId, started } = await deps.orchestrator.startGraphRun(start);
-          if (started) result.started += 1;
-          else result.duplicates += 1;
-          result.workflowIds.push(workflowId);
-        }
+        return starts;
+      };
+
+      const start = async (run: StartGraphRunInput) => {
+        const { workflowId, started } = await deps.orchestrator.startGraphRun(run);
+        if (started) result.started += 1;
+        else result.duplicates += 1;
+        result.workflowIds.push(workflowId);
+      };
+
+      // A run's read-model row is inserted before its start, so that it is listed from the moment it
+      // starts; existing rows are kept, so a redelivered event finds its run listed already. Rows of
+      // records ready together share one insert: alone, a row costs PGlite about four times as much.
+      const insertRuns = groupedWrites((runs: StartGraphRunInput[]) => insertTriggeredRuns(deps.db, runs));
+      const matched = (await Promise.all(events.map(candidatesOf))).filter((found) => found !== undefined);
+      // Records that report what the rules need (MinIO's): known at once, so all their rows go in one
+      // insert, then their starts.
+      const reported = matched.flatMap((found) => {
+        const known = reportedObject(found.event);
+        return known === undefined ? [] : startsFor(found, known);
       });
+      const startReported = async () => {
+        if (reported.length === 0) return;
+        await insertRuns(reported);
+        await eachBounded(reported, concurrency, start);
+      };
+      // The others: each goes from its HEAD straight to its row and its starts, so HEADs on storage and
+      // starts on Temporal overlap, and a slow HEAD holds up no other record.
+      const startHeaded = () =>
+        eachBounded(
+          matched.filter((found) => reportedObject(found.event) === undefined),
+          concurrency,
+          async (found) => {
+            const known = await headedObject(deps, found.event);
+            if (known === undefined) {
+              result.skipped += 1;
+              return;
+            }
+            const starts = startsFor(found, known);
+            if (starts.length === 0) return;
+            await insertRuns(starts);
+            for (const run of starts) await start(run);
+          },
+        );
+      // Both finish whatever they began before the first failure is rethrown (the sender retries).
+      const failed = (await Promise.allSettled([startReported(), startHeaded()])).find(
+        (outcome) => outcome.status === 'rejected',
+      );
+      if (failed) throw failed.reason;
       deps.onResult?.(result);
       return result;
     },
+  };
+}
+
+/** An event whose rules matched its key by name, and the upload it names. */
+interface Matched {
+  event: ObjectCreatedEvent;
+  candidates: RuleRow[];
+  upload: string;
+}
+
+/** What the rules need to know of the object: whether pixelshift wrote it, its facts, the version to read. */
+interface KnownObject {
+  generated: boolean;
+  facts: ObjectFacts;
+  versionId: string | undefined;
+}
+
+/**
+ * What the event itself tells of its object, when it tells everything the rules need and names no
+ * version (MinIO's records carry the object's user metadata, size and content type). Its run finds out
+ * for itself if the object is gone by then (it ends `superseded`). A version is left to the HEAD, which
+ * finds out whether the bucket keeps versions at all.
+ */
+function reportedObject(event: ObjectCreatedEvent): KnownObject | undefined {
+  const { generated, size, contentType, versionId } = event;
+  if (generated === undefined || size === undefined || contentType === undefined || versionId !== undefined)
+    return undefined;
+  return { generated, facts: { size, contentType }, versionId: undefined };
+}
+
+/** The same, from one HEAD of the object; undefined when it is gone or may not be read (nothing to run on). */
+async function headedObject(
+  deps: EventIngestDeps,
+  event: ObjectCreatedEvent,
+): Promise<KnownObject | undefined> {
+  const found = await headObject(deps, event);
+  if (found === undefined) return undefined;
+  return {
+    generated: isGeneratedObject(found.info),
+    facts: { size: event.size ?? found.info.size, contentType: event.contentType ?? found.info.contentType },
+    versionId: found.versionId,
   };
 }
 

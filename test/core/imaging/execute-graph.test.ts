@@ -286,6 +286,30 @@ describe('executeGraph on a source replaced after its event', () => {
     assert.deepEqual(await written(), []);
   });
 
+  it('when the file the event named has been deleted since, then the run is superseded (not failed) and writes nothing', async () => {
+    writeFileSync(file, jpeg);
+    const named = await revisionNow();
+    rmSync(file);
+    const error = await executeGraph(graph, { stores: storesOf(store), expectedSourceRevision: named }).then(
+      () => assert.fail('expected the run to be superseded'),
+      (caught: unknown) => caught,
+    );
+    assert.ok(error instanceof SourceSupersededError, String(error));
+    assert.equal(error.expected, named);
+    assert.equal(error.found, undefined);
+    assert.match(error.message, /deleted after its event/);
+    assert.deepEqual(await written(), []);
+  });
+
+  it('when a graph without an event revision finds its source missing, then it still fails as source_not_found', async () => {
+    const error = await executeGraph(graph, { stores: storesOf(store) }).then(
+      () => assert.fail('expected the run to fail'),
+      (caught: unknown) => caught,
+    );
+    assert.ok(isClassifiedError(error), String(error));
+    assert.equal(error.code, 'source_not_found');
+  });
+
   it('when the file is still the revision the event named, then the run processes it', async () => {
     writeFileSync(file, jpeg);
     const result = await executeGraph(graph, {

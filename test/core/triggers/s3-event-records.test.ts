@@ -75,7 +75,7 @@ describe('parseS3EventBody: the shapes senders use', () => {
     );
   });
 
-  it('when MinIO sends its webhook body, then the s3: prefix is dropped and its content type is kept', () => {
+  it('when MinIO sends its webhook body, then the s3: prefix is dropped and its content type and metadata are kept', () => {
     const body = events(parseS3EventBody(fixture('minio-webhook.json'), 'minio'));
     assert.deepEqual(body.events, [
       {
@@ -87,9 +87,48 @@ describe('parseS3EventBody: the shapes senders use', () => {
         etag: 'e2fc714c4727ee9395f324cd2e7f331f',
         sequencer: '1821D6C0A5E6B9F2',
         contentType: 'image/jpeg',
+        // Its user metadata carries no generated mark: the ingest need not HEAD it to know.
+        generated: false,
         eventTime: '2026-03-04T12:00:00.000Z',
       },
     ]);
+  });
+
+  it('when a MinIO record reports pixelshift’s generated mark in its user metadata, then the event says so, whatever the case of the name', () => {
+    const withMetadata = (userMetadata: Record<string, string>) =>
+      record('thumbs/a.webp', {
+        s3: {
+          bucket: { name: 'photos' },
+          object: { key: 'thumbs/a.webp', size: 10, contentType: 'image/webp', userMetadata },
+        },
+      });
+    const body = events(
+      parseS3EventBody(
+        {
+          Records: [
+            withMetadata({ 'content-type': 'image/webp', 'X-Amz-Meta-Pixelshift-Generated': 'true' }),
+            withMetadata({ 'x-amz-meta-pixelshift-generated': 'TRUE' }),
+            withMetadata({ 'X-Amz-Meta-Pixelshift-Generated': 'false' }),
+            withMetadata({}),
+            withMetadata(
+              JSON.parse(
+                '{"__proto__": "x", "constructor": "y", "X-Amz-Meta-Pixelshift-Generated": "true"}',
+              ) as Record<string, string>,
+            ),
+          ],
+        },
+        'minio',
+      ),
+    );
+    assert.deepEqual(
+      body.events.map((event) => event.generated),
+      [true, true, false, false, true],
+    );
+  });
+
+  it('when an AWS record reports no user metadata, then whether it is generated is left to a HEAD', () => {
+    const body = events(parseS3EventBody({ Records: [record('a.jpg')] }, 'default'));
+    assert.equal(body.events[0]!.generated, undefined);
   });
 
   it('when EventBridge sends Object Created, then its key is taken as written (a + stays a +)', () => {
@@ -225,6 +264,33 @@ describe('parseS3EventBody: hostile and malformed bodies', () => {
       '/source',
     ],
     ['EventBridge without detail', { 'detail-type': 'Object Created', source: 'aws.s3' }, '/detail'],
+    ...(
+      [
+        ['user metadata that is an array', [['X-Amz-Meta-Pixelshift-Generated', 'true']]],
+        ['user metadata that is a string', 'pixelshift-generated=true'],
+        ['user metadata with a number for a value', { 'X-Amz-Meta-Pixelshift-Generated': 1 }],
+        [
+          'user metadata whose __proto__ is an object',
+          JSON.parse('{"__proto__": {"pixelshift-generated": "true"}}') as unknown,
+        ],
+        [
+          'user metadata of more than 256 names',
+          Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`X-Amz-Meta-N${i}`, 'v'])),
+        ],
+        ['user metadata with a value over 8192 characters', { 'X-Amz-Meta-Note': 'x'.repeat(8193) }],
+        ['user metadata with a name over 8192 characters', { ['X'.repeat(8193)]: 'v' }],
+      ] as [string, unknown][]
+    ).map(([name, userMetadata]): [string, unknown, string] => [
+      name,
+      {
+        Records: [
+          record('a.jpg', {
+            s3: { bucket: { name: 'photos' }, object: { key: 'a.jpg', size: 10, userMetadata } },
+          }),
+        ],
+      },
+      '/Records/0/s3/object/userMetadata',
+    ]),
   ];
   for (const [name, body, path] of cases) {
     it(`when the body has ${name}, then it is invalid_event with an issue at "${path}"`, () => {

@@ -187,6 +187,37 @@ describe('POST /v1/events/s3: accepted bodies', () => {
     assert.equal(res.body.started, 1, JSON.stringify(res.body));
   });
 
+  /** MinIO's webhook body for one object of `alice-in`, with the user metadata MinIO reports for it. */
+  function minioBody(encodedKey: string, userMetadata: unknown, sequencer: string): Record<string, unknown> {
+    const body = fixture('minio-webhook.json');
+    const record = (
+      body.Records as { s3: { bucket: { name: string }; object: Record<string, unknown> } }[]
+    )[0]!;
+    record.s3.bucket.name = 'alice-in';
+    Object.assign(record.s3.object, { key: encodedKey, userMetadata, sequencer });
+    return body;
+  }
+
+  test('when MinIO reports the object’s metadata, then the run starts without a HEAD of the object', async () => {
+    const heads = store.calls.head;
+    const res = await post(
+      minioBody('uploads/not-yet-seen.jpg', { 'content-type': 'image/jpeg' }, '00AB01'),
+    ).expect(200);
+    assert.equal(res.body.started, 1, JSON.stringify(res.body));
+    assert.equal(store.calls.head, heads);
+    assert.equal(runsFor('uploads/not-yet-seen.jpg').length, 1);
+  });
+
+  test('when MinIO reports pixelshift’s generated mark, then the output triggers nothing and is not HEADed', async () => {
+    const heads = store.calls.head;
+    const res = await post(
+      minioBody('uploads/thumb.webp', { 'X-Amz-Meta-Pixelshift-Generated': 'true' }, '00AB02'),
+    ).expect(200);
+    assert.equal(res.body.unmatched, 1);
+    assert.equal(store.calls.head, heads);
+    assert.equal(runsFor('uploads/thumb.webp').length, 0);
+  });
+
   test('when EventBridge posts Object Created, then its plain key starts a run', async () => {
     const body = fixture('eventbridge-object-created.json');
     const detail = body.detail as { bucket: { name: string }; object: { key: string } };
@@ -258,6 +289,28 @@ describe('POST /v1/events/s3: hostile and failing requests start nothing', () =>
     const res = await post(awsBody('uploads/p.jpg'), pondToken);
     refused(res, 403, 'access_denied');
     assert.equal(res.body.error.issues[0].code, 'bucket_not_granted');
+    assert.equal(api.orchestrator.startedGraphRuns().length, count);
+  });
+
+  test('when one MinIO record’s user metadata is malformed, then 400 invalid_event naming it and the good record does not start either', async () => {
+    const count = api.orchestrator.startedGraphRuns().length;
+    const body = fixture('minio-webhook.json');
+    const records = body.Records as { s3: { bucket: { name: string }; object: Record<string, unknown> } }[];
+    const good = records[0]!;
+    good.s3.bucket.name = 'alice-in';
+    Object.assign(good.s3.object, {
+      key: 'uploads/good.jpg',
+      userMetadata: { 'content-type': 'image/jpeg' },
+    });
+    const bad = structuredClone(good);
+    Object.assign(bad.s3.object, {
+      key: 'uploads/bad.jpg',
+      userMetadata: { 'X-Amz-Meta-Huge': 'x'.repeat(9000) },
+    });
+    records.push(bad);
+    const res = await post(body);
+    refused(res, 400, 'invalid_event');
+    assert.equal(res.body.error.issues[0].path, '/Records/1/s3/object/userMetadata');
     assert.equal(api.orchestrator.startedGraphRuns().length, count);
   });
 
