@@ -63,6 +63,8 @@ export interface AppDeps {
   sns?: Partial<SnsRouteDeps> | undefined;
   /** Starts webhook redeliveries (the Temporal client in production); redeliver answers 503 without it. */
   deliveries?: DeliveryStarter | undefined;
+  /** Wakes the live progress streams when the change log moves (`database.progressChanges`); else they poll. */
+  progressChanges?: ProgressHubOptions['changes'];
   /** Timings and bounds of the live progress streams (tests shorten them); the limit per account is config. */
   streams?: Pick<ProgressHubOptions, 'pollMs' | 'heartbeatMs' | 'maxBufferedBytes'> | undefined;
   /**
@@ -107,6 +109,7 @@ export function createApp(deps: AppDeps): Express {
   const progressHub = createProgressHub({
     db: deps.db,
     maxStreamsPerAccount: config.http.maxStreamsPerAccount,
+    changes: deps.progressChanges,
     logger,
     ...deps.streams,
   });

@@ -135,7 +135,16 @@ export async function startApiServer(
   // Loaded up front so that a wrong PIXELSHIFT_SECRETS_KEY stops the start, not a hook request.
   const secretsKey = await loadOrCreateSecretsKey(config);
   return startHttpServer(
-    createApp({ db: database.db, orchestrator, config, jwtSecret, logger, secretsKey, ...extras }),
+    createApp({
+      db: database.db,
+      progressChanges: database.progressChanges,
+      orchestrator,
+      config,
+      jwtSecret,
+      logger,
+      secretsKey,
+      ...extras,
+    }),
     config.http,
   );
 }

@@ -11,6 +11,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { schema, type Schema } from './schema.js';
+import { localProgressChanges, postgresProgressChanges, type ProgressChanges } from './progress-signal.js';
 
 /** The Drizzle handle repositories take; a transaction (`tx`) is one too. */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
@@ -22,13 +23,18 @@ export type DatabaseTarget =
 export interface Database {
   db: Db;
   kind: DatabaseTarget['kind'];
+  /** Wakes the live progress streams when the change log moves (progress-signal.ts). */
+  progressChanges: ProgressChanges;
   /** Throws when the database cannot answer a trivial query (used by /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface OpenDatabaseOptions {
-  /** Errors of idle pooled connections (a server restart, say); without a listener they would crash the process. */
+  /**
+   * Errors of idle pooled connections (a server restart, say), and of the connection that listens for
+   * progress changes; without a listener they would crash the process.
+   */
   onPoolError?: (error: Error) => void;
   /** Pool size for PostgreSQL. */
   maxConnections?: number;
@@ -47,16 +53,19 @@ export async function openDatabase(
   const pool = new pg.Pool({ connectionString: target.url, max: options.maxConnections ?? 10 });
   pool.on('error', (error) => options.onPoolError?.(error));
   const db: Db = drizzleNodePg({ client: pool, schema });
+  const progressChanges = postgresProgressChanges(db, target.url, { onError: options.onPoolError });
   let closed = false;
   return {
     db,
     kind: 'postgres',
+    progressChanges,
     async ping() {
       await pool.query('select 1');
     },
     async close() {
       if (closed) return;
       closed = true;
+      await progressChanges.close();
       await pool.end();
     },
   };
@@ -68,6 +77,8 @@ export function pgliteDatabase(client: PGlite): Database {
   return {
     db,
     kind: 'pglite',
+    // The database lives in this process, so every writer of the change log is here too.
+    progressChanges: localProgressChanges(db),
     async ping() {
       await client.query('select 1');
     },

@@ -19,6 +19,7 @@ import {
   type StateCounts,
 } from '../core/jobs/job-status.js';
 import { queryRows, type Db } from './database.js';
+import { announceProgressChange } from './progress-signal.js';
 import { graphRuns, usageHourly, type GraphRunRow } from './schema.js';
 
 /** A graph run as accepted, before any state change. */
@@ -146,12 +147,15 @@ export async function advanceGraphRun(db: Db, workflowId: string, change: GraphR
       ${change.failures ? JSON.stringify(change.failures) : null}::jsonb,
       ${change.sourcePixels === undefined ? null : Math.round(change.sourcePixels)}::int8) as moved`,
   );
-  return row?.moved === true;
+  if (row?.moved !== true) return false;
+  announceProgressChange(db);
+  return true;
 }
 
 /** Records how a batch ended; if it was cancelled, its graphs that never started end as cancelled. */
 export async function finishBatch(db: Db, batchId: string, state: BatchState, at?: Date): Promise<void> {
   await db.execute(sql`select batch_finish(${batchId}, ${state}, ${at?.toISOString() ?? null}::timestamptz)`);
+  announceProgressChange(db);
 }
 
 export function graphOutcomeOf(row: GraphRunRow): GraphOutcome {

@@ -70,6 +70,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
       : createKeyStatusCache(database.db, { ttlMs: options.keyStatusTtlMs });
   const app = createApp({
     db: database.db,
+    progressChanges: database.progressChanges,
     orchestrator,
     config,
     jwtSecret,

@@ -138,6 +138,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stores = createObjectStores(config.storage.connections);
   const app = createApp({
     db: database.db,
+    progressChanges: database.progressChanges,
     orchestrator,
     config,
     jwtSecret: new TextEncoder().encode(config.auth.jwtSecret),

@@ -1,15 +1,17 @@
 /**
- * One poll loop per API process for every open progress stream (docs/architecture.md §7.3): each tick
- * reads the change log once for all streams (the changes after the lowest position any stream of a
- * subject has reached), and each stream writes the ones past its own position. Between the API and the
- * worker there is no notification channel that works on both PGlite and PostgreSQL across processes, so
- * the database is polled — but N streams cost one query per tick, not N.
+ * One read loop per API process for every open progress stream (docs/architecture.md §7.3): each read
+ * takes the change log once for all streams (the changes after the lowest position any stream of a
+ * subject has reached), and each stream writes the ones past its own position, so N streams cost one
+ * query per read, not N. A read follows each signal that the log moved (`changes`: this process's writers,
+ * and on PostgreSQL every process's, by NOTIFY), at most one per `wakeGapMs`, and the log is polled
+ * besides, which is all that carries a change whose signal was lost.
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ApiError } from '../../api/api-error.js';
 import { formatEvent, heartbeat, startEventStream } from '../../api/event-stream.js';
 import type { Db } from '../../db/database.js';
+import type { ProgressChanges } from '../../db/progress-signal.js';
 import {
   progressChangesAfter,
   subjectKey,
@@ -21,8 +23,12 @@ export interface ProgressHubOptions {
   db: Db;
   /** Streams one account may hold open at once in this process. */
   maxStreamsPerAccount: number;
-  /** How often the change log is read while streams are open. */
+  /** Signals that the change log moved; without it, changes wait for the next poll. */
+  changes?: Pick<ProgressChanges, 'subscribe'> | undefined;
+  /** How often the change log is read while streams are open, signalled or not. */
   pollMs?: number;
+  /** The least time between the starts of two reads: signals closer together are read together. */
+  wakeGapMs?: number;
   /** How often an idle stream gets a comment line. */
   heartbeatMs?: number;
   /** Changes read per subject per query; a full page is followed at once by the next one. */
@@ -67,6 +73,7 @@ interface OpenStream extends StreamRequest {
 
 export function createProgressHub(options: ProgressHubOptions): ProgressHub {
   const pollMs = options.pollMs ?? 1000;
+  const wakeGapMs = options.wakeGapMs ?? 25;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const pageSize = options.pageSize ?? 500;
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
@@ -76,7 +83,10 @@ export function createProgressHub(options: ProgressHubOptions): ProgressHub {
   let polling = false;
   let pollAgain = false;
   let pollTimer: NodeJS.Timeout | undefined;
+  let pollDueAt = Infinity;
+  let lastPollAt = -Infinity;
   let heartbeatTimer: NodeJS.Timeout | undefined;
+  let stopListening: (() => void) | undefined;
 
   const write = (stream: OpenStream, text: string): void => {
     if (stream.res.destroyed) return;
@@ -97,14 +107,27 @@ export function createProgressHub(options: ProgressHubOptions): ProgressHub {
     clearTimeout(pollTimer);
     clearInterval(heartbeatTimer);
     pollTimer = undefined;
+    pollDueAt = Infinity;
     heartbeatTimer = undefined;
   };
 
   const schedule = (delayMs: number): void => {
     if (closed || streams.size === 0) return;
     clearTimeout(pollTimer);
+    pollDueAt = Date.now() + delayMs;
     pollTimer = setTimeout(() => void poll(), delayMs);
     pollTimer.unref();
+  };
+
+  /** The log moved: read it soon, unless a read is due sooner anyway. */
+  const wake = (): void => {
+    if (closed || streams.size === 0) return;
+    if (polling) {
+      pollAgain = true;
+      return;
+    }
+    const at = Math.max(Date.now(), lastPollAt + wakeGapMs);
+    if (at < pollDueAt) schedule(at - Date.now());
   };
 
   const poll = async (): Promise<void> => {
@@ -113,6 +136,8 @@ export function createProgressHub(options: ProgressHubOptions): ProgressHub {
       return;
     }
     polling = true;
+    pollDueAt = Infinity;
+    lastPollAt = Date.now();
     let next = pollMs;
     try {
       // A stream whose client has not taken what it was sent waits; its heartbeat decides whether it stays.
@@ -149,7 +174,7 @@ export function createProgressHub(options: ProgressHubOptions): ProgressHub {
       polling = false;
       if (pollAgain) {
         pollAgain = false;
-        next = 0;
+        next = Math.min(next, wakeGapMs);
       }
       schedule(next);
     }
@@ -193,6 +218,7 @@ export function createProgressHub(options: ProgressHubOptions): ProgressHub {
       perAccount.set(request.accountId, held + 1);
       request.res.on('close', () => forget(stream));
       startEventStream(request.res);
+      stopListening ??= options.changes?.subscribe(wake);
       if (!heartbeatTimer) {
         heartbeatTimer = setInterval(beat, heartbeatMs);
         heartbeatTimer.unref();
@@ -203,6 +229,7 @@ export function createProgressHub(options: ProgressHubOptions): ProgressHub {
     close() {
       closed = true;
       stopTimers();
+      stopListening?.();
       for (const stream of [...streams]) {
         stream.res.end();
         forget(stream);
