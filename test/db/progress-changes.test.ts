@@ -91,6 +91,41 @@ for (const target of databaseTargets()) {
       });
     });
 
+    test('when batches and runs are read together, then each subject gets its own changes after its own position, and a read of nothing is empty', async () => {
+      const accountId = await newAccount();
+      const first = await newBatch(accountId, 2);
+      const second = await newBatch(accountId, 1);
+      await advanceGraphRun(database.db, first.graph(0), { state: 'running' });
+      await advanceGraphRun(database.db, second.graph(0), { state: 'running' });
+      await advanceGraphRun(database.db, first.graph(1), { state: 'running' });
+      await advanceGraphRun(database.db, first.graph(0), { state: 'succeeded', sinks: [], failures: [] });
+      const subjects = {
+        firstBatch: { kind: 'batch', id: first.batchId },
+        secondBatch: { kind: 'batch', id: second.batchId },
+        firstRun: { kind: 'run', id: first.graph(0) },
+      } as const;
+
+      const read = await progressChangesAfter(
+        database.db,
+        [
+          { subject: subjects.firstBatch, after: 1 },
+          { subject: subjects.secondBatch, after: 0 },
+          { subject: subjects.firstRun, after: 1 },
+        ],
+        100,
+      );
+      const positions = (subject: (typeof subjects)[keyof typeof subjects]) =>
+        (read.get(subjectKey(subject)) ?? []).map((c) => [c.position, c.graphIndex, c.state]);
+      assert.deepEqual(positions(subjects.firstBatch), [
+        [2, 1, 'running'],
+        [3, 0, 'succeeded'],
+      ]);
+      assert.deepEqual(positions(subjects.secondBatch), [[1, 0, 'running']]);
+      assert.deepEqual(positions(subjects.firstRun), [[2, 0, 'succeeded']]);
+      assert.equal(read.size, 3);
+      assert.equal((await progressChangesAfter(database.db, [], 100)).size, 0);
+    });
+
     test('when a batch is cancelled, then its never-started graphs are cancelled first and its end is the last change of its stream', async () => {
       const accountId = await newAccount();
       const { batchId, graph: g } = await newBatch(accountId, 3);

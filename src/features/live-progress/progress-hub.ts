@@ -27,7 +27,10 @@ export interface ProgressHubOptions {
   changes?: Pick<ProgressChanges, 'subscribe'> | undefined;
   /** How often the change log is read while streams are open, signalled or not. */
   pollMs?: number;
-  /** The least time between the starts of two reads: signals closer together are read together. */
+  /**
+   * The least time between the starts of two reads (50 ms): signals closer together are read together,
+   * so a batch that changes hundreds of times a second costs its followers 20 reads a second.
+   */
   wakeGapMs?: number;
   /** How often an idle stream gets a comment line. */
   heartbeatMs?: number;
@@ -73,7 +76,7 @@ interface OpenStream extends StreamRequest {
 
 export function createProgressHub(options: ProgressHubOptions): ProgressHub {
   const pollMs = options.pollMs ?? 1000;
-  const wakeGapMs = options.wakeGapMs ?? 25;
+  const wakeGapMs = options.wakeGapMs ?? 50;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const pageSize = options.pageSize ?? 500;
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
