@@ -192,12 +192,15 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
       // records ready together share one insert: alone, a row costs PGlite about four times as much.
       const insertRuns = groupedWrites((runs: StartGraphRunInput[]) => insertTriggeredRuns(deps.db, runs));
       const matched = (await Promise.all(events.map(candidatesOf))).filter((found) => found !== undefined);
-      // Records that report what the rules need (MinIO's): known at once, so all their rows go in one
-      // insert, then their starts.
-      const reported = matched.flatMap((found) => {
+      // Records that report what the rules need (MinIO's) are known at once; the others need a HEAD.
+      const reported: StartGraphRunInput[] = [];
+      const toHead: Matched[] = [];
+      for (const found of matched) {
         const known = reportedObject(found.event);
-        return known === undefined ? [] : startsFor(found, known);
-      });
+        if (known === undefined) toHead.push(found);
+        else reported.push(...startsFor(found, known));
+      }
+      // All the known records' rows go in one insert, then their starts.
       const startReported = async () => {
         if (reported.length === 0) return;
         await insertRuns(reported);
@@ -206,21 +209,17 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
       // The others: each goes from its HEAD straight to its row and its starts, so HEADs on storage and
       // starts on Temporal overlap, and a slow HEAD holds up no other record.
       const startHeaded = () =>
-        eachBounded(
-          matched.filter((found) => reportedObject(found.event) === undefined),
-          concurrency,
-          async (found) => {
-            const known = await headedObject(deps, found.event);
-            if (known === undefined) {
-              result.skipped += 1;
-              return;
-            }
-            const starts = startsFor(found, known);
-            if (starts.length === 0) return;
-            await insertRuns(starts);
-            for (const run of starts) await start(run);
-          },
-        );
+        eachBounded(toHead, concurrency, async (found) => {
+          const known = await headedObject(deps, found.event);
+          if (known === undefined) {
+            result.skipped += 1;
+            return;
+          }
+          const starts = startsFor(found, known);
+          if (starts.length === 0) return;
+          await insertRuns(starts);
+          for (const run of starts) await start(run);
+        });
       // Both finish whatever they began before the first failure is rethrown (the sender retries).
       const failed = (await Promise.allSettled([startReported(), startHeaded()])).find(
         (outcome) => outcome.status === 'rejected',
