@@ -135,6 +135,8 @@ export function printTable(rows: (string | number)[][]): void {
 export interface ServedApi {
   server: HttpServer;
   token: string;
+  /** The key pair the token was issued for (what a client SDK signs in with). */
+  key: { keyId: string; secret: string };
   /** GET without a body, POST with one (JSON); answers the parsed JSON. */
   call(
     pathname: string,
@@ -151,6 +153,7 @@ export async function serveApi(
 ): Promise<ServedApi> {
   const app = createApp({
     db: database.db,
+    progressChanges: database.progressChanges,
     orchestrator,
     config,
     jwtSecret: new TextEncoder().encode(config.auth.jwtSecret),
@@ -165,6 +168,7 @@ export async function serveApi(
   return {
     server,
     token,
+    key,
     async call(pathname, body, headers = {}) {
       const response = await fetch(`${server.url}${pathname}`, {
         method: body === undefined ? 'GET' : 'POST',
