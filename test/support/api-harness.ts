@@ -9,17 +9,17 @@ import { issueAccessToken } from '../../src/core/auth/access-tokens.js';
 import { createApiKey } from '../../src/db/api-key-credentials.js';
 import { createKeyStatusCache } from '../../src/api/key-status.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
-import { ensureAccount, type Database, type Db } from '../../src/db/index.js';
+import { ensureAccount, type Db } from '../../src/db/index.js';
 import { createApp, type AppDeps } from '../../src/app/http-app.js';
 import { FakeOrchestrator } from './fake-orchestrator.js';
-import { databaseTargets, openMigrated, type DatabaseTarget } from './test-databases.js';
+import { databaseTargets, openMigrated, type DatabaseTarget, type TestDatabase } from './test-databases.js';
 
 export const TEST_UI_URL = 'http://temporal-ui.test:8233';
 
 export interface TestApi {
   app: Express;
   db: Db;
-  database: Database;
+  database: TestDatabase;
   orchestrator: FakeOrchestrator;
   config: Config;
   jwtSecret: Uint8Array;

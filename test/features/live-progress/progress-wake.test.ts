@@ -51,10 +51,11 @@ for (const target of databaseTargets()) {
   describe(`live progress signals on ${target.name}`, { timeout: 30_000 }, () => {
     let api: TestApi;
     let server: HttpServer;
-    const opened: Database[] = [];
+    // The second process's pool, opened by its first write.
+    let elsewhere: Promise<Database> | undefined;
     after(async () => {
       await server?.close();
-      for (const database of opened) await database.close();
+      await (await elsewhere)?.close();
       await api?.close();
     });
 
@@ -87,12 +88,9 @@ for (const target of databaseTargets()) {
     if (target.name === 'postgres') {
       /** A write as another process makes it: its own pool, and the database function called directly. */
       const advanceElsewhere = async (workflowId: string, state: string) => {
-        const other = await (
-          api.database as unknown as { openAnotherClient(): Promise<Database> }
-        ).openAnotherClient();
-        opened.push(other);
+        elsewhere ??= api.database.openAnotherClient();
         await queryRows(
-          other.db,
+          (await elsewhere).db,
           sql`select graph_run_advance(${workflowId}, ${state}, null, null, null, null, null, null, null)`,
         );
       };
