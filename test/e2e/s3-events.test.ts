@@ -69,7 +69,8 @@ describe('bucket events end to end: rule → upload → S3 event → Temporal �
       const { status, body } = await stack.api(statusUrl);
       assert.equal(status, 200, JSON.stringify(body));
       const outcome = body as GraphOutcome;
-      if (['succeeded', 'partial', 'failed', 'cancelled'].includes(outcome.state)) return outcome;
+      if (['succeeded', 'partial', 'failed', 'cancelled', 'superseded'].includes(outcome.state))
+        return outcome;
       if (Date.now() > deadline) throw new Error(`run ${statusUrl} still ${outcome.state}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -96,7 +97,8 @@ describe('bucket events end to end: rule → upload → S3 event → Temporal �
     });
     assert.equal(rule.status, 201, JSON.stringify(rule.body));
     thumbRuleId = (rule.body as { ruleId: string }).ruleId;
-    // A second rule that watches where the first one writes: only the generated marker keeps it quiet.
+    // A second rule that watches where the first one writes: only the generated marker keeps it quiet
+    // (an AWS record cannot show it, so its run reads it).
     const watcher = await stack.api('/v1/rules', {
       method: 'POST',
       body: JSON.stringify({
@@ -141,9 +143,19 @@ describe('bucket events end to end: rule → upload → S3 event → Temporal �
     const again = await postEvent(awsEvent(encodedKey, first.etag, first.size, '0001'));
     assert.deepEqual([again.started, again.duplicates], [0, 1]);
 
-    // The output lands in the watched bucket; its event matches the second rule by name but is generated.
-    const output = await postEvent(awsEvent('thumbs/in/my+photo%2B1.webp', 'ffff', bytes.length, '0002'));
-    assert.deepEqual([output.started, output.unmatched], [0, 1]);
+    // The output lands in the watched bucket; its event matches the second rule by name. The record
+    // cannot say that the object is generated: the run started for it finds the mark and does nothing.
+    const outputEtag = (head.ETag ?? '').replace(/"/g, '');
+    const output = await postEvent(awsEvent('thumbs/in/my+photo%2B1.webp', outputEtag, bytes.length, '0002'));
+    assert.deepEqual([output.started, output.unmatched], [1, 0]);
+    const outputRun = await waitForRun(output.runs[0]!.statusUrl);
+    assert.deepEqual([outputRun.state, outputRun.sinks, outputRun.failures], ['superseded', [], []]);
+    await assert.rejects(
+      stack.s3.send(
+        new HeadObjectCommand({ Bucket: stack.buckets.output, Key: 'thumbs/in/my photo+1.webp.png' }),
+      ),
+      'the watching rule wrote nothing',
+    );
 
     // The same key uploaded again, announced with a new sequencer: a second run.
     const second = await upload();

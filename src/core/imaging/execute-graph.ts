@@ -33,6 +33,8 @@ export interface ExecuteDeps {
   sinkMetadata?: Record<string, string>;
   /** The source revision the run was started for (ObjectInfo.revision); see SourceSupersededError. */
   expectedSourceRevision?: string;
+  /** A bucket event's run: a source pixelshift wrote is not processed (GeneratedSourceError). */
+  skipGeneratedSource?: boolean;
 }
 
 export interface SinkResult {
@@ -91,6 +93,7 @@ export async function executeGraph(graph: TransformGraph, deps: ExecuteDeps): Pr
           ...(deps.heic === undefined ? {} : { heic: deps.heic }),
           ...(deps.signal ? { signal: deps.signal } : {}),
           ...(expected === undefined ? {} : { expectedRevision: expected }),
+          ...(deps.skipGeneratedSource ? { skipGenerated: true } : {}),
         });
         span.setAttributes({
           'pixelshift.image.bytes': loaded.info.size,

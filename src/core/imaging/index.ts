@@ -13,4 +13,4 @@ export {
 export { mimeTypes } from './encode.js';
 export { maxOverlayBytes } from './ops-composite.js';
 export { failOn } from './pipeline.js';
-export { SourceSupersededError } from './source.js';
+export { GeneratedSourceError, SourceSupersededError } from './source.js';

@@ -4,6 +4,7 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import { ClassifiedError } from '../errors.js';
+import { generatedOrigin } from '../storage/generated-metadata.js';
 import type { ObjectInfo, ObjectStore } from '../storage/types.js';
 import {
   classifyHeicError,
@@ -55,6 +56,11 @@ export interface SourceLimits {
   signal?: AbortSignal;
   /** The revision (ObjectInfo.revision) the run was started for; another one means it was superseded. */
   expectedRevision?: string;
+  /**
+   * The run was started by a bucket event, and pixelshift's own outputs never trigger rules: a source
+   * that carries the generated mark ends the run (GeneratedSourceError) instead of being processed.
+   */
+  skipGenerated?: boolean;
 }
 
 /**
@@ -71,6 +77,21 @@ export class SourceSupersededError extends Error {
       found === undefined
         ? `The source was deleted after its event (revision ${expected}); there is nothing to process`
         : `The source changed after its event (revision ${expected}, now ${found}); the newer version has its own run`,
+    );
+  }
+}
+
+/**
+ * The source is one of pixelshift's own outputs, read by a run a bucket event started: outputs never
+ * trigger rules, so there is nothing to process and nothing failed. Ingest does not HEAD an object only to
+ * find this out (docs/decisions.md, "The generated check"); the run's own read of the source does.
+ */
+export class GeneratedSourceError extends Error {
+  override readonly name = 'GeneratedSourceError';
+  /** `writtenBy`: the ID of the graph that wrote it, when its metadata names one. */
+  constructor(readonly writtenBy: string | undefined) {
+    super(
+      `The source is an output of pixelshift${writtenBy ? ` (written by graph ${writtenBy})` : ''}, and outputs never trigger rules; there is nothing to process`,
     );
   }
 }
@@ -106,6 +127,8 @@ export async function loadSource(
   if (limits.expectedRevision !== undefined && info.revision !== limits.expectedRevision) {
     throw new SourceSupersededError(limits.expectedRevision, info.revision);
   }
+  const origin = limits.skipGenerated ? generatedOrigin(info) : undefined;
+  if (origin) throw new GeneratedSourceError(origin.graphId);
   if (data.length === 0) {
     throw unitError(
       'unsupported_input',

@@ -13,8 +13,9 @@ export const graphStates = [
   'partial',
   'failed',
   'cancelled',
-  // The source was replaced after the event that started the run: that version is not processed, nothing
-  // is announced, and the newer version has a run of its own.
+  // The event that started the run asks for no work any more: its source was replaced (or deleted) after
+  // it, and the newer version has a run of its own, or the source is one of pixelshift's outputs, which
+  // never trigger rules. Nothing is processed or announced, and nothing failed.
   'superseded',
 ] as const;
 export type GraphState = (typeof graphStates)[number];

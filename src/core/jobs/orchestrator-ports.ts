@@ -32,6 +32,12 @@ export interface StartGraphRunInput {
    * finds another one ends as `superseded` instead of processing (or failing on) a different version.
    */
   sourceRevision?: string;
+  /**
+   * Set for bucket events' runs: pixelshift's outputs never trigger rules, and a run that finds its source
+   * carries the generated mark ends as `superseded` without processing it. Ingest then needs no HEAD to
+   * tell (docs/decisions.md, "The generated check").
+   */
+  skipGeneratedSource?: boolean;
 }
 
 export interface GraphRunQuery {

@@ -46,6 +46,12 @@ export function matchesObjectName(
   );
 }
 
+/** Whether `facts` hold every value the rule's filter asks for (else a HEAD must supply them). */
+export function factsDecide(rule: RuleFilter, facts: ObjectFacts): boolean {
+  const sizeKnown = facts.size !== undefined || (rule.minSize === null && rule.maxSize === null);
+  return sizeKnown && (facts.contentType !== undefined || rule.contentTypes.length === 0);
+}
+
 /** The part that needs size and content type. An unknown value fails a filter that asks for it. */
 export function matchesObjectFacts(rule: RuleFilter, facts: ObjectFacts): boolean {
   if (rule.minSize !== null && (facts.size === undefined || facts.size < rule.minSize)) return false;

@@ -4,13 +4,18 @@
  *
  * For each event: the enabled rules of its connection and bucket whose account is granted that bucket
  * (so another account's bucket never triggers anyone's rule) and whose prefix and suffix match; then one
- * HEAD of the object, which skips pixelshift's own outputs (generated metadata), skips objects already
- * gone, and supplies size and content type when the event lacked them; then one graph run per matching
- * rule, with a workflow ID built from the upload's identity (`s3RunWorkflowId`), so a redelivered event
- * starts nothing twice. Records are taken 16 at a time, and each goes from its HEAD straight to its
- * starts, so one record's HEAD overlaps another's start. An event that reports the object's user
- * metadata, size and content type (MinIO's do) needs no HEAD: such records of a call are listed in the
- * read model by one insert, then started 16 at a time.
+ * graph run per rule that matches the object's size and content type too, with a workflow ID built from
+ * the upload's identity (`s3RunWorkflowId`), so a redelivered event starts nothing twice.
+ *
+ * Most events need nothing but themselves: when the event carries what the matching rules filter on (the
+ * size is in every record; the content type only in some), its runs start at once, all such records of a
+ * call listed in the read model by one insert, then started 16 at a time. Pixelshift's own outputs never
+ * trigger rules: an event that reports the object's user metadata (MinIO's do) is checked here, and every
+ * run checks the source it reads (`skipGeneratedSource`), so no HEAD is needed to tell. An event whose
+ * rules filter on a content type it lacks, or that names a version, costs one HEAD of the object, which
+ * supplies size and content type, skips outputs and objects already gone, and finds out whether the
+ * bucket keeps versions; each such record goes from its HEAD straight to its starts, so one record's HEAD
+ * overlaps another's start.
  *
  * An event that names a version (a versioned bucket) is looked at, and run, at exactly that version, so
  * an overwrite between the event and the run cannot change what is processed. A bucket that keeps no
@@ -45,7 +50,12 @@ import {
 import type { ObjectInfo, ObjectStore } from '../../core/storage/types.js';
 import { s3RunWorkflowId } from '../../core/jobs/workflow-ids.js';
 import { expandGraphTemplate } from '../../core/triggers/graph-template.js';
-import { matchesObjectFacts, matchesObjectName, type ObjectFacts } from '../../core/triggers/rule-match.js';
+import {
+  factsDecide,
+  matchesObjectFacts,
+  matchesObjectName,
+  type ObjectFacts,
+} from '../../core/triggers/rule-match.js';
 import type { EventIngest, IngestResult, ObjectCreatedEvent } from '../../core/triggers/trigger-types.js';
 
 /** HEADs and starts in flight at once for one ingest call. */
@@ -175,6 +185,8 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
             triggerId: rule.id,
             graph,
             ...(sourceRevision === undefined ? {} : { sourceRevision }),
+            // Outputs never trigger rules: the run checks the object it reads, whatever the ingest knew.
+            skipGeneratedSource: true,
           });
         }
         return starts;
@@ -192,19 +204,19 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
       // records ready together share one insert: alone, a row costs PGlite about four times as much.
       const insertRuns = groupedWrites((runs: StartGraphRunInput[]) => insertTriggeredRuns(deps.db, runs));
       const matched = (await Promise.all(events.map(candidatesOf))).filter((found) => found !== undefined);
-      // Records that report what the rules need (MinIO's) are known at once; the others need a HEAD.
-      const reported: StartGraphRunInput[] = [];
+      // Records that tell what their rules need are known at once; the others need a HEAD.
+      const knownAtOnce: StartGraphRunInput[] = [];
       const toHead: Matched[] = [];
       for (const found of matched) {
-        const known = reportedObject(found.event);
+        const known = knownFromEvent(found);
         if (known === undefined) toHead.push(found);
-        else reported.push(...startsFor(found, known));
+        else knownAtOnce.push(...startsFor(found, known));
       }
       // All the known records' rows go in one insert, then their starts.
-      const startReported = async () => {
-        if (reported.length === 0) return;
-        await insertRuns(reported);
-        await eachBounded(reported, concurrency, start);
+      const startKnown = async () => {
+        if (knownAtOnce.length === 0) return;
+        await insertRuns(knownAtOnce);
+        await eachBounded(knownAtOnce, concurrency, start);
       };
       // The others: each goes from its HEAD straight to its row and its starts, so HEADs on storage and
       // starts on Temporal overlap, and a slow HEAD holds up no other record.
@@ -221,7 +233,7 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
           for (const run of starts) await start(run);
         });
       // Both finish whatever they began before the first failure is rethrown (the sender retries).
-      const failed = (await Promise.allSettled([startReported(), startHeaded()])).find(
+      const failed = (await Promise.allSettled([startKnown(), startHeaded()])).find(
         (outcome) => outcome.status === 'rejected',
       );
       if (failed) throw failed.reason;
@@ -240,22 +252,24 @@ interface Matched {
 
 /** What the rules need to know of the object: whether pixelshift wrote it, its facts, the version to read. */
 interface KnownObject {
-  generated: boolean;
+  /** Undefined when the event did not say (AWS records carry no user metadata): the run checks. */
+  generated: boolean | undefined;
   facts: ObjectFacts;
   versionId: string | undefined;
 }
 
 /**
- * What the event itself tells of its object, when it tells everything the rules need and names no
- * version (MinIO's records carry the object's user metadata, size and content type). Its run finds out
- * for itself if the object is gone by then (it ends `superseded`). A version is left to the HEAD, which
- * finds out whether the bucket keeps versions at all.
+ * What the event itself tells of its object, when that decides every rule it matched by name and it names
+ * no version. Whether the object is one of pixelshift's outputs is known when the event reports its user
+ * metadata (MinIO's do), and otherwise found out by the run, which reads the object anyway; so is an
+ * object gone by then (the run ends `superseded`). A version is left to the HEAD, which finds out whether
+ * the bucket keeps versions at all.
  */
-function reportedObject(event: ObjectCreatedEvent): KnownObject | undefined {
-  const { generated, size, contentType, versionId } = event;
-  if (generated === undefined || size === undefined || contentType === undefined || versionId !== undefined)
-    return undefined;
-  return { generated, facts: { size, contentType }, versionId: undefined };
+function knownFromEvent({ event, candidates }: Matched): KnownObject | undefined {
+  if (event.versionId !== undefined) return undefined;
+  const facts = { size: event.size, contentType: event.contentType };
+  if (!candidates.every((rule) => factsDecide(rule, facts))) return undefined;
+  return { generated: event.generated, facts, versionId: undefined };
 }
 
 /** The same, from one HEAD of the object; undefined when it is gone or may not be read (nothing to run on). */

@@ -20,7 +20,7 @@ const eventRecordSchema = z
     ),
   })
   .describe(
-    'An ObjectCreated record also needs `s3.bucket.name` (a bucket name) and `s3.object.key` (form-encoded: `+` is a space, then percent escapes; 1 to 1024 UTF-8 bytes without control characters); `s3.object.size` (a non-negative integer), `eTag`, `sequencer` (up to 128 letters, digits, `.`, `_`, `-`), `versionId`, `contentType`, `eventTime` (ISO 8601) and `userMetadata` (MinIO: an object of at most 256 names with string values) are checked when present. A record that reports `userMetadata`, `size` and `contentType` and names no `versionId` is matched without a HEAD of its object.',
+    'An ObjectCreated record also needs `s3.bucket.name` (a bucket name) and `s3.object.key` (form-encoded: `+` is a space, then percent escapes; 1 to 1024 UTF-8 bytes without control characters); `s3.object.size` (a non-negative integer), `eTag`, `sequencer` (up to 128 letters, digits, `.`, `_`, `-`), `versionId`, `contentType`, `eventTime` (ISO 8601) and `userMetadata` (MinIO: an object of at most 256 names with string values) are checked when present. A record is matched without a HEAD of its object unless it names a `versionId` or a rule it matches by name filters on something the record lacks (`contentType` on AWS records); pixelshift’s own outputs never trigger rules: a record’s `userMetadata` shows them, and every run checks the object it reads, ending `superseded` on an output.',
   )
   // Named components rather than inline objects inside the union: openapi-python-client names nested
   // inline objects of a union's members twice and drops them (docs/clients.md).

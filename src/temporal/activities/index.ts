@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { ClassifiedError, isClassifiedError } from '../../core/errors.js';
 import type { TransformGraph } from '../../core/graph/graph.js';
 import { graphSinks, sourceLabel, summarizeGraph } from '../../core/graph/summary.js';
-import { executeGraph, SourceSupersededError } from '../../core/imaging/index.js';
+import { executeGraph, GeneratedSourceError, SourceSupersededError } from '../../core/imaging/index.js';
 import { DEFAULT_CONNECTION } from '../../core/graph/units.js';
 import type { StoreRegistry } from '../../core/storage/connections.js';
 import { generatedMetadata } from '../../core/storage/generated-metadata.js';
@@ -150,6 +150,7 @@ export function createActivities(deps: ActivityDeps) {
             sourceKey: source?.type === 'StorageSource' ? source.key : '',
           }),
           ...(input.sourceRevision === undefined ? {} : { expectedSourceRevision: input.sourceRevision }),
+          ...(input.skipGeneratedSource ? { skipGeneratedSource: true } : {}),
         });
         metrics.imaged({ ...result, seconds: (performance.now() - imagingStart) / 1000 });
         // Recorded before the activity completes: if this write fails or the worker dies first, the
@@ -165,8 +166,10 @@ export function createActivities(deps: ActivityDeps) {
         if (context.cancellationSignal.aborted) throw error;
         const object = source?.type === 'StorageSource' ? sourceUri(deps, source) : 'the source';
         // Not a failure: the event's version is gone, and the newer one has its own run.
-        if (error instanceof SourceSupersededError) {
-          context.log.info(`graph superseded: ${object} changed after its event`, { object });
+        if (error instanceof SourceSupersededError || error instanceof GeneratedSourceError) {
+          const why =
+            error instanceof GeneratedSourceError ? 'is an output of pixelshift' : 'changed after its event';
+          context.log.info(`graph superseded: ${object} ${why}`, { object });
           await runs.advance(input.workflowId, { state: 'superseded' });
           return { sinks: [], failures: [], superseded: { reason: error.message } };
         }

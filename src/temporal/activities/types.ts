@@ -28,12 +28,17 @@ export interface RunGraphInput {
   recordStart?: boolean;
   /** The source revision the run's event named: another one makes the run `superseded`. */
   sourceRevision?: string;
+  /** Set by bucket events' runs: a source pixelshift wrote makes the run `superseded` (not processed). */
+  skipGeneratedSource?: boolean;
 }
 
 export interface RunGraphResult {
   sinks: SinkOutcome[];
   failures: SinkFailureOutcome[];
-  /** Set when the source was replaced after its event: nothing was written, nothing is to be announced. */
+  /**
+   * Set when the source was replaced after its event, or is one of pixelshift's outputs (a bucket event's
+   * run): nothing was written, nothing is to be announced.
+   */
   superseded?: { reason: string };
 }
 

@@ -175,6 +175,7 @@ export class TemporalJobEngine
             summary,
             imagingTaskQueue: this.config.temporal.taskQueues.imaging,
             ...(input.sourceRevision === undefined ? {} : { sourceRevision: input.sourceRevision }),
+            ...(input.skipGeneratedSource ? { skipGeneratedSource: true } : {}),
             ...(this.config.throttle?.enabled === false ? { throttle: false } : {}),
             generation: graphCodeGeneration,
           },

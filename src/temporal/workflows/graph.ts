@@ -60,6 +60,8 @@ export interface GraphWorkflowInput {
   graphEvents?: boolean;
   /** Triggered runs: the source revision their event named (see RunGraphInput). */
   sourceRevision?: string;
+  /** Bucket events' runs: a source pixelshift wrote ends the run as `superseded` (see RunGraphInput). */
+  skipGeneratedSource?: boolean;
   /** The `graphCodeGeneration` of the code that started the graph; absent in graphs started before it. */
   generation?: number;
 }
@@ -137,6 +139,7 @@ export async function graphWorkflow(input: GraphWorkflowInput): Promise<GraphOut
       // Without the throttle no reservation records the start; the activity does.
       ...(input.throttle === false && hasPatch(readModelPatch) ? { recordStart: true } : {}),
       ...(input.sourceRevision === undefined ? {} : { sourceRevision: input.sourceRevision }),
+      ...(input.skipGeneratedSource ? { skipGeneratedSource: true } : {}),
     });
     outcome.sinks = result.sinks;
     outcome.failures = result.failures;

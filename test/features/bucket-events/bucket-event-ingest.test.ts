@@ -6,7 +6,11 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { ensureAccount, insertRule, newRuleId, type RuleFields } from '../../../src/db/index.js';
 import { graphRunStates } from '../../../src/db/graph-runs.js';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
-import { executeGraph, SourceSupersededError } from '../../../src/core/imaging/index.js';
+import {
+  executeGraph,
+  GeneratedSourceError,
+  SourceSupersededError,
+} from '../../../src/core/imaging/index.js';
 import { generatedMetadata } from '../../../src/core/storage/generated-metadata.js';
 import { S3ObjectStore } from '../../../src/core/storage/s3-store.js';
 import type { StorageGrants } from '../../../src/core/storage/grants.js';
@@ -112,11 +116,25 @@ async function ruleOn(bucketKind: 'photos' | 'theirs', account: string, override
   return { rule: row, bucket };
 }
 
+/** Runs a started run's graph as its imaging activity does, expecting it to refuse its source as an output. */
+async function refusalOfOutput(run: { graph: TransformGraph; skipGeneratedSource?: boolean }) {
+  const error = await executeGraph(run.graph, {
+    stores: storesOf(store),
+    ...(run.skipGeneratedSource ? { skipGeneratedSource: true } : {}),
+  }).then(
+    () => assert.fail('expected the run to refuse the output'),
+    (caught: unknown) => caught,
+  );
+  assert.ok(error instanceof GeneratedSourceError, String(error));
+  return error;
+}
+
 describe('createEventIngest', () => {
   it('when an upload matches a rule, then one run starts with the expanded graph, the s3 trigger and the rule id', async () => {
     const { rule, bucket } = await ruleOn('photos', accountId);
     store.seed(bucket, 'uploads/cat.jpg', Buffer.from('jpeg'), 'image/jpeg');
     const result = await ingestFor().ingest([event('uploads/cat.jpg', { bucket })]);
+    assert.equal(store.calls.head, 0, 'a rule that filters by name only needs no HEAD');
     assert.deepEqual(
       { ...result, workflowIds: undefined },
       { events: 1, started: 1, duplicates: 0, unmatched: 0, skipped: 0, invalid: 0, workflowIds: undefined },
@@ -127,6 +145,7 @@ describe('createEventIngest', () => {
     assert.equal(run!.accountId, accountId);
     assert.equal(run!.trigger, 's3');
     assert.equal(run!.triggerId, rule.id);
+    assert.equal(run!.skipGeneratedSource, true, 'the run checks that its source is no output');
     assert.deepEqual(run!.graph.transformUnits[0], {
       type: 'StorageSource',
       storage: 'default',
@@ -173,9 +192,10 @@ describe('createEventIngest', () => {
   });
 
   it('when one record’s HEAD is slow, then the other records start meanwhile, each listed before its start', async () => {
-    const { bucket } = await ruleOn('photos', accountId);
+    // A rule on content types, which S3 records do not carry: each record is HEADed.
+    const { bucket } = await ruleOn('photos', accountId, { contentTypes: ['image/jpeg'] });
     const names = ['slow', ...Array.from({ length: 9 }, (_, index) => `quick-${index}`)];
-    for (const name of names) store.seed(bucket, `uploads/${name}.jpg`, Buffer.from(name));
+    for (const name of names) store.seed(bucket, `uploads/${name}.jpg`, Buffer.from(name), 'image/jpeg');
     let releaseSlowHead!: () => void;
     const slowHeadReleased = new Promise<void>((resolve) => (releaseSlowHead = resolve));
     let releasedBy: 'the quick starts' | 'the fallback timer' | undefined;
@@ -267,21 +287,99 @@ describe('createEventIngest', () => {
     );
   });
 
-  it('when the object is a pixelshift output, then no rule triggers on it', async () => {
-    const { bucket } = await ruleOn('photos', accountId);
+  it('when the object is a pixelshift output and the HEAD is made (a content-type rule), then no rule triggers on it', async () => {
+    const { bucket } = await ruleOn('photos', accountId, { contentTypes: ['image/jpeg'] });
     await store.put(bucket, 'uploads/out.jpg', Buffer.from('x'), {
+      contentType: 'image/jpeg',
       metadata: generatedMetadata({ sourceBucket: bucket, sourceKey: 'uploads/in.jpg' }),
     });
     const result = await ingestFor().ingest([event('uploads/out.jpg', { bucket })]);
+    assert.equal(store.calls.head, 1);
     assert.equal(result.unmatched, 1);
     assert.equal(orchestrator.startedGraphRuns().length, 0);
   });
 
-  it('when the object is already gone, then it is skipped and counted', async () => {
+  it('when a record that cannot tell (AWS) names a pixelshift output and its rule filters by name, then no HEAD is made, and its run refuses the output', async () => {
     const { bucket } = await ruleOn('photos', accountId);
+    await store.put(bucket, 'uploads/out.jpg', readFileSync(fixturePath('jpeg-progressive-srgb-icc.jpg')), {
+      contentType: 'image/jpeg',
+      metadata: generatedMetadata({
+        graphId: 'graph/a/b/0',
+        sourceBucket: bucket,
+        sourceKey: 'uploads/in.jpg',
+      }),
+    });
+    const result = await ingestFor().ingest([event('uploads/out.jpg', { bucket, size: 1 })]);
+    assert.equal(store.calls.head, 0);
+    assert.equal(result.started, 1);
+    const [run] = orchestrator.startedGraphRuns();
+    const putsBefore = store.calls.put;
+    const error = await refusalOfOutput(run!);
+    assert.equal(error.writtenBy, 'graph/a/b/0');
+    assert.equal(store.calls.put, putsBefore, 'nothing was written');
+  });
+
+  it('when the object is already gone and the HEAD is made, then it is skipped and counted', async () => {
+    const { bucket } = await ruleOn('photos', accountId, { contentTypes: ['image/jpeg'] });
     const result = await ingestFor().ingest([event('uploads/deleted.jpg', { bucket })]);
     assert.equal(result.skipped, 1);
     assert.equal(orchestrator.startedGraphRuns().length, 0);
+  });
+
+  it('when records carry their size but no content type (AWS), then rules on name and size start their runs without a HEAD, all listed before the first starts', async () => {
+    const { rule, bucket } = await ruleOn('photos', accountId, { minSize: 3, maxSize: 10 });
+    const body = [4, 2, 11, 10].map((size, index) =>
+      event(`uploads/${index}.jpg`, { bucket, sequencer: `00${index}`, size }),
+    );
+    const matching = [0, 3].map((index) => `s3/default/${bucket}/uploads/${index}.jpg/00${index}/${rule.id}`);
+    let checked = false;
+    let listedAtFirstStart: (string | undefined)[] = [];
+    const checkingOrchestrator = {
+      async startGraphRun(input: Parameters<FakeOrchestrator['startGraphRun']>[0]) {
+        // Only the first start looks (set before its read, since the starts begin together).
+        if (!checked) {
+          checked = true;
+          const states = await graphRunStates(database.db, matching);
+          listedAtFirstStart = matching.map((id) => states.get(id));
+        }
+        return orchestrator.startGraphRun(input);
+      },
+    };
+    const result = await ingestFor({ orchestrator: checkingOrchestrator }).ingest(body);
+    assert.equal(store.calls.head, 0);
+    assert.equal(result.started, 2);
+    assert.equal(result.unmatched, 2, 'the sizes below and above the rule’s bounds');
+    assert.deepEqual(listedAtFirstStart, ['queued', 'queued']);
+    assert.deepEqual(
+      orchestrator
+        .startedGraphRuns()
+        .map((run) => [run.workflowId, run.skipGeneratedSource])
+        .sort(),
+      matching.map((id) => [id, true]),
+    );
+  });
+
+  it('when two rules match by name and one filters on a content type the record lacks, then one HEAD decides both', async () => {
+    const byName = await ruleOn('photos', accountId);
+    const byType = await ruleOn('photos', accountId, { contentTypes: ['image/png'] });
+    store.seed(byName.bucket, 'uploads/a.jpg', Buffer.from('jpeg'), 'image/jpeg');
+    store.seed(byName.bucket, 'uploads/b.png', Buffer.from('png'), 'image/png');
+    const result = await ingestFor().ingest([
+      event('uploads/a.jpg', { bucket: byName.bucket, sequencer: '00A1' }),
+      event('uploads/b.png', { bucket: byName.bucket, sequencer: '00A2' }),
+    ]);
+    assert.equal(store.calls.head, 2, 'one HEAD per record');
+    assert.deepEqual(
+      orchestrator
+        .startedGraphRuns()
+        .map(
+          (run) =>
+            `${run.workflowId.split('/').at(-3)} ${run.triggerId === byType.rule.id ? 'type' : 'name'}`,
+        )
+        .sort(),
+      ['a.jpg name', 'b.png name', 'b.png type'],
+    );
+    assert.equal(result.started, 3);
   });
 
   it('when no rule matches by name, then no HEAD is made and the event is unmatched', async () => {
@@ -406,10 +504,25 @@ describe('createEventIngest', () => {
     assert.equal(orchestrator.startedGraphRuns().length, 0);
   });
 
-  it('when the event reports metadata but lacks its content type or names a version, then the HEAD still decides', async () => {
+  it('when a record hides an output’s mark (posted by a holder of the events token), then the run it starts still refuses the output', async () => {
     const { bucket } = await ruleOn('photos', accountId);
+    await store.put(bucket, 'uploads/out.jpg', Buffer.from('x'), {
+      contentType: 'image/jpeg',
+      metadata: generatedMetadata({ sourceBucket: bucket, sourceKey: 'uploads/in.jpg' }),
+    });
+    const result = await ingestFor().ingest([
+      event('uploads/out.jpg', { bucket, ...reported('image/jpeg', 1, false) }),
+    ]);
+    assert.equal(result.started, 1);
+    const [run] = orchestrator.startedGraphRuns();
+    await refusalOfOutput(run!);
+  });
+
+  it('when the event reports metadata but lacks the content type its rule filters on, or names a version, then the HEAD still decides', async () => {
+    const { bucket } = await ruleOn('photos', accountId, { contentTypes: ['image/jpeg'] });
     // Generated by the store's own account: the HEAD, not the event, is believed here.
     await store.put(bucket, 'uploads/out.jpg', Buffer.from('x'), {
+      contentType: 'image/jpeg',
       metadata: generatedMetadata({ sourceBucket: bucket, sourceKey: 'uploads/in.jpg' }),
     });
     const result = await ingestFor().ingest([
@@ -450,7 +563,7 @@ describe('createEventIngest', () => {
   });
 
   it('when the HEAD fails transiently, then ingest rejects and nothing starts', async () => {
-    const { bucket } = await ruleOn('photos', accountId);
+    const { bucket } = await ruleOn('photos', accountId, { contentTypes: ['image/jpeg'] });
     const failing = new MemoryStore();
     failing.head = () => Promise.reject(new Error('socket hang up'));
     await assert.rejects(
@@ -605,33 +718,34 @@ describe('createEventIngest on a real S3 server', () => {
     assert.equal(ran(output).sinks.length, 1);
   });
 
-  it('when an event that needed no HEAD (MinIO) names an object deleted since, then its run starts and ends superseded, writing nothing', async () => {
+  it('when an event that needed no HEAD (MinIO’s, or AWS’s for a rule on names) names an object deleted since, then its run starts and ends superseded, writing nothing', async () => {
     const bucket = await createTestBucket(endpoint, 'deleted');
-    const { etag } = await upload(bucket, 'uploads/pic.png', 'png-palette-8bit.png', 'image/png');
-    await s3Store.delete(bucket, 'uploads/pic.png');
     grants[accountId] = [{ connection: 'default', buckets: [bucket] }];
     await insertRule(database.db, { id: newRuleId(), accountId, ...fields({ bucket }) });
-    const result = await ingestFor({ stores: s3Stores }).ingest([
-      event('uploads/pic.png', {
-        bucket,
-        sequencer: '00C1',
-        etag,
-        size: 1,
-        contentType: 'image/png',
-        generated: false,
-      }),
-    ]);
-    assert.equal(result.started, 1);
-    const [run] = orchestrator.startedGraphRuns();
-    const error = await executeGraph(run!.graph, {
-      stores: s3Stores,
-      expectedSourceRevision: run!.sourceRevision!,
-    }).then(
-      () => assert.fail('expected the run to be superseded'),
-      (caught: unknown) => caught,
-    );
-    assert.ok(error instanceof SourceSupersededError, String(error));
-    assert.equal(error.found, undefined);
+    const shapes = {
+      minio: { size: 1, contentType: 'image/png', generated: false },
+      aws: { size: 1 },
+    };
+    for (const [shape, reports] of Object.entries(shapes)) {
+      const key = `uploads/${shape}.png`;
+      const { etag } = await upload(bucket, key, 'png-palette-8bit.png', 'image/png');
+      await s3Store.delete(bucket, key);
+      const result = await ingestFor({ stores: s3Stores }).ingest([
+        event(key, { bucket, sequencer: '00C1', etag, ...reports }),
+      ]);
+      assert.equal(result.started, 1, shape);
+      const run = orchestrator.startedGraphRuns().at(-1)!;
+      const error = await executeGraph(run.graph, {
+        stores: s3Stores,
+        expectedSourceRevision: run.sourceRevision!,
+        skipGeneratedSource: run.skipGeneratedSource!,
+      }).then(
+        () => assert.fail(`expected the ${shape} run to be superseded`),
+        (caught: unknown) => caught,
+      );
+      assert.ok(error instanceof SourceSupersededError, String(error));
+      assert.equal(error.found, undefined);
+    }
     assert.deepEqual(await s3Store.list(bucket, 'thumbs/'), [], 'nothing was written');
   });
 

@@ -1,12 +1,13 @@
 /**
  * Triggered graph runs on a real Temporal dev server, with the real local store and webhook delivery to a
  * loopback receiver: a run whose source was replaced after its event ends as `superseded`, a state of its
- * own (status, run listing, search attribute), and announces nothing; a run on a corrupt upload fails
+ * own (status, run listing, search attribute), and announces nothing, as does a bucket event's run whose
+ * source is one of pixelshift's outputs; a run on a corrupt upload fails
  * with what the worker's log says about it in one line each, no stack.
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,6 +23,7 @@ import {
 import { createAddressPolicy } from '../../../src/core/net/address-policy.js';
 import { createOutboundClient } from '../../../src/core/net/outbound-http.js';
 import { createObjectStores, type StoreRegistry } from '../../../src/core/storage/connections.js';
+import { generatedMetadata } from '../../../src/core/storage/generated-metadata.js';
 import { newSubscriptionId } from '../../../src/core/webhooks/webhook-ids.js';
 import {
   ensureAccount,
@@ -214,6 +216,56 @@ describe('triggered graph runs on a real Temporal dev server', () => {
     );
     const [announced] = await receiver.waitFor('/runs', (requests) => requests.length >= 1);
     assert.equal(announced!.json.data.workflowId, keptRun);
+  });
+
+  test('when a bucket event’s run finds that its source is an output of pixelshift, then it ends superseded, writing and announcing nothing; a hook’s run of the same object processes it', async () => {
+    const jpeg = await readFile(fixturePath('jpeg-progressive-srgb-icc.jpg'));
+    await stores.get('default').put('photos', 'an-output.jpg', jpeg, {
+      contentType: 'image/jpeg',
+      metadata: generatedMetadata({
+        graphId: 'graph/acct/batch/0',
+        sourceBucket: 'photos',
+        sourceKey: 'a.jpg',
+      }),
+    });
+    const named = (await stores.get('default').head('photos', 'an-output.jpg')).revision!;
+    const deliveriesBefore = (await listDeliveries(database.db, accountId, subscriptionId, { limit: 100 }))
+      .length;
+    // As ingest starts it for an AWS record, which cannot say whether the object is an output.
+    const ruleRun = `s3/default/photos/an-output.jpg/${randomUUID()}/${ruleId}`;
+    await orchestrator.startGraphRun({
+      accountId,
+      workflowId: ruleRun,
+      trigger: 's3',
+      triggerId: ruleId,
+      graph: thumbnail('an-output.jpg'),
+      sourceRevision: named,
+      skipGeneratedSource: true,
+    });
+    const outcome = await finished(ruleRun);
+    assert.equal(outcome.state, 'superseded', JSON.stringify(outcome));
+    assert.deepEqual([outcome.sinks, outcome.failures, outcome.error], [[], [], undefined]);
+    const description = await temporal.client.workflow.getHandle(ruleRun).describe();
+    assert.equal(description.status.name, 'COMPLETED');
+    assert.equal(description.typedSearchAttributes.get(stateKey), 'superseded');
+    await assert.rejects(stores.get('default').head('out', 'an-output.jpg.webp'), 'nothing was written');
+
+    // An inbound hook may name any object, outputs included: its run has no such check.
+    const hookRun = `hook/${randomUUID()}`;
+    await orchestrator.startGraphRun({
+      accountId,
+      workflowId: hookRun,
+      trigger: 'webhook',
+      triggerId: 'hook-1',
+      graph: thumbnail('an-output.jpg'),
+    });
+    assert.equal((await finished(hookRun)).state, 'succeeded');
+    await stores.get('default').head('out', 'an-output.jpg.webp');
+    await receiver.waitFor('/runs', (requests) =>
+      requests.some((request) => request.json.data.workflowId === hookRun),
+    );
+    const deliveries = await listDeliveries(database.db, accountId, subscriptionId, { limit: 100 });
+    assert.equal(deliveries.length, deliveriesBefore + 1, 'only the hook’s run was announced');
   });
 
   test('when the source is a corrupt upload, then the run fails and the worker logs it in one line each, with its code and no stack', async () => {
