@@ -165,7 +165,8 @@ export function createActivities(deps: ActivityDeps) {
       } catch (error) {
         if (context.cancellationSignal.aborted) throw error;
         const object = source?.type === 'StorageSource' ? sourceUri(deps, source) : 'the source';
-        // Not a failure: the event's version is gone, and the newer one has its own run.
+        // Not a failure: the event's version is gone (the newer one has its own run), or the source is an
+        // output of pixelshift, which never triggers rules.
         if (error instanceof SourceSupersededError || error instanceof GeneratedSourceError) {
           const why =
             error instanceof GeneratedSourceError ? 'is an output of pixelshift' : 'changed after its event';
