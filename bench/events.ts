@@ -11,8 +11,9 @@
  * - eventsPerSecWithReportedMetadata: the same bodies again (other uploads of the same objects), each
  *   record also reporting the object's content type and user metadata as MinIO's do, so no HEAD is made.
  * - rawHeadsPerSec, rawStartsPerSec: the HEAD and the start alone, at the same concurrency.
- * The events are spread over BENCH_EVENT_ROUNDS rounds (2), each taking its share through all four steps in
- * turn, so the rates compared see the same machine. BENCH_CPU_PROFILE profiles the AWS step (of the last round).
+ * The events are spread over BENCH_EVENT_ROUNDS rounds (2), each taking its share through all five steps in
+ * turn, so the rates compared see the same machine. BENCH_CPU_PROFILE profiles the AWS step to the rule on
+ * names (of the last round).
  * - uploadToDoneP50Ms: a small JPEG uploaded with a real S3 client to moto, which notifies an SQS queue;
  *   the worker-side poller long-polls it and starts the rule's graph (a 320 px WebP); timed until the
  *   output object exists. Median over the uploads, one at a time, workers running.
