@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -21,6 +21,7 @@ import { createOutboundClient } from '../src/core/net/outbound-http.js';
 import { newSubscriptionId } from '../src/core/webhooks/webhook-ids.js';
 import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
 import { createObjectStores } from '../src/core/storage/connections.js';
+import { generatedMetadata } from '../src/core/storage/generated-metadata.js';
 import { findTemporalCli, startTemporalDevServer } from '../src/tools/temporal-cli.js';
 import { execFileSync } from 'node:child_process';
 import { installTemporalRuntime } from '../src/temporal/worker/runtime.js';
@@ -179,22 +180,39 @@ try {
   await waitDone('activities-cancelled');
   releaseActivity();
 
+  /** Starts a rule's run on `photos/<key>` as bucket-event ingest does, and waits for its end; its ID. */
+  const triggeredRun = async (key: string, upload: string, sourceRevision: string) => {
+    const workflowId = `s3/default/photos/${key}/${upload}/rule`;
+    await orchestrator.startGraphRun({
+      accountId: 'acme',
+      workflowId,
+      trigger: 's3',
+      triggerId: 'rule',
+      graph: graph(key, key.replace(/\.webp$/, '')),
+      sourceRevision,
+      skipGeneratedSource: true,
+    });
+    await client.workflow.getHandle(workflowId).result();
+    return workflowId;
+  };
+
   // A triggered run whose source was replaced after its event: it ends as superseded.
   const replaced = path.join(root, 'photos', 'replaced.webp');
   await copyFile(fixturePath('webp-lossy.webp'), replaced);
   const stores = createObjectStores({ default: { kind: 'local', root } });
   const named = (await stores.get('default').head('photos', 'replaced.webp')).revision!;
   await writeFile(replaced, 'a newer upload');
-  const supersededId = 's3/default/photos/replaced.webp/0001/rule';
-  await orchestrator.startGraphRun({
-    accountId: 'acme',
-    workflowId: supersededId,
-    trigger: 's3',
-    triggerId: 'rule',
-    graph: graph('replaced.webp', 'replaced'),
-    sourceRevision: named,
-  });
-  await client.workflow.getHandle(supersededId).result();
+  const supersededId = await triggeredRun('replaced.webp', '0001', named);
+
+  // A bucket event's run whose source is an output of pixelshift: it checks the mark and ends superseded.
+  await stores
+    .get('default')
+    .put('photos', 'an-output.webp', await readFile(fixturePath('webp-lossy.webp')), {
+      contentType: 'image/webp',
+      metadata: generatedMetadata({ graphId: 'graph/acme/x/0', sourceBucket: 'photos', sourceKey: 'x.jpg' }),
+    });
+  const outputRevision = (await stores.get('default').head('photos', 'an-output.webp')).revision!;
+  const generatedSourceId = await triggeredRun('an-output.webp', '0002', outputRevision);
 
   await mkdir(outDir, { recursive: true });
   // The batch.completed delivery of the partial batch, once it has finished.
@@ -210,6 +228,7 @@ try {
     delivery.workflowId,
     refused.workflowId,
     supersededId,
+    generatedSourceId,
     'batch/acme/partial',
     'graph/acme/partial/0',
     'graph/acme/partial/1',
@@ -232,7 +251,9 @@ try {
           ? 'delivery_acme_partial_batch-completed'
           : id === supersededId
             ? 'graph_acme_superseded'
-            : id.replace(/\//g, '_');
+            : id === generatedSourceId
+              ? 'graph_acme_generated-source'
+              : id.replace(/\//g, '_');
     const file = path.join(outDir, `${label}-${name}.json`);
     await writeFile(file, json);
     console.log(`wrote ${file} (${(JSON.parse(json) as { events: unknown[] }).events.length} events)`);
