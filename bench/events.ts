@@ -165,31 +165,25 @@ export async function run(): Promise<void> {
       key,
     );
     cleanups.push(() => startsApi.server.close());
-    const rule = await startsApi.call('/v1/rules', {
-      name: 'bench: every key',
-      bucket: input,
-      template: {
-        transformUnits: [
-          { type: 'Resize', width: 320 },
-          { type: 'ImageFormat', format: 'webp' },
-          { type: 'StorageSink', bucket: output, key: '{dir}/{name}.webp' },
-        ],
-      },
-    });
-    if (rule.status !== 201) throw new Error(`rule refused: ${JSON.stringify(rule.body)}`);
-    const typedRule = await startsApi.call('/v1/rules', {
-      name: 'bench: JPEGs',
-      bucket: typed,
-      contentTypes: ['image/jpeg'],
-      template: {
-        transformUnits: [
-          { type: 'Resize', width: 320 },
-          { type: 'ImageFormat', format: 'webp' },
-          { type: 'StorageSink', bucket: output, key: 'typed/{dir}/{name}.webp' },
-        ],
-      },
-    });
-    if (typedRule.status !== 201) throw new Error(`rule refused: ${JSON.stringify(typedRule.body)}`);
+    /** A 320 px WebP thumbnail rule on `bucket`, writing to the output bucket under `outPrefix`. */
+    const thumbnailRuleOn = async (bucket: string, outPrefix: string, filter: Record<string, unknown>) => {
+      const created = await startsApi.call('/v1/rules', {
+        name: `bench: ${bucket}`,
+        bucket,
+        ...filter,
+        template: {
+          transformUnits: [
+            { type: 'Resize', width: 320 },
+            { type: 'ImageFormat', format: 'webp' },
+            { type: 'StorageSink', bucket: output, key: `${outPrefix}{dir}/{name}.webp` },
+          ],
+        },
+      });
+      if (created.status !== 201) throw new Error(`rule refused: ${JSON.stringify(created.body)}`);
+    };
+    // Every key by name (no HEAD), and on its own bucket every JPEG by content type (one HEAD each).
+    await thumbnailRuleOn(input, '', {});
+    await thumbnailRuleOn(typed, 'typed/', { contentTypes: ['image/jpeg'] });
     const keys = Array.from({ length: eventCount }, (_, index) => `photos/${index}.jpg`);
     // The content-type rule's ingest HEADs every object, so the objects must exist; the raw HEADs read them.
     for (const bucket of [input, typed]) {
