@@ -1,5 +1,5 @@
 /**
- * What one child workflow per graph costs (docs/performance.md, "Execution shapes"): the same 1×1 graphs
+ * What one child workflow per graph costs (docs/performance-log.md, "Execution shapes"): the same 1×1 graphs
  * run in alternating rounds, on one dev server and one worker process, as
  * - `child per graph`: a real batch through the API, each graph a child workflow running the imaging
  *   activity (the shape DESIGN §7 prescribes);

@@ -48,7 +48,7 @@ const RUNS_PER_STATEMENT = 1000;
  * event, a retried submission), so this never resets a run that has moved on. Returns how many rows were
  * new. The rows go as one JSON array, unpacked by the database (`jsonb_to_recordset`), in their order
  * (the order `seq` keeps): building a statement with nine parameters per row cost the API more than the
- * database's own work for a 1000-graph batch (docs/performance.md).
+ * database's own work for a 1000-graph batch (docs/performance-log.md, "Accepting a batch").
  */
 export async function insertGraphRuns(
   db: Pick<Db, 'execute'>,

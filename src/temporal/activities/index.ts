@@ -116,7 +116,7 @@ export function createActivities(deps: ActivityDeps) {
       // keep flowing while the graph loads and while a long libvips stage runs. The first one goes out
       // after one interval, not at once: the server writes every heartbeat into the execution's state,
       // and most graphs end well inside an interval (one write and one request fewer per graph,
-      // docs/performance.md). It is still due long before the heartbeat timeout.
+      // docs/performance-log.md, "the third cut"). It is still due long before the heartbeat timeout.
       let beating = false;
       const beat = () => {
         if (beating) context.heartbeat(progress);
