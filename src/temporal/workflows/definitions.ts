@@ -100,9 +100,10 @@ export const publishEventActivityOptions: ActivityOptions = orchestrationActivit
  * with it was started by code that has every patch of graph.ts, so it takes the patched paths without
  * asking `patched()`: the first time a patch is asked, the SDK records a marker and upserts the
  * TemporalChangeVersion search attribute, two history events and a visibility write per graph for a
- * question whose answer is known at its start (docs/performance-log.md, "the third cut"). Graphs started without a generation
- * ask as they always did, so their histories replay unchanged. A later change to this workflow adds a
- * `patched()` call of its own, as before; bumping the generation would let new graphs skip that one too.
+ * question whose answer is known at its start (docs/performance-log.md, "the third cut"). Graphs started
+ * without a generation ask as they always did, so their histories replay unchanged. A later change to this
+ * workflow adds a `patched()` call of its own, as before; bumping the generation would let new graphs skip
+ * that one too.
  */
 export const graphCodeGeneration = 1;
 

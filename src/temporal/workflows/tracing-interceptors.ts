@@ -10,7 +10,8 @@
  * OpenTelemetry's workflow module is loaded only by a traced execution. The bundle's modules are
  * evaluated again for every workflow the worker creates, and evaluating that one (with the OpenTelemetry
  * SDK under it) took 2.1 of the 9.4 s of workflow-thread CPU in a 500-graph pipeline bench with tracing
- * off: about 2 ms per workflow, spent on every graph and batch for nothing (docs/performance-log.md, "the second cut").
+ * off: about 2 ms per workflow, spent on every graph and batch for nothing (docs/performance-log.md, "the
+ * second cut").
  */
 import type * as OpenTelemetryWorkflow from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
 import type { WorkflowInterceptors } from '@temporalio/workflow';
