@@ -111,8 +111,9 @@ export const searchAttributeCacheConfig: Readonly<Record<string, boolean>> = {
  * Until a checkpoint, a queue keeps every task it has run in one map, and splitting its last slice for a
  * new range of tasks walks that whole map. The dev server has a single history shard, so a batch's tasks
  * all land in the same two maps: in the runs where the splits happened they took up to 8.5 % of the
- * server's CPU (docs/performance-log.md, "the sixth cut"). A checkpoint is one shard write per queue. A
- * cluster spreads its tasks over many shards and keeps Temporal's default.
+ * server's CPU (docs/performance-log.md, "the sixth cut"). A checkpoint deletes the finished tasks from
+ * the database and records the queue's progress. A cluster spreads its tasks over many shards and keeps
+ * Temporal's default.
  */
 export const queueCheckpointConfig: Readonly<Record<string, string>> = {
   'history.transferProcessorUpdateAckInterval': '1s',
