@@ -66,7 +66,7 @@ export interface AppDeps {
   /** Wakes the live progress streams when the change log moves (`database.progressChanges`); else they poll. */
   progressChanges?: ProgressHubOptions['changes'];
   /** Timings and bounds of the live progress streams (tests shorten them); the limit per account is config. */
-  streams?: Pick<ProgressHubOptions, 'pollMs' | 'heartbeatMs' | 'maxBufferedBytes'> | undefined;
+  streams?: Pick<ProgressHubOptions, 'pollMs' | 'wakeGapMs' | 'heartbeatMs' | 'maxBufferedBytes'> | undefined;
   /**
    * The built dashboard served at /dashboard/ (default dashboard/dist; `ensureDashboardBuilt` builds it).
    * Until a build is there, /dashboard/ answers 503.

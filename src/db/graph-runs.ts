@@ -18,8 +18,10 @@ import {
   type SinkOutcome,
   type StateCounts,
 } from '../core/jobs/job-status.js';
+import { batchOfGraphWorkflowId } from '../core/jobs/workflow-ids.js';
 import { queryRows, type Db } from './database.js';
-import { announceProgressChange } from './progress-signal.js';
+import { subjectKey } from './progress-changes.js';
+import { announceProgressChange, progressChannel } from './progress-signal.js';
 import { graphRuns, usageHourly, type GraphRunRow } from './schema.js';
 
 /** A graph run as accepted, before any state change. */
@@ -132,11 +134,18 @@ export interface GraphRunAdvance {
   sourcePixels?: number | undefined;
 }
 
+const unfinishedStates: ReadonlySet<GraphState> = new Set(['queued', 'throttled', 'running']);
+
 /**
  * Moves a run forward; false when the write changed nothing (the run is already at or past that state, or
- * has no row). One round trip: the usage counters move in the same call.
+ * has no row). One round trip: the usage counters move in the same call, and so does the notice naming
+ * the stream a triggered run's end ends (progress-signal.ts; a batch graph's end ends no stream).
  */
 export async function advanceGraphRun(db: Db, workflowId: string, change: GraphRunAdvance): Promise<boolean> {
+  const ended =
+    !unfinishedStates.has(change.state) && batchOfGraphWorkflowId(workflowId) === undefined
+      ? subjectKey({ kind: 'run', id: workflowId })
+      : undefined;
   const [row] = await queryRows<{ moved: boolean }>(
     db,
     sql`select graph_run_advance(
@@ -145,17 +154,24 @@ export async function advanceGraphRun(db: Db, workflowId: string, change: GraphR
       ${change.error?.code ?? null}, ${change.error?.message ?? null},
       ${change.sinks ? JSON.stringify(change.sinks) : null}::jsonb,
       ${change.failures ? JSON.stringify(change.failures) : null}::jsonb,
-      ${change.sourcePixels === undefined ? null : Math.round(change.sourcePixels)}::int8) as moved`,
+      ${change.sourcePixels === undefined ? null : Math.round(change.sourcePixels)}::int8) as moved${
+        ended === undefined ? sql`` : sql`, pg_notify(${progressChannel}, ${ended})`
+      }`,
   );
   if (row?.moved !== true) return false;
-  announceProgressChange(db);
+  announceProgressChange(db, ended);
   return true;
 }
 
 /** Records how a batch ended; if it was cancelled, its graphs that never started end as cancelled. */
 export async function finishBatch(db: Db, batchId: string, state: BatchState, at?: Date): Promise<void> {
-  await db.execute(sql`select batch_finish(${batchId}, ${state}, ${at?.toISOString() ?? null}::timestamptz)`);
-  announceProgressChange(db);
+  // The notice names the batch's stream, which its end ends (progress-signal.ts); sent on commit.
+  const ended = subjectKey({ kind: 'batch', id: batchId });
+  await db.execute(
+    sql`select batch_finish(${batchId}, ${state}, ${at?.toISOString() ?? null}::timestamptz),
+      pg_notify(${progressChannel}, ${ended})`,
+  );
+  announceProgressChange(db, ended);
 }
 
 export function graphOutcomeOf(row: GraphRunRow): GraphOutcome {

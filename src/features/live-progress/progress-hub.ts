@@ -4,7 +4,8 @@
  * subject has reached), and each stream writes the ones past its own position, so N streams cost one
  * query per read, not N. A read follows each signal that the log moved (`changes`: this process's writers,
  * and on PostgreSQL every process's, by NOTIFY), at most one per `wakeGapMs`, and the log is polled
- * besides, which is all that carries a change whose signal was lost.
+ * besides, which is all that carries a change whose signal was lost. A signal that names a followed
+ * subject's end is read at once, without the gap: its client waits for that event, and it comes once.
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -81,10 +82,13 @@ export function createProgressHub(options: ProgressHubOptions): ProgressHub {
   const pageSize = options.pageSize ?? 500;
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
   const streams = new Set<OpenStream>();
+  // Open streams per subject (`subjectKey`), to tell a followed subject's end from any other in O(1).
+  const followed = new Map<string, number>();
   const perAccount = new Map<string, number>();
   let closed = false;
   let polling = false;
   let pollAgain = false;
+  let pollAgainAtOnce = false;
   let pollTimer: NodeJS.Timeout | undefined;
   let pollDueAt = Infinity;
   let lastPollAt = -Infinity;
@@ -103,6 +107,10 @@ export function createProgressHub(options: ProgressHubOptions): ProgressHub {
     const left = (perAccount.get(stream.accountId) ?? 1) - 1;
     if (left === 0) perAccount.delete(stream.accountId);
     else perAccount.set(stream.accountId, left);
+    const key = subjectKey(stream.subject);
+    const following = (followed.get(key) ?? 1) - 1;
+    if (following === 0) followed.delete(key);
+    else followed.set(key, following);
     if (streams.size === 0) stopTimers();
   };
 
@@ -122,14 +130,19 @@ export function createProgressHub(options: ProgressHubOptions): ProgressHub {
     pollTimer.unref();
   };
 
-  /** The log moved: read it soon, unless a read is due sooner anyway. */
-  const wake = (): void => {
+  /**
+   * The log moved: read it soon, unless a read is due sooner anyway; at once if the change ended a
+   * subject a stream follows.
+   */
+  const wake = (ended: string | undefined): void => {
     if (closed || streams.size === 0) return;
+    const atOnce = ended !== undefined && followed.has(ended);
     if (polling) {
       pollAgain = true;
+      pollAgainAtOnce ||= atOnce;
       return;
     }
-    const at = Math.max(Date.now(), lastPollAt + wakeGapMs);
+    const at = atOnce ? Date.now() : Math.max(Date.now(), lastPollAt + wakeGapMs);
     if (at < pollDueAt) schedule(at - Date.now());
   };
 
@@ -176,8 +189,9 @@ export function createProgressHub(options: ProgressHubOptions): ProgressHub {
     } finally {
       polling = false;
       if (pollAgain) {
+        next = Math.min(next, pollAgainAtOnce ? 0 : wakeGapMs);
         pollAgain = false;
-        next = Math.min(next, wakeGapMs);
+        pollAgainAtOnce = false;
       }
       schedule(next);
     }
@@ -219,6 +233,8 @@ export function createProgressHub(options: ProgressHubOptions): ProgressHub {
       const stream: OpenStream = { ...request, position: request.after, stalled: false };
       streams.add(stream);
       perAccount.set(request.accountId, held + 1);
+      const key = subjectKey(request.subject);
+      followed.set(key, (followed.get(key) ?? 0) + 1);
       request.res.on('close', () => forget(stream));
       startEventStream(request.res);
       stopListening ??= options.changes?.subscribe(wake);
