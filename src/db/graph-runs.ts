@@ -11,6 +11,7 @@ import { graphSource, sourceLabel } from '../core/graph/summary.js';
 import type { RunTrigger, StartGraphRunInput } from '../core/jobs/orchestrator-ports.js';
 import {
   emptyCounts,
+  finalGraphStates,
   type BatchState,
   type GraphOutcome,
   type GraphState,
@@ -134,8 +135,6 @@ export interface GraphRunAdvance {
   sourcePixels?: number | undefined;
 }
 
-const unfinishedStates: ReadonlySet<GraphState> = new Set(['queued', 'throttled', 'running']);
-
 /**
  * Moves a run forward; false when the write changed nothing (the run is already at or past that state, or
  * has no row). One round trip: the usage counters move in the same call, and so does the notice naming
@@ -143,7 +142,7 @@ const unfinishedStates: ReadonlySet<GraphState> = new Set(['queued', 'throttled'
  */
 export async function advanceGraphRun(db: Db, workflowId: string, change: GraphRunAdvance): Promise<boolean> {
   const ended =
-    !unfinishedStates.has(change.state) && batchOfGraphWorkflowId(workflowId) === undefined
+    finalGraphStates.has(change.state) && batchOfGraphWorkflowId(workflowId) === undefined
       ? subjectKey({ kind: 'run', id: workflowId })
       : undefined;
   const [row] = await queryRows<{ moved: boolean }>(

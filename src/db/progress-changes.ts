@@ -5,7 +5,7 @@
  * exact: a stream resumed after n misses none and repeats none.
  */
 import { sql } from 'drizzle-orm';
-import type { BatchState, GraphState } from '../core/jobs/job-status.js';
+import { finalGraphStates, type BatchState, type GraphState } from '../core/jobs/job-status.js';
 import { queryRows, type Db } from './database.js';
 
 /** What a stream follows: a batch (its graphs' changes, then its end) or one run. */
@@ -32,7 +32,7 @@ export interface ProgressHead {
   final: boolean;
 }
 
-const finalStates = `('succeeded', 'partial', 'failed', 'cancelled', 'superseded')`;
+const finalStates = `(${[...finalGraphStates].map((state) => `'${state}'`).join(', ')})`;
 
 /** The head of a batch of the account, or undefined (also for another account's batch). */
 export async function batchProgressHead(

@@ -19,6 +19,15 @@ export const graphStates = [
   'superseded',
 ] as const;
 export type GraphState = (typeof graphStates)[number];
+
+/** The states a graph never leaves. */
+export const finalGraphStates: ReadonlySet<GraphState> = new Set<GraphState>([
+  'succeeded',
+  'partial',
+  'failed',
+  'cancelled',
+  'superseded',
+]);
 export type BatchState = 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
 
 /**

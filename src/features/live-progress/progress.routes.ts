@@ -8,7 +8,7 @@ import { defineRoute, noContent, type ApiFeature } from '../../api/define-route.
 import { eventStreamComponents, eventStreamResponse } from '../../api/event-stream.js';
 import { errorResponse } from '../../api/openapi-builder.js';
 import { batchIdPattern } from '../../core/ids.js';
-import { emptyCounts, type BatchState, type GraphState } from '../../core/jobs/job-status.js';
+import { emptyCounts, finalGraphStates, type BatchState } from '../../core/jobs/job-status.js';
 import type { Db } from '../../db/database.js';
 import {
   batchCountsAt,
@@ -150,8 +150,6 @@ export function liveProgressFeature(deps: LiveProgressDeps): ApiFeature {
     ],
   };
 }
-
-const finalGraphStates = new Set<GraphState>(['succeeded', 'partial', 'failed', 'cancelled', 'superseded']);
 
 /**
  * Where the stream starts: after the client's last event, or at the beginning; `ended` when the stream has

@@ -5,10 +5,7 @@
  * account, because the throttle is per account (the reason that is bounded is in docs/operations.md).
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { GraphState } from '../../core/jobs/job-status.js';
-
-/** Final states: the ones a graph never leaves. */
-const finalStates = new Set<GraphState>(['succeeded', 'partial', 'failed', 'cancelled', 'superseded']);
+import { finalGraphStates, type GraphState } from '../../core/jobs/job-status.js';
 
 /** Source sizes, in megapixels (all frames of an animation), as `megapixels` label values. */
 const megapixelBuckets: readonly [number, string][] = [
@@ -169,7 +166,7 @@ export function createActivityMetrics(registry: Registry): ActivityMetrics {
 
   return {
     graphEnded(state, errorCode) {
-      if (!finalStates.has(state)) return;
+      if (!finalGraphStates.has(state)) return;
       graphs.inc({ state, error_code: errorCode ?? 'none' });
     },
     imaged({ seconds, sourcePixels, sourceBytes, sinks }) {

@@ -6,7 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { graphSource, sourceLabel } from '../../core/graph/summary.js';
-import type { GraphState } from '../../core/jobs/job-status.js';
+import { finalGraphStates, type GraphState } from '../../core/jobs/job-status.js';
 import { graphWorkflowId } from '../../core/jobs/workflow-ids.js';
 import { getAccount } from '../../db/accounts.js';
 import { getBatch, insertRecoveredBatch, listBatchGraphs, markBatchStarted } from '../../db/batches.js';
@@ -209,8 +209,6 @@ function countExisting(summary: ReconcileSummary, existed: boolean, moved: boole
   else summary.graphRuns.unchanged += 1;
 }
 
-const finalStates = new Set<GraphState>(['succeeded', 'partial', 'failed', 'cancelled', 'superseded']);
-
 /**
  * Moves a row to what Temporal says, through the same steps the live path takes: `running` when the graph
  * started (so the throttle's transform is counted, and `started_at` kept), then the final state. Each
@@ -230,10 +228,10 @@ async function applyGraphRecord(
     return advanceGraphRun(db, workflowId, { state: 'throttled', throttledUntil: slot });
   }
   let moved = false;
-  if (record.startedAt && (record.state === 'running' || finalStates.has(record.state))) {
+  if (record.startedAt && (record.state === 'running' || finalGraphStates.has(record.state))) {
     moved = await advanceGraphRun(db, workflowId, { state: 'running', at: record.startedAt });
   }
-  if (finalStates.has(record.state)) {
+  if (finalGraphStates.has(record.state)) {
     const ended = await advanceGraphRun(db, workflowId, {
       state: record.state,
       at: record.finishedAt,
