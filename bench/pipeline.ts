@@ -16,7 +16,10 @@
  *   measured apart from the server's (skipped with fewer than two cores or without taskset).
  * BENCH_DATABASE=postgres runs the database on a PostgreSQL server of the bench's own (the production
  * topology) instead of the embedded PGlite: its CPU is then counted with the orchestration's, and it is
- * pinned beside the Temporal server in the isolated rounds.
+ * pinned beside the Temporal server in the isolated rounds. With it, BENCH_WORKER=process runs the workers in a
+ * `pixelshift worker` process of their own (the production topology) and leaves the API in this one: the
+ * isolated rounds then pin the API beside the servers and the worker alone on the other core, as issue 14
+ * defines the isolated ratio, and the CPU figures add the worker process's.
  * Rounds alternate raw and pipeline so both see the same machine load. BENCH_CPU_PROFILE=<file> writes a
  * CPU profile of the main thread during the 1×1 batch alone (its figures then do not compare).
  */
@@ -51,7 +54,7 @@ import {
   threadCpuSeconds,
   writeResult,
 } from './lib.js';
-import { benchDatabaseKind, benchImagingSlots, startBenchStack } from './stack.js';
+import { benchDatabaseKind, benchImagingSlots, benchWorkerPlace, startBenchStack } from './stack.js';
 
 const photos = photoFixtures;
 const copiesPerRound = Number(process.env.BENCH_COPIES ?? 4);
@@ -83,7 +86,12 @@ export async function run(): Promise<void> {
 
     const databaseKind = benchDatabaseKind();
     const postgres = databaseKind === 'postgres';
-    const stack = await startBenchStack(root, temporal.address, undefined, { database: databaseKind });
+    const workerPlace = benchWorkerPlace(databaseKind);
+    const workerApart = workerPlace === 'process';
+    const stack = await startBenchStack(root, temporal.address, undefined, {
+      database: databaseKind,
+      worker: workerPlace,
+    });
     const { client, served } = stack;
     const api = (pathname: string, body?: unknown) => served.call(pathname, body);
     const sdk = createClient({
@@ -169,8 +177,13 @@ export async function run(): Promise<void> {
     // And by the PostgreSQL server with its backends, when the database is one (0 for the embedded PGlite,
     // whose CPU is this process's).
     const databaseCpuSeconds = () => processTreeCpuSeconds(stack.databaseServerPid);
+    // And by the worker process, when the workers have one of their own (0 otherwise: they are this one).
+    const workerCpuSeconds = () => processTreeCpuSeconds(stack.workerPid);
+    const workerThreadCpuSeconds = () =>
+      stack.workerPid === undefined ? new Map<string, number>() : threadCpuSeconds(stack.workerPid);
     let serverCpu = 0;
     let databaseCpu = 0;
+    let workerCpu = 0;
     let ownCpuMs = 0;
     const rawMs: number[] = [];
     const pipelineMs: number[] = [];
@@ -185,12 +198,14 @@ export async function run(): Promise<void> {
         else {
           const serverBefore = serverCpuSeconds();
           const databaseBefore = databaseCpuSeconds();
+          const workerBefore = workerCpuSeconds();
           const ownBefore = process.cpuUsage();
           const status = await pipelineRound(round);
           measuredStatuses.push(status);
           pipelineToRecordedEndMs.push(Date.parse(status.finishedAt ?? '') - status.submittedAt);
           serverCpu += serverCpuSeconds() - serverBefore;
           databaseCpu += databaseCpuSeconds() - databaseBefore;
+          workerCpu += workerCpuSeconds() - workerBefore;
           const own = process.cpuUsage(ownBefore);
           ownCpuMs += (own.user + own.system) / 1000;
         }
@@ -266,8 +281,10 @@ export async function run(): Promise<void> {
     // A whole batch of 1×1 images run to completion: what orchestration costs when imaging costs nothing.
     const bigServerBefore = serverCpuSeconds();
     const bigDatabaseBefore = databaseCpuSeconds();
+    const bigWorkerBefore = workerCpuSeconds();
     const bigOwnBefore = process.cpuUsage();
     const bigThreadsBefore = threadCpuSeconds();
+    const bigWorkerThreadsBefore = workerThreadCpuSeconds();
     const bigRequestsBefore = await temporalRequestCounts(temporal.metricsUrl);
     const historyStarted = performance.now();
     const big = await profiledPhase(() =>
@@ -276,6 +293,8 @@ export async function run(): Promise<void> {
     const bigMs = performance.now() - historyStarted;
     const bigOwn = process.cpuUsage(bigOwnBefore);
     const bigThreadCpuMs = threadCpuMsBetween(bigThreadsBefore, threadCpuSeconds());
+    const bigWorkerThreadCpuMs = threadCpuMsBetween(bigWorkerThreadsBefore, workerThreadCpuSeconds());
+    const bigWorkerCpuMs = (workerCpuSeconds() - bigWorkerBefore) * 1000;
     const bigRequestsPerGraph = countsPerBetween(
       bigRequestsBefore,
       await temporalRequestCounts(temporal.metricsUrl),
@@ -328,12 +347,19 @@ export async function run(): Promise<void> {
             serverPid,
             ...(stack.databaseServerPid === undefined ? [] : processTree(stack.databaseServerPid)),
           ];
-    const isolated = await isolatedComparison(serverPids, process.pid, async (round) => {
-      const started = performance.now();
-      if (round.which === 'raw') await rawRound(100 + round.index);
-      else await pipelineRound(100 + round.index);
-      return performance.now() - started;
-    });
+    // The worker's core: this process's (worker, API and raw sharp), or the worker process's alone, with
+    // this one (the API) moved beside the servers for the pipeline rounds and back for the raw ones.
+    const isolated = await isolatedComparison(
+      serverPids,
+      stack.workerPid ?? process.pid,
+      async (round, cpus) => {
+        if (workerApart) pinProcess(process.pid, round.which === 'raw' ? cpus.worker : cpus.servers);
+        const started = performance.now();
+        if (round.which === 'raw') await rawRound(100 + round.index);
+        else await pipelineRound(100 + round.index);
+        return performance.now() - started;
+      },
+    );
     const isolatedRatio = isolated ? round3(perSec(isolated.pipelineMs) / perSec(isolated.rawMs)) : null;
 
     const result = {
@@ -369,12 +395,20 @@ export async function run(): Promise<void> {
       databaseServerCpuShare: postgres
         ? round3(databaseCpu / ((pipelineMs.reduce((a, b) => a + b, 0) / 1000) * os.availableParallelism()))
         : null,
+      /** This process's: worker and API, or the API alone with `workerProcessCpuShare` beside it. */
       ownProcessCpuShare: round3(
         ownCpuMs / (pipelineMs.reduce((a, b) => a + b, 0) * os.availableParallelism()),
       ),
+      /** Where the workers ran (BENCH_WORKER): in this process, or a `pixelshift worker` process. */
+      worker: workerPlace,
+      workerProcessCpuShare: workerApart
+        ? round3(workerCpu / ((pipelineMs.reduce((a, b) => a + b, 0) / 1000) * os.availableParallelism()))
+        : null,
       isolatedRatio,
       batch1000EndToEndMs: Math.round(bigMs),
-      orchestrationCpuMsPerGraph: round1((bigServerCpuMs + bigDatabaseCpuMs + bigOwnCpuMs) / batchSize),
+      orchestrationCpuMsPerGraph: round1(
+        (bigServerCpuMs + bigDatabaseCpuMs + bigOwnCpuMs + bigWorkerCpuMs) / batchSize,
+      ),
       historyEventsPerGraph: round3((batchHistoryEvents + graphHistoryEvents) / batchSize),
       workflowTasksPerGraph: round3((workflowTasks(batchHistory.events) + graphWorkflowTasks) / batchSize),
       batch1000: {
@@ -383,7 +417,18 @@ export async function run(): Promise<void> {
         seconds: round1(bigMs / 1000),
         temporalServerCpuMsPerGraph: round1(bigServerCpuMs / batchSize),
         databaseServerCpuMsPerGraph: postgres ? round1(bigDatabaseCpuMs / batchSize) : null,
-        workerAndApiCpuMsPerGraph: round1(bigOwnCpuMs / batchSize),
+        /** The worker and the API, in this process or in two. */
+        workerAndApiCpuMsPerGraph: round1((bigOwnCpuMs + bigWorkerCpuMs) / batchSize),
+        /** With the workers in a process of their own: what it and this one (the API) each spent. */
+        apart: workerApart
+          ? {
+              workerCpuMsPerGraph: round1(bigWorkerCpuMs / batchSize),
+              apiCpuMsPerGraph: round1(bigOwnCpuMs / batchSize),
+              workerCpuMsPerGraphByThread: Object.fromEntries(
+                Object.entries(bigWorkerThreadCpuMs).map(([name, ms]) => [name, round1(ms / batchSize)]),
+              ),
+            }
+          : null,
         /** The same graph's three outputs made by raw sharp in this process (no storage, no Temporal). */
         rawSharpCpuMsPerGraph: round1(rawSharpCpuMsPerGraph),
         /** This process's CPU per graph by thread name: the main thread (API, activities, the embedded
@@ -402,9 +447,11 @@ export async function run(): Promise<void> {
             rawImagesPerSec: round1(perSec(isolated.rawMs)),
             pipelineImagesPerSec: round1(perSec(isolated.pipelineMs)),
             rounds: isolatedRounds,
-            pinning: postgres
-              ? 'Temporal server and PostgreSQL on the first allowed CPU; worker, API and raw sharp on the second'
-              : 'Temporal server on the first allowed CPU; worker, API and raw sharp on the second',
+            pinning: workerApart
+              ? 'Temporal server, PostgreSQL and the API on the first allowed CPU; the worker process and raw sharp on the second'
+              : postgres
+                ? 'Temporal server and PostgreSQL on the first allowed CPU; worker, API and raw sharp on the second'
+                : 'Temporal server on the first allowed CPU; worker, API and raw sharp on the second',
           }
         : null,
       loadAverage: os.loadavg().map(round1),
@@ -422,16 +469,26 @@ export async function run(): Promise<void> {
       ['orchestration overhead p50 / p95 ms', `${result.overheadP50Ms} / ${result.overheadP95Ms}`],
       ['imaging slot utilisation, activity p50 ms', `${result.imagingUtilisation}, ${result.activityP50Ms}`],
       [`round: start lag, end lag, ${waitBy} lag, p50 ms`, Object.values(result.roundPhasesP50Ms).join(', ')],
-      postgres
+      workerApart
         ? [
-            'CPU share: Temporal server, PostgreSQL, this process',
-            `${result.temporalServerCpuShare}, ${result.databaseServerCpuShare}, ${result.ownProcessCpuShare}`,
+            'CPU share: Temporal server, PostgreSQL, API, worker',
+            `${result.temporalServerCpuShare}, ${result.databaseServerCpuShare}, ${result.ownProcessCpuShare}, ${result.workerProcessCpuShare}`,
           ]
-        : [
-            'CPU share: Temporal server, this process',
-            `${result.temporalServerCpuShare}, ${result.ownProcessCpuShare}`,
-          ],
-      ['isolated ratio, server pinned apart (target ≥ 0.95)', result.isolatedRatio ?? 'skipped'],
+        : postgres
+          ? [
+              'CPU share: Temporal server, PostgreSQL, this process',
+              `${result.temporalServerCpuShare}, ${result.databaseServerCpuShare}, ${result.ownProcessCpuShare}`,
+            ]
+          : [
+              'CPU share: Temporal server, this process',
+              `${result.temporalServerCpuShare}, ${result.ownProcessCpuShare}`,
+            ],
+      [
+        workerApart
+          ? 'isolated ratio, server and API pinned apart (target ≥ 0.95)'
+          : 'isolated ratio, server pinned apart (target ≥ 0.95)',
+        result.isolatedRatio ?? 'skipped',
+      ],
       [`${batchSize}-graph 1×1 batch end to end ms (target ≤ 15000)`, result.batch1000EndToEndMs],
       postgres
         ? [
@@ -442,6 +499,14 @@ export async function run(): Promise<void> {
             'orchestration CPU ms per graph (server + worker/API)',
             `${result.orchestrationCpuMsPerGraph} (${result.batch1000.temporalServerCpuMsPerGraph} + ${result.batch1000.workerAndApiCpuMsPerGraph})`,
           ],
+      ...(result.batch1000.apart
+        ? [
+            [
+              '  worker/API split: worker, API',
+              `${result.batch1000.apart.workerCpuMsPerGraph}, ${result.batch1000.apart.apiCpuMsPerGraph}`,
+            ],
+          ]
+        : []),
       ['of which raw sharp would spend on the same outputs', result.batch1000.rawSharpCpuMsPerGraph],
       ['history events per graph (batch + graph)', result.historyEventsPerGraph],
       ['workflow tasks per graph', result.workflowTasksPerGraph],
@@ -454,8 +519,13 @@ export async function run(): Promise<void> {
           .join(', '),
       ],
       [
-        'worker/API CPU ms per graph by thread',
-        Object.entries(result.batch1000.workerAndApiCpuMsPerGraphByThread)
+        result.batch1000.apart
+          ? 'worker process CPU ms per graph by thread'
+          : 'worker/API CPU ms per graph by thread',
+        Object.entries(
+          result.batch1000.apart?.workerCpuMsPerGraphByThread ??
+            result.batch1000.workerAndApiCpuMsPerGraphByThread,
+        )
           .slice(0, 5)
           .map(([name, ms]) => `${name} ${ms}`)
           .join(', '),
@@ -463,7 +533,7 @@ export async function run(): Promise<void> {
       ['load average 1/5/15 min at the end', result.loadAverage.join(' ')],
       ['peak RSS MB', result.peakRssMb],
     ]);
-    const name = `pipeline${graphsAs === 'activities' ? '-activities' : ''}${postgres ? '-postgres' : ''}`;
+    const name = `pipeline${graphsAs === 'activities' ? '-activities' : ''}${postgres ? '-postgres' : ''}${workerApart ? '-worker-process' : ''}`;
     console.log(`wrote ${await writeResult(name, result)}`);
 
     await stack.stop();
@@ -473,23 +543,31 @@ export async function run(): Promise<void> {
   }
 }
 
+/** Pins every thread of process `pid` to `cpus` (a taskset CPU list). */
+function pinProcess(pid: number, cpus: string): void {
+  execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', cpus, String(pid)], { stdio: 'ignore' });
+}
+
 /**
  * Runs `rounds` pairs of raw and pipeline rounds (alternating their order) with the servers (Temporal, and
- * PostgreSQL when there is one) pinned to CPU 0 and this process to CPU 1, then unpins them. Undefined
- * when the machine cannot pin two cores.
+ * PostgreSQL when there is one) pinned to the first allowed CPU and the worker's process to the second,
+ * then unpins them all, this process too (a round may move it). Undefined when the machine cannot pin two
+ * cores.
  */
 async function isolatedComparison(
   serverPids: (() => readonly number[]) | undefined,
-  ownPid: number,
-  runRound: (round: { which: 'raw' | 'pipeline'; index: number }) => Promise<number>,
+  workerPid: number,
+  runRound: (
+    round: { which: 'raw' | 'pipeline'; index: number },
+    cpus: { servers: string; worker: string },
+  ) => Promise<number>,
 ): Promise<{ rawMs: number[]; pipelineMs: number[] } | undefined> {
   if (serverPids === undefined || isolatedRounds < 1) return undefined;
-  const pin = (pid: number, cpus: string) =>
-    execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', cpus, String(pid)], { stdio: 'ignore' });
   let every: string;
+  let pinned: { servers: string; worker: string };
   try {
     // "pid 12's current affinity list: 0,1": the CPUs to give back afterwards.
-    every = execFileSync('taskset', ['--pid', '--cpu-list', String(ownPid)], { encoding: 'utf8' })
+    every = execFileSync('taskset', ['--pid', '--cpu-list', String(process.pid)], { encoding: 'utf8' })
       .split(':')[1]!
       .trim();
     const cpus = every.split(',').flatMap((part) => {
@@ -497,8 +575,9 @@ async function isolatedComparison(
       return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
     });
     if (cpus.length < 2) return undefined;
-    for (const pid of serverPids()) pin(pid, String(cpus[0]));
-    pin(ownPid, String(cpus[1]));
+    pinned = { servers: String(cpus[0]), worker: String(cpus[1]) };
+    for (const pid of serverPids()) pinProcess(pid, pinned.servers);
+    pinProcess(workerPid, pinned.worker);
   } catch {
     return undefined;
   }
@@ -508,17 +587,16 @@ async function isolatedComparison(
     for (let index = 0; index < isolatedRounds; index++) {
       const order = index % 2 === 0 ? (['raw', 'pipeline'] as const) : (['pipeline', 'raw'] as const);
       for (const which of order)
-        (which === 'raw' ? rawMs : pipelineMs).push(await runRound({ which, index }));
+        (which === 'raw' ? rawMs : pipelineMs).push(await runRound({ which, index }, pinned));
     }
   } finally {
-    for (const pid of serverPids()) {
+    for (const pid of new Set([...serverPids(), workerPid, process.pid])) {
       try {
-        pin(pid, every);
+        pinProcess(pid, every);
       } catch {
         // A backend that ended since the listing needs nothing back.
       }
     }
-    pin(ownPid, every);
   }
   return { rawMs, pipelineMs };
 }
