@@ -124,6 +124,9 @@ export async function startBenchStack(
   if (workerApart) {
     workerProcess = await startWorkerProcess({ ...process.env, ...env });
     const exited = new Promise((resolve) => workerProcess!.once('exit', resolve));
+    // A bench that fails before stopping the stack must not leave its worker polling.
+    const child = workerProcess;
+    process.once('exit', () => child.kill('SIGKILL'));
     stopWorkers = async () => {
       workerProcess!.kill('SIGTERM');
       await exited;
