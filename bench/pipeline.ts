@@ -362,6 +362,11 @@ export async function run(): Promise<void> {
     );
     const isolatedRatio = isolated ? round3(perSec(isolated.pipelineMs) / perSec(isolated.rawMs)) : null;
 
+    // CPU seconds as a share of the machine's CPU time during the measured pipeline rounds.
+    const pipelineRoundsMs = pipelineMs.reduce((a, b) => a + b, 0);
+    const shareOfPipelineRounds = (cpuSeconds: number) =>
+      cpuSeconds / ((pipelineRoundsMs / 1000) * os.availableParallelism());
+
     const result = {
       /** How the batches ran their graphs (PIXELSHIFT_BATCH_GRAPHS). */
       batchGraphs: graphsAs,
@@ -378,9 +383,7 @@ export async function run(): Promise<void> {
       overheadP50Ms: Math.round(percentile(overheads, 50)),
       overheadP95Ms: Math.round(percentile(overheads, 95)),
       /** Share of the measured pipeline time the imaging slots were busy running graphs. */
-      imagingUtilisation: round3(
-        activityMs.reduce((a, b) => a + b, 0) / (pipelineMs.reduce((a, b) => a + b, 0) * slots),
-      ),
+      imagingUtilisation: round3(activityMs.reduce((a, b) => a + b, 0) / (pipelineRoundsMs * slots)),
       activityP50Ms: Math.round(percentile(activityMs, 50)),
       /** Medians over the measured rounds: submission → first imaging start, last imaging end → the
        * batch's recorded end, and that end → the bench seeing it (`waitBy`). */
@@ -388,22 +391,14 @@ export async function run(): Promise<void> {
         Object.entries(roundPhases).map(([name, values]) => [name, Math.round(percentile(values, 50))]),
       ),
       /** Share of the machine's CPU time during the pipeline rounds taken by the Temporal dev server. */
-      temporalServerCpuShare: round3(
-        serverCpu / ((pipelineMs.reduce((a, b) => a + b, 0) / 1000) * os.availableParallelism()),
-      ),
+      temporalServerCpuShare: round3(shareOfPipelineRounds(serverCpu)),
       /** The same for the PostgreSQL server; null with the embedded PGlite (its CPU is this process's). */
-      databaseServerCpuShare: postgres
-        ? round3(databaseCpu / ((pipelineMs.reduce((a, b) => a + b, 0) / 1000) * os.availableParallelism()))
-        : null,
+      databaseServerCpuShare: postgres ? round3(shareOfPipelineRounds(databaseCpu)) : null,
       /** This process's: worker and API, or the API alone with `workerProcessCpuShare` beside it. */
-      ownProcessCpuShare: round3(
-        ownCpuMs / (pipelineMs.reduce((a, b) => a + b, 0) * os.availableParallelism()),
-      ),
+      ownProcessCpuShare: round3(shareOfPipelineRounds(ownCpuMs / 1000)),
       /** Where the workers ran (BENCH_WORKER): in this process, or a `pixelshift worker` process. */
       worker: workerPlace,
-      workerProcessCpuShare: workerApart
-        ? round3(workerCpu / ((pipelineMs.reduce((a, b) => a + b, 0) / 1000) * os.availableParallelism()))
-        : null,
+      workerProcessCpuShare: workerApart ? round3(shareOfPipelineRounds(workerCpu)) : null,
       isolatedRatio,
       batch1000EndToEndMs: Math.round(bigMs),
       orchestrationCpuMsPerGraph: round1(

@@ -81,7 +81,6 @@ export interface BenchStack {
   databaseServerPid: number | undefined;
   /** The `pixelshift worker` process with `worker: 'process'`; undefined when the workers are in this one. */
   workerPid: number | undefined;
-  nativeConnection: NativeConnection;
   client: Client;
   served: ServedApi;
   /** Stops the API, the workers (and `alsoRunning`), the connections, the stores and the database. */
@@ -118,7 +117,8 @@ export async function startBenchStack(
   await ensureAccount(database.db, { id: 'bench', name: 'bench' });
   const key = await createApiKey(database.db, 'bench');
   const stores = createObjectStores(config.storage.connections);
-  const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+  // The workers' connection, in this process only when they are: the API's process in production has none.
+  let nativeConnection: NativeConnection | undefined;
   let workerProcess: ChildProcess | undefined;
   let stopWorkers: () => Promise<void>;
   if (workerApart) {
@@ -132,6 +132,7 @@ export async function startBenchStack(
       await exited;
     };
   } else {
+    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
     const deps = await activityDeps(config, database, stores);
     const workers = await createWorkers({
       config,
@@ -151,7 +152,7 @@ export async function startBenchStack(
   const client = new Client({ connection });
   // As in `npm start`: the API's client shares the workers' connection, so work starts eagerly on them.
   // With the workers in a process of their own, as `pixelshift api` does: no workers to start on.
-  const apiClient = await connectClient(config, undefined, workerApart ? undefined : nativeConnection);
+  const apiClient = await connectClient(config, undefined, nativeConnection);
   const { orchestrator } = apiClient;
   const served = await serveApi(config, database, orchestrator, key);
   return {
@@ -159,7 +160,6 @@ export async function startBenchStack(
     database,
     databaseServerPid: postgres?.pid,
     workerPid: workerProcess?.pid,
-    nativeConnection,
     client,
     served,
     async stop() {
@@ -167,7 +167,7 @@ export async function startBenchStack(
       await stopWorkers();
       await apiClient.close();
       await connection.close();
-      await nativeConnection.close();
+      await nativeConnection?.close();
       stores.destroy();
       await database.close();
       await postgres?.stop();
