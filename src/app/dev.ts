@@ -42,6 +42,12 @@ export async function devCommand(io: CliIo, tracing?: Tracing): Promise<void> {
   // We stop the workers ourselves, in order, so Temporal's runtime must not react to signals on its own.
   installTemporalRuntime({ level: 'WARN', shutdownSignals: [] });
 
+  // Without its Temporal server nothing here can make progress, so the service stops with the reason
+  // (its data is kept; the next start resumes every run) rather than answering while nothing moves.
+  let temporalExited: (description: string) => void = () => undefined;
+  const temporalGone = new Promise<string>((resolve) => (temporalExited = resolve));
+  let stoppedBy: string | undefined;
+
   try {
     let temporal: DevServer | undefined;
     if (!env.TEMPORAL_ADDRESS) {
@@ -50,6 +56,7 @@ export async function devCommand(io: CliIo, tracing?: Tracing): Promise<void> {
         dbFile: path.join(dataDir, 'temporal.db'),
         port: Number(env.PIXELSHIFT_DEV_TEMPORAL_PORT ?? devTemporalPort),
         uiPort: Number(env.PIXELSHIFT_DEV_TEMPORAL_UI_PORT ?? devTemporalUiPort),
+        onUnexpectedExit: temporalExited,
       });
       stops.push(() => temporal!.stop());
       env.TEMPORAL_ADDRESS = temporal.address;
@@ -137,18 +144,23 @@ export async function devCommand(io: CliIo, tracing?: Tracing): Promise<void> {
     // Not awaited: the findings follow the banner when they are in, and never hold up or fail the start.
     void reportDoctorFindings({ ...env, PIXELSHIFT_DATA_DIR: dataDir }, { database, stores }, io);
 
-    await Promise.race([
-      new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
+    stoppedBy = await Promise.race([
+      new Promise<undefined>((resolve) => {
+        process.once('SIGINT', () => resolve(undefined));
+        process.once('SIGTERM', () => resolve(undefined));
       }),
-      workersDone,
+      workersDone.then(() => undefined),
+      temporalGone,
     ]);
+    if (stoppedBy) io.log(stoppedBy);
     io.log('stopping…');
     // A second Ctrl-C while stopping means "now".
     process.once('SIGINT', () => process.exit(130));
   } finally {
     await stopAll();
+  }
+  if (stoppedBy) {
+    throw new Error('stopped because its Temporal dev server exited; a new start resumes every run');
   }
 }
 

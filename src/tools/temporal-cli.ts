@@ -83,6 +83,8 @@ export interface DevServerOptions {
   /** Task-queue fairness across accounts (docs/architecture.md §7.1); on unless false (a test's control run). */
   fairness?: boolean;
   log?: (line: string) => void;
+  /** Told when the server exits after start-up without stop(); by default, written to stderr. */
+  onUnexpectedExit?: (description: string) => void;
 }
 
 export interface DevServer {
@@ -120,9 +122,32 @@ export const queueCheckpointConfig: Readonly<Record<string, string>> = {
   'history.visibilityProcessorUpdateAckInterval': '1s',
 };
 
-/** Starts `temporal server start-dev` with our search attributes, and waits until it answers. */
+/**
+ * Starts `temporal server start-dev` with our search attributes, and waits until it answers. The ports it
+ * is given are picked free just before, so another process can take one in between; the CLI then stops
+ * at once with "address already in use", and we try again on newly picked ports (up to three times).
+ */
 export async function startTemporalDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const executable = await findTemporalCli();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await launchDevServer(executable, options);
+    } catch (error) {
+      const portTaken = error instanceof DevServerStartupExit && /address already in use/.test(error.output);
+      if (!portTaken || attempt >= startAttempts) throw error;
+    }
+  }
+}
+
+const startAttempts = 3;
+
+class DevServerStartupExit extends Error {
+  constructor(readonly output: string) {
+    super(`the Temporal dev server exited during start-up:\n${output}`);
+  }
+}
+
+async function launchDevServer(executable: string, options: DevServerOptions): Promise<DevServer> {
   const port = options.port ?? (await freePort());
   const namespace = options.namespace ?? 'default';
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace];
@@ -136,7 +161,7 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
   for (const [key, value] of Object.entries(dynamicConfig)) {
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
-  // The metrics and HTTP ports default to fixed numbers; pick free ones so parallel servers never collide.
+  // Older CLIs default these two to fixed numbers; free ones keep parallel servers from colliding.
   const metricsPort = await freePort();
   args.push('--metrics-port', String(metricsPort), '--http-port', String(await freePort()));
   let uiUrl: string | undefined;
@@ -163,7 +188,9 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const address = `127.0.0.1:${port}`;
 
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -178,19 +205,31 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
         await waitUntilServing(address, namespace);
       })(),
       exited.then(() => {
-        throw new Error(`the Temporal dev server exited during start-up:\n${output}`);
+        throw new DevServerStartupExit(output);
       }),
     ]);
   } catch (error) {
     await stop();
     throw error;
   }
+  // Once it serves, an exit nobody asked for leaves every worker polling a closed port: say so, with
+  // what the server wrote last, so that the cause is not lost with the process.
+  void exited.then(() => {
+    if (stopping) return;
+    const how = child.signalCode ? `signal ${child.signalCode}` : `code ${String(child.exitCode)}`;
+    const report = options.onUnexpectedExit ?? writeToStderr;
+    report(`the Temporal dev server at ${address} exited on its own (${how}); its last output:\n${output}`);
+  });
   // The server must not keep its owner's event loop alive: owners stop it explicitly.
   child.unref();
   unrefStream(child.stdout);
   unrefStream(child.stderr);
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   return { address, namespace, uiUrl, metricsUrl, process: child, stop };
+}
+
+function writeToStderr(message: string): void {
+  process.stderr.write(`${message}\n`);
 }
 
 async function waitUntilServing(address: string, namespace: string): Promise<void> {

@@ -2,11 +2,13 @@
  * `npm start` (the dev command) as the README's first command runs it: its own Temporal dev server, the
  * API, a worker and the local watcher in one process, on free ports and a fresh data folder. A photo
  * dropped into the example rule's folder gets its thumbnail, a batch submitted with the printed dev key
- * succeeds, both started eagerly on the process's own worker, and Ctrl-C stops everything cleanly.
+ * succeeds, both started eagerly on the process's own worker, and Ctrl-C stops everything cleanly. Started
+ * again on the same data folder, it still has the batch; when its Temporal dev server dies, it stops with
+ * the server's exit and last output instead of serving on while nothing can run.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -24,24 +26,12 @@ describe('npm start', () => {
   let apiUrl: string;
   let temporalAddress: string;
   let temporal: Connection;
+  let env: NodeJS.ProcessEnv;
+  let batchWorkflowId: string | undefined;
 
-  before(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'pixelshift-npm-start-'));
-    const temporalPort = await freePort();
-    temporalAddress = `127.0.0.1:${temporalPort}`;
-    const apiPort = await freePort();
-    apiUrl = `http://127.0.0.1:${apiPort}`;
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PIXELSHIFT_DATA_DIR: dataDir,
-      PIXELSHIFT_DEV_TEMPORAL_PORT: String(temporalPort),
-      PIXELSHIFT_DEV_TEMPORAL_UI_PORT: String(await freePort()),
-      PORT: String(apiPort),
-      // Set up front, so the process that gets Ctrl-C is the dev command itself, not a parent re-executing it.
-      MALLOC_ARENA_MAX: '2',
-    };
-    for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'PIXELSHIFT_CONFIG', 'DATABASE_URL'])
-      delete env[name];
+  /** Runs the dev command as `npm start` does, and waits for its banner. */
+  async function startDev(): Promise<void> {
+    output = '';
     child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts', 'dev'], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -52,6 +42,26 @@ describe('npm start', () => {
     await waitFor('npm start says it is running', () => output.includes('Ctrl-C stops everything.'), {
       timeoutMs: 240_000,
     });
+  }
+
+  before(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'pixelshift-npm-start-'));
+    const temporalPort = await freePort();
+    temporalAddress = `127.0.0.1:${temporalPort}`;
+    const apiPort = await freePort();
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    env = {
+      ...process.env,
+      PIXELSHIFT_DATA_DIR: dataDir,
+      PIXELSHIFT_DEV_TEMPORAL_PORT: String(temporalPort),
+      PIXELSHIFT_DEV_TEMPORAL_UI_PORT: String(await freePort()),
+      PORT: String(apiPort),
+      // Set up front, so the process that gets Ctrl-C is the dev command itself, not a parent re-executing it.
+      MALLOC_ARENA_MAX: '2',
+    };
+    for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'PIXELSHIFT_CONFIG', 'DATABASE_URL'])
+      delete env[name];
+    await startDev();
     temporal = await Connection.connect({ address: temporalAddress });
   });
 
@@ -120,6 +130,7 @@ describe('npm start', () => {
     });
     assert.equal(submitted.status, 201);
     const { batchId, workflowId } = (await submitted.json()) as { batchId: string; workflowId: string };
+    batchWorkflowId = workflowId;
 
     let state = '';
     await waitFor('the batch ends', async () => {
@@ -138,4 +149,39 @@ describe('npm start', () => {
     assert.match(output, /stopping…/);
     assert.doesNotMatch(output, /while stopping/);
   });
+
+  test('when started again on the same data and its Temporal dev server then dies, then it stops with exit code 1 and says why', async () => {
+    await temporal.close();
+    await startDev();
+    temporal = await Connection.connect({ address: temporalAddress });
+    assert.ok(batchWorkflowId, 'the batch test ran first');
+    const batch = await new Client({ connection: temporal }).workflow.getHandle(batchWorkflowId).describe();
+    assert.equal(batch.status.name, 'COMPLETED', 'the batch of the first start is still there');
+
+    const server = await childNamed(child.pid!, 'temporal');
+    process.kill(server, 'SIGKILL');
+
+    assert.equal(await exited, 1);
+    assert.match(
+      output,
+      /the Temporal dev server at [\d.:]+ exited on its own \(signal SIGKILL\); its last output:\n[^]*stopping…/,
+    );
+    assert.match(
+      output,
+      /pixelshift: stopped because its Temporal dev server exited; a new start resumes every run\n$/,
+    );
+  });
 });
+
+/** The pid of `parent`'s child process whose command name is `name` (from /proc). */
+async function childNamed(parent: number, name: string): Promise<number> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid …; comm may hold spaces, so read after its closing parenthesis.
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (comm === name && ppid === parent) return Number(entry);
+  }
+  throw new Error(`no child process named ${name} under ${parent}`);
+}
