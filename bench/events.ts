@@ -11,9 +11,12 @@
  * - eventsPerSecWithReportedMetadata: the same bodies again (other uploads of the same objects), each
  *   record also reporting the object's content type and user metadata as MinIO's do, so no HEAD is made.
  * - rawHeadsPerSec, rawStartsPerSec: the HEAD and the start alone, at the same concurrency.
+ * With BENCH_S3=gateway the content-type rule's bucket, and so every HEAD, is on the Versity S3 Gateway
+ * (versity-gateway.ts) instead of moto, on a connection of its own; SQS and the rest stay on moto.
  * The events are spread over BENCH_EVENT_ROUNDS rounds (2), each taking its share through all five steps in
- * turn, so the rates compared see the same machine. BENCH_CPU_PROFILE profiles the AWS step to the rule on
- * names (of the last round).
+ * turn, so the rates compared see the same machine. BENCH_CPU_PROFILE profiles the step that
+ * BENCH_CPU_PROFILE_STEP names (of the last round): `aws` (the default: AWS records to the rule on names),
+ * `aws-head` (to the rule on content type) or `minio`.
  * - uploadToDoneP50Ms: a small JPEG uploaded with a real S3 client to moto, which notifies an SQS queue;
  *   the worker-side poller long-polls it and starts the rule's graph (a 320 px WebP); timed until the
  *   output object exists. Median over the uploads, one at a time, workers running.
@@ -60,6 +63,7 @@ import {
   writeResult,
 } from './lib.js';
 import { benchEnv } from './stack.js';
+import { startVersityGateway } from './versity-gateway.js';
 
 const eventCount = Number(process.env.BENCH_EVENTS ?? 2000);
 const recordsPerBody = 100;
@@ -67,9 +71,17 @@ const requestsInFlight = 4;
 const uploads = Number(process.env.BENCH_UPLOADS ?? 20);
 /** Rounds the events are spread over, each taking its share through every measured step in turn. */
 const eventRounds = Number(process.env.BENCH_EVENT_ROUNDS ?? 2);
+const profiledStep = process.env.BENCH_CPU_PROFILE_STEP ?? 'aws';
+if (!['aws', 'aws-head', 'minio'].includes(profiledStep))
+  throw new Error(`BENCH_CPU_PROFILE_STEP=${profiledStep}: aws, aws-head or minio`);
 const smallImage = 'jpeg-progressive-srgb-icc.jpg';
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const eventToken = randomBytes(24).toString('base64url');
+const gatewayEventToken = randomBytes(24).toString('base64url');
+/** Which S3 server answers the HEADs: moto (the default, as in the tests) or the Versity S3 Gateway. */
+const headServer = process.env.BENCH_S3 ?? 'moto';
+if (headServer !== 'moto' && headServer !== 'gateway')
+  throw new Error(`BENCH_S3=${headServer}: moto or gateway`);
 
 /** S3 records as MinIO sends them: each object also reports its content type and user metadata. */
 function withReportedMetadata(body: unknown): unknown {
@@ -100,6 +112,13 @@ export async function run(): Promise<void> {
   });
   const sqs = new SQSClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials });
   const cleanups: (() => Promise<unknown>)[] = [];
+  const gateway = headServer === 'gateway' ? await startVersityGateway(credentials) : undefined;
+  if (gateway) cleanups.push(() => gateway.stop());
+  /** Where the content-type rule's bucket lives, and so what every HEAD asks. */
+  const headS3 = gateway
+    ? new S3Client({ endpoint: gateway.endpoint, region: 'us-east-1', forcePathStyle: true, credentials })
+    : s3;
+  const headConnection = gateway ? 'gateway' : 'default';
   try {
     const [input, typed, output, drops, thumbs] = [
       'bench-in',
@@ -108,8 +127,9 @@ export async function run(): Promise<void> {
       'bench-drops',
       'bench-thumbs',
     ];
-    for (const bucket of [input, typed, output, drops, thumbs])
+    for (const bucket of [input, output, drops, thumbs])
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await headS3.send(new CreateBucketCommand({ Bucket: typed }));
     const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'bench-uploads' }))).QueueUrl!;
     const { Attributes } = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
@@ -140,8 +160,28 @@ export async function run(): Promise<void> {
             },
             events: { token: eventToken, sqsQueueUrl: queueUrl },
           },
+          ...(gateway && {
+            gateway: {
+              kind: 's3',
+              endpoint: gateway.endpoint,
+              region: 'us-east-1',
+              forcePathStyle: true,
+              credentials: {
+                accessKeyId: credentials.accessKeyId,
+                secretAccessKey: credentials.secretAccessKey,
+              },
+              events: { token: gatewayEventToken },
+            },
+          }),
         },
-        grants: { bench: [{ connection: 'default', buckets: [input, typed, output, drops, thumbs] }] },
+        grants: {
+          bench: gateway
+            ? [
+                { connection: 'default', buckets: [input, output, drops, thumbs] },
+                { connection: 'gateway', buckets: [typed] },
+              ]
+            : [{ connection: 'default', buckets: [input, typed, output, drops, thumbs] }],
+        },
       }),
     );
     const env = benchEnv(root, temporal.address, { PIXELSHIFT_CONFIG: storageFile });
@@ -175,7 +215,13 @@ export async function run(): Promise<void> {
           transformUnits: [
             { type: 'Resize', width: 320 },
             { type: 'ImageFormat', format: 'webp' },
-            { type: 'StorageSink', bucket: output, key: `${outPrefix}{dir}/{name}.webp` },
+            {
+              type: 'StorageSink',
+              bucket: output,
+              key: `${outPrefix}{dir}/{name}.webp`,
+              // The output bucket is on the default connection, wherever the watched bucket is.
+              storage: 'default',
+            },
           ],
         },
       });
@@ -183,14 +229,17 @@ export async function run(): Promise<void> {
     };
     // Every key by name (no HEAD), and on its own bucket every JPEG by content type (one HEAD each).
     await thumbnailRuleOn(input, '', {});
-    await thumbnailRuleOn(typed, 'typed/', { contentTypes: ['image/jpeg'] });
+    await thumbnailRuleOn(typed, 'typed/', { contentTypes: ['image/jpeg'], connection: headConnection });
     const keys = Array.from({ length: eventCount }, (_, index) => `photos/${index}.jpg`);
     // The content-type rule's ingest HEADs every object, so the objects must exist; the raw HEADs read them.
-    for (const bucket of [input, typed]) {
+    for (const [bucket, client] of [
+      [input, s3],
+      [typed, headS3],
+    ] as const) {
       for (let start = 0; start < keys.length; start += 50) {
         await Promise.all(
           keys.slice(start, start + 50).map((objectKey) =>
-            s3.send(
+            client.send(
               new PutObjectCommand({
                 Bucket: bucket,
                 Key: objectKey,
@@ -205,39 +254,43 @@ export async function run(): Promise<void> {
     const bodies: string[][] = [];
     for (let start = 0; start < keys.length; start += recordsPerBody)
       bodies.push(keys.slice(start, start + recordsPerBody));
-    // Where an event's CPU goes: this process (the API and its ingest), moto (the HEAD) and the dev server.
+    // Where an event's CPU goes: this process (the API and its ingest), the S3 server of the HEADs (moto,
+    // or the gateway; moto stays counted, as it serves the rest) and the dev server.
     const cpuNow = () => ({
       api: process.cpuUsage(),
       moto: processCpuSeconds(moto.pid),
+      gateway: gateway ? processCpuSeconds(gateway.pid) : 0,
       temporal: processCpuSeconds(temporal.process.pid),
     });
     /** Seconds, items and CPU seconds of each measured step, summed over the rounds. */
     const totals = new Map<
       string,
-      { seconds: number; items: number; api: number; moto: number; temporal: number }
+      { seconds: number; items: number; api: number; moto: number; gateway: number; temporal: number }
     >();
     const measured = async (label: string, items: number, work: () => Promise<unknown>) => {
       const before = cpuNow();
       const began = performance.now();
-      await work();
+      await (label === profiledStep ? profiledPhase(work) : work());
       const seconds = (performance.now() - began) / 1000;
       const own = process.cpuUsage(before.api);
       const after = cpuNow();
-      const sum = totals.get(label) ?? { seconds: 0, items: 0, api: 0, moto: 0, temporal: 0 };
+      const sum = totals.get(label) ?? { seconds: 0, items: 0, api: 0, moto: 0, gateway: 0, temporal: 0 };
       sum.seconds += seconds;
       sum.items += items;
       sum.api += (own.user + own.system) / 1e6;
       sum.moto += after.moto - before.moto;
+      sum.gateway += after.gateway - before.gateway;
       sum.temporal += after.temporal - before.temporal;
       totals.set(label, sum);
     };
     const perSecond = (label: string) => totals.get(label)!.items / totals.get(label)!.seconds;
-    /** CPU ms per item of a step: this process, moto, the Temporal dev server. */
+    /** CPU ms per item of a step: this process, moto (and the gateway), the Temporal dev server. */
     const cpuMsPer = (label: string) => {
       const sum = totals.get(label)!;
       return {
         api: round3((sum.api * 1000) / sum.items),
         moto: round3((sum.moto * 1000) / sum.items),
+        ...(gateway && { gateway: round3((sum.gateway * 1000) / sum.items) }),
         temporalServer: round3((sum.temporal * 1000) / sum.items),
       };
     };
@@ -245,6 +298,7 @@ export async function run(): Promise<void> {
     const postAll = async (
       roundBodies: string[][],
       bodyOf: (keys: string[], bodyIndex: number) => unknown,
+      token = eventToken,
     ) => {
       let nextBody = 0;
       let started = 0;
@@ -253,7 +307,7 @@ export async function run(): Promise<void> {
           while (nextBody < roundBodies.length) {
             const index = nextBody++;
             const response = await startsApi.call('/v1/events/s3', bodyOf(roundBodies[index]!, index), {
-              authorization: `Bearer ${eventToken}`,
+              authorization: `Bearer ${token}`,
             });
             if (response.status !== 200)
               throw new Error(`events refused: ${response.status} ${JSON.stringify(response.body)}`);
@@ -265,7 +319,7 @@ export async function run(): Promise<void> {
       if (started !== expected) throw new Error(`${started} of ${expected} runs started`);
     };
     // The two costs every event pays, alone, on the same servers and at the same concurrency: a HEAD on
-    // moto, and a workflow start (same workflow, search attributes and policies) on the dev server.
+    // the typed bucket's server, and a workflow start (same workflow, search attributes and policies).
     const rawConcurrency = requestsInFlight * 16;
     const bounded = async (count: number, work: (index: number) => Promise<unknown>) => {
       let next = 0;
@@ -295,13 +349,15 @@ export async function run(): Promise<void> {
         `${prefix}${(round * bodiesPerRound * recordsPerBody + bodyIndex * recordsPerBody + index).toString(16)}`;
       // As AWS sends them (size, no content type or user metadata), to a rule on names: no HEAD.
       await measured('aws', roundKeys.length, () =>
-        profiledPhase(() =>
-          postAll(roundBodies, (batch, bodyIndex) => s3RecordsBody(input, batch, sequencer('0A', bodyIndex))),
-        ),
+        postAll(roundBodies, (batch, bodyIndex) => s3RecordsBody(input, batch, sequencer('0A', bodyIndex))),
       );
       // The same to a rule on content type, which AWS records lack: one HEAD each.
       await measured('aws-head', roundKeys.length, () =>
-        postAll(roundBodies, (batch, bodyIndex) => s3RecordsBody(typed, batch, sequencer('0A', bodyIndex))),
+        postAll(
+          roundBodies,
+          (batch, bodyIndex) => s3RecordsBody(typed, batch, sequencer('0A', bodyIndex)),
+          gateway ? gatewayEventToken : eventToken,
+        ),
       );
       // As MinIO sends them, its records reporting the object's user metadata and content type: no HEAD.
       // Other sequencers, so these are other uploads of the same objects, with runs of their own.
@@ -312,7 +368,7 @@ export async function run(): Promise<void> {
       );
       await measured('head', roundKeys.length, () =>
         bounded(roundKeys.length, (index) =>
-          s3.send(new HeadObjectCommand({ Bucket: input, Key: roundKeys[index] })),
+          headS3.send(new HeadObjectCommand({ Bucket: typed, Key: roundKeys[index] })),
         ),
       );
       await measured('start', roundKeys.length, () =>
@@ -407,6 +463,8 @@ export async function run(): Promise<void> {
       eventsPerSecWithReportedMetadata: round1(minioRecords.eventsPerSec),
       /** The same AWS bodies to a rule on content type: one HEAD per record. */
       eventsPerSecWithHead: round1(headedRecords.eventsPerSec),
+      /** The S3 server those HEADs (and the raw ones) asked: moto, or the Versity S3 Gateway. */
+      headServer,
       uploadToDoneP50Ms: round1(median(latencies)),
       machine: describeMachine(),
       events: eventCount,
@@ -430,7 +488,9 @@ export async function run(): Promise<void> {
       uploadToDoneMs: latencies.map(round1),
       smallImage,
     };
-    const file = await writeResult('events', result);
+    const file = await writeResult(gateway ? 'events-gateway' : 'events', result);
+    const cpuCells = (cpu: ReturnType<typeof cpuMsPer>) =>
+      [cpu.api, cpu.moto, ...(gateway ? [cpu.gateway] : []), cpu.temporalServer].join(', ');
     printTable([
       ['measure', 'value'],
       ['events (AWS records, rule on names) accepted into started workflows / s', result.eventsPerSec],
@@ -442,24 +502,15 @@ export async function run(): Promise<void> {
         round3(result.eventsPerSecWithReportedMetadata / result.rawStartsPerSec),
       ],
       ['events to a rule on content type (AWS: one HEAD each) / s', result.eventsPerSecWithHead],
-      ['  raw: HEADs on moto / s (same concurrency)', result.rawHeadsPerSec],
+      [`  raw: HEADs on ${gateway ? 'the gateway' : 'moto'} / s (same concurrency)`, result.rawHeadsPerSec],
       ['  ÷ raw starts alone', round3(result.eventsPerSecWithHead / result.rawStartsPerSec)],
       ['  ÷ raw HEAD-then-start', result.ratioToRawSerialWithHead],
-      [
-        'CPU ms per event: API, moto, Temporal server',
-        `${cpuMsPerEvent.api}, ${cpuMsPerEvent.moto}, ${cpuMsPerEvent.temporalServer}`,
-      ],
-      [
-        '  the same, reporting metadata',
-        `${minioRecords.cpu.api}, ${minioRecords.cpu.moto}, ${minioRecords.cpu.temporalServer}`,
-      ],
-      [
-        '  the same, one HEAD each',
-        `${headedRecords.cpu.api}, ${headedRecords.cpu.moto}, ${headedRecords.cpu.temporalServer}`,
-      ],
+      [`CPU ms per event: API, moto, ${gateway ? 'gateway, ' : ''}Temporal server`, cpuCells(cpuMsPerEvent)],
+      ['  the same, reporting metadata', cpuCells(minioRecords.cpu)],
+      ['  the same, one HEAD each', cpuCells(headedRecords.cpu)],
       ...Object.entries(rawCpuMsPer).map(([label, cpu]) => [
         `  raw ${label}: CPU ms, same order`,
-        `${cpu.api}, ${cpu.moto}, ${cpu.temporalServer}`,
+        cpuCells(cpu),
       ]),
       [`upload → graph done, median of ${uploads} (ms)`, result.uploadToDoneP50Ms],
     ]);
@@ -467,6 +518,7 @@ export async function run(): Promise<void> {
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     s3.destroy();
+    if (headS3 !== s3) headS3.destroy();
     sqs.destroy();
     await temporal.stop();
     await moto.stop();
