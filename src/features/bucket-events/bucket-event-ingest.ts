@@ -15,7 +15,8 @@
  * rules filter on a content type it lacks, or that names a version, costs one HEAD of the object, which
  * supplies size and content type, skips outputs and objects already gone, and finds out whether the
  * bucket keeps versions; each such record goes from its HEAD straight to its starts, so one record's HEAD
- * overlaps another's start.
+ * overlaps another's start. Their rows wait for each other briefly (up to 16 rows, or until no HEAD of the
+ * call is left, or `HEADED_ROWS_WAIT_MS`), so a body's records share a few inserts, not one each.
  *
  * An event that names a version (a versioned bucket) is looked at, and run, at exactly that version, so
  * an overwrite between the event and the run cannot change what is processed. A bucket that keeps no
@@ -61,6 +62,14 @@ import type { EventIngest, IngestResult, ObjectCreatedEvent } from '../../core/t
 /** HEADs and starts in flight at once for one ingest call. */
 export const INGEST_CONCURRENCY = 16;
 
+/**
+ * How long a headed record's row waits for the rows of other records whose HEADs are still out, so that
+ * they share one insert (an insert of one row costs PGlite about four times a row of a larger one). The
+ * wait ends sooner once `INGEST_CONCURRENCY` rows are gathered or no HEAD of the call is left; it is what
+ * a slow HEAD can hold up the other records' starts by.
+ */
+export const HEADED_ROWS_WAIT_MS = 10;
+
 export interface EventIngestDeps {
   db: Db;
   orchestrator: Pick<TriggeredRuns, 'startGraphRun'>;
@@ -71,6 +80,8 @@ export interface EventIngestDeps {
   /** Called with every result (metrics, logs). */
   onResult?: ((result: IngestResult) => void) | undefined;
   concurrency?: number;
+  /** `HEADED_ROWS_WAIT_MS` unless given (tests). */
+  headedRowsWaitMs?: number;
 }
 
 /** Whether any account (its own grants or `*`) may use this bucket; ingress refuses buckets no one has. */
@@ -200,9 +211,10 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
       };
 
       // A run's read-model row is inserted before its start, so that it is listed from the moment it
-      // starts; existing rows are kept, so a redelivered event finds its run listed already. Rows of
-      // records ready together share one insert: alone, a row costs PGlite about four times as much.
-      const insertRuns = groupedWrites((runs: StartGraphRunInput[]) => insertTriggeredRuns(deps.db, runs));
+      // starts; existing rows are kept, so a redelivered event finds its run listed already. Rows share
+      // inserts (the known records' one, the HEADed ones' as below): alone, a row costs PGlite about four
+      // times as much.
+      const insertRuns = (runs: StartGraphRunInput[]) => insertTriggeredRuns(deps.db, runs);
       const matched = (await Promise.all(events.map(candidatesOf))).filter((found) => found !== undefined);
       // Records that tell what their rules need are known at once; the others need a HEAD.
       const knownAtOnce: StartGraphRunInput[] = [];
@@ -219,18 +231,38 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
         await eachBounded(knownAtOnce, concurrency, start);
       };
       // The others: each goes from its HEAD straight to its row and its starts, so HEADs on storage and
-      // starts on Temporal overlap, and a slow HEAD holds up no other record.
+      // starts on Temporal overlap. Rows gather while other HEADs are out, for a bounded time, so a slow
+      // HEAD holds up no other record for long.
+      let headsLeft = toHead.length;
+      const insertHeadedRuns = groupedWrites(insertRuns, {
+        gatherWhile: () => headsLeft > 0,
+        maxItems: concurrency,
+        maxWaitMs: deps.headedRowsWaitMs ?? HEADED_ROWS_WAIT_MS,
+      });
       const startHeaded = () =>
         eachBounded(toHead, concurrency, async (found) => {
-          const known = await headedObject(deps, found.event);
-          if (known === undefined) {
-            result.skipped += 1;
-            return;
+          let counted = false;
+          const headDone = () => {
+            if (counted) return;
+            counted = true;
+            headsLeft -= 1;
+            insertHeadedRuns.reconsider();
+          };
+          try {
+            const known = await headedObject(deps, found.event);
+            if (known === undefined) {
+              result.skipped += 1;
+              return;
+            }
+            const starts = startsFor(found, known);
+            if (starts.length === 0) return;
+            const listed = insertHeadedRuns(starts);
+            headDone();
+            await listed;
+            for (const run of starts) await start(run);
+          } finally {
+            headDone();
           }
-          const starts = startsFor(found, known);
-          if (starts.length === 0) return;
-          await insertRuns(starts);
-          for (const run of starts) await start(run);
         });
       // Both finish whatever they began before the first failure is rethrown (the sender retries).
       const failed = (await Promise.allSettled([startKnown(), startHeaded()])).find(
@@ -328,17 +360,45 @@ async function headObject(
   }
 }
 
+/** How long a group may wait for more items before it is written. */
+interface GatherPolicy {
+  /** Whether more items may still come. */
+  gatherWhile: () => boolean;
+  /** Written once this many are gathered. */
+  maxItems: number;
+  /** Written at the latest this long after its first item. */
+  maxWaitMs: number;
+}
+
 /**
- * Group commit: calls made while a write is in flight wait for it, then go together in the next write.
- * Each call resolves (or rejects) with the write that carried its items.
+ * Group commit: calls made while a write is in flight wait for it, then go together in the next write,
+ * and a group also waits for more items as the policy allows. Each call resolves (or rejects) with the
+ * write that carried its items. `reconsider()` tells a waiting group that what the policy reads changed.
  */
-function groupedWrites<T>(write: (items: T[]) => Promise<unknown>): (items: readonly T[]) => Promise<void> {
+function groupedWrites<T>(
+  write: (items: T[]) => Promise<unknown>,
+  policy: GatherPolicy,
+): ((items: readonly T[]) => Promise<void>) & { reconsider(): void } {
   let previous: Promise<unknown> = Promise.resolve();
-  let gathering: { items: T[]; written: Promise<void> } | undefined;
-  return (items) => {
+  let gathering: { items: T[]; written: Promise<void>; wake?: () => void } | undefined;
+  const full = (group: { items: T[] }) => group.items.length >= policy.maxItems || !policy.gatherWhile();
+  const reconsider = () => {
+    if (gathering && full(gathering)) gathering.wake?.();
+  };
+  const add = (items: readonly T[]) => {
     if (!gathering) {
-      const group: { items: T[]; written: Promise<void> } = { items: [], written: Promise.resolve() };
-      group.written = previous.then(async () => {
+      const group: { items: T[]; written: Promise<void>; wake?: () => void } = {
+        items: [],
+        written: Promise.resolve(),
+      };
+      const waited = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, policy.maxWaitMs);
+        group.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      group.written = Promise.all([previous, waited]).then(async () => {
         // From here on, new items gather for the write after this one.
         if (gathering === group) gathering = undefined;
         await write(group.items);
@@ -347,8 +407,10 @@ function groupedWrites<T>(write: (items: T[]) => Promise<unknown>): (items: read
       gathering = group;
     }
     gathering.items.push(...items);
+    reconsider();
     return gathering.written;
   };
+  return Object.assign(add, { reconsider });
 }
 
 function sha256Hex(text: string): string {

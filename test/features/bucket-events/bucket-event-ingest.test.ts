@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { sql } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -238,6 +239,42 @@ describe('createEventIngest', () => {
     );
     assert.equal(orchestrator.startedGraphRuns().at(-1)!.graph.transformUnits[0]!.type, 'StorageSource');
     assert.match(JSON.stringify(orchestrator.startedGraphRuns().at(-1)!.graph), /uploads\/slow\.jpg/);
+  });
+
+  it('when a body’s records each need a HEAD, then their rows share a few inserts: one per 16 records, and the last when no HEAD is left', async () => {
+    const { bucket } = await ruleOn('photos', accountId, { contentTypes: ['image/jpeg'] });
+    const names = Array.from({ length: 40 }, (_, index) => `r${index}`);
+    for (const name of names) store.seed(bucket, `uploads/${name}.jpg`, Buffer.from(name), 'image/jpeg');
+    // Every HEAD waits until the test answers it; they are answered one at a time, in the order asked.
+    const waitingHeads: (() => void)[] = [];
+    const head = store.head.bind(store);
+    store.head = async (headBucket, key, options) => {
+      await new Promise<void>((resolve) => waitingHeads.push(resolve));
+      return head(headBucket, key, options);
+    };
+    const answerHeadsOneByOne = async () => {
+      for (let answered = 0; answered < names.length; answered++) {
+        while (waitingHeads.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+        waitingHeads.shift()!();
+        // The answered record goes on to its row before the next HEAD is answered.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+
+    // No time limit on the gathering here, so that only the count and the end of the HEADs decide.
+    const [result] = await Promise.all([
+      ingestFor({ headedRowsWaitMs: 60_000 }).ingest(
+        names.map((name) => event(`uploads/${name}.jpg`, { bucket })),
+      ),
+      answerHeadsOneByOne(),
+    ]);
+
+    assert.equal(result.started, names.length);
+    // One insert statement gives its rows one creation time (the transaction's).
+    const inserts = await database.db.execute(
+      sql`select count(distinct created_at)::int as n from graph_runs where workflow_id like ${`s3/default/${bucket}/%`}`,
+    );
+    assert.equal(Number((inserts as { rows: { n: number }[] }).rows[0]?.n), 3);
   });
 
   it('when there is no sequencer, then the ETag identifies the upload; without both, the event time', async () => {
