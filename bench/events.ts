@@ -101,6 +101,8 @@ function median(values: number[]): number {
 
 export async function run(): Promise<void> {
   installTemporalRuntime({ level: 'ERROR' });
+  // First, so that a machine that cannot build it (no Go) stops the bench before anything else runs.
+  const gateway = headServer === 'gateway' ? await startVersityGateway(credentials) : undefined;
   const root = await mkdtemp(path.join(os.tmpdir(), 'pixelshift-events-bench-'));
   const moto = await startMoto();
   const temporal = await startTemporalDevServer({ headless: true });
@@ -112,8 +114,6 @@ export async function run(): Promise<void> {
   });
   const sqs = new SQSClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials });
   const cleanups: (() => Promise<unknown>)[] = [];
-  const gateway = headServer === 'gateway' ? await startVersityGateway(credentials) : undefined;
-  if (gateway) cleanups.push(() => gateway.stop());
   /** Where the content-type rule's bucket lives, and so what every HEAD asks. */
   const headS3 = gateway
     ? new S3Client({ endpoint: gateway.endpoint, region: 'us-east-1', forcePathStyle: true, credentials })
@@ -522,6 +522,7 @@ export async function run(): Promise<void> {
     sqs.destroy();
     await temporal.stop();
     await moto.stop();
+    await gateway?.stop();
     await rm(root, { recursive: true, force: true });
   }
 }

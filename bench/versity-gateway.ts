@@ -1,5 +1,5 @@
 /**
- * The Versity S3 Gateway (the S3 server of docker-compose.yml and deploy/kubernetes/) for benchmarks that
+ * The Versity S3 Gateway (the S3 server of docker-compose.yml) for benchmarks that
  * ask for a production-grade S3 server in place of moto (`BENCH_S3=gateway`): a HEAD costs moto's Python
  * server about ten times the CPU it costs the gateway, so moto's share would say little about a real
  * deployment. Built once with `go install` into .tools/ (a minute on two cores), then started on a free

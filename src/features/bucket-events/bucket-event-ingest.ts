@@ -241,28 +241,22 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
       });
       const startHeaded = () =>
         eachBounded(toHead, concurrency, async (found) => {
-          let counted = false;
-          const headDone = () => {
-            if (counted) return;
-            counted = true;
+          let known: KnownObject | undefined;
+          try {
+            known = await headedObject(deps, found.event);
+          } finally {
+            // A group woken here is written only after this turn, so this record's rows still join it.
             headsLeft -= 1;
             insertHeadedRuns.reconsider();
-          };
-          try {
-            const known = await headedObject(deps, found.event);
-            if (known === undefined) {
-              result.skipped += 1;
-              return;
-            }
-            const starts = startsFor(found, known);
-            if (starts.length === 0) return;
-            const listed = insertHeadedRuns(starts);
-            headDone();
-            await listed;
-            for (const run of starts) await start(run);
-          } finally {
-            headDone();
           }
+          if (known === undefined) {
+            result.skipped += 1;
+            return;
+          }
+          const starts = startsFor(found, known);
+          if (starts.length === 0) return;
+          await insertHeadedRuns(starts);
+          for (const run of starts) await start(run);
         });
       // Both finish whatever they began before the first failure is rethrown (the sender retries).
       const failed = (await Promise.allSettled([startKnown(), startHeaded()])).find(
