@@ -10,7 +10,8 @@
  *   records lack: each object is HEADed on moto first.
  * - eventsPerSecWithReportedMetadata: the same bodies again (other uploads of the same objects), each
  *   record also reporting the object's content type and user metadata as MinIO's do, so no HEAD is made.
- * - rawHeadsPerSec, rawStartsPerSec: the HEAD and the start alone, at the same concurrency.
+ * - rawHeadsPerSec, rawStartsPerSec: the HEAD (the SDK's HeadObject) and the start alone, at the same
+ *   concurrency; rawStoreHeadsPerSec: the HEAD as the ingest sends it (the store's, s3-lean-head.ts).
  * With BENCH_S3=gateway the content-type rule's bucket, and so every HEAD, is on the Versity S3 Gateway
  * (versity-gateway.ts) instead of moto, on a connection of its own; SQS and the rest stay on moto.
  * The events are spread over BENCH_EVENT_ROUNDS rounds (2), each taking its share through all five steps in
@@ -42,6 +43,7 @@ import { loadConfig } from '../src/core/config.js';
 import { ensureAccount, migrate, openDatabase } from '../src/db/index.js';
 import { TemporalJobEngine } from '../src/temporal/client/temporal-orchestrator.js';
 import { createObjectStores } from '../src/core/storage/connections.js';
+import { S3ObjectStore } from '../src/core/storage/s3-store.js';
 import { startMoto } from '../src/tools/moto.js';
 import { startTemporalDevServer } from '../src/tools/temporal-cli.js';
 import { parseBucketNotification } from '../src/core/triggers/bucket-notification.js';
@@ -119,6 +121,14 @@ export async function run(): Promise<void> {
     ? new S3Client({ endpoint: gateway.endpoint, region: 'us-east-1', forcePathStyle: true, credentials })
     : s3;
   const headConnection = gateway ? 'gateway' : 'default';
+  /** The same server through the store, as the ingest HEADs: one attempt, as a configured connection. */
+  const headStore = new S3ObjectStore({
+    endpoint: gateway?.endpoint ?? moto.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials,
+    maxAttempts: 1,
+  });
   try {
     const [input, typed, output, drops, thumbs] = [
       'bench-in',
@@ -371,6 +381,9 @@ export async function run(): Promise<void> {
           headS3.send(new HeadObjectCommand({ Bucket: typed, Key: roundKeys[index] })),
         ),
       );
+      await measured('store-head', roundKeys.length, () =>
+        bounded(roundKeys.length, (index) => headStore.head(typed, roundKeys[index]!)),
+      );
       await measured('start', roundKeys.length, () =>
         bounded(roundKeys.length, () =>
           rawOrchestrator.startGraphRun({
@@ -387,7 +400,12 @@ export async function run(): Promise<void> {
     const cpuMsPerEvent = cpuMsPer('aws');
     const rawHeadsPerSec = perSecond('head');
     const rawStartsPerSec = perSecond('start');
-    const rawCpuMsPer = { head: cpuMsPer('head'), start: cpuMsPer('start') };
+    const rawStoreHeadsPerSec = perSecond('store-head');
+    const rawCpuMsPer = {
+      head: cpuMsPer('head'),
+      storeHead: cpuMsPer('store-head'),
+      start: cpuMsPer('start'),
+    };
     const minioRecords = { eventsPerSec: perSecond('minio'), cpu: cpuMsPer('minio') };
     const headedRecords = { eventsPerSec: perSecond('aws-head'), cpu: cpuMsPer('aws-head') };
 
@@ -479,10 +497,14 @@ export async function run(): Promise<void> {
       /** The same, per raw HEAD and per raw start. */
       rawCpuMsPer,
       rawHeadsPerSec: round1(rawHeadsPerSec),
+      rawStoreHeadsPerSec: round1(rawStoreHeadsPerSec),
       rawStartsPerSec: round1(rawStartsPerSec),
-      /** eventsPerSecWithHead ÷ the rate of the two raw costs one after the other (1 / (1/heads + 1/starts)). */
+      /**
+       * eventsPerSecWithHead ÷ the rate of the two raw costs one after the other (1 / (1/heads + 1/starts)),
+       * with the HEAD the ingest sends (the store's; the SDK's before 2026-12-08).
+       */
       ratioToRawSerialWithHead: round3(
-        headedRecords.eventsPerSec * (1 / rawHeadsPerSec + 1 / rawStartsPerSec),
+        headedRecords.eventsPerSec * (1 / rawStoreHeadsPerSec + 1 / rawStartsPerSec),
       ),
       uploads,
       uploadToDoneMs: latencies.map(round1),
@@ -502,7 +524,11 @@ export async function run(): Promise<void> {
         round3(result.eventsPerSecWithReportedMetadata / result.rawStartsPerSec),
       ],
       ['events to a rule on content type (AWS: one HEAD each) / s', result.eventsPerSecWithHead],
-      [`  raw: HEADs on ${gateway ? 'the gateway' : 'moto'} / s (same concurrency)`, result.rawHeadsPerSec],
+      [
+        `  raw: SDK HEADs on ${gateway ? 'the gateway' : 'moto'} / s (same concurrency)`,
+        result.rawHeadsPerSec,
+      ],
+      ["  raw: the store's HEADs (as the ingest sends them) / s", result.rawStoreHeadsPerSec],
       ['  ÷ raw starts alone', round3(result.eventsPerSecWithHead / result.rawStartsPerSec)],
       ['  ÷ raw HEAD-then-start', result.ratioToRawSerialWithHead],
       [`CPU ms per event: API, moto, ${gateway ? 'gateway, ' : ''}Temporal server`, cpuCells(cpuMsPerEvent)],
@@ -519,6 +545,7 @@ export async function run(): Promise<void> {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     s3.destroy();
     if (headS3 !== s3) headS3.destroy();
+    headStore.destroy();
     sqs.destroy();
     await temporal.stop();
     await moto.stop();

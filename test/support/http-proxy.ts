@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 export interface RecordedRequest {
   method: string;
   url: string;
+  headers: http.IncomingHttpHeaders;
 }
 
 export interface ProxyResponseOverride {
@@ -33,7 +34,7 @@ export async function startHttpProxy(upstream: string, options: ProxyOptions = {
   const target = new URL(upstream);
   const requests: RecordedRequest[] = [];
   const server = http.createServer((req, res) => {
-    const recorded = { method: req.method ?? 'GET', url: req.url ?? '/' };
+    const recorded = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
     requests.push(recorded);
     const override = options.intercept?.(recorded);
     if (override) {

@@ -11,6 +11,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, Transform } from 'node:stream';
 import { collectBody, feed, guardedBody, ownPutBody } from './body-streams.js';
 import { classifyS3Error } from './s3-errors.js';
+import { LeanS3Head } from './s3-lean-head.js';
 import {
   abortReasonOf,
   isAbortError,
@@ -91,6 +92,8 @@ function byteCounter(): { stream: Transform; bytes: () => number } {
 export class S3ObjectStore implements ObjectStore {
   readonly kind = 's3' as const;
   private readonly client: S3Client;
+  /** HEADs are the most frequent request (one per bucket event on a type, one per graph's source). */
+  private readonly leanHead: LeanS3Head;
 
   constructor(options: S3ObjectStoreOptions) {
     this.client = new S3Client({
@@ -104,11 +107,13 @@ export class S3ObjectStore implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+    this.leanHead = new LeanS3Head(this.client);
   }
 
   /** Releases the client's pooled sockets; the store is unusable afterwards. */
   destroy(): void {
     this.client.destroy();
+    this.leanHead.destroy();
   }
 
   async head(bucket: string, key: string, options: ReadOptions = {}): Promise<ObjectInfo> {
@@ -273,10 +278,12 @@ export class S3ObjectStore implements ObjectStore {
     options: ReadOptions,
   ): Promise<ObjectInfo> {
     return this.call(operation, bucket, key, options.signal, async () => {
-      const output = await this.client.send(
-        new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: options.versionId }),
-        { abortSignal: options.signal },
-      );
+      const output =
+        (await this.leanHead.head(bucket, key, options)) ??
+        (await this.client.send(
+          new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: options.versionId }),
+          { abortSignal: options.signal },
+        ));
       return objectInfoFrom(bucket, key, output);
     });
   }

@@ -6,9 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { isClassifiedError, type ErrorCode } from '../../../src/core/errors.js';
+import { isClassifiedError } from '../../../src/core/errors.js';
 import { generatedMetadata, isGeneratedObject } from '../../../src/core/storage/generated-metadata.js';
 import { LocalObjectStore } from '../../../src/core/storage/local-store.js';
+import { rejectsWith } from '../../support/store-failures.js';
 
 // The store's root sits inside a scratch folder, so anything escaping the root is visible there.
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'pixelshift-local-store-'));
@@ -20,16 +21,6 @@ const store = new LocalObjectStore(root);
 
 function md5(data: Buffer): string {
   return createHash('md5').update(data).digest('hex');
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<Error> {
-  const error = await promise.then(
-    () => assert.fail(`expected a ${code} failure`),
-    (caught: unknown) => caught,
-  );
-  assert.ok(isClassifiedError(error), `expected a ClassifiedError, got ${String(error)}`);
-  assert.equal(error.code, code, error.message);
-  return error;
 }
 
 /** Every file under a folder, relative, so tests can see exactly what landed on disk. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
-import { isClassifiedError, type ErrorCode } from '../../../src/core/errors.js';
+import { isClassifiedError } from '../../../src/core/errors.js';
 import {
   generatedMetadata,
   generatedOrigin,
@@ -17,6 +17,7 @@ import {
   testS3Region,
 } from '../../support/s3-buckets.js';
 import { s3Endpoint } from '../../support/services.js';
+import { rejectsWith } from '../../support/store-failures.js';
 
 function storeFor(url: string): S3ObjectStore {
   // One attempt: these tests observe the store's own behaviour, not the SDK's retries.
@@ -45,16 +46,6 @@ cleanups.push(
 
 function md5(data: Buffer): string {
   return createHash('md5').update(data).digest('hex');
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<Error> {
-  const error = await promise.then(
-    () => assert.fail(`expected a ${code} failure`),
-    (caught: unknown) => caught,
-  );
-  assert.ok(isClassifiedError(error), `expected a ClassifiedError, got ${String(error)}`);
-  assert.equal(error.code, code, error.message);
-  return error;
 }
 
 async function readAll(body: Readable): Promise<Buffer> {
