@@ -277,6 +277,23 @@ describe('createEventIngest', () => {
     assert.equal(Number((inserts as { rows: { n: number }[] }).rows[0]?.n), 3);
   });
 
+  it('when a start of a HEADed record fails, then no start begins after it, ingest rejects, and a retry starts the rest once', async () => {
+    const { bucket } = await ruleOn('photos', accountId, { contentTypes: ['image/jpeg'] });
+    const names = Array.from({ length: 10 }, (_, index) => `f${index}`);
+    for (const name of names) store.seed(bucket, `uploads/${name}.jpg`, Buffer.from(name), 'image/jpeg');
+    const batch = names.map((name) => event(`uploads/${name}.jpg`, { bucket }));
+    orchestrator.failNextStarts = 1;
+    await assert.rejects(ingestFor({ concurrency: 2 }).ingest(batch));
+    // The failed start, and at most the one beside it in the other lane.
+    assert.ok(
+      orchestrator.startedGraphRuns().length <= 1,
+      `${orchestrator.startedGraphRuns().length} started`,
+    );
+    const retry = await ingestFor().ingest(batch);
+    assert.equal(orchestrator.startedGraphRuns().length, names.length);
+    assert.equal(retry.started + retry.duplicates, names.length);
+  });
+
   it('when there is no sequencer, then the ETag identifies the upload; without both, the event time', async () => {
     const { rule, bucket } = await ruleOn('photos', accountId);
     store.seed(bucket, 'uploads/a.jpg', Buffer.from('a'));
