@@ -128,7 +128,8 @@ export class LeanS3Head {
     options: { versionId?: string; signal?: AbortSignal } = {},
   ): Promise<LeanHeadOutput | undefined> {
     options.signal?.throwIfAborted();
-    const route = await this.routeFor(bucket);
+    // An endpoint that cannot be resolved is left to the SDK, which reports it in its own words.
+    const route = await this.routeFor(bucket).catch(() => undefined);
     if (!route) return undefined;
     const maxAttempts = await this.client.config.maxAttempts();
     for (let attempt = 1; ; attempt++) {
@@ -150,6 +151,8 @@ export class LeanS3Head {
       if (this.routes.size >= MAX_REMEMBERED_BUCKETS) this.routes.clear();
       route = this.resolveRoute(bucket);
       this.routes.set(bucket, route);
+      // A failed resolution (a region or credentials provider's hiccup) is not remembered.
+      route.catch(() => this.routes.delete(bucket));
     }
     return route;
   }
@@ -159,8 +162,8 @@ export class LeanS3Head {
       { Bucket: bucket, Key: '' },
       HeadObjectCommand as unknown as Parameters<typeof getEndpointFromInstructions>[1],
       this.client.config as unknown as Parameters<typeof getEndpointFromInstructions>[2],
-    ).catch(() => undefined); // the SDK reports an unresolvable endpoint in its own words
-    const schemes = endpoint?.properties?.authSchemes as
+    );
+    const schemes = endpoint.properties?.authSchemes as
       | Array<{
           name?: string;
           signingName?: string;
@@ -169,7 +172,7 @@ export class LeanS3Head {
         }>
       | undefined;
     const scheme = schemes?.[0];
-    if (!endpoint || scheme?.name !== 'sigv4' || !(endpoint.url.protocol in this.agents)) return undefined;
+    if (scheme?.name !== 'sigv4' || !(endpoint.url.protocol in this.agents)) return undefined;
     const config = this.client.config;
     const signer = new SignatureV4({
       service: scheme.signingName ?? 's3',

@@ -295,3 +295,32 @@ void test('when a bucket is an S3 Express directory bucket, then the lean HEAD l
     aws.destroy();
   }
 });
+
+void test("when a bucket's endpoint cannot be resolved once, then that HEAD is left to the SDK and the next is sent lean", async () => {
+  await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'hiccup/photo.jpg', Body: 'hiccup' }));
+  const proxy = await startHttpProxy(endpoint);
+  let regionCalls = 0;
+  const client = new S3Client({
+    endpoint: proxy.endpoint,
+    forcePathStyle: true,
+    credentials: testS3Credentials,
+    // A region provider (an instance's metadata service, say) that fails the first time it is asked.
+    region: (): Promise<string> => {
+      regionCalls += 1;
+      return regionCalls === 1
+        ? Promise.reject(new Error('metadata service hiccup'))
+        : Promise.resolve(testS3Region);
+    },
+  });
+  const lean = new LeanS3Head(client);
+  try {
+    assert.equal(await lean.head(bucket, 'hiccup/photo.jpg'), undefined);
+    assert.equal((await lean.head(bucket, 'hiccup/photo.jpg'))?.ContentLength, 6);
+    assert.equal(proxy.requests.length, 1);
+    assert.ok(verifySigV4(proxy.requests[0]!, testS3Credentials.secretAccessKey).valid);
+  } finally {
+    lean.destroy();
+    client.destroy();
+    await proxy.stop();
+  }
+});
