@@ -10,14 +10,18 @@
  *   records lack: each object is HEADed on moto first.
  * - eventsPerSecWithReportedMetadata: the same bodies again (other uploads of the same objects), each
  *   record also reporting the object's content type and user metadata as MinIO's do, so no HEAD is made.
+ * - eventsPerSecOneRecordPerBody: the same AWS records posted one per body, as SNS and SQS deliver them
+ *   (an SQS message and an SNS notification carry one record each), 64 bodies in flight.
  * - rawHeadsPerSec, rawStartsPerSec: the HEAD (the SDK's HeadObject) and the start alone, at the same
  *   concurrency; rawStoreHeadsPerSec: the HEAD as the ingest sends it (the store's, s3-lean-head.ts).
+ * BENCH_DATABASE=postgres puts the database on a PostgreSQL server of the bench's own (as a production
+ * deployment has it) instead of PGlite in this process; its CPU is reported beside the others'.
  * With BENCH_S3=gateway the content-type rule's bucket, and so every HEAD, is on the Versity S3 Gateway
  * (versity-gateway.ts) instead of moto, on a connection of its own; SQS and the rest stay on moto.
- * The events are spread over BENCH_EVENT_ROUNDS rounds (2), each taking its share through all five steps in
+ * The events are spread over BENCH_EVENT_ROUNDS rounds (2), each taking its share through every step in
  * turn, so the rates compared see the same machine. BENCH_CPU_PROFILE profiles the step that
  * BENCH_CPU_PROFILE_STEP names (of the last round): `aws` (the default: AWS records to the rule on names),
- * `aws-head` (to the rule on content type) or `minio`.
+ * `aws-head` (to the rule on content type), `minio` or `aws-single` (one record per body).
  * - uploadToDoneP50Ms: a small JPEG uploaded with a real S3 client to moto, which notifies an SQS queue;
  *   the worker-side poller long-polls it and starts the rule's graph (a 320 px WebP); timed until the
  *   output object exists. Median over the uploads, one at a time, workers running.
@@ -58,13 +62,15 @@ import {
   describeMachine,
   printTable,
   processCpuSeconds,
+  processTreeCpuSeconds,
   profiledPhase,
   round1,
   round3,
   serveApi,
   writeResult,
 } from './lib.js';
-import { benchEnv } from './stack.js';
+import { benchDatabaseKind, benchEnv } from './stack.js';
+import { startPostgres } from '../scripts/postgres.js';
 import { startVersityGateway } from './versity-gateway.js';
 
 const eventCount = Number(process.env.BENCH_EVENTS ?? 2000);
@@ -74,8 +80,8 @@ const uploads = Number(process.env.BENCH_UPLOADS ?? 20);
 /** Rounds the events are spread over, each taking its share through every measured step in turn. */
 const eventRounds = Number(process.env.BENCH_EVENT_ROUNDS ?? 2);
 const profiledStep = process.env.BENCH_CPU_PROFILE_STEP ?? 'aws';
-if (!['aws', 'aws-head', 'minio'].includes(profiledStep))
-  throw new Error(`BENCH_CPU_PROFILE_STEP=${profiledStep}: aws, aws-head or minio`);
+if (!['aws', 'aws-head', 'minio', 'aws-single'].includes(profiledStep))
+  throw new Error(`BENCH_CPU_PROFILE_STEP=${profiledStep}: aws, aws-head, minio or aws-single`);
 const smallImage = 'jpeg-progressive-srgb-icc.jpg';
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const eventToken = randomBytes(24).toString('base64url');
@@ -198,7 +204,12 @@ export async function run(): Promise<void> {
     // The start-throughput part starts its runs on queues nobody polls; the latency part on the real ones.
     const startsConfig = loadConfig({ ...env, PIXELSHIFT_TASK_QUEUE_PREFIX: 'bench-unpolled' });
     const config = loadConfig(env);
-    const database = await openDatabase({ kind: 'pglite' });
+    const postgres =
+      benchDatabaseKind() === 'postgres' ? await startPostgres({ database: 'pixelshift_bench' }) : undefined;
+    if (postgres) cleanups.push(() => postgres.stop());
+    const database = await openDatabase(
+      postgres ? { kind: 'postgres', url: postgres.url } : { kind: 'pglite' },
+    );
     cleanups.push(() => database.close());
     await migrate(database.db);
     await ensureAccount(database.db, { id: 'bench', name: 'bench' });
@@ -271,11 +282,20 @@ export async function run(): Promise<void> {
       moto: processCpuSeconds(moto.pid),
       gateway: gateway ? processCpuSeconds(gateway.pid) : 0,
       temporal: processCpuSeconds(temporal.process.pid),
+      database: postgres ? processTreeCpuSeconds(postgres.pid) : 0,
     });
     /** Seconds, items and CPU seconds of each measured step, summed over the rounds. */
     const totals = new Map<
       string,
-      { seconds: number; items: number; api: number; moto: number; gateway: number; temporal: number }
+      {
+        seconds: number;
+        items: number;
+        api: number;
+        moto: number;
+        gateway: number;
+        temporal: number;
+        database: number;
+      }
     >();
     const measured = async (label: string, items: number, work: () => Promise<unknown>) => {
       const before = cpuNow();
@@ -284,13 +304,22 @@ export async function run(): Promise<void> {
       const seconds = (performance.now() - began) / 1000;
       const own = process.cpuUsage(before.api);
       const after = cpuNow();
-      const sum = totals.get(label) ?? { seconds: 0, items: 0, api: 0, moto: 0, gateway: 0, temporal: 0 };
+      const sum = totals.get(label) ?? {
+        seconds: 0,
+        items: 0,
+        api: 0,
+        moto: 0,
+        gateway: 0,
+        temporal: 0,
+        database: 0,
+      };
       sum.seconds += seconds;
       sum.items += items;
       sum.api += (own.user + own.system) / 1e6;
       sum.moto += after.moto - before.moto;
       sum.gateway += after.gateway - before.gateway;
       sum.temporal += after.temporal - before.temporal;
+      sum.database += after.database - before.database;
       totals.set(label, sum);
     };
     const perSecond = (label: string) => totals.get(label)!.items / totals.get(label)!.seconds;
@@ -302,6 +331,7 @@ export async function run(): Promise<void> {
         moto: round3((sum.moto * 1000) / sum.items),
         ...(gateway && { gateway: round3((sum.gateway * 1000) / sum.items) }),
         temporalServer: round3((sum.temporal * 1000) / sum.items),
+        ...(postgres && { database: round3((sum.database * 1000) / sum.items) }),
       };
     };
     /** Posts bodies (4 in flight) and checks that each of their events started a run. */
@@ -309,11 +339,12 @@ export async function run(): Promise<void> {
       roundBodies: string[][],
       bodyOf: (keys: string[], bodyIndex: number) => unknown,
       token = eventToken,
+      inFlight = requestsInFlight,
     ) => {
       let nextBody = 0;
       let started = 0;
       await Promise.all(
-        Array.from({ length: requestsInFlight }, async () => {
+        Array.from({ length: inFlight }, async () => {
           while (nextBody < roundBodies.length) {
             const index = nextBody++;
             const response = await startsApi.call('/v1/events/s3', bodyOf(roundBodies[index]!, index), {
@@ -376,6 +407,16 @@ export async function run(): Promise<void> {
           withReportedMetadata(s3RecordsBody(input, batch, sequencer('0B', bodyIndex))),
         ),
       );
+      // The same AWS records one per body, as SNS and SQS deliver them, with as many starts in flight as
+      // the bodies of 100 allow (4 × 16): each call then looks its rules up and lists its runs alone.
+      await measured('aws-single', roundKeys.length, () =>
+        postAll(
+          roundKeys.map((key) => [key]),
+          (batch, bodyIndex) => s3RecordsBody(input, batch, sequencer('0C', bodyIndex)),
+          eventToken,
+          requestsInFlight * 16,
+        ),
+      );
       await measured('head', roundKeys.length, () =>
         bounded(roundKeys.length, (index) =>
           headS3.send(new HeadObjectCommand({ Bucket: typed, Key: roundKeys[index] })),
@@ -408,6 +449,7 @@ export async function run(): Promise<void> {
     };
     const minioRecords = { eventsPerSec: perSecond('minio'), cpu: cpuMsPer('minio') };
     const headedRecords = { eventsPerSec: perSecond('aws-head'), cpu: cpuMsPer('aws-head') };
+    const singleRecords = { eventsPerSec: perSecond('aws-single'), cpu: cpuMsPer('aws-single') };
 
     // ---- (b) upload → SQS → poller → graph done
     const stores = createObjectStores(config.storage.connections);
@@ -479,10 +521,15 @@ export async function run(): Promise<void> {
       eventsPerSec: round1(eventsPerSec),
       /** The same bodies as MinIO sends them (records reporting user metadata, size and type). */
       eventsPerSecWithReportedMetadata: round1(minioRecords.eventsPerSec),
+      /** The same AWS records one per body (as SNS and SQS deliver them), 64 bodies in flight. */
+      eventsPerSecOneRecordPerBody: round1(singleRecords.eventsPerSec),
+      cpuMsPerEventOneRecordPerBody: singleRecords.cpu,
       /** The same AWS bodies to a rule on content type: one HEAD per record. */
       eventsPerSecWithHead: round1(headedRecords.eventsPerSec),
       /** The S3 server those HEADs (and the raw ones) asked: moto, or the Versity S3 Gateway. */
       headServer,
+      /** Where the database ran (BENCH_DATABASE): in this process (pglite) or a PostgreSQL server of its own. */
+      database: postgres ? 'postgres' : 'pglite',
       uploadToDoneP50Ms: round1(median(latencies)),
       machine: describeMachine(),
       events: eventCount,
@@ -510,9 +557,18 @@ export async function run(): Promise<void> {
       uploadToDoneMs: latencies.map(round1),
       smallImage,
     };
-    const file = await writeResult(gateway ? 'events-gateway' : 'events', result);
+    const file = await writeResult(
+      `events${gateway ? '-gateway' : ''}${postgres ? '-postgres' : ''}`,
+      result,
+    );
     const cpuCells = (cpu: ReturnType<typeof cpuMsPer>) =>
-      [cpu.api, cpu.moto, ...(gateway ? [cpu.gateway] : []), cpu.temporalServer].join(', ');
+      [
+        cpu.api,
+        cpu.moto,
+        ...(gateway ? [cpu.gateway] : []),
+        cpu.temporalServer,
+        ...(postgres ? [cpu.database] : []),
+      ].join(', ');
     printTable([
       ['measure', 'value'],
       ['events (AWS records, rule on names) accepted into started workflows / s', result.eventsPerSec],
@@ -523,6 +579,8 @@ export async function run(): Promise<void> {
         '  ÷ raw starts alone (target ≥ 0.9)',
         round3(result.eventsPerSecWithReportedMetadata / result.rawStartsPerSec),
       ],
+      ['events one record per body (as SNS and SQS deliver them) / s', result.eventsPerSecOneRecordPerBody],
+      ['  ÷ raw starts alone', round3(result.eventsPerSecOneRecordPerBody / result.rawStartsPerSec)],
       ['events to a rule on content type (AWS: one HEAD each) / s', result.eventsPerSecWithHead],
       [
         `  raw: SDK HEADs on ${gateway ? 'the gateway' : 'moto'} / s (same concurrency)`,
@@ -531,9 +589,13 @@ export async function run(): Promise<void> {
       ["  raw: the store's HEADs (as the ingest sends them) / s", result.rawStoreHeadsPerSec],
       ['  ÷ raw starts alone', round3(result.eventsPerSecWithHead / result.rawStartsPerSec)],
       ['  ÷ raw HEAD-then-start', result.ratioToRawSerialWithHead],
-      [`CPU ms per event: API, moto, ${gateway ? 'gateway, ' : ''}Temporal server`, cpuCells(cpuMsPerEvent)],
+      [
+        `CPU ms per event: API, moto, ${gateway ? 'gateway, ' : ''}Temporal server${postgres ? ', PostgreSQL' : ''}`,
+        cpuCells(cpuMsPerEvent),
+      ],
       ['  the same, reporting metadata', cpuCells(minioRecords.cpu)],
       ['  the same, one HEAD each', cpuCells(headedRecords.cpu)],
+      ['  the same, one record per body', cpuCells(singleRecords.cpu)],
       ...Object.entries(rawCpuMsPer).map(([label, cpu]) => [
         `  raw ${label}: CPU ms, same order`,
         cpuCells(cpu),

@@ -16,7 +16,9 @@
  * supplies size and content type, skips outputs and objects already gone, and finds out whether the
  * bucket keeps versions; each such record goes from its HEAD straight to its starts, so one record's HEAD
  * overlaps another's start. Their rows wait for each other briefly (up to 16 rows, or until no HEAD of the
- * call is left, or `HEADED_ROWS_WAIT_MS`), so a body's records share a few inserts, not one each.
+ * call is left, or `HEADED_ROWS_WAIT_MS`), so a body's records share a few inserts, not one each. Calls
+ * made together (one record each, as SNS and SQS deliver them) share rule reads and inserts too, without
+ * waiting for one another.
  *
  * An event that names a version (a versioned bucket) is looked at, and run, at exactly that version, so
  * an overwrite between the event and the run cannot change what is processed. A bucket that keeps no
@@ -95,6 +97,26 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
   const concurrency = deps.concurrency ?? INGEST_CONCURRENCY;
   const grantedTo = (accountId: string, connection: string, bucket: string) =>
     isBucketGranted(effectiveGrants(deps.storage.grants, accountId), connection, bucket);
+  // Calls arriving together (SNS and SQS deliver one record each, many at once) share database work
+  // without waiting for each other: a call whose bucket's rules are being read joins that read, and rows
+  // listed while `INSERTS_IN_FLIGHT` inserts are out go together in the next one. Nothing is cached
+  // beyond a read.
+  const rulesBeingRead = new Map<string, Promise<RuleRow[]>>();
+  const readRules = (connection: string, bucket: string) => {
+    const id = `${connection}\u0000${bucket}`;
+    let reading = rulesBeingRead.get(id);
+    if (!reading) {
+      reading = enabledRulesForBucket(deps.db, connection, bucket);
+      rulesBeingRead.set(id, reading);
+      const forget = () => rulesBeingRead.delete(id);
+      reading.then(forget, forget);
+    }
+    return reading;
+  };
+  const insertRuns = coalescedWrites(
+    (runs: StartGraphRunInput[]) => insertTriggeredRuns(deps.db, runs),
+    INSERTS_IN_FLIGHT,
+  );
 
   return {
     async ingest(events) {
@@ -113,7 +135,7 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
         const id = `${event.connection}\u0000${event.bucket}`;
         let found = rulesByBucket.get(id);
         if (!found) {
-          found = enabledRulesForBucket(deps.db, event.connection, event.bucket);
+          found = readRules(event.connection, event.bucket);
           rulesByBucket.set(id, found);
         }
         return found;
@@ -212,9 +234,8 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
 
       // A run's read-model row is inserted before its start, so that it is listed from the moment it
       // starts; existing rows are kept, so a redelivered event finds its run listed already. Rows share
-      // inserts (the known records' one, the HEADed ones' as below): alone, a row costs PGlite about four
-      // times as much.
-      const insertRuns = (runs: StartGraphRunInput[]) => insertTriggeredRuns(deps.db, runs);
+      // inserts (the known records' one, the HEADed ones' as below, and other calls' as above): alone, a
+      // row costs PGlite about four times as much.
       const matched = (await Promise.all(events.map(candidatesOf))).filter((found) => found !== undefined);
       // Records that tell what their rules need are known at once; the others need a HEAD.
       const knownAtOnce: StartGraphRunInput[] = [];
@@ -352,6 +373,50 @@ async function headObject(
     // Transient (or unknown) failures: the sender must retry.
     throw error;
   }
+}
+
+/**
+ * Inserts of read-model rows in flight at once across calls; rows listed meanwhile wait and share the
+ * next one. Two let a call's insert overlap another's (one at a time made bodies of 100 records wait
+ * for each other's inserts on PostgreSQL) while a burst of one-record calls still shares statements.
+ */
+const INSERTS_IN_FLIGHT = 2;
+
+/**
+ * Group commit without a wait: a write starts at once unless `maxInFlight` are out; items given
+ * meanwhile go together in the next write, which starts as soon as one ends. Each call resolves (or
+ * rejects) with the write that carried its items.
+ */
+function coalescedWrites<T>(
+  write: (items: T[]) => Promise<unknown>,
+  maxInFlight: number,
+): (items: readonly T[]) => Promise<void> {
+  let inFlight = 0;
+  let next: { items: T[]; written: Promise<void>; settle: (outcome: Promise<unknown>) => void } | undefined;
+  const flush = () => {
+    if (!next || inFlight >= maxInFlight) return;
+    const group = next;
+    next = undefined;
+    inFlight += 1;
+    const outcome = write(group.items);
+    group.settle(outcome);
+    const done = () => {
+      inFlight -= 1;
+      flush();
+    };
+    outcome.then(done, done);
+  };
+  return (items) => {
+    if (!next) {
+      let settle!: (outcome: Promise<unknown>) => void;
+      const written = new Promise<unknown>((resolve) => (settle = resolve)).then(() => undefined);
+      next = { items: [], written, settle };
+    }
+    const group = next;
+    group.items.push(...items);
+    flush();
+    return group.written;
+  };
 }
 
 /** How long a group may wait for more items before it is written. */

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { ensureAccount, insertRule, newRuleId, type RuleFields } from '../../../src/db/index.js';
+import { ensureAccount, insertRule, newRuleId, updateRule, type RuleFields } from '../../../src/db/index.js';
+import { rules } from '../../../src/db/schema.js';
 import { graphRunStates } from '../../../src/db/graph-runs.js';
 import type { TransformGraph } from '../../../src/core/graph/graph.js';
 import {
@@ -292,6 +293,79 @@ describe('createEventIngest', () => {
     const retry = await ingestFor().ingest(batch);
     assert.equal(orchestrator.startedGraphRuns().length, names.length);
     assert.equal(retry.started + retry.duplicates, names.length);
+  });
+
+  it('when many one-record calls arrive together (SNS, SQS), then they share rule reads and inserts, and every run is listed before it starts', async () => {
+    const { bucket } = await ruleOn('photos', accountId);
+    const names = Array.from({ length: 24 }, (_, index) => `one-${index}`);
+    let ruleReads = 0;
+    // Counts the statements that read rules; everything else goes to the real database.
+    const countingDb = new Proxy(database.db, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (property !== 'select' || typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const query = (value as (...a: unknown[]) => { from: (table: unknown) => unknown }).apply(
+            target,
+            args,
+          );
+          return new Proxy(query, {
+            get(inner, name, innerReceiver) {
+              const member: unknown = Reflect.get(inner, name, innerReceiver);
+              if (name !== 'from' || typeof member !== 'function') return member;
+              return (table: unknown) => {
+                if (table === rules) ruleReads += 1;
+                return (member as (t: unknown) => unknown).call(inner, table);
+              };
+            },
+          });
+        };
+      },
+    });
+    const listedAtStart: boolean[] = [];
+    const checkingOrchestrator = {
+      async startGraphRun(input: Parameters<FakeOrchestrator['startGraphRun']>[0]) {
+        const states = await graphRunStates(database.db, [input.workflowId]);
+        listedAtStart.push(states.get(input.workflowId) === 'queued');
+        return orchestrator.startGraphRun(input);
+      },
+    };
+    const ingest = ingestFor({ db: countingDb, orchestrator: checkingOrchestrator });
+
+    const results = await Promise.all(
+      names.map((name) => ingest.ingest([event(`uploads/${name}.jpg`, { bucket })])),
+    );
+
+    assert.equal(
+      results.reduce((sum, result) => sum + result.started, 0),
+      names.length,
+    );
+    assert.deepEqual(
+      listedAtStart,
+      names.map(() => true),
+    );
+    assert.ok(
+      ruleReads >= 1 && ruleReads < names.length / 4,
+      `${ruleReads} rule reads for ${names.length} calls`,
+    );
+    const inserts = await database.db.execute(
+      sql`select count(distinct created_at)::int as n from graph_runs where workflow_id like ${`s3/default/${bucket}/%`}`,
+    );
+    const insertCount = Number((inserts as { rows: { n: number }[] }).rows[0]?.n);
+    assert.ok(
+      insertCount >= 1 && insertCount < names.length / 4,
+      `${insertCount} inserts for ${names.length} calls`,
+    );
+  });
+
+  it('when a rule is enabled while no call reads rules, then the next call sees it: nothing is cached beyond a read', async () => {
+    const { rule, bucket } = await ruleOn('photos', accountId, { enabled: false });
+    const ingest = ingestFor();
+    const before = await ingest.ingest([event('uploads/a.jpg', { bucket })]);
+    assert.equal(before.started, 0);
+    await updateRule(database.db, accountId, rule.id, fields({ bucket }));
+    const after = await ingest.ingest([event('uploads/b.jpg', { bucket })]);
+    assert.equal(after.started, 1);
   });
 
   it('when there is no sequencer, then the ETag identifies the upload; without both, the event time', async () => {
