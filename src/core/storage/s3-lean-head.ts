@@ -2,7 +2,7 @@
  * An S3 HEAD without the SDK's per-request machinery. The SDK spends about 0.7 ms of CPU on each
  * HeadObject (resolving its middleware stack, serialising through the operation's schema, the
  * endpoint rules, user agents), against 0.1–0.2 ms for the same signed request sent here. A bucket
- * event for a rule on a content type costs one HEAD, so that difference is a quarter of the API's
+ * event for a rule on a content type costs one HEAD, so that difference is about 30 % of the API's
  * CPU per such event (docs/performance-log.md, "A HEAD without the SDK's middleware").
  *
  * What it keeps from the SDK, so a HEAD means the same thing on either path: the client's resolved
@@ -54,6 +54,7 @@ const errorNameByStatus: Readonly<Record<number, string>> = {
   403: 'Forbidden',
   404: 'NotFound',
   412: 'PreconditionFailed',
+  503: 'ServiceUnavailable',
 };
 
 /** RFC 3986 encoding, as S3 signs paths and queries: encodeURIComponent leaves !'()* alone. */
@@ -75,7 +76,7 @@ function headerValue(headers: http.IncomingHttpHeaders, name: string): string | 
 }
 
 /** HeadObject's output from the response headers, as the SDK's deserialiser reads them. */
-export function headOutputFrom(headers: http.IncomingHttpHeaders): LeanHeadOutput {
+function headOutputFrom(headers: http.IncomingHttpHeaders): LeanHeadOutput {
   const length = Number(headerValue(headers, 'content-length'));
   const lastModified = headerValue(headers, 'last-modified');
   const modifiedAt = lastModified === undefined ? undefined : new Date(lastModified);
@@ -96,7 +97,8 @@ export function headOutputFrom(headers: http.IncomingHttpHeaders): LeanHeadOutpu
 
 /** An error shaped as the SDK's for a failed HEAD, so classifyS3Error reads both alike. */
 function headStatusError(status: number, headers: http.IncomingHttpHeaders): Error {
-  const name = errorNameByStatus[status] ?? (status >= 500 ? 'ServiceUnavailable' : 'UnknownError');
+  // Other statuses are classified by the status itself (any 5xx is transient).
+  const name = errorNameByStatus[status] ?? 'UnknownError';
   return Object.assign(new Error(`HEAD answered ${status}`), {
     name,
     $fault: status >= 500 ? 'server' : 'client',

@@ -129,17 +129,9 @@ export function createEventIngest(deps: EventIngestDeps): EventIngest {
         invalid: 0,
         workflowIds: [],
       };
-      // One rule lookup per bucket per call, however many records name it.
-      const rulesByBucket = new Map<string, Promise<RuleRow[]>>();
-      const rulesFor = (event: ObjectCreatedEvent) => {
-        const id = `${event.connection}\u0000${event.bucket}`;
-        let found = rulesByBucket.get(id);
-        if (!found) {
-          found = readRules(event.connection, event.bucket);
-          rulesByBucket.set(id, found);
-        }
-        return found;
-      };
+      // One rule lookup per bucket per call, however many records name it: every record asks in the
+      // same turn (below), so they all join the one read.
+      const rulesFor = (event: ObjectCreatedEvent) => readRules(event.connection, event.bucket);
 
       // Workflow IDs this call has claimed: the same upload twice in one body (or two records for one key)
       // must not start twice either.

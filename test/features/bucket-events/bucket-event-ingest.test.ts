@@ -356,6 +356,14 @@ describe('createEventIngest', () => {
       insertCount >= 1 && insertCount < names.length / 4,
       `${insertCount} inserts for ${names.length} calls`,
     );
+
+    // One call naming the bucket five times reads its rules once.
+    const readsBefore = ruleReads;
+    const many = await ingest.ingest(
+      ['a', 'b', 'c', 'd', 'e'].map((name) => event(`uploads/many-${name}.jpg`, { bucket })),
+    );
+    assert.equal(many.started, 5);
+    assert.equal(ruleReads - readsBefore, 1);
   });
 
   it('when a rule is enabled while no call reads rules, then the next call sees it: nothing is cached beyond a read', async () => {
